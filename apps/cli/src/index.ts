@@ -1,0 +1,2 @@
+export type { CliArgs, CliCommand } from './args.js';
+export { CLI_COMMANDS, parseCliArgs } from './args.js';

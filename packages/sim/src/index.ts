@@ -1,0 +1,2 @@
+export type { CommittedEntry, PrefixViolation } from './prefix.js';
+export { checkPrefixHistories } from './prefix.js';

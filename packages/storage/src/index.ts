@@ -1,0 +1,1 @@
+export { fsyncDirectory, writeFileAtomic } from './atomic-file.js';
