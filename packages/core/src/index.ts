@@ -76,3 +76,4 @@ export {
   zxidFromBigInt,
   zxidToBigInt,
 } from './zxid.js';
+export * from './zab/index.js';
