@@ -5,6 +5,8 @@ export const FRAME_HEADER_BYTES = 4;
 /** FRAME_BYTES_MAX_DEFAULT: 1 MiB of znode data (ZooKeeper's jute.maxbuffer) plus 64 KiB of headroom. */
 export const FRAME_BYTES_MAX_DEFAULT = 1024 * 1024 + 64 * 1024;
 
+const BUFFER_BYTES_KEPT = 64 * 1024;
+
 /** encodeFrame prefixes a body with its 4-byte big-endian length. */
 export function encodeFrame(body: Uint8Array, frameBytesMax = FRAME_BYTES_MAX_DEFAULT): Uint8Array {
   if (body.length > frameBytesMax) {
@@ -31,6 +33,11 @@ export class FrameDecoder {
   /** bufferedBytes is how many bytes of an incomplete frame are held. */
   get bufferedBytes(): number {
     return this.end - this.start;
+  }
+
+  /** capacityBytes is how many bytes the decoder has allocated; never more than one frame and its header. */
+  get capacityBytes(): number {
+    return this.buffer.length;
   }
 
   /** push adds a chunk and returns the bodies of the frames it completes, in order. */
@@ -66,6 +73,8 @@ export class FrameDecoder {
       if (this.start === this.end) {
         this.start = 0;
         this.end = 0;
+        // Give back a buffer grown for one large frame instead of holding it per connection.
+        if (this.buffer.length > BUFFER_BYTES_KEPT) this.buffer = new Uint8Array(0);
       }
     }
     return frames;

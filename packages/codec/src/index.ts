@@ -1,2 +1,62 @@
+export type {
+  ClientMessage,
+  ConnectRefused,
+  ConnectRefusedReason,
+  ConnectRequest,
+  ConnectResponse,
+  Ping,
+  Pong,
+  ReplyFrame,
+  RequestFrame,
+  ServerMessage,
+  WatchEventFrame,
+} from './client-protocol.js';
+export {
+  CLIENT_PROTOCOL_VERSION,
+  CONNECT_REFUSED_REASON_NUMBERS,
+  clientMessage,
+  decodeClientMessage,
+  decodeServerMessage,
+  encodeClientMessage,
+  encodeServerMessage,
+  PASSWORD_BYTES,
+  protocolVersion,
+  serverMessage,
+  WATCH_EVENT_XID,
+} from './client-protocol.js';
 export { CodecError } from './errors.js';
 export { encodeFrame, FRAME_BYTES_MAX_DEFAULT, FRAME_HEADER_BYTES, FrameDecoder } from './frame.js';
+export { decodeMessageBody, encodeMessageFrame } from './message.js';
+export { OP_CODES } from './op-codes.js';
+export {
+  decodeLogEntry,
+  decodeSnapshotRecord,
+  encodeLogEntry,
+  encodeSnapshotRecord,
+  errorCode,
+  logEntry,
+  snapshotHeader,
+  snapshotRecord,
+  stat,
+  txn,
+} from './records.js';
+export { multiOp, multiReadOp, request } from './requests.js';
+export { multiOpResult, multiReadOpResult, result } from './results.js';
+export type { FieldCodec, Fields, UnionCodec, Variant, Variants } from './schema.js';
+export {
+  array,
+  boolean,
+  bytes,
+  int32,
+  int64,
+  literal,
+  named,
+  nonNegativeInt32,
+  nullable,
+  oneOf,
+  string,
+  struct,
+  uint32,
+  union,
+  withDefault,
+} from './schema.js';

@@ -1,0 +1,201 @@
+// Sample values of every message kind, shared by the round-trip tests, the fuzzer's seed corpus
+// and the benchmark. Not exported from the package.
+import type { LogEntry, Request, Result, SnapshotRecord, Stat, Txn } from '@zabkit/core';
+import type { ClientMessage, ServerMessage } from './client-protocol.js';
+
+export const ZXID_BIG = 0x1f_ffff * 0x1_0000_0000 + 0xffff_fffe; // epoch near the cap: needs all 53 bits
+export const SESSION_BIG = 0x1f_ffff_ffff_fff0;
+
+export const sampleStat: Stat = {
+  czxid: 0x1_0000_0001,
+  mzxid: ZXID_BIG,
+  ctime: 1_700_000_000_000,
+  mtime: 1_700_000_000_123,
+  version: 3,
+  cversion: 7,
+  aversion: 0,
+  ephemeralOwner: SESSION_BIG,
+  dataLength: 5,
+  numChildren: 2,
+  pzxid: 0x2_0000_0004,
+};
+
+const data = Uint8Array.of(1, 2, 3, 0xff, 0);
+
+/** sampleRequests has at least one request of every op. */
+export const sampleRequests: Request[] = [
+  { op: 'create', path: '/app/node', data, mode: 3, ttlMs: 0 },
+  { op: 'create', path: '/ttl', data: new Uint8Array(0), mode: 5, ttlMs: 60_000 },
+  { op: 'delete', path: '/app/node', version: -1 },
+  { op: 'setData', path: '/app', data, version: 4 },
+  { op: 'check', path: '/app', version: 4 },
+  {
+    op: 'multi',
+    ops: [
+      { op: 'check', path: '/a', version: 1 },
+      { op: 'create', path: '/a/b', data, mode: 0, ttlMs: 0 },
+      { op: 'setData', path: '/a', data, version: -1 },
+      { op: 'delete', path: '/a/c', version: 2 },
+    ],
+  },
+  { op: 'getData', path: '/app', watch: true },
+  { op: 'exists', path: '/app', watch: false },
+  { op: 'getChildren', path: '/', watch: true },
+  { op: 'getEphemerals', prefixPath: '/' },
+  {
+    op: 'multiRead',
+    ops: [
+      { op: 'getData', path: '/a', watch: false },
+      { op: 'getChildren', path: '/a', watch: true },
+    ],
+  },
+  { op: 'sync', path: '/app' },
+  { op: 'addWatch', path: '/config', mode: 1 },
+  { op: 'removeWatches', path: '/config', watcherType: 3 },
+  {
+    op: 'setWatches',
+    relativeZxid: ZXID_BIG,
+    dataWatches: ['/a'],
+    existWatches: [],
+    childWatches: ['/', '/b'],
+    persistentWatches: ['/p'],
+    persistentRecursiveWatches: ['/r'],
+  },
+  { op: 'closeSession' },
+];
+
+/** sampleResults has at least one result of every op. */
+export const sampleResults: Result[] = [
+  { op: 'create', path: '/app/node0000000001', stat: sampleStat },
+  { op: 'delete' },
+  { op: 'setData', stat: sampleStat },
+  { op: 'check' },
+  {
+    op: 'multi',
+    results: [
+      { op: 'check' },
+      { op: 'create', path: '/a/b', stat: sampleStat },
+      { op: 'setData', stat: sampleStat },
+      { op: 'delete' },
+      { op: 'error', code: 'RUNTIME_INCONSISTENCY' },
+    ],
+  },
+  { op: 'getData', data, stat: sampleStat },
+  { op: 'exists', stat: sampleStat },
+  { op: 'exists', stat: null },
+  { op: 'getChildren', children: ['a', 'b'], stat: sampleStat },
+  { op: 'getEphemerals', paths: ['/e1', '/e2'] },
+  {
+    op: 'multiRead',
+    results: [
+      { op: 'getData', data, stat: sampleStat },
+      { op: 'getChildren', children: [], stat: sampleStat },
+      { op: 'error', code: 'NO_NODE' },
+    ],
+  },
+  { op: 'sync', path: '/app' },
+  { op: 'addWatch' },
+  { op: 'removeWatches' },
+  { op: 'setWatches' },
+  { op: 'closeSession' },
+];
+
+/** sampleTxns has at least one transaction of every type. */
+export const sampleTxns: Txn[] = [
+  {
+    type: 'create',
+    path: '/e',
+    data,
+    ephemeralOwner: SESSION_BIG,
+    container: false,
+    ttlMs: 0,
+    parentCversion: 9,
+  },
+  { type: 'delete', path: '/e' },
+  { type: 'setData', path: '/a', data, version: 5 },
+  {
+    type: 'multi',
+    txns: [
+      { type: 'check', path: '/a', version: 5 },
+      { type: 'create', path: '/c', data, ephemeralOwner: 0, container: true, ttlMs: 0, parentCversion: 1 },
+      { type: 'setData', path: '/a', data, version: 6 },
+      { type: 'delete', path: '/d' },
+      { type: 'error', code: 'BAD_VERSION' },
+    ],
+  },
+  { type: 'createSession', sessionId: SESSION_BIG, timeoutMs: 30_000 },
+  { type: 'closeSession', sessionId: SESSION_BIG, paths: ['/e1', '/e2'] },
+  { type: 'error', code: 'NODE_EXISTS' },
+];
+
+export const sampleLogEntries: LogEntry[] = sampleTxns.map((txn, i) => ({
+  zxid: ZXID_BIG - i,
+  sessionId: i === 0 ? 0 : SESSION_BIG - i,
+  cxid: i,
+  timeMs: 1_700_000_000_000 + i,
+  txn,
+}));
+
+export const sampleSnapshotRecords: SnapshotRecord[] = [
+  {
+    kind: 'node',
+    path: '/a',
+    data,
+    czxid: 1,
+    mzxid: ZXID_BIG,
+    pzxid: 3,
+    ctime: 1_700_000_000_000,
+    mtime: 1_700_000_000_001,
+    version: 1,
+    cversion: 2,
+    aversion: 0,
+    ephemeralOwner: 0,
+    container: false,
+    ttlMs: 0,
+  },
+  { kind: 'session', sessionId: SESSION_BIG, timeoutMs: 10_000 },
+];
+
+const password = Uint8Array.from({ length: 16 }, (_, i) => i * 17);
+
+/** sampleClientMessages has every client-to-server kind, and a request frame of every op. */
+export const sampleClientMessages: ClientMessage[] = [
+  {
+    kind: 'connectRequest',
+    protocolVersion: 1,
+    lastZxidSeen: ZXID_BIG,
+    timeoutMs: 30_000,
+    sessionId: 0,
+    password: new Uint8Array(16),
+    readOnly: false,
+  },
+  {
+    kind: 'connectRequest',
+    protocolVersion: 1,
+    lastZxidSeen: 0,
+    timeoutMs: 4_000,
+    sessionId: SESSION_BIG,
+    password,
+    readOnly: true,
+  },
+  ...sampleRequests.map((request, i): ClientMessage => ({ kind: 'request', xid: i + 1, request })),
+  { kind: 'ping' },
+];
+
+/** sampleServerMessages has every server-to-client kind, and a reply of every result. */
+export const sampleServerMessages: ServerMessage[] = [
+  { kind: 'connectResponse', protocolVersion: 1, timeoutMs: 30_000, sessionId: SESSION_BIG, password, readOnly: false },
+  {
+    kind: 'connectRefused',
+    protocolVersion: 1,
+    reason: 'ZXID_AHEAD',
+    message: 'client has seen zxid 0x5; our last zxid is 0x4',
+  },
+  ...sampleResults.map(
+    (result, i): ServerMessage => ({ kind: 'reply', xid: i + 1, zxid: ZXID_BIG, error: null, result }),
+  ),
+  { kind: 'reply', xid: 77, zxid: 5, error: 'NO_NODE', result: null },
+  { kind: 'reply', xid: 0x7fff_ffff, zxid: 0, error: 'NOT_LEADER', result: null },
+  { kind: 'watchEvent', xid: -1, event: { type: 4, path: '/app', zxid: ZXID_BIG } },
+  { kind: 'pong' },
+];

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { CodecError } from './errors.js';
+import { sampleLogEntries, sampleSnapshotRecords, sampleTxns } from './fixtures.js';
+import { packBody } from './msgpack.js';
+import {
+  decodeLogEntry,
+  decodeSnapshotRecord,
+  encodeLogEntry,
+  encodeSnapshotRecord,
+  snapshotHeader,
+  snapshotRecord,
+  txn,
+} from './records.js';
+
+describe('LogEntry and SnapshotRecord', () => {
+  it('samples cover every transaction type and record kind', () => {
+    expect(new Set(sampleTxns.map((t) => t.type))).toEqual(new Set(txn.names));
+    expect(new Set(sampleSnapshotRecords.map((r) => r.kind))).toEqual(new Set(snapshotRecord.names));
+  });
+
+  it.each(sampleLogEntries.map((e) => [e.txn.type, e] as const))('round-trips a LogEntry carrying %s', (_, entry) => {
+    expect(decodeLogEntry(encodeLogEntry(entry))).toEqual(entry);
+  });
+
+  it.each(sampleSnapshotRecords.map((r) => [r.kind, r] as const))('round-trips a %s record', (_, record) => {
+    expect(decodeSnapshotRecord(encodeSnapshotRecord(record))).toEqual(record);
+  });
+
+  it('round-trips a snapshot header', () => {
+    const header = { zxid: 2 ** 53 - 1, timeMs: 1_700_000_000_000 };
+    expect(snapshotHeader.decode(snapshotHeader.encode(header))).toEqual(header);
+  });
+
+  it('writes the zxid as an exact int64', () => {
+    const bytes = encodeLogEntry({
+      zxid: 0x1_0000_0002,
+      sessionId: 0,
+      cxid: 0,
+      timeMs: 0,
+      txn: { type: 'delete', path: '/a' },
+    });
+    expect(Buffer.from(bytes).toString('hex')).toContain('d30000000100000002');
+  });
+
+  it('names the field of a bad transaction inside a multi', () => {
+    const wire = {
+      zxid: 1n,
+      sessionId: 0n,
+      cxid: 0,
+      timeMs: 0n,
+      txn: {
+        type: 14,
+        txns: [
+          { type: 2, path: '/a' },
+          { type: -1, code: -9999 },
+        ],
+      },
+    };
+    let error: unknown;
+    try {
+      decodeLogEntry(packBody(wire));
+    } catch (caught) {
+      error = caught;
+    }
+    expect(CodecError.isInstance(error)).toBe(true);
+    expect((error as CodecError).field).toBe('txn.txns[1].code');
+  });
+
+  it('refuses a nested multi and a session transaction inside a multi', () => {
+    const entry = (inner: unknown) =>
+      packBody({ zxid: 1n, sessionId: 0n, cxid: 0, timeMs: 0n, txn: { type: 14, txns: [inner] } });
+    expect(() => decodeLogEntry(entry({ type: 14, txns: [] }))).toThrow(
+      /txn.txns\[0\].type: unknown multi transaction/,
+    );
+    expect(() => decodeLogEntry(entry({ type: -10, sessionId: 1n, timeoutMs: 1 }))).toThrow(CodecError);
+  });
+});

@@ -1,0 +1,173 @@
+import {
+  type CheckTxn,
+  type CloseSessionTxn,
+  type CreateSessionTxn,
+  type CreateTxn,
+  type DeleteTxn,
+  ERROR_CODE_NUMBERS,
+  type ErrorCode,
+  type ErrorTxn,
+  type LogEntry,
+  type MultiTxn,
+  type MultiTxnOp,
+  type SetDataTxn,
+  type SnapshotHeader,
+  type SnapshotRecord,
+  type Stat,
+  type Txn,
+} from '@zabkit/core';
+import { CodecError } from './errors.js';
+import { FRAME_BYTES_MAX_DEFAULT } from './frame.js';
+import { packBody, unpackBody } from './msgpack.js';
+import { OP_CODES } from './op-codes.js';
+import {
+  array,
+  boolean,
+  bytes,
+  type FieldCodec,
+  int32,
+  int64,
+  named,
+  nonNegativeInt32,
+  string,
+  struct,
+  type UnionCodec,
+  union,
+  type Variant,
+} from './schema.js';
+
+/** errorCode is an ErrorCode written as its KeeperException number (ERROR_CODE_NUMBERS). */
+export const errorCode: FieldCodec<ErrorCode> = named<ErrorCode>('error code', ERROR_CODE_NUMBERS);
+
+/** path is a znode path; the codec checks only that it is a string (core decides INVALID_PATH). */
+export const path: FieldCodec<string> = string;
+
+/** stat is ZooKeeper's Stat, as a map in jute's field order. */
+export const stat: FieldCodec<Stat> = struct<Stat>('Stat', {
+  czxid: int64,
+  mzxid: int64,
+  ctime: int64,
+  mtime: int64,
+  version: int32,
+  cversion: int32,
+  aversion: int32,
+  ephemeralOwner: int64,
+  dataLength: nonNegativeInt32,
+  numChildren: nonNegativeInt32,
+  pzxid: int64,
+});
+
+const createTxn: Variant<Omit<CreateTxn, 'type'>> = {
+  code: OP_CODES.create,
+  fields: {
+    path,
+    data: bytes(),
+    ephemeralOwner: int64,
+    container: boolean,
+    ttlMs: int64,
+    parentCversion: int32,
+  },
+};
+const deleteTxn: Variant<Omit<DeleteTxn, 'type'>> = { code: OP_CODES.delete, fields: { path } };
+const setDataTxn: Variant<Omit<SetDataTxn, 'type'>> = {
+  code: OP_CODES.setData,
+  fields: { path, data: bytes(), version: int32 },
+};
+const checkTxn: Variant<Omit<CheckTxn, 'type'>> = { code: OP_CODES.check, fields: { path, version: int32 } };
+const errorTxn: Variant<Omit<ErrorTxn, 'type'>> = { code: OP_CODES.error, fields: { code: errorCode } };
+
+/** multiTxnOp is one transaction inside a MultiTxn (no nested multi, no session transactions). */
+export const multiTxnOp: FieldCodec<MultiTxnOp> = union<MultiTxnOp, 'type'>('multi transaction', 'type', {
+  create: createTxn,
+  delete: deleteTxn,
+  setData: setDataTxn,
+  check: checkTxn,
+  error: errorTxn,
+});
+
+const multiTxn: Variant<Omit<MultiTxn, 'type'>> = { code: OP_CODES.multi, fields: { txns: array(multiTxnOp) } };
+const createSessionTxn: Variant<Omit<CreateSessionTxn, 'type'>> = {
+  code: OP_CODES.createSession,
+  fields: { sessionId: int64, timeoutMs: nonNegativeInt32 },
+};
+const closeSessionTxn: Variant<Omit<CloseSessionTxn, 'type'>> = {
+  code: OP_CODES.closeSession,
+  fields: { sessionId: int64, paths: array(path) },
+};
+
+/** txn is a replicated transaction; its `type` is written as the ZooKeeper op code. */
+export const txn: UnionCodec<Txn> = union<Txn, 'type'>('transaction', 'type', {
+  create: createTxn,
+  delete: deleteTxn,
+  setData: setDataTxn,
+  multi: multiTxn,
+  createSession: createSessionTxn,
+  closeSession: closeSessionTxn,
+  error: errorTxn,
+});
+
+/** logEntry is a LogEntry (ZooKeeper's TxnHeader and its transaction), as DIFF and PROPOSAL carry it. */
+export const logEntry: FieldCodec<LogEntry> = struct<LogEntry>('LogEntry', {
+  zxid: int64,
+  sessionId: int64,
+  cxid: int32,
+  timeMs: int64,
+  txn,
+});
+
+/** snapshotRecord is one record of a snapshot (a znode or a session), as SNAP carries it. */
+export const snapshotRecord: UnionCodec<SnapshotRecord> = union<SnapshotRecord, 'kind'>('snapshot record', 'kind', {
+  node: {
+    code: 1,
+    fields: {
+      path,
+      data: bytes(),
+      czxid: int64,
+      mzxid: int64,
+      pzxid: int64,
+      ctime: int64,
+      mtime: int64,
+      version: int32,
+      cversion: int32,
+      aversion: int32,
+      ephemeralOwner: int64,
+      container: boolean,
+      ttlMs: int64,
+    },
+  },
+  session: { code: 2, fields: { sessionId: int64, timeoutMs: nonNegativeInt32 } },
+});
+
+/** snapshotHeader is a SnapshotHeader. */
+export const snapshotHeader: FieldCodec<SnapshotHeader> = struct<SnapshotHeader>('SnapshotHeader', {
+  zxid: int64,
+  timeMs: int64,
+});
+
+function encodeStandalone<T>(codec: FieldCodec<T>, value: T): Uint8Array {
+  const body = packBody(codec.encode(value));
+  if (body.length > FRAME_BYTES_MAX_DEFAULT) {
+    throw new CodecError(`${body.length} bytes, over the limit of ${FRAME_BYTES_MAX_DEFAULT}`, codec.description);
+  }
+  return body;
+}
+
+/** encodeLogEntry writes one LogEntry as a standalone msgpack body (the same shape DIFF and PROPOSAL embed). */
+export function encodeLogEntry(entry: LogEntry): Uint8Array {
+  return encodeStandalone(logEntry, entry);
+}
+
+/** decodeLogEntry reads a body written by {@link encodeLogEntry}; throws CodecError naming the field. */
+export function decodeLogEntry(body: Uint8Array): LogEntry {
+  return logEntry.decode(unpackBody(body));
+}
+
+/** encodeSnapshotRecord writes one SnapshotRecord as a standalone msgpack body (the shape SNAP embeds). */
+export function encodeSnapshotRecord(record: SnapshotRecord): Uint8Array {
+  return encodeStandalone(snapshotRecord, record);
+}
+
+/** decodeSnapshotRecord reads a body written by {@link encodeSnapshotRecord}; throws CodecError naming the field. */
+export function decodeSnapshotRecord(body: Uint8Array): SnapshotRecord {
+  return snapshotRecord.decode(unpackBody(body));
+}

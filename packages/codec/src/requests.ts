@@ -1,0 +1,89 @@
+import {
+  AddWatchMode,
+  type CheckRequest,
+  CreateMode,
+  type CreateRequest,
+  type DeleteRequest,
+  type GetChildrenRequest,
+  type GetDataRequest,
+  type MultiOp,
+  type MultiReadOp,
+  type Request,
+  type SetDataRequest,
+  WatcherType,
+} from '@zabkit/core';
+import { OP_CODES } from './op-codes.js';
+import { path } from './records.js';
+import { array, boolean, bytes, type FieldCodec, int32, int64, oneOf, union, type Variant } from './schema.js';
+
+const createRequest: Variant<Omit<CreateRequest, 'op'>> = {
+  code: OP_CODES.create,
+  fields: {
+    path,
+    data: bytes(),
+    mode: oneOf('CreateMode', Object.values(CreateMode)),
+    ttlMs: int64,
+  },
+};
+const deleteRequest: Variant<Omit<DeleteRequest, 'op'>> = { code: OP_CODES.delete, fields: { path, version: int32 } };
+const setDataRequest: Variant<Omit<SetDataRequest, 'op'>> = {
+  code: OP_CODES.setData,
+  fields: { path, data: bytes(), version: int32 },
+};
+const checkRequest: Variant<Omit<CheckRequest, 'op'>> = { code: OP_CODES.check, fields: { path, version: int32 } };
+const getDataRequest: Variant<Omit<GetDataRequest, 'op'>> = {
+  code: OP_CODES.getData,
+  fields: { path, watch: boolean },
+};
+const getChildrenRequest: Variant<Omit<GetChildrenRequest, 'op'>> = {
+  code: OP_CODES.getChildren,
+  fields: { path, watch: boolean },
+};
+
+/** multiOp is one op of a multi. */
+export const multiOp: FieldCodec<MultiOp> = union<MultiOp, 'op'>('multi op', 'op', {
+  create: createRequest,
+  delete: deleteRequest,
+  setData: setDataRequest,
+  check: checkRequest,
+});
+
+/** multiReadOp is one op of a multiRead. */
+export const multiReadOp: FieldCodec<MultiReadOp> = union<MultiReadOp, 'op'>('multiRead op', 'op', {
+  getData: getDataRequest,
+  getChildren: getChildrenRequest,
+});
+
+const paths = array(path);
+
+/** request is every operation a session sends after connecting; `op` is written as ZooKeeper's op code. */
+export const request = union<Request, 'op'>('request', 'op', {
+  create: createRequest,
+  delete: deleteRequest,
+  setData: setDataRequest,
+  check: checkRequest,
+  multi: { code: OP_CODES.multi, fields: { ops: array(multiOp) } },
+  getData: getDataRequest,
+  exists: { code: OP_CODES.exists, fields: { path, watch: boolean } },
+  getChildren: getChildrenRequest,
+  getEphemerals: { code: OP_CODES.getEphemerals, fields: { prefixPath: path } },
+  multiRead: { code: OP_CODES.multiRead, fields: { ops: array(multiReadOp) } },
+  sync: { code: OP_CODES.sync, fields: { path } },
+  addWatch: { code: OP_CODES.addWatch, fields: { path, mode: oneOf('AddWatchMode', Object.values(AddWatchMode)) } },
+  removeWatches: {
+    code: OP_CODES.removeWatches,
+    fields: { path, watcherType: oneOf('WatcherType', Object.values(WatcherType)) },
+  },
+  setWatches: {
+    code: OP_CODES.setWatches,
+    fields: {
+      relativeZxid: int64,
+      dataWatches: paths,
+      existWatches: paths,
+      childWatches: paths,
+      persistentWatches: paths,
+      persistentRecursiveWatches: paths,
+    },
+  },
+  closeSession: { code: OP_CODES.closeSession, fields: {} },
+});

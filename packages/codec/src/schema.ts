@@ -1,0 +1,357 @@
+import { CodecError } from './errors.js';
+
+/**
+ * FieldCodec is one entry of a schema: `encode` turns a protocol value into what msgpackr packs and
+ * throws a CodecError if the value is out of the protocol's range; `decode` checks what msgpackr
+ * unpacked and returns a value built only from checked parts, or throws a CodecError whose `field`
+ * names the path to what was wrong. `description` names the type in error messages.
+ */
+export interface FieldCodec<T> {
+  readonly description: string;
+  encode(value: T): unknown;
+  decode(value: unknown): T;
+}
+
+/** Fields is the schema of an object type: one codec per property. */
+export type Fields<T> = { [K in keyof T]-?: FieldCodec<T[K]> };
+
+/** describeValue names a decoded value's type for an error message, without echoing big inputs. */
+export function describeValue(value: unknown): string {
+  if (value === null) return 'nil';
+  if (value === undefined) return 'nothing (missing)';
+  if (typeof value === 'number' || typeof value === 'bigint') return `${typeof value} ${String(value)}`;
+  if (typeof value === 'string') return `string of ${value.length} characters`;
+  if (value instanceof Uint8Array) return `${value.length} bytes`;
+  if (Array.isArray(value)) return `array of ${value.length}`;
+  if (typeof value === 'object') return Object.getPrototypeOf(value) === Object.prototype ? 'map' : 'extension value';
+  return typeof value;
+}
+
+function mismatch(expected: string, value: unknown): CodecError {
+  return new CodecError(`expected ${expected}, got ${describeValue(value)}`);
+}
+
+function integer(description: string, min: number, max: number): FieldCodec<number> {
+  const minBig = BigInt(min);
+  const maxBig = BigInt(max);
+  const check = (value: unknown): number => {
+    if (typeof value === 'number') {
+      if (Number.isInteger(value) && value >= min && value <= max) return value;
+    } else if (typeof value === 'bigint') {
+      // Other encoders may write any integer as int64.
+      if (value >= minBig && value <= maxBig) return Number(value);
+    }
+    throw mismatch(description, value);
+  };
+  return { description, encode: check, decode: check };
+}
+
+/** int32 is a signed 32-bit integer (ZooKeeper's `int`: versions, xids, timeouts). */
+export const int32: FieldCodec<number> = integer('int32', -0x8000_0000, 0x7fff_ffff);
+/** uint32 is an unsigned 32-bit integer. */
+export const uint32: FieldCodec<number> = integer('uint32', 0, 0xffff_ffff);
+/** nonNegativeInt32 is an int32 that cannot be negative (timeouts, lengths, counts). */
+export const nonNegativeInt32: FieldCodec<number> = integer('int32 in [0, 2^31 - 1]', 0, 0x7fff_ffff);
+
+const INT64_DESCRIPTION = 'int64 in [0, 2^53 - 1]';
+
+/**
+ * int64 is a non-negative safe integer (zxids, session ids, times, TTLs: ZooKeeper's `long`)
+ * written as an exact msgpack int64 (8 bytes, from a BigInt). It decodes a BigInt or a plain
+ * integer from another encoder, and refuses a negative value or one above 2^53 - 1.
+ */
+export const int64: FieldCodec<number> = {
+  description: INT64_DESCRIPTION,
+  encode(value: number): unknown {
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
+      throw mismatch(INT64_DESCRIPTION, value);
+    return BigInt(value);
+  },
+  decode(value: unknown): number {
+    if (typeof value === 'bigint') {
+      if (value >= 0n && value <= 0x1f_ffff_ffff_ffffn) return Number(value);
+    } else if (typeof value === 'number') {
+      if (Number.isSafeInteger(value) && value >= 0) return value;
+    }
+    throw mismatch(INT64_DESCRIPTION, value);
+  },
+};
+
+/** boolean is msgpack true or false. */
+export const boolean: FieldCodec<boolean> = {
+  description: 'boolean',
+  encode(value: boolean): unknown {
+    if (typeof value !== 'boolean') throw mismatch('boolean', value);
+    return value;
+  },
+  decode(value: unknown): boolean {
+    if (typeof value !== 'boolean') throw mismatch('boolean', value);
+    return value;
+  },
+};
+
+/** string is a msgpack str (paths, names); its length is bounded by the frame limit. */
+export const string: FieldCodec<string> = {
+  description: 'string',
+  encode(value: string): unknown {
+    if (typeof value !== 'string') throw mismatch('string', value);
+    return value;
+  },
+  decode(value: unknown): string {
+    if (typeof value !== 'string') throw mismatch('string', value);
+    return value;
+  },
+};
+
+/**
+ * bytes is msgpack bin. Decoding copies into a fresh, plain Uint8Array: msgpackr hands out views
+ * into the frame, and the frame may live in a buffer its owner reuses (and a small view would keep
+ * a large socket chunk alive). `length` fixes the size (a session password).
+ */
+export function bytes(length?: number): FieldCodec<Uint8Array> {
+  const description = length === undefined ? 'bytes' : `${length} bytes`;
+  const check = (value: unknown): Uint8Array => {
+    if (!(value instanceof Uint8Array) || (length !== undefined && value.length !== length)) {
+      throw mismatch(description, value);
+    }
+    return value;
+  };
+  return {
+    description,
+    encode: check,
+    decode: (value) => new Uint8Array(check(value)),
+  };
+}
+
+/** literal is one fixed integer (the -1 xid of a watch event). */
+export function literal<T extends number>(expected: T): FieldCodec<T> {
+  const check = (value: unknown): T => {
+    if (value !== expected && !(typeof value === 'bigint' && value === BigInt(expected))) {
+      throw mismatch(String(expected), value);
+    }
+    return expected;
+  };
+  return { description: String(expected), encode: check, decode: check };
+}
+
+/** oneOf is an integer from a closed set (CreateMode, WatchEventType: core keeps the wire number). */
+export function oneOf<T extends number>(description: string, values: readonly T[]): FieldCodec<T> {
+  const allowed = new Set<number>(values);
+  const check = (value: unknown): T => {
+    const number = typeof value === 'bigint' && value >= -0x8000_0000n && value <= 0x7fff_ffffn ? Number(value) : value;
+    if (typeof number !== 'number' || !allowed.has(number)) throw mismatch(description, value);
+    return number as T;
+  };
+  return { description, encode: check, decode: check };
+}
+
+/** named is a name from a closed set, written as its number (error codes, op names). */
+export function named<T extends string>(description: string, numbers: Readonly<Record<T, number>>): FieldCodec<T> {
+  const toNumber = new Map<string, number>(Object.entries<number>(numbers));
+  const toName = new Map<number, T>();
+  for (const [name, number] of toNumber) {
+    if (toName.has(number)) throw new Error(`${description}: number ${number} is used twice`);
+    toName.set(number, name as T);
+  }
+  return {
+    description,
+    encode(value: T): unknown {
+      const number = typeof value === 'string' ? toNumber.get(value) : undefined;
+      if (number === undefined) throw mismatch(description, value);
+      return number;
+    },
+    decode(value: unknown): T {
+      const number =
+        typeof value === 'bigint' && value >= -0x8000_0000n && value <= 0x7fff_ffffn ? Number(value) : value;
+      const name = typeof number === 'number' ? toName.get(number) : undefined;
+      if (name === undefined) throw mismatch(description, value);
+      return name;
+    },
+  };
+}
+
+/** nullable admits msgpack nil as null. */
+export function nullable<T>(codec: FieldCodec<T>): FieldCodec<T | null> {
+  return {
+    description: `${codec.description} or nil`,
+    encode: (value) => (value === null ? null : codec.encode(value)),
+    decode: (value) => (value === null ? null : codec.decode(value)),
+  };
+}
+
+/** withDefault decodes a missing field as `fallback` (a field added to a message later, such as readOnly). */
+export function withDefault<T>(codec: FieldCodec<T>, fallback: T): FieldCodec<T> {
+  return {
+    description: codec.description,
+    encode: (value) => codec.encode(value === undefined ? fallback : value),
+    decode: (value) => (value === undefined ? fallback : codec.decode(value)),
+  };
+}
+
+/** array is a msgpack array of one element type, at most `lengthMax` long. */
+export function array<T>(codec: FieldCodec<T>, lengthMax = Number.MAX_SAFE_INTEGER): FieldCodec<T[]> {
+  const description = `array of ${codec.description}`;
+  return {
+    description,
+    encode(value: T[]): unknown {
+      if (!Array.isArray(value) || value.length > lengthMax) throw mismatch(description, value);
+      const out = new Array<unknown>(value.length);
+      for (let i = 0; i < value.length; i++) {
+        try {
+          out[i] = codec.encode(value[i] as T);
+        } catch (error) {
+          throw CodecError.within(error, `[${i}]`);
+        }
+      }
+      return out;
+    },
+    decode(value: unknown): T[] {
+      if (!Array.isArray(value)) throw mismatch(description, value);
+      if (value.length > lengthMax) throw new CodecError(`${value.length} elements, more than ${lengthMax}`);
+      const out = new Array<T>(value.length);
+      for (let i = 0; i < value.length; i++) {
+        try {
+          out[i] = codec.decode(value[i]);
+        } catch (error) {
+          throw CodecError.within(error, `[${i}]`);
+        }
+      }
+      return out;
+    },
+  };
+}
+
+/** isPlainMap tells whether msgpackr produced a map (not an array, bytes, or an extension's object). */
+export function isPlainMap(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype;
+}
+
+type FieldEntry = readonly [name: string, codec: FieldCodec<unknown>];
+
+function fieldEntries(fields: Record<string, FieldCodec<unknown>>): FieldEntry[] {
+  return Object.entries(fields).map(([name, codec]) => {
+    // A field named like an Object.prototype member could be read off the prototype of a map that
+    // lacks it; no schema may use such a name.
+    if (name in Object.prototype || name === '__proto__') throw new Error(`schema field name not allowed: ${name}`);
+    return [name, codec] as const;
+  });
+}
+
+function encodeFields(entries: readonly FieldEntry[], value: Record<string, unknown>, out: Record<string, unknown>) {
+  for (const [name, codec] of entries) {
+    try {
+      out[name] = codec.encode(value[name]);
+    } catch (error) {
+      throw CodecError.within(error, name);
+    }
+  }
+}
+
+function decodeFields(entries: readonly FieldEntry[], value: Record<string, unknown>, out: Record<string, unknown>) {
+  // Only the schema's own names are read and written: no key from the input reaches `out`.
+  for (const [name, codec] of entries) {
+    try {
+      out[name] = codec.decode(value[name]);
+    } catch (error) {
+      throw CodecError.within(error, name);
+    }
+  }
+}
+
+/** struct is a msgpack map with exactly the schema's fields (other keys are ignored, see README). */
+export function struct<T>(description: string, fields: Fields<T>): FieldCodec<T> {
+  const entries = fieldEntries(fields as Record<string, FieldCodec<unknown>>);
+  return {
+    description,
+    encode(value: T): unknown {
+      if (!isPlainMap(value)) throw mismatch(description, value);
+      const out: Record<string, unknown> = {};
+      encodeFields(entries, value, out);
+      return out;
+    },
+    decode(value: unknown): T {
+      if (!isPlainMap(value)) throw mismatch(description, value);
+      const out: Record<string, unknown> = {};
+      decodeFields(entries, value, out);
+      return out as T;
+    },
+  };
+}
+
+/** Variant is one member of a union: its wire number and its fields other than the discriminant. */
+export interface Variant<T> {
+  code: number;
+  fields: Fields<T>;
+}
+
+// Distributive, so a member whose discriminant is itself a union of names (EmptyResult) matches each of them.
+type VariantOf<T, D extends keyof T, N> = T extends unknown ? (N extends T[D] ? Omit<T, D> : never) : never;
+
+/** Variants is the table of a union: each discriminant name maps to its wire number and fields. */
+export type Variants<T extends Record<D, string>, D extends keyof T> = {
+  [N in T[D]]: Variant<VariantOf<T, D, N>>;
+};
+
+/** UnionCodec also exposes its table, so a test can enumerate every kind. */
+export interface UnionCodec<T> extends FieldCodec<T> {
+  readonly names: readonly string[];
+  codeOf(name: string): number | undefined;
+}
+
+/**
+ * union is a msgpack map whose `discriminant` field holds a small number naming the variant (op
+ * codes, message kinds). An unknown number is a CodecError naming the discriminant.
+ */
+export function union<T extends Record<D, string>, D extends keyof T & string>(
+  description: string,
+  discriminant: D,
+  variants: Variants<T, D>,
+): UnionCodec<T> {
+  interface Entry {
+    name: string;
+    code: number;
+    entries: FieldEntry[];
+  }
+  fieldEntries({ [discriminant]: string });
+  const byName = new Map<string, Entry>();
+  const byCode = new Map<number, Entry>();
+  for (const [name, variant] of Object.entries<Variant<unknown>>(variants as Record<string, Variant<unknown>>)) {
+    const entry = {
+      name,
+      code: variant.code,
+      entries: fieldEntries(variant.fields as Record<string, FieldCodec<unknown>>),
+    };
+    if (byCode.has(variant.code)) throw new Error(`${description}: code ${variant.code} is used twice`);
+    byName.set(name, entry);
+    byCode.set(variant.code, entry);
+  }
+  return {
+    description,
+    names: [...byName.keys()],
+    codeOf: (name) => byName.get(name)?.code,
+    encode(value: T): unknown {
+      if (!isPlainMap(value)) throw mismatch(description, value);
+      const name = value[discriminant];
+      const entry = typeof name === 'string' ? byName.get(name) : undefined;
+      if (entry === undefined) throw new CodecError(`unknown ${description} ${String(name)}`, discriminant);
+      const out: Record<string, unknown> = { [discriminant]: entry.code };
+      encodeFields(entry.entries, value, out);
+      return out;
+    },
+    decode(value: unknown): T {
+      if (!isPlainMap(value)) throw mismatch(description, value);
+      const code = value[discriminant];
+      const number = typeof code === 'bigint' && code >= -0x8000_0000n && code <= 0x7fff_ffffn ? Number(code) : code;
+      const entry = typeof number === 'number' ? byCode.get(number) : undefined;
+      if (entry === undefined) {
+        throw new CodecError(
+          code === undefined ? 'missing' : `unknown ${description} ${describeValue(code)}`,
+          discriminant,
+        );
+      }
+      const out: Record<string, unknown> = { [discriminant]: entry.name };
+      decodeFields(entry.entries, value, out);
+      return out as T;
+    },
+  };
+}
