@@ -1,8 +1,8 @@
 import type { ErrorCode, Reply, Request, SessionId, WatchEvent, Zxid } from '@zabkit/core';
 import { WatchEventType } from '@zabkit/core';
-import { CodecError } from './errors.js';
 import { FRAME_BYTES_MAX_DEFAULT } from './frame.js';
 import { decodeMessageBody, encodeMessageFrame } from './message.js';
+import { protocolVersion } from './protocol-version.js';
 import { errorCode, path } from './records.js';
 import { request } from './requests.js';
 import { result } from './results.js';
@@ -121,26 +121,6 @@ export interface Pong {
 export type ClientMessage = ConnectRequest | RequestFrame | Ping;
 /** ServerMessage: every frame a server sends to a client. */
 export type ServerMessage = ConnectResponse | ConnectRefused | ReplyFrame | WatchEventFrame | Pong;
-
-/**
- * protocolVersion checks a handshake's version before anything else in the message, so a peer of
- * another version gets a clear refusal instead of an error about a field it has never heard of.
- */
-export function protocolVersion(expected: number, protocol: string): FieldCodec<number> {
-  return {
-    description: `${protocol} protocol version ${expected}`,
-    encode: (value) => uint32.encode(value),
-    decode(value: unknown): number {
-      const version = uint32.decode(value);
-      if (version !== expected) {
-        throw new CodecError(
-          `${protocol} protocol version ${version} is not supported: this end speaks version ${expected}`,
-        );
-      }
-      return version;
-    },
-  };
-}
 
 const password = bytes(PASSWORD_BYTES);
 const clientVersion = protocolVersion(CLIENT_PROTOCOL_VERSION, 'client');

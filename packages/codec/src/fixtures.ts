@@ -1,7 +1,8 @@
 // Sample values of every message kind, shared by the round-trip tests, the fuzzer's seed corpus
 // and the benchmark. Not exported from the package.
-import type { LogEntry, Request, Result, SnapshotRecord, Stat, Txn } from '@zabkit/core';
+import type { LogEntry, PeerMessage, Request, Result, SnapshotRecord, Stat, Txn } from '@zabkit/core';
 import type { ClientMessage, ServerMessage } from './client-protocol.js';
+import type { PeerHandshakeMessage } from './peer-protocol.js';
 
 export const ZXID_BIG = 0x1f_ffff * 0x1_0000_0000 + 0xffff_fffe; // epoch near the cap: needs all 53 bits
 export const SESSION_BIG = 0x1f_ffff_ffff_fff0;
@@ -198,4 +199,47 @@ export const sampleServerMessages: ServerMessage[] = [
   { kind: 'reply', xid: 0x7fff_ffff, zxid: 0, error: 'NOT_LEADER', result: null },
   { kind: 'watchEvent', xid: -1, event: { type: 4, path: '/app', zxid: ZXID_BIG } },
   { kind: 'pong' },
+];
+
+const EPOCH = 0x1f_ffff;
+
+/** samplePeerMessages has every PeerMessage type, and a forwarded request of every op. */
+export const samplePeerMessages: PeerMessage[] = [
+  { type: 'notification', leader: 3, zxid: ZXID_BIG, electionEpoch: 2 ** 40, peerEpoch: EPOCH, state: 'LOOKING' },
+  { type: 'notification', leader: 1, zxid: 0, electionEpoch: 1, peerEpoch: 0, state: 'OBSERVING' },
+  { type: 'followerInfo', epoch: 0, acceptedEpoch: 6, observer: false },
+  { type: 'followerInfo', epoch: 0, acceptedEpoch: 6, observer: true },
+  { type: 'leaderInfo', epoch: 7 },
+  { type: 'ackEpoch', epoch: 7, currentEpoch: 6, lastZxid: ZXID_BIG },
+  { type: 'sync', epoch: 7, mode: 'DIFF', truncZxid: 0, snapshotZxid: 0 },
+  { type: 'sync', epoch: 7, mode: 'TRUNC', truncZxid: ZXID_BIG, snapshotZxid: 0 },
+  { type: 'sync', epoch: 7, mode: 'SNAP', truncZxid: 0, snapshotZxid: ZXID_BIG },
+  { type: 'snapChunk', epoch: 7, records: sampleSnapshotRecords },
+  { type: 'entries', epoch: 7, entries: sampleLogEntries },
+  { type: 'newLeader', epoch: 7, zxid: 7 * 2 ** 32 },
+  { type: 'ackNewLeader', epoch: 7, lastZxid: ZXID_BIG },
+  { type: 'upToDate', epoch: 7, committedZxid: ZXID_BIG },
+  { type: 'proposal', epoch: 7, entries: sampleLogEntries.slice(0, 2) },
+  { type: 'ack', epoch: 7, zxid: ZXID_BIG },
+  { type: 'commit', epoch: 7, zxid: ZXID_BIG },
+  { type: 'inform', epoch: 7, entries: sampleLogEntries.slice(3) },
+  { type: 'ping', epoch: 7, sessions: [1, SESSION_BIG] },
+  ...[...sampleRequests, { op: 'createSession' as const, timeoutMs: 30_000 }].map(
+    (request, i): PeerMessage => ({
+      type: 'forward',
+      epoch: 7,
+      sessionId: i === 0 ? 0 : SESSION_BIG,
+      cxid: i,
+      request,
+    }),
+  ),
+  { type: 'barrier', epoch: 7, id: 1 },
+  { type: 'barrierAck', epoch: 7, id: 1 },
+  { type: 'barrierRequest', epoch: 7, id: 2 ** 40 },
+  { type: 'barrierResult', epoch: 7, id: 2 ** 40, zxid: ZXID_BIG },
+];
+
+export const samplePeerHandshakes: PeerHandshakeMessage[] = [
+  { type: 'handshake', protocolVersion: 1, serverId: 3 },
+  { type: 'handshakeRefused', protocolVersion: 1, reason: 'UNKNOWN_SERVER', message: 'server 9 is not a member' },
 ];

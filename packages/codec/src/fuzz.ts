@@ -4,9 +4,17 @@
 import { createPrng } from '@zabkit/core';
 import { clientMessage, decodeClientMessage, decodeServerMessage, serverMessage } from './client-protocol.js';
 import { CodecError } from './errors.js';
-import { sampleClientMessages, sampleLogEntries, sampleServerMessages, sampleSnapshotRecords } from './fixtures.js';
+import {
+  sampleClientMessages,
+  sampleLogEntries,
+  samplePeerHandshakes,
+  samplePeerMessages,
+  sampleServerMessages,
+  sampleSnapshotRecords,
+} from './fixtures.js';
 import { FRAME_HEADER_BYTES, FrameDecoder } from './frame.js';
 import { packBody, unpackBody } from './msgpack.js';
+import { decodePeerHandshake, decodePeerMessage, peerHandshake, peerMessage } from './peer-protocol.js';
 import { logEntry, snapshotRecord } from './records.js';
 import type { FieldCodec } from './schema.js';
 
@@ -30,6 +38,18 @@ export const FUZZ_TARGETS: FuzzTarget[] = [
     codec: serverMessage as FieldCodec<unknown>,
     decode: decodeServerMessage,
     samples: sampleServerMessages,
+  },
+  {
+    name: 'peer',
+    codec: peerMessage as FieldCodec<unknown>,
+    decode: decodePeerMessage,
+    samples: samplePeerMessages,
+  },
+  {
+    name: 'peerHandshake',
+    codec: peerHandshake as FieldCodec<unknown>,
+    decode: decodePeerHandshake,
+    samples: samplePeerHandshakes,
   },
   {
     name: 'logEntry',
@@ -95,6 +115,7 @@ export function fuzzFrames(options: FuzzOptions): FuzzReport {
   const int = (bound: number) => prng.int(bound);
   const seeds: Uint8Array[] = [];
   const seedValues: unknown[] = [];
+  const seedTargets: FuzzTarget[] = [];
   const wireKeys = new Set<string>(['__proto__', 'constructor', 'prototype', 'toString', 'kind', 'op', 'type']);
   for (const target of targets) {
     for (const sample of target.samples) {
@@ -102,6 +123,7 @@ export function fuzzFrames(options: FuzzOptions): FuzzReport {
       collectKeys(wire, wireKeys);
       seeds.push(packBody(wire));
       seedValues.push(wire);
+      seedTargets.push(target);
     }
   }
   const keys = [...wireKeys];
@@ -226,8 +248,11 @@ export function fuzzFrames(options: FuzzOptions): FuzzReport {
     return out;
   };
 
-  const check = (body: Uint8Array, iteration: number) => {
-    for (const target of targets) {
+  // Each body goes to the decoder its seed came from (where mutations reach deepest) and to one
+  // other, so every decoder also sees every kind of garbage.
+  const check = (body: Uint8Array, iteration: number, origin: FuzzTarget | undefined) => {
+    const other = targets[int(targets.length)] as FuzzTarget;
+    for (const target of origin === undefined || origin === other ? [other] : [origin, other]) {
       let decoded: unknown;
       try {
         decoded = target.decode(body);
@@ -256,9 +281,15 @@ export function fuzzFrames(options: FuzzOptions): FuzzReport {
   for (let iteration = 0; iteration < options.count; iteration++) {
     const strategy = int(10);
     let body: Uint8Array;
-    if (strategy < 4) body = mutate(seeds[int(seeds.length)] as Uint8Array);
-    else if (strategy < 7) body = packBody(mutateValue(seedValues[int(seedValues.length)], 0));
-    else if (strategy < 8) body = randomBytes(int(64));
+    const seed = int(seeds.length);
+    let origin: FuzzTarget | undefined;
+    if (strategy < 4) {
+      body = mutate(seeds[seed] as Uint8Array);
+      origin = seedTargets[seed];
+    } else if (strategy < 7) {
+      body = packBody(mutateValue(seedValues[seed], 0));
+      origin = seedTargets[seed];
+    } else if (strategy < 8) body = randomBytes(int(64));
     else body = packBody(randomValue(0));
     report.frames++;
     // Feed the framed bytes in random pieces, as a socket would.
@@ -275,7 +306,7 @@ export function fuzzFrames(options: FuzzOptions): FuzzReport {
           throw new FuzzFailure(`FrameDecoder holds ${decoder.capacityBytes} bytes`, iteration, body);
         }
         for (const whole of frames) {
-          check(whole, iteration);
+          check(whole, iteration, origin);
           framed = true;
         }
       }
@@ -289,7 +320,7 @@ export function fuzzFrames(options: FuzzOptions): FuzzReport {
     // A prefix that claimed more than was sent leaves the stream mid-frame: start a new stream.
     if (decoder.bufferedBytes > 0) decoder = new FrameDecoder(frameBytesMax);
     // Decode the body directly when a lying prefix kept it from arriving whole.
-    if (!framed) check(body, iteration);
+    if (!framed) check(body, iteration, origin);
   }
   return report;
 }

@@ -20,7 +20,6 @@ export {
   encodeClientMessage,
   encodeServerMessage,
   PASSWORD_BYTES,
-  protocolVersion,
   serverMessage,
   WATCH_EVENT_XID,
 } from './client-protocol.js';
@@ -28,6 +27,26 @@ export { CodecError } from './errors.js';
 export { encodeFrame, FRAME_BYTES_MAX_DEFAULT, FRAME_HEADER_BYTES, FrameDecoder } from './frame.js';
 export { decodeMessageBody, encodeMessageFrame } from './message.js';
 export { OP_CODES } from './op-codes.js';
+export type {
+  PeerHandshake,
+  PeerHandshakeMessage,
+  PeerHandshakeRefused,
+  PeerHandshakeRefusedReason,
+} from './peer-protocol.js';
+export {
+  decodePeerHandshake,
+  decodePeerMessage,
+  encodePeerHandshake,
+  encodePeerMessage,
+  forwardedRequest,
+  PEER_HANDSHAKE_REFUSED_REASON_NUMBERS,
+  PEER_PROTOCOL_VERSION,
+  PEER_STATE_NUMBERS,
+  peerHandshake,
+  peerMessage,
+  SYNC_MODE_NUMBERS,
+} from './peer-protocol.js';
+export { protocolVersion } from './protocol-version.js';
 export {
   decodeLogEntry,
   decodeSnapshotRecord,
@@ -40,7 +59,7 @@ export {
   stat,
   txn,
 } from './records.js';
-export { multiOp, multiReadOp, request } from './requests.js';
+export { multiOp, multiReadOp, request, requestVariants } from './requests.js';
 export { multiOpResult, multiReadOpResult, result } from './results.js';
 export type { FieldCodec, Fields, UnionCodec, Variant, Variants } from './schema.js';
 export {

@@ -14,7 +14,18 @@ import {
 } from '@zabkit/core';
 import { OP_CODES } from './op-codes.js';
 import { path } from './records.js';
-import { array, boolean, bytes, type FieldCodec, int32, int64, oneOf, union, type Variant } from './schema.js';
+import {
+  array,
+  boolean,
+  bytes,
+  type FieldCodec,
+  int32,
+  int64,
+  oneOf,
+  union,
+  type Variant,
+  type Variants,
+} from './schema.js';
 
 const createRequest: Variant<Omit<CreateRequest, 'op'>> = {
   code: OP_CODES.create,
@@ -56,8 +67,8 @@ export const multiReadOp: FieldCodec<MultiReadOp> = union<MultiReadOp, 'op'>('mu
 
 const paths = array(path);
 
-/** request is every operation a session sends after connecting; `op` is written as ZooKeeper's op code. */
-export const request = union<Request, 'op'>('request', 'op', {
+/** requestVariants is the table of {@link request}, reused by the peer protocol's forwarded requests. */
+export const requestVariants: Variants<Request, 'op'> = {
   create: createRequest,
   delete: deleteRequest,
   setData: setDataRequest,
@@ -86,4 +97,7 @@ export const request = union<Request, 'op'>('request', 'op', {
     },
   },
   closeSession: { code: OP_CODES.closeSession, fields: {} },
-});
+};
+
+/** request is every operation a session sends after connecting; `op` is written as ZooKeeper's op code. */
+export const request = union<Request, 'op'>('request', 'op', requestVariants);

@@ -1,0 +1,93 @@
+import { PEER_MESSAGE_TYPES, type PeerMessage } from '@zabkit/core';
+import { describe, expect, it } from 'vitest';
+import { CodecError } from './errors.js';
+import { samplePeerHandshakes, samplePeerMessages } from './fixtures.js';
+import { FRAME_HEADER_BYTES } from './frame.js';
+import { packBody } from './msgpack.js';
+import {
+  decodePeerHandshake,
+  decodePeerMessage,
+  encodePeerHandshake,
+  encodePeerMessage,
+  forwardedRequest,
+  PEER_PROTOCOL_VERSION,
+  peerMessage,
+} from './peer-protocol.js';
+import { request } from './requests.js';
+
+const body = (frame: Uint8Array) => frame.subarray(FRAME_HEADER_BYTES);
+const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
+
+function codecError(run: () => unknown): CodecError {
+  try {
+    run();
+  } catch (error) {
+    if (CodecError.isInstance(error)) return error;
+    throw error;
+  }
+  throw new Error('expected a CodecError');
+}
+
+describe('peer protocol', () => {
+  it('has a schema for every PeerMessage type and samples of each', () => {
+    expect([...peerMessage.names].sort()).toEqual([...PEER_MESSAGE_TYPES].sort());
+    expect(new Set(samplePeerMessages.map((m) => m.type))).toEqual(new Set(PEER_MESSAGE_TYPES));
+    const forwarded = new Set(samplePeerMessages.flatMap((m) => (m.type === 'forward' ? [m.request.op] : [])));
+    expect([...forwarded].sort()).toEqual([...request.names, 'createSession'].sort());
+    expect(forwardedRequest.names).toContain('createSession');
+  });
+
+  it.each(samplePeerMessages.map((m, i) => [`${i} ${m.type}`, m] as const))('round-trips %s', (_, message) => {
+    expect(decodePeerMessage(body(encodePeerMessage(message)))).toEqual(message);
+  });
+
+  it.each(samplePeerHandshakes.map((m) => [m.type, m] as const))('round-trips the %s frame', (_, message) => {
+    expect(decodePeerHandshake(body(encodePeerHandshake(message)))).toEqual(message);
+  });
+
+  it('golden bytes freeze the wire format', () => {
+    const notification: PeerMessage = {
+      type: 'notification',
+      leader: 2,
+      zxid: 0x1_0000_0003,
+      electionEpoch: 4,
+      peerEpoch: 1,
+      state: 'LOOKING',
+    };
+    expect(hex(encodePeerMessage(notification))).toBe(
+      '00000050de0006a47479706564a66c6561646572d30000000000000002a47a786964d30000000100000003ad656c656374696f6e45706f6368d30000000000000004a9706565724570' +
+        '6f636801a5737461746500',
+    );
+    expect(hex(encodePeerMessage({ type: 'ack', epoch: 1, zxid: 0x1_0000_0003 }))).toBe(
+      '0000001ede0003a47479706503a565706f636801a47a786964d30000000100000003',
+    );
+    expect(hex(encodePeerHandshake({ type: 'handshake', protocolVersion: 1, serverId: 3 }))).toBe(
+      '0000002dde0003a474797065ccc8af70726f746f636f6c56657273696f6e01a87365727665724964d30000000000000003',
+    );
+  });
+
+  it('refuses a handshake of another version, naming protocolVersion', () => {
+    const error = codecError(() => decodePeerHandshake(packBody({ type: 200, protocolVersion: 9, serverId: 1n })));
+    expect(error.field).toBe('protocolVersion');
+    expect(error.message).toContain(
+      `peer protocol version 9 is not supported: this end speaks version ${PEER_PROTOCOL_VERSION}`,
+    );
+  });
+
+  it('refuses a handshake where a message is expected and the reverse', () => {
+    expect(codecError(() => decodePeerMessage(body(encodePeerHandshake(samplePeerHandshakes[0]!)))).field).toBe('type');
+    expect(codecError(() => decodePeerHandshake(body(encodePeerMessage(samplePeerMessages[0]!)))).field).toBe('type');
+  });
+
+  it('names the field of a bad entry deep in a proposal', () => {
+    const wire = peerMessage.encode({ type: 'proposal', epoch: 1, entries: [] }) as Record<string, unknown>;
+    wire.entries = [{ zxid: 1n, sessionId: 0n, cxid: 0, timeMs: 0n, txn: { type: 1, path: '/a', data: 'x' } }];
+    expect(codecError(() => decodePeerMessage(packBody(wire))).field).toBe('entries[0].txn.data');
+  });
+
+  it('refuses an epoch above 32 bits and an unknown state', () => {
+    expect(codecError(() => decodePeerMessage(packBody({ type: 3, epoch: 2 ** 32, zxid: 1n }))).field).toBe('epoch');
+    const notification = { type: 100, leader: 1n, zxid: 1n, electionEpoch: 1n, peerEpoch: 1, state: 9 };
+    expect(codecError(() => decodePeerMessage(packBody(notification))).field).toBe('state');
+  });
+});

@@ -1,0 +1,153 @@
+import type { CreateSessionRequest, PeerMessage, PeerState, Request, SyncMode } from '@zabkit/core';
+import { FRAME_BYTES_MAX_DEFAULT } from './frame.js';
+import { decodeMessageBody, encodeMessageFrame } from './message.js';
+import { OP_CODES } from './op-codes.js';
+import { protocolVersion } from './protocol-version.js';
+import { logEntry, snapshotRecord } from './records.js';
+import { requestVariants } from './requests.js';
+import { array, boolean, int32, int64, named, nonNegativeInt32, string, uint32, union } from './schema.js';
+
+/** PEER_PROTOCOL_VERSION is the peer protocol this codec speaks; a peer with another is refused at the handshake. */
+export const PEER_PROTOCOL_VERSION = 1;
+
+/** PeerHandshake is the first frame each way on a peer connection: who is speaking, in which version. */
+export interface PeerHandshake {
+  type: 'handshake';
+  protocolVersion: number;
+  serverId: number;
+}
+
+/** PeerHandshakeRefusedReason says why a server would not take a peer connection. */
+export type PeerHandshakeRefusedReason = 'PROTOCOL_VERSION' | 'BAD_HANDSHAKE' | 'UNKNOWN_SERVER' | 'SAME_SERVER_ID';
+
+/** PEER_HANDSHAKE_REFUSED_REASON_NUMBERS: the wire numbers of PeerHandshakeRefusedReason. */
+export const PEER_HANDSHAKE_REFUSED_REASON_NUMBERS: Readonly<Record<PeerHandshakeRefusedReason, number>> = {
+  PROTOCOL_VERSION: 1,
+  BAD_HANDSHAKE: 2,
+  UNKNOWN_SERVER: 3,
+  SAME_SERVER_ID: 4,
+};
+
+/**
+ * PeerHandshakeRefused answers a handshake the server will not take, then it closes. Frozen across
+ * versions like ConnectRefused: it does not check `protocolVersion`.
+ */
+export interface PeerHandshakeRefused {
+  type: 'handshakeRefused';
+  protocolVersion: number;
+  reason: PeerHandshakeRefusedReason;
+  message: string;
+}
+
+/** PeerHandshakeMessage: the frames of the handshake. */
+export type PeerHandshakeMessage = PeerHandshake | PeerHandshakeRefused;
+
+/**
+ * PEER_STATE_NUMBERS: FLE states as ZooKeeper's QuorumPeer.ServerState ordinals.
+ */
+export const PEER_STATE_NUMBERS: Readonly<Record<PeerState, number>> = {
+  LOOKING: 0,
+  FOLLOWING: 1,
+  LEADING: 2,
+  OBSERVING: 3,
+};
+
+/** SYNC_MODE_NUMBERS: DIFF, TRUNC and SNAP as ZooKeeper's Leader packet types. */
+export const SYNC_MODE_NUMBERS: Readonly<Record<SyncMode, number>> = { DIFF: 13, TRUNC: 14, SNAP: 15 };
+
+/** serverId is a server's id (ZooKeeper's `long` myid), a non-negative safe integer. */
+const serverId = int64;
+/** epoch is a Zab epoch: the high 32 bits of a zxid. */
+const epoch = uint32;
+const zxid = int64;
+
+/** forwardedRequest is a request a learner forwards: any client request, or createSession. */
+export const forwardedRequest = union<Request | CreateSessionRequest, 'op'>('forwarded request', 'op', {
+  ...requestVariants,
+  createSession: { code: OP_CODES.createSession, fields: { timeoutMs: nonNegativeInt32 } },
+});
+
+/**
+ * peerMessage is the schema of every PeerMessage. Types are written as small numbers: ZooKeeper's
+ * Leader packet numbers where Zab has one (REQUEST 1, PROPOSAL 2, ACK 3, COMMIT 4, PING 5, INFORM 8,
+ * NEWLEADER 10, FOLLOWERINFO 11, UPTODATE 12, DIFF/TRUNC/SNAP 13, LEADERINFO 17, ACKEPOCH 18), the
+ * 20s and 30s for zabkit's own, 100 for FLE notifications and 200 for the handshake.
+ */
+export const peerMessage = union<PeerMessage, 'type'>('peer message type', 'type', {
+  notification: {
+    code: 100,
+    fields: {
+      leader: serverId,
+      zxid,
+      electionEpoch: int64,
+      peerEpoch: epoch,
+      state: named<PeerState>('peer state', PEER_STATE_NUMBERS),
+    },
+  },
+  forward: {
+    code: 1,
+    fields: { epoch, sessionId: int64, cxid: int32, request: forwardedRequest },
+  },
+  proposal: { code: 2, fields: { epoch, entries: array(logEntry) } },
+  ack: { code: 3, fields: { epoch, zxid } },
+  commit: { code: 4, fields: { epoch, zxid } },
+  ping: { code: 5, fields: { epoch, sessions: array(int64) } },
+  inform: { code: 8, fields: { epoch, entries: array(logEntry) } },
+  newLeader: { code: 10, fields: { epoch, zxid } },
+  followerInfo: { code: 11, fields: { epoch, acceptedEpoch: epoch, observer: boolean } },
+  upToDate: { code: 12, fields: { epoch, committedZxid: zxid } },
+  sync: {
+    code: 13,
+    fields: {
+      epoch,
+      mode: named<SyncMode>('sync mode', SYNC_MODE_NUMBERS),
+      truncZxid: zxid,
+      snapshotZxid: zxid,
+    },
+  },
+  snapChunk: { code: 15, fields: { epoch, records: array(snapshotRecord) } },
+  leaderInfo: { code: 17, fields: { epoch } },
+  ackEpoch: { code: 18, fields: { epoch, currentEpoch: epoch, lastZxid: zxid } },
+  entries: { code: 20, fields: { epoch, entries: array(logEntry) } },
+  ackNewLeader: { code: 21, fields: { epoch, lastZxid: zxid } },
+  barrier: { code: 30, fields: { epoch, id: int64 } },
+  barrierAck: { code: 31, fields: { epoch, id: int64 } },
+  barrierRequest: { code: 32, fields: { epoch, id: int64 } },
+  barrierResult: { code: 33, fields: { epoch, id: int64, zxid } },
+});
+
+/** peerHandshake is the schema of the handshake frames (types 200 and 201, in the same number space). */
+export const peerHandshake = union<PeerHandshakeMessage, 'type'>('peer handshake type', 'type', {
+  handshake: {
+    code: 200,
+    fields: { protocolVersion: protocolVersion(PEER_PROTOCOL_VERSION, 'peer'), serverId },
+  },
+  handshakeRefused: {
+    code: 201,
+    fields: {
+      protocolVersion: uint32,
+      reason: named<PeerHandshakeRefusedReason>('handshake refused reason', PEER_HANDSHAKE_REFUSED_REASON_NUMBERS),
+      message: string,
+    },
+  },
+});
+
+/** encodePeerMessage returns the frame of a PeerMessage. */
+export function encodePeerMessage(message: PeerMessage, frameBytesMax = FRAME_BYTES_MAX_DEFAULT): Uint8Array {
+  return encodeMessageFrame(peerMessage, message, frameBytesMax);
+}
+
+/** decodePeerMessage reads one frame body from a peer; throws CodecError naming the field. */
+export function decodePeerMessage(body: Uint8Array): PeerMessage {
+  return decodeMessageBody(peerMessage, body);
+}
+
+/** encodePeerHandshake returns the frame of a handshake message. */
+export function encodePeerHandshake(message: PeerHandshakeMessage): Uint8Array {
+  return encodeMessageFrame(peerHandshake, message);
+}
+
+/** decodePeerHandshake reads the first frame of a peer connection; another protocol version is a CodecError on `protocolVersion`. */
+export function decodePeerHandshake(body: Uint8Array): PeerHandshakeMessage {
+  return decodeMessageBody(peerHandshake, body);
+}
