@@ -1,1 +1,15 @@
 export { fsyncDirectory, writeFileAtomic } from './atomic-file.js';
+export type { FileStorageOptions, StorageLogger } from './file-storage.js';
+export {
+  BATCH_BYTES_MAX_DEFAULT,
+  FileStorage,
+  openFileStorage,
+  SEGMENT_BYTES_MAX_DEFAULT,
+  SNAPSHOT_RETAIN_COUNT_DEFAULT,
+  segmentName,
+  snapshotName,
+} from './file-storage.js';
+export type { FileHandle, FileSystem } from './file-system.js';
+export { nodeFileSystem } from './file-system.js';
+export type { StorageErrorCode } from './storage-error.js';
+export { StorageError } from './storage-error.js';
