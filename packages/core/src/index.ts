@@ -77,3 +77,4 @@ export {
   zxidToBigInt,
 } from './zxid.js';
 export * from './zab/index.js';
+export * from './tree/index.js';

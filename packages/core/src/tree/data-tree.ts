@@ -1,0 +1,724 @@
+import type {
+  AddWatchRequest,
+  CheckRequest,
+  CheckResult,
+  CloseSessionTxn,
+  CreateResult,
+  CreateTxn,
+  EmptyResult,
+  ErrorCode,
+  ErrorResult,
+  ExistsResult,
+  GetChildrenResult,
+  GetDataResult,
+  GetEphemeralsResult,
+  LogEntry,
+  MultiOpResult,
+  MultiReadOp,
+  MultiReadResult,
+  MultiTxn,
+  ReadRequest,
+  RemoveWatchesRequest,
+  Result,
+  SessionId,
+  SetDataResult,
+  SetDataTxn,
+  SetWatchesRequest,
+  SnapshotHeader,
+  SnapshotNodeRecord,
+  SnapshotRecord,
+  Stat,
+  WatchEvent,
+} from '../types.js';
+import { AddWatchMode, WatchEventType, WatcherType } from '../types.js';
+import { formatZxid, type Zxid } from '../zxid.js';
+import { EMPTY_DATA, NodeTable } from './node-table.js';
+import { isPathWithin, parentPath, SYSTEM_PATH, validatePath } from './path-utils.js';
+import { WatchKind, WatchManager, type WatchTrigger } from './watch-manager.js';
+
+/**
+ * ApplyResult is what applying one committed transaction produced: `error`/`result` answer the
+ * request (ZooKeeper's ProcessTxnResult; the server that holds the session replies with them) and
+ * `watches` are the events to deliver, in order, before any reply carrying a later zxid.
+ */
+export interface ApplyResult {
+  error: ErrorCode | null;
+  result: Result | null;
+  watches: WatchTrigger[];
+}
+
+/** LocalRequest: requests a server answers from its own replica without a transaction. */
+export type LocalRequest = ReadRequest | CheckRequest | AddWatchRequest | RemoveWatchesRequest | SetWatchesRequest;
+
+/** LocalOutcome answers a LocalRequest; `watches` carries events setWatches fires at once. */
+export interface LocalOutcome {
+  error: ErrorCode | null;
+  result: Result | null;
+  watches: WatchTrigger[];
+}
+
+/** ZnodeInfo is what the request pipeline needs to know about a znode. */
+export interface ZnodeInfo {
+  stat: Stat;
+  container: boolean;
+  ttlMs: number;
+}
+
+type OpOutcome = { error: ErrorCode | null; result: Result | null };
+type SubOpOutcome = { error: ErrorCode | null; result: Exclude<MultiOpResult, ErrorResult> | null };
+
+const NO_WATCHES: WatchTrigger[] = [];
+Object.freeze(NO_WATCHES);
+
+function errorResult(code: ErrorCode): ErrorResult {
+  return { op: 'error', code };
+}
+
+/**
+ * ownData returns bytes the tree may keep: a view into a larger buffer (a decoded frame, a Node
+ * Buffer pool slab) is copied so the znode does not pin the whole buffer. Arrays handed to the
+ * tree must not be mutated afterwards: the tree, its snapshots and its read results share them.
+ */
+function ownData(data: Uint8Array): Uint8Array {
+  if (!(data instanceof Uint8Array)) throw new TypeError('znode data must be a Uint8Array');
+  if (data.length === 0) return EMPTY_DATA;
+  if (data.byteOffset !== 0 || data.byteLength !== data.buffer.byteLength) return data.slice();
+  return data;
+}
+
+/**
+ * DataTree is ZooKeeper's DataTree: the znodes, the sessions with their ephemerals, and the watch
+ * manager of the sessions connected to this server. It is the state machine Zab replicates:
+ * {@link DataTree.applyTxn} applies committed transactions in zxid order, deterministically and
+ * idempotently (a fuzzy snapshot plus a replay of the log from the snapshot's zxid converges to
+ * the live tree). Reads never change it except for the watches they register.
+ *
+ * A fresh tree holds `/` and the reserved `/zookeeper` (see README: system subtree), both with a
+ * zeroed Stat, as ZooKeeper's.
+ */
+export class DataTree {
+  private readonly nodes = new NodeTable();
+  /** watchManager holds the watches of sessions connected to this server. */
+  readonly watchManager = new WatchManager();
+  private readonly sessionTimeouts = new Map<SessionId, number>();
+  private readonly ephemerals = new Map<SessionId, Set<string>>();
+  private readonly containers = new Set<string>();
+  private readonly ttlNodes = new Set<string>();
+  private lastZxid: Zxid = 0;
+
+  constructor() {
+    const root = this.nodes.insert('/', -1, {
+      data: EMPTY_DATA,
+      zxid: 0,
+      timeMs: 0,
+      ephemeralOwner: 0,
+      container: false,
+      ttlMs: 0,
+    });
+    this.nodes.insert(SYSTEM_PATH, root, {
+      data: EMPTY_DATA,
+      zxid: 0,
+      timeMs: 0,
+      ephemeralOwner: 0,
+      container: false,
+      ttlMs: 0,
+    });
+  }
+
+  /** lastProcessedZxid is the zxid of the last transaction applied (or of the snapshot loaded). */
+  get lastProcessedZxid(): Zxid {
+    return this.lastZxid;
+  }
+
+  /** nodeCount is the number of znodes, `/` and `/zookeeper` included. */
+  get nodeCount(): number {
+    return this.nodes.size;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Applying transactions.
+
+  /**
+   * applyTxn applies one committed transaction. Zxids must strictly increase (asserted). A
+   * transaction that finds the tree already past it (replay over a fuzzy snapshot) is a no-op with
+   * ZooKeeper's fix-ups: a create of an existing path still raises the parent's cversion/pzxid, a
+   * delete or setData of a missing path does nothing; the error it reports then is informational.
+   */
+  applyTxn(entry: LogEntry): ApplyResult {
+    if (!(entry.zxid > this.lastZxid)) {
+      throw new Error(`applyTxn out of order: ${formatZxid(entry.zxid)} after ${formatZxid(this.lastZxid)}`);
+    }
+    const { txn, zxid, timeMs } = entry;
+    const out: WatchTrigger[] = [];
+    let outcome: { error: ErrorCode | null; result: Result | null };
+    switch (txn.type) {
+      case 'setData':
+        outcome = this.applySetData(txn, zxid, timeMs, out);
+        break;
+      case 'create':
+        outcome = this.applyCreate(txn, zxid, timeMs, out);
+        break;
+      case 'delete':
+        outcome = this.applyDelete(txn.path, zxid, out);
+        break;
+      case 'multi':
+        outcome = this.applyMulti(txn, zxid, timeMs, out);
+        break;
+      case 'createSession':
+        if (!(txn.timeoutMs > 0)) throw new Error(`createSession with timeout ${txn.timeoutMs}`);
+        this.sessionTimeouts.set(txn.sessionId, txn.timeoutMs);
+        outcome = { error: null, result: null };
+        break;
+      case 'closeSession':
+        outcome = this.applyCloseSession(txn, zxid, out);
+        break;
+      case 'error':
+        outcome = { error: txn.code, result: null };
+        break;
+      default:
+        throw new Error(`applyTxn: unknown transaction type ${(txn as { type: unknown }).type}`);
+    }
+    this.lastZxid = zxid;
+    return { error: outcome.error, result: outcome.result, watches: out.length === 0 ? NO_WATCHES : out };
+  }
+
+  private applyCreate(txn: CreateTxn, zxid: Zxid, timeMs: number, out: WatchTrigger[]): SubOpOutcome {
+    const path = txn.path;
+    if (path === '/') return { error: 'NODE_EXISTS', result: null };
+    const nodes = this.nodes;
+    const parentSlot = nodes.slotOf(parentPath(path));
+    if (parentSlot < 0) return { error: 'NO_NODE', result: null };
+    // Serial-number comparison so the fix-up keeps working after the signed 32-bit cversion wraps.
+    const raisesCversion = ((txn.parentCversion - nodes.cversion[parentSlot]!) | 0) > 0;
+    if (nodes.slotOf(path) >= 0) {
+      // Replay over a fuzzy snapshot (ZooKeeper's processTxn NODEEXISTS fix-up).
+      if (raisesCversion) {
+        nodes.cversion[parentSlot] = txn.parentCversion;
+        nodes.pzxid[parentSlot] = zxid;
+      }
+      return { error: 'NODE_EXISTS', result: null };
+    }
+    const slot = nodes.insert(path, parentSlot, {
+      data: ownData(txn.data),
+      zxid,
+      timeMs,
+      ephemeralOwner: txn.ephemeralOwner,
+      container: txn.container,
+      ttlMs: txn.ttlMs,
+    });
+    if (raisesCversion) {
+      nodes.cversion[parentSlot] = txn.parentCversion;
+      nodes.pzxid[parentSlot] = zxid;
+    }
+    if (txn.ephemeralOwner !== 0) {
+      let paths = this.ephemerals.get(txn.ephemeralOwner);
+      if (paths === undefined) {
+        paths = new Set();
+        this.ephemerals.set(txn.ephemeralOwner, paths);
+      }
+      paths.add(path);
+    }
+    if (txn.container) this.containers.add(path);
+    if (txn.ttlMs > 0) this.ttlNodes.add(path);
+    this.watchManager.triggerCreated(path, zxid, out);
+    const result: CreateResult = { op: 'create', path, stat: this.statOf(slot) };
+    return { error: null, result };
+  }
+
+  private applySetData(txn: SetDataTxn, zxid: Zxid, timeMs: number, out: WatchTrigger[]): SubOpOutcome {
+    const nodes = this.nodes;
+    const slot = nodes.slotOf(txn.path);
+    if (slot < 0) return { error: 'NO_NODE', result: null };
+    nodes.data[slot] = ownData(txn.data);
+    nodes.version[slot] = txn.version;
+    nodes.mzxid[slot] = zxid;
+    nodes.mtime[slot] = timeMs;
+    this.watchManager.triggerDataChanged(txn.path, zxid, out);
+    const result: SetDataResult = { op: 'setData', stat: this.statOf(slot) };
+    return { error: null, result };
+  }
+
+  private applyDelete(path: string, zxid: Zxid, out: WatchTrigger[]): SubOpOutcome {
+    const nodes = this.nodes;
+    const slot = nodes.slotOf(path);
+    if (slot < 0) return { error: 'NO_NODE', result: null };
+    if (path === '/' || path === SYSTEM_PATH) throw new Error(`applyTxn: delete of ${path}`);
+    // A live delete is always of a childless znode (the pipeline checks NOT_EMPTY). Replay over a
+    // fuzzy snapshot can meet children that were created later: they go too, and their own create
+    // transactions, later in the log, bring them back.
+    const subtree = [slot];
+    for (let i = 0; i < subtree.length; i++) {
+      for (const child of nodes.childSlots(subtree[i]!)) subtree.push(child);
+    }
+    for (let i = subtree.length - 1; i >= 0; i--) this.removeNode(subtree[i]!, zxid, out);
+    return { error: null, result: { op: 'delete' } };
+  }
+
+  private removeNode(slot: number, zxid: Zxid, out: WatchTrigger[]): void {
+    const nodes = this.nodes;
+    const path = nodes.paths[slot]!;
+    const parentSlot = nodes.parent[slot]!;
+    // Only raise pzxid: a replayed delete must not lower a pzxid set by a later create (ZooKeeper's deleteNode).
+    if (zxid > nodes.pzxid[parentSlot]!) nodes.pzxid[parentSlot] = zxid;
+    const owner = nodes.ephemeralOwner[slot]!;
+    if (owner !== 0) {
+      const paths = this.ephemerals.get(owner);
+      if (paths !== undefined) {
+        paths.delete(path);
+        if (paths.size === 0) this.ephemerals.delete(owner);
+      }
+    }
+    if (nodes.isContainer(slot)) this.containers.delete(path);
+    if (nodes.ttlMs[slot]! > 0) this.ttlNodes.delete(path);
+    nodes.remove(slot);
+    this.watchManager.triggerDeleted(path, zxid, out);
+  }
+
+  private applyMulti(txn: MultiTxn, zxid: Zxid, timeMs: number, out: WatchTrigger[]): OpOutcome {
+    const results: MultiOpResult[] = [];
+    // A multi that failed in the pipeline carries an ErrorTxn: nothing is applied, every op reports
+    // an error (its own code, or RUNTIME_INCONSISTENCY), as ZooKeeper's DataTree.processTxn.
+    let failedCode: ErrorCode | null = null;
+    for (const op of txn.txns) {
+      if (op.type === 'error' && (failedCode === null || failedCode === 'RUNTIME_INCONSISTENCY')) failedCode = op.code;
+    }
+    if (failedCode !== null) {
+      for (const op of txn.txns) results.push(errorResult(op.type === 'error' ? op.code : 'RUNTIME_INCONSISTENCY'));
+      return { error: failedCode, result: { op: 'multi', results } };
+    }
+    let firstError: ErrorCode | null = null;
+    for (const op of txn.txns) {
+      let opOutcome: SubOpOutcome;
+      switch (op.type) {
+        case 'create':
+          opOutcome = this.applyCreate(op, zxid, timeMs, out);
+          break;
+        case 'delete':
+          opOutcome = this.applyDelete(op.path, zxid, out);
+          break;
+        case 'setData':
+          opOutcome = this.applySetData(op, zxid, timeMs, out);
+          break;
+        case 'check':
+          opOutcome = { error: null, result: { op: 'check' } };
+          break;
+        default:
+          throw new Error(`applyTxn: unknown multi op ${(op as { type: unknown }).type}`);
+      }
+      // Only replay over a fuzzy snapshot gets here with an error; report it, apply the rest.
+      if (opOutcome.error !== null) firstError ??= opOutcome.error;
+      results.push(opOutcome.result ?? errorResult(opOutcome.error!));
+    }
+    return { error: firstError, result: { op: 'multi', results } };
+  }
+
+  private applyCloseSession(txn: CloseSessionTxn, zxid: Zxid, out: WatchTrigger[]): OpOutcome {
+    // The session is gone: it gets no events, not even for its own ephemerals.
+    this.watchManager.dropSession(txn.sessionId);
+    const listed = new Set(txn.paths);
+    // The txn lists the ephemerals the leader knew of; any other this replica holds for the session
+    // (none, when the pipeline did its job) go too, so that no ephemeral outlives its session.
+    const extra = [...(this.ephemerals.get(txn.sessionId) ?? [])].filter((path) => !listed.has(path)).sort();
+    for (const path of [...txn.paths, ...extra]) {
+      const slot = this.nodes.slotOf(path);
+      // The owner check keeps a replayed close from deleting a later, unrelated znode at that path.
+      if (slot >= 0 && this.nodes.ephemeralOwner[slot] === txn.sessionId && this.nodes.numChildren[slot] === 0) {
+        this.removeNode(slot, zxid, out);
+      }
+    }
+    this.ephemerals.delete(txn.sessionId);
+    this.sessionTimeouts.delete(txn.sessionId);
+    return { error: null, result: { op: 'closeSession' } };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Reads.
+
+  private statOf(slot: number): Stat {
+    const n = this.nodes;
+    return {
+      czxid: n.czxid[slot]!,
+      mzxid: n.mzxid[slot]!,
+      ctime: n.ctime[slot]!,
+      mtime: n.mtime[slot]!,
+      version: n.version[slot]!,
+      cversion: n.cversion[slot]!,
+      aversion: n.aversion[slot]!,
+      ephemeralOwner: n.ephemeralOwner[slot]!,
+      dataLength: n.data[slot]!.length,
+      numChildren: n.numChildren[slot]!,
+      pzxid: n.pzxid[slot]!,
+    };
+  }
+
+  /** stat is a znode's Stat, or null when it does not exist. */
+  stat(path: string): Stat | null {
+    const slot = this.nodes.slotOf(path);
+    return slot < 0 ? null : this.statOf(slot);
+  }
+
+  /** describe is what the request pipeline needs of a znode, or null when it does not exist. */
+  describe(path: string): ZnodeInfo | null {
+    const slot = this.nodes.slotOf(path);
+    if (slot < 0) return null;
+    return { stat: this.statOf(slot), container: this.nodes.isContainer(slot), ttlMs: this.nodes.ttlMs[slot]! };
+  }
+
+  /** getData returns data and Stat; with `watchSessionId`, leaves a one-shot data watch (not on NO_NODE, as ZooKeeper). */
+  getData(path: string, watchSessionId?: SessionId): GetDataResult | ErrorResult {
+    if (validatePath(path) !== null) return errorResult('INVALID_PATH');
+    const slot = this.nodes.slotOf(path);
+    if (slot < 0) return errorResult('NO_NODE');
+    if (watchSessionId !== undefined) this.watchManager.add(WatchKind.DATA, path, watchSessionId);
+    return { op: 'getData', data: this.nodes.data[slot]!, stat: this.statOf(slot) };
+  }
+
+  /** exists returns the Stat or null; with `watchSessionId`, leaves a one-shot watch either way (NodeCreated fires it if missing). */
+  exists(path: string, watchSessionId?: SessionId): ExistsResult | ErrorResult {
+    if (validatePath(path) !== null) return errorResult('INVALID_PATH');
+    if (watchSessionId !== undefined) this.watchManager.add(WatchKind.DATA, path, watchSessionId);
+    return { op: 'exists', stat: this.stat(path) };
+  }
+
+  /** getChildren returns the children's names, sorted, and the Stat; with `watchSessionId`, leaves a one-shot child watch. */
+  getChildren(path: string, watchSessionId?: SessionId): GetChildrenResult | ErrorResult {
+    if (validatePath(path) !== null) return errorResult('INVALID_PATH');
+    const slot = this.nodes.slotOf(path);
+    if (slot < 0) return errorResult('NO_NODE');
+    if (watchSessionId !== undefined) this.watchManager.add(WatchKind.CHILD, path, watchSessionId);
+    const skip = path === '/' ? 1 : path.length + 1;
+    const children = this.nodes.childSlots(slot).map((child) => this.nodes.paths[child]!.slice(skip));
+    children.sort();
+    return { op: 'getChildren', children, stat: this.statOf(slot) };
+  }
+
+  /** getEphemerals lists a session's ephemerals at or below `prefixPath`, sorted (ZooKeeper's getEphemerals). */
+  getEphemerals(sessionId: SessionId, prefixPath: string): GetEphemeralsResult | ErrorResult {
+    if (validatePath(prefixPath) !== null) return errorResult('INVALID_PATH');
+    const paths = [...(this.ephemerals.get(sessionId) ?? [])].filter((path) => isPathWithin(path, prefixPath));
+    return { op: 'getEphemerals', paths: paths.sort() };
+  }
+
+  /** check answers a version check outside a multi: NO_NODE, BAD_VERSION (version -1 matches any) or ok. */
+  check(path: string, version: number): CheckResult | ErrorResult {
+    if (validatePath(path) !== null) return errorResult('INVALID_PATH');
+    const slot = this.nodes.slotOf(path);
+    if (slot < 0) return errorResult('NO_NODE');
+    if (version !== -1 && version !== this.nodes.version[slot]) return errorResult('BAD_VERSION');
+    return { op: 'check' };
+  }
+
+  /** multiRead answers each op on its own (not all-or-nothing, as ZooKeeper's multiRead): a failed op is an ErrorResult. */
+  multiRead(ops: readonly MultiReadOp[], sessionId: SessionId): MultiReadResult {
+    const results = ops.map((op) => {
+      const watch = op.watch ? sessionId : undefined;
+      if (op.op === 'getData') return this.getData(op.path, watch);
+      if (op.op === 'getChildren') return this.getChildren(op.path, watch);
+      return errorResult('BAD_ARGUMENTS');
+    });
+    return { op: 'multiRead', results };
+  }
+
+  /** ephemeralsOf lists a session's ephemerals, sorted. */
+  ephemeralsOf(sessionId: SessionId): string[] {
+    return [...(this.ephemerals.get(sessionId) ?? [])].sort();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Sessions as replicated (the leader's SessionTracker decides expiry).
+
+  /** hasSession tells whether a createSession was applied and no closeSession yet. */
+  hasSession(sessionId: SessionId): boolean {
+    return this.sessionTimeouts.has(sessionId);
+  }
+
+  /** sessionTimeoutMs is a live session's negotiated timeout, or undefined. */
+  sessionTimeoutMs(sessionId: SessionId): number | undefined {
+    return this.sessionTimeouts.get(sessionId);
+  }
+
+  /** sessions lists the live sessions and their timeouts (a new leader seeds its SessionTracker with them). */
+  sessions(): [SessionId, number][] {
+    return [...this.sessionTimeouts];
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Watches.
+
+  /**
+   * processLocal answers a request a server serves from its own replica: reads (with the watches
+   * they leave), check, addWatch, removeWatches and setWatches.
+   */
+  processLocal(sessionId: SessionId, request: LocalRequest): LocalOutcome {
+    let result: Result | ErrorResult;
+    let watches = NO_WATCHES;
+    switch (request.op) {
+      case 'getData':
+        result = this.getData(request.path, request.watch ? sessionId : undefined);
+        break;
+      case 'exists':
+        result = this.exists(request.path, request.watch ? sessionId : undefined);
+        break;
+      case 'getChildren':
+        result = this.getChildren(request.path, request.watch ? sessionId : undefined);
+        break;
+      case 'getEphemerals':
+        result = this.getEphemerals(sessionId, request.prefixPath);
+        break;
+      case 'multiRead':
+        result = this.multiRead(request.ops, sessionId);
+        break;
+      case 'check':
+        result = this.check(request.path, request.version);
+        break;
+      case 'addWatch':
+        result = this.addWatch(sessionId, request.path, request.mode);
+        break;
+      case 'removeWatches':
+        result = this.removeWatches(sessionId, request.path, request.watcherType);
+        break;
+      case 'setWatches':
+        watches = this.setWatches(sessionId, request);
+        result = { op: 'setWatches' };
+        break;
+      default:
+        result = errorResult('UNIMPLEMENTED');
+    }
+    if (result.op === 'error') return { error: result.code, result: null, watches };
+    return { error: null, result, watches };
+  }
+
+  /** addWatch registers a persistent or persistent-recursive watch (ZooKeeper's addWatch); the path need not exist. */
+  addWatch(sessionId: SessionId, path: string, mode: AddWatchMode): EmptyResult | ErrorResult {
+    if (validatePath(path) !== null) return errorResult('INVALID_PATH');
+    if (mode === AddWatchMode.PERSISTENT) this.watchManager.add(WatchKind.PERSISTENT, path, sessionId);
+    else if (mode === AddWatchMode.PERSISTENT_RECURSIVE) {
+      this.watchManager.add(WatchKind.PERSISTENT_RECURSIVE, path, sessionId);
+    } else return errorResult('BAD_ARGUMENTS');
+    return { op: 'addWatch' };
+  }
+
+  /**
+   * removeWatches removes the session's watches of `watcherType` on `path`: CHILDREN and DATA the
+   * one-shot ones (DATA includes exists watches), PERSISTENT and PERSISTENT_RECURSIVE those of
+   * addWatch, ANY all four. NO_WATCHER when there was none. The *_WATCH_REMOVED events are the
+   * client's to raise (as ZooKeeper's ZKWatchManager does); the server sends none.
+   */
+  removeWatches(sessionId: SessionId, path: string, watcherType: WatcherType): EmptyResult | ErrorResult {
+    if (validatePath(path) !== null) return errorResult('INVALID_PATH');
+    const kinds: WatchKind[] =
+      watcherType === WatcherType.CHILDREN
+        ? [WatchKind.CHILD]
+        : watcherType === WatcherType.DATA
+          ? [WatchKind.DATA]
+          : watcherType === WatcherType.PERSISTENT
+            ? [WatchKind.PERSISTENT]
+            : watcherType === WatcherType.PERSISTENT_RECURSIVE
+              ? [WatchKind.PERSISTENT_RECURSIVE]
+              : watcherType === WatcherType.ANY
+                ? [WatchKind.DATA, WatchKind.CHILD, WatchKind.PERSISTENT, WatchKind.PERSISTENT_RECURSIVE]
+                : [];
+    if (kinds.length === 0) return errorResult('BAD_ARGUMENTS');
+    let removed = false;
+    for (const kind of kinds) removed = this.watchManager.remove(kind, path, sessionId) || removed;
+    return removed ? { op: 'removeWatches' } : errorResult('NO_WATCHER');
+  }
+
+  /**
+   * setWatches re-registers a reconnecting session's watches (ZooKeeper's DataTree.setWatches).
+   * A watch whose event already happened after `relativeZxid` fires at once instead: data watch →
+   * NodeDeleted if the znode is gone, NodeDataChanged if mzxid > relativeZxid; exist watch →
+   * NodeCreated if the znode exists; child watch → NodeDeleted if gone, NodeChildrenChanged if
+   * pzxid > relativeZxid. Persistent watches are re-added without events. Invalid paths are skipped.
+   */
+  setWatches(sessionId: SessionId, request: SetWatchesRequest): WatchTrigger[] {
+    const out: WatchTrigger[] = [];
+    const relativeZxid = request.relativeZxid;
+    const fire = (type: WatchEventType, path: string, zxid: Zxid): void => {
+      const event: WatchEvent = { type, path, zxid };
+      out.push({ event, sessionIds: new Set([sessionId]) });
+    };
+    for (const path of request.dataWatches) {
+      if (validatePath(path) !== null) continue;
+      const slot = this.nodes.slotOf(path);
+      if (slot < 0) fire(WatchEventType.NODE_DELETED, path, this.lastZxid);
+      else if (this.nodes.mzxid[slot]! > relativeZxid)
+        fire(WatchEventType.NODE_DATA_CHANGED, path, this.nodes.mzxid[slot]!);
+      else this.watchManager.add(WatchKind.DATA, path, sessionId);
+    }
+    for (const path of request.existWatches) {
+      if (validatePath(path) !== null) continue;
+      const slot = this.nodes.slotOf(path);
+      if (slot >= 0) fire(WatchEventType.NODE_CREATED, path, this.nodes.czxid[slot]!);
+      else this.watchManager.add(WatchKind.DATA, path, sessionId);
+    }
+    for (const path of request.childWatches) {
+      if (validatePath(path) !== null) continue;
+      const slot = this.nodes.slotOf(path);
+      if (slot < 0) fire(WatchEventType.NODE_DELETED, path, this.lastZxid);
+      else if (this.nodes.pzxid[slot]! > relativeZxid) {
+        fire(WatchEventType.NODE_CHILDREN_CHANGED, path, this.nodes.pzxid[slot]!);
+      } else this.watchManager.add(WatchKind.CHILD, path, sessionId);
+    }
+    for (const path of request.persistentWatches) {
+      if (validatePath(path) === null) this.watchManager.add(WatchKind.PERSISTENT, path, sessionId);
+    }
+    for (const path of request.persistentRecursiveWatches) {
+      if (validatePath(path) === null) this.watchManager.add(WatchKind.PERSISTENT_RECURSIVE, path, sessionId);
+    }
+    return out;
+  }
+
+  /** dropWatches removes every watch of a session (its connection to this server closed; the session may live on elsewhere). */
+  dropWatches(sessionId: SessionId): void {
+    this.watchManager.dropSession(sessionId);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Containers and TTL znodes: the leader deletes them with transactions it issues.
+
+  /** emptyContainers lists containers that had children (cversion > 0) and have none now, sorted (ZooKeeper's ContainerManager). */
+  emptyContainers(): string[] {
+    const out: string[] = [];
+    for (const path of this.containers) {
+      const slot = this.nodes.slotOf(path);
+      if (this.nodes.numChildren[slot] === 0 && this.nodes.cversion[slot]! > 0) out.push(path);
+    }
+    return out.sort();
+  }
+
+  /** expiredTtlNodes lists childless TTL znodes not modified for longer than their TTL (nowMs - mtime > ttlMs), sorted. */
+  expiredTtlNodes(nowMs: number): string[] {
+    const out: string[] = [];
+    for (const path of this.ttlNodes) {
+      const slot = this.nodes.slotOf(path);
+      if (this.nodes.numChildren[slot] === 0 && nowMs - this.nodes.mtime[slot]! > this.nodes.ttlMs[slot]!) {
+        out.push(path);
+      }
+    }
+    return out.sort();
+  }
+
+  /** expiredNodes is emptyContainers() and expiredTtlNodes(nowMs) together, sorted: what the leader should delete now. */
+  expiredNodes(nowMs: number): string[] {
+    return [...this.emptyContainers(), ...this.expiredTtlNodes(nowMs)].sort();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Snapshots.
+
+  /** snapshotHeader is the header of a snapshot started now: records follow from {@link snapshotRecords}. */
+  snapshotHeader(timeMs: number): SnapshotHeader {
+    return { zxid: this.lastZxid, timeMs };
+  }
+
+  /**
+   * snapshotRecords yields every znode, parents before children, then every session. It may be
+   * consumed while transactions keep being applied (a fuzzy snapshot): each znode's children are
+   * listed when the znode is visited and a znode gone by the time its turn comes is skipped, so the
+   * records plus a replay of the log from the header's zxid converge to the live tree.
+   */
+  *snapshotRecords(): Generator<SnapshotRecord> {
+    const stack: { paths: string[]; next: number }[] = [{ paths: ['/'], next: 0 }];
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      if (top.next === top.paths.length) {
+        stack.pop();
+        continue;
+      }
+      const path = top.paths[top.next++]!;
+      const slot = this.nodes.slotOf(path);
+      if (slot < 0) continue;
+      const record = this.nodeRecord(slot);
+      const childPaths = this.nodes.childSlots(slot).map((child) => this.nodes.paths[child]!);
+      if (childPaths.length > 0) stack.push({ paths: childPaths, next: 0 });
+      yield record;
+    }
+    for (const sessionId of [...this.sessionTimeouts.keys()]) {
+      const timeoutMs = this.sessionTimeouts.get(sessionId);
+      if (timeoutMs !== undefined) yield { kind: 'session', sessionId, timeoutMs };
+    }
+  }
+
+  private nodeRecord(slot: number): SnapshotNodeRecord {
+    const n = this.nodes;
+    return {
+      kind: 'node',
+      path: n.paths[slot]!,
+      data: n.data[slot]!,
+      czxid: n.czxid[slot]!,
+      mzxid: n.mzxid[slot]!,
+      pzxid: n.pzxid[slot]!,
+      ctime: n.ctime[slot]!,
+      mtime: n.mtime[slot]!,
+      version: n.version[slot]!,
+      cversion: n.cversion[slot]!,
+      aversion: n.aversion[slot]!,
+      ephemeralOwner: n.ephemeralOwner[slot]!,
+      container: n.isContainer(slot),
+      ttlMs: n.ttlMs[slot]!,
+    };
+  }
+
+  /**
+   * fromSnapshot builds a tree from a snapshot's header and records (as {@link snapshotRecords}
+   * yields them: a node's parent before it). lastProcessedZxid is the header's zxid; replay the log
+   * entries above it to catch up. Throws on a record whose parent is missing or a duplicate path.
+   */
+  static fromSnapshot(header: SnapshotHeader, records: Iterable<SnapshotRecord>): DataTree {
+    const tree = new DataTree();
+    const nodes = tree.nodes;
+    const seen = new Set<string>();
+    for (const record of records) {
+      if (record.kind === 'session') {
+        tree.sessionTimeouts.set(record.sessionId, record.timeoutMs);
+        continue;
+      }
+      const path = record.path;
+      const reason = validatePath(path);
+      if (reason !== null) throw new Error(`snapshot record with invalid path ${JSON.stringify(path)}: ${reason}`);
+      if (seen.has(path)) throw new Error(`snapshot holds ${path} twice`);
+      seen.add(path);
+      let slot = nodes.slotOf(path);
+      if (slot < 0) {
+        const parentSlot = nodes.slotOf(parentPath(path));
+        if (parentSlot < 0 || !seen.has(parentPath(path))) {
+          throw new Error(`snapshot record ${path} comes before its parent`);
+        }
+        slot = nodes.insert(path, parentSlot, {
+          data: ownData(record.data),
+          zxid: record.czxid,
+          timeMs: record.ctime,
+          ephemeralOwner: record.ephemeralOwner,
+          container: record.container,
+          ttlMs: record.ttlMs,
+        });
+      } else if (path !== '/' && path !== SYSTEM_PATH) {
+        throw new Error(`snapshot holds ${path} twice`);
+      } else {
+        nodes.data[slot] = ownData(record.data);
+      }
+      nodes.czxid[slot] = record.czxid;
+      nodes.mzxid[slot] = record.mzxid;
+      nodes.pzxid[slot] = record.pzxid;
+      nodes.ctime[slot] = record.ctime;
+      nodes.mtime[slot] = record.mtime;
+      nodes.version[slot] = record.version;
+      nodes.cversion[slot] = record.cversion;
+      nodes.aversion[slot] = record.aversion;
+      if (record.ephemeralOwner !== 0) {
+        let paths = tree.ephemerals.get(record.ephemeralOwner);
+        if (paths === undefined) {
+          paths = new Set();
+          tree.ephemerals.set(record.ephemeralOwner, paths);
+        }
+        paths.add(path);
+      }
+      if (record.container) tree.containers.add(path);
+      if (record.ttlMs > 0) tree.ttlNodes.add(path);
+    }
+    if (!seen.has('/')) throw new Error('snapshot has no root record');
+    tree.lastZxid = header.zxid;
+    return tree;
+  }
+}

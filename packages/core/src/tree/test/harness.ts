@@ -1,0 +1,85 @@
+import type {
+  CreateRequest,
+  DeleteRequest,
+  LogEntry,
+  SessionId,
+  SetDataRequest,
+  Txn,
+  WriteRequest,
+} from '../../types.js';
+import { CreateMode } from '../../types.js';
+import { makeZxid } from '../../zxid.js';
+import { type ApplyResult, DataTree } from '../data-tree.js';
+import { RequestPipeline, type RequestPipelineOptions } from '../request-pipeline.js';
+import { SessionTracker } from '../session-tracker.js';
+
+export const encoder = new TextEncoder();
+export const bytes = (text: string): Uint8Array => encoder.encode(text);
+export const text = (data: Uint8Array): string => new TextDecoder().decode(data);
+
+/**
+ * Leader wires a DataTree, a SessionTracker and a RequestPipeline the way Zab's leader does:
+ * prepare → assign zxid → noteProposed → (commit) → applyTxn → noteApplied.
+ */
+export class Leader {
+  readonly tree = new DataTree();
+  readonly tracker: SessionTracker;
+  readonly pipeline: RequestPipeline;
+  readonly log: LogEntry[] = [];
+  counter = 0;
+  timeMs = 1_700_000_000_000;
+
+  constructor(
+    options: RequestPipelineOptions = {},
+    readonly epoch = 1,
+  ) {
+    this.tracker = new SessionTracker({ serverId: 1, epoch, tickMs: 100 });
+    this.pipeline = new RequestPipeline(this.tree, this.tracker, options);
+  }
+
+  /** propose prepares and proposes a txn without applying it (it stays outstanding). */
+  propose(sessionId: SessionId, request: WriteRequest, cxid = 0): LogEntry {
+    const txn = this.pipeline.prepare(sessionId, cxid, request, this.timeMs);
+    return this.record(sessionId, cxid, txn);
+  }
+
+  record(sessionId: SessionId, cxid: number, txn: Txn): LogEntry {
+    const entry: LogEntry = { zxid: makeZxid(this.epoch, ++this.counter), sessionId, cxid, timeMs: this.timeMs, txn };
+    this.pipeline.noteProposed(entry.zxid, txn);
+    this.log.push(entry);
+    return entry;
+  }
+
+  apply(entry: LogEntry): ApplyResult {
+    const result = this.tree.applyTxn(entry);
+    this.pipeline.noteApplied(entry.zxid);
+    if (entry.txn.type === 'closeSession') this.tracker.removeSession(entry.txn.sessionId);
+    return result;
+  }
+
+  /** write proposes and applies at once. */
+  write(sessionId: SessionId, request: WriteRequest): ApplyResult & { entry: LogEntry } {
+    const entry = this.propose(sessionId, request);
+    return { ...this.apply(entry), entry };
+  }
+
+  session(timeoutMs = 4000): SessionId {
+    const txn = this.pipeline.prepareCreateSession(timeoutMs);
+    this.apply(this.record(0, 0, txn));
+    return txn.sessionId;
+  }
+
+  close(sessionId: SessionId): ApplyResult {
+    return this.apply(this.record(0, 0, this.pipeline.prepareCloseSession(sessionId)));
+  }
+}
+
+export function create(path: string, data = '', mode: CreateMode = CreateMode.PERSISTENT, ttlMs = 0): CreateRequest {
+  return { op: 'create', path, data: bytes(data), mode, ttlMs };
+}
+export function setData(path: string, data: string, version = -1): SetDataRequest {
+  return { op: 'setData', path, data: bytes(data), version };
+}
+export function remove(path: string, version = -1): DeleteRequest {
+  return { op: 'delete', path, version };
+}
