@@ -553,16 +553,26 @@ export class FileStorage implements Storage {
     const refused = this.refusal();
     if (refused !== null) throw refused;
     if (!isZxid(header.zxid)) throw new StorageError('INVALID_ARGUMENT', `not a zxid: ${String(header.zxid)}`);
-    const temp = join(this.dir, `.${snapshotName(header.zxid)}.${this.tempCounter++}.tmp`);
-    const write = writeSnapshotFile(this.fileSystem, temp, header, records);
-    this.snapshotWrites.add(write);
+    const saving = this.writeAndInstallSnapshot(header, records);
+    // close() waits for snapshots in progress, installation included.
+    this.snapshotWrites.add(saving);
     try {
-      await write;
+      await saving;
+    } finally {
+      this.snapshotWrites.delete(saving);
+    }
+  }
+
+  private async writeAndInstallSnapshot(
+    header: SnapshotHeader,
+    records: Iterable<SnapshotRecord> | AsyncIterable<SnapshotRecord>,
+  ): Promise<void> {
+    const temp = join(this.dir, `.${snapshotName(header.zxid)}.${this.tempCounter++}.tmp`);
+    try {
+      await writeSnapshotFile(this.fileSystem, temp, header, records);
     } catch (error) {
       await this.fileSystem.unlink(temp).catch(() => undefined);
       throw error;
-    } finally {
-      this.snapshotWrites.delete(write);
     }
     // Installing it goes through the queue: it must not race a truncation or a retention pass.
     await this.enqueueTask(async () => {
@@ -577,7 +587,7 @@ export class FileStorage implements Storage {
       // that readFrom across it and a replay from an older snapshot see a gap, not a history.
       if (header.zxid > logEnd) this.rollPreviousZxid = Math.max(header.zxid, this.rollPreviousZxid ?? 0);
       await this.retain();
-    });
+    }, true);
   }
 
   /**
@@ -638,8 +648,8 @@ export class FileStorage implements Storage {
     return new StorageError('CLOSED', 'storage is closed');
   }
 
-  private enqueueTask(run: () => Promise<void>): Promise<void> {
-    const refused = this.refusal();
+  private enqueueTask(run: () => Promise<void>, whileClosing = false): Promise<void> {
+    const refused = whileClosing && this.state === 'closing' ? this.failure : this.refusal();
     if (refused !== null) return Promise.reject(refused);
     return new Promise((resolve, reject) => {
       this.queue.push({ kind: 'task', run, resolve, reject });

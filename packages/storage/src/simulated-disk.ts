@@ -83,6 +83,11 @@ export class SimulatedDisk implements FileSystem {
     return after;
   }
 
+  /** durableFile is what a power failure now would surely leave of a file (its bytes at the last datasync), or null. */
+  durableFile(path: string): Uint8Array | null {
+    return this.durable.get(path)?.durable.slice() ?? null;
+  }
+
   /** files lists the current paths (for tests that corrupt a file). */
   files(): string[] {
     return [...this.current.keys()].sort();
@@ -94,6 +99,14 @@ export class SimulatedDisk implements FileSystem {
     if (offset >= inode.current.length) throw new RangeError(`offset ${offset} past the end of ${path}`);
     inode.current[offset] = (inode.current[offset] as number) ^ mask;
     inode.durable = inode.current.slice();
+  }
+
+  /** replaceFile sets a file's whole content, durably (tests restore a file between cuts). */
+  replaceFile(path: string, bytes: Uint8Array): void {
+    const inode = this.inode(path);
+    inode.current = bytes.slice();
+    inode.durable = bytes.slice();
+    inode.pending = [];
   }
 
   /** setLength cuts or zero-extends a file, durably. */

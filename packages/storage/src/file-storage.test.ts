@@ -1,0 +1,366 @@
+import type { LogEntry } from '@zabkit/core';
+import { makeZxid } from '@zabkit/core';
+import { describe, expect, it } from 'vitest';
+import {
+  type FileStorage,
+  type FileStorageOptions,
+  openFileStorage,
+  segmentName,
+  snapshotName,
+} from './file-storage.js';
+import { RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES, scanSegment } from './log-record.js';
+import { SimulatedDisk } from './simulated-disk.js';
+import { entries, entry, snapshotRecords } from './storage-contract.test-suite.js';
+import { StorageError } from './storage-error.js';
+
+const DIR = '/data';
+
+function setup(options: Partial<FileStorageOptions> = {}) {
+  const disk = new SimulatedDisk();
+  const warnings: { message: string; fields: Record<string, unknown> }[] = [];
+  const logger = { warn: (message: string, fields: Record<string, unknown>) => warnings.push({ message, fields }) };
+  const open = async (): Promise<FileStorage> =>
+    openFileStorage({ dir: DIR, fileSystem: disk, logger, segmentBytesMax: 600, ...options });
+  return { disk, warnings, open };
+}
+
+async function collect(iterable: AsyncIterable<LogEntry>): Promise<LogEntry[]> {
+  const result: LogEntry[] = [];
+  for await (const item of iterable) result.push(item);
+  return result;
+}
+
+async function refusal(promise: Promise<unknown>): Promise<StorageError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (StorageError.isInstance(error)) return error;
+    throw error;
+  }
+  throw new Error('expected a StorageError');
+}
+
+function segments(disk: SimulatedDisk): string[] {
+  return disk
+    .files()
+    .filter((path) => path.startsWith(`${DIR}/log.`))
+    .sort((a, b) => Number.parseInt(a.split('.')[1] as string, 16) - Number.parseInt(b.split('.')[1] as string, 16));
+}
+
+describe('FileStorage recovery', () => {
+  it('truncates a torn last batch at every cut point and keeps the batches before it', async () => {
+    const { disk, open } = setup({ segmentBytesMax: 1 << 20 });
+    const storage = await open();
+    await storage.load();
+    await storage.append(entries(1, 1, 10));
+    await storage.append(entries(1, 11, 14)); // the last batch: 4 records
+    await storage.close();
+    const path = `${DIR}/${segmentName(makeZxid(1, 1))}`;
+    const whole = disk.durableFile(path) as Uint8Array;
+    const records = scanSegment(whole).records;
+    const lastBatchStart = (records[10] as { offset: number }).offset;
+    for (let cut = lastBatchStart; cut < whole.length; cut += 7) {
+      disk.replaceFile(path, whole.subarray(0, cut));
+      const reopened = await open();
+      const state = await reopened.load();
+      const intact = records.filter((record) => record.offset + record.bytes <= cut).length;
+      expect(state.entries).toEqual(entries(1, 1, intact));
+      await reopened.close();
+    }
+  });
+
+  it('truncates a zero-filled tail (the size grew, the data did not) with a warning, then appends go on', async () => {
+    const { disk, warnings, open } = setup({ segmentBytesMax: 1 << 20 });
+    const storage = await open();
+    await storage.load();
+    await storage.append(entries(1, 1, 5));
+    await storage.close();
+    const path = `${DIR}/${segmentName(makeZxid(1, 1))}`;
+    const size = (disk.durableFile(path) as Uint8Array).length;
+    disk.setLength(path, size + 3000);
+    const reopened = await open();
+    expect((await reopened.load()).entries).toEqual(entries(1, 1, 5));
+    expect(warnings.map((warning) => warning.message)).toEqual([
+      'truncating a torn or corrupt tail of the newest log segment',
+    ]);
+    expect(warnings[0]?.fields).toMatchObject({ file: path, offset: size });
+    await reopened.append(entries(1, 6, 8));
+    await reopened.close();
+    expect((await (await open()).load()).entries).toEqual(entries(1, 1, 8));
+  });
+
+  it('refuses to start on a corrupt record in a segment that is not the newest, naming file and offset', async () => {
+    const { disk, open } = setup();
+    const storage = await open();
+    await storage.load();
+    for (let counter = 1; counter <= 40; counter += 4) await storage.append(entries(1, counter, counter + 3));
+    await storage.close();
+    const files = segments(disk);
+    expect(files.length).toBeGreaterThan(2);
+    const target = files[0] as string;
+    const middle = scanSegment(disk.durableFile(target) as Uint8Array).records[2] as { offset: number };
+    disk.corrupt(target, middle.offset + RECORD_HEADER_BYTES + 1);
+    const error = await refusal((await open()).load());
+    expect(error.code).toBe('CORRUPT_LOG');
+    expect(error.file).toBe(target);
+    expect(error.offset).toBe(middle.offset);
+  });
+
+  it('refuses to start on a corrupt middle record of the newest segment when later batches follow it', async () => {
+    const { disk, open } = setup({ segmentBytesMax: 1 << 20 });
+    const storage = await open();
+    await storage.load();
+    for (let counter = 1; counter <= 30; counter += 3) await storage.append(entries(1, counter, counter + 2));
+    await storage.close();
+    const path = `${DIR}/${segmentName(makeZxid(1, 1))}`;
+    const victim = scanSegment(disk.durableFile(path) as Uint8Array).records[13] as { offset: number };
+    disk.corrupt(path, victim.offset + 9); // inside the length field: the record cannot even be framed
+    const error = await refusal((await open()).load());
+    expect(error).toMatchObject({ code: 'CORRUPT_LOG', file: path, offset: victim.offset });
+  });
+
+  it('treats corruption inside the last batch of the newest segment as a torn tail (documented ambiguity)', async () => {
+    const { disk, warnings, open } = setup({ segmentBytesMax: 1 << 20 });
+    const storage = await open();
+    await storage.load();
+    await storage.append(entries(1, 1, 6));
+    await storage.append(entries(1, 7, 12));
+    await storage.close();
+    const path = `${DIR}/${segmentName(makeZxid(1, 1))}`;
+    const victim = scanSegment(disk.durableFile(path) as Uint8Array).records[8] as { offset: number };
+    disk.corrupt(path, victim.offset + RECORD_HEADER_BYTES);
+    expect((await (await open()).load()).entries).toEqual(entries(1, 1, 8));
+    expect(warnings[0]?.fields).toMatchObject({ file: path, offset: victim.offset, validRecordsDropped: 3 });
+  });
+
+  it('removes a newest segment whose creation was cut short, and refuses a bad header elsewhere', async () => {
+    const { disk, warnings, open } = setup();
+    const storage = await open();
+    await storage.load();
+    for (let counter = 1; counter <= 20; counter += 4) await storage.append(entries(1, counter, counter + 3));
+    await storage.close();
+    const files = segments(disk);
+    const newest = files.at(-1) as string;
+    disk.setLength(newest, 10);
+    const reopened = await open();
+    const state = await reopened.load();
+    expect(warnings[0]?.message).toBe('removing a log segment whose creation was cut short');
+    expect(state.entries.length).toBeGreaterThan(0);
+    expect(state.entries).toEqual(entries(1, 1, state.entries.length));
+    await reopened.close();
+    disk.corrupt(files[0] as string, 3);
+    expect(await refusal((await open()).load())).toMatchObject({ code: 'CORRUPT_LOG', file: files[0], offset: 0 });
+  });
+
+  it('refuses a corrupt epochs file', async () => {
+    const { disk, open } = setup();
+    const storage = await open();
+    await storage.load();
+    await storage.saveEpochs({ acceptedEpoch: 2, currentEpoch: 1 });
+    await storage.close();
+    disk.corrupt(`${DIR}/epochs`, 10, 1);
+    expect(await refusal((await open()).load())).toMatchObject({ code: 'CORRUPT_EPOCHS', file: `${DIR}/epochs` });
+  });
+
+  it('falls back to an older snapshot when the newest is corrupt, replaying the log from it', async () => {
+    const { disk, warnings, open } = setup({ snapshotRetainCount: 3 });
+    const storage = await open();
+    await storage.load();
+    await storage.append(entries(1, 1, 20));
+    await storage.saveSnapshot({ zxid: makeZxid(1, 8), timeMs: 1 }, snapshotRecords(30, 8));
+    await storage.append(entries(1, 21, 30));
+    await storage.saveSnapshot({ zxid: makeZxid(1, 25), timeMs: 2 }, snapshotRecords(30, 25));
+    await storage.close();
+    const newest = `${DIR}/${snapshotName(makeZxid(1, 25))}`;
+    disk.corrupt(newest, 100);
+    const state = await (await open()).load();
+    expect(state.snapshot?.header.zxid).toBe(makeZxid(1, 8));
+    expect(state.snapshot?.records).toEqual(snapshotRecords(30, 8));
+    expect(state.entries).toEqual(entries(1, 9, 30));
+    expect(warnings[0]).toMatchObject({
+      message: 'skipping a snapshot that fails validation',
+      fields: { file: newest },
+    });
+  });
+
+  it('refuses to start when every snapshot is corrupt and the log no longer reaches back to the start', async () => {
+    const { disk, open } = setup({ snapshotRetainCount: 1 });
+    const storage = await open();
+    await storage.load();
+    for (let counter = 1; counter <= 40; counter += 4) await storage.append(entries(1, counter, counter + 3));
+    await storage.saveSnapshot({ zxid: makeZxid(1, 30), timeMs: 1 }, snapshotRecords(10, 1));
+    await storage.close();
+    const path = `${DIR}/${snapshotName(makeZxid(1, 30))}`;
+    const bytes = disk.durableFile(path) as Uint8Array;
+    disk.setLength(path, bytes.length - 5);
+    expect(await refusal((await open()).load())).toMatchObject({ code: 'CORRUPT_SNAPSHOT', file: path });
+  });
+
+  it('removes leftover temp files of an interrupted snapshot or epochs write', async () => {
+    const { disk, open } = setup();
+    const storage = await open();
+    await storage.load();
+    await storage.close();
+    const file = await disk.open(`${DIR}/.snapshot.5.0.tmp`, 'w');
+    await file.write(new Uint8Array(50), 0, 50, 0);
+    await (await open()).load();
+    expect(disk.files()).toEqual([]);
+  });
+});
+
+describe('FileStorage log', () => {
+  it('group commit: appends that arrive during an fsync share the next one; each resolves only once durable', async () => {
+    const { disk, open } = setup({ segmentBytesMax: 1 << 20 });
+    const storage = await open();
+    await storage.load();
+    const path = `${DIR}/${segmentName(makeZxid(1, 1))}`;
+    const syncsBefore = disk.syncs;
+    const checks: Promise<void>[] = [];
+    for (let counter = 1; counter <= 300; counter++) {
+      checks.push(
+        storage.append([entry(1, counter)]).then(() => {
+          const durable = scanSegment(disk.durableFile(path) as Uint8Array).records.map((record) => record.zxid);
+          expect(durable).toContain(makeZxid(1, counter));
+        }),
+      );
+    }
+    await Promise.all(checks);
+    // The first append goes alone (new segment: header sync, directory sync, batch sync); the other
+    // 299 arrived while it was in flight and share one write and one fdatasync.
+    expect(disk.syncs - syncsBefore).toBe(4);
+    expect(await collect(storage.readFrom(0))).toEqual(entries(1, 1, 300));
+  });
+
+  it('rejects only the out-of-order append of a batch; the others commit', async () => {
+    const { open } = setup();
+    const storage = await open();
+    await storage.load();
+    const results = await Promise.allSettled([
+      storage.append([entry(1, 1)]),
+      storage.append([entry(1, 1)]),
+      storage.append([entry(1, 2)]),
+    ]);
+    expect(results.map((result) => result.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason).toMatchObject({ code: 'APPEND_OUT_OF_ORDER' });
+    expect(await collect(storage.readFrom(0))).toEqual(entries(1, 1, 2));
+  });
+
+  it('after an I/O failure refuses every call with IO_FAILED (no retry of a failed fsync)', async () => {
+    const { disk, open } = setup();
+    const storage = await open();
+    await storage.load();
+    await storage.append(entries(1, 1, 3));
+    disk.freezeAfter(1);
+    const first = await refusal(storage.append(entries(1, 4, 40)));
+    expect(first.code).toBe('IO_FAILED');
+    expect(await refusal(storage.append(entries(1, 41, 41)))).toBe(first);
+    expect(await refusal(storage.saveEpochs({ acceptedEpoch: 1, currentEpoch: 1 }))).toBe(first);
+  });
+
+  it('refuses calls before load and after close', async () => {
+    const { open } = setup();
+    const storage = await open();
+    expect(await refusal(storage.append(entries(1, 1, 1)))).toMatchObject({ code: 'NOT_LOADED' });
+    await storage.load();
+    await storage.close();
+    expect(await refusal(storage.append(entries(1, 1, 1)))).toMatchObject({ code: 'CLOSED' });
+    expect(await refusal(storage.truncateAfter(0))).toMatchObject({ code: 'CLOSED' });
+  });
+
+  it('truncateAfter across segments unlinks the later ones and truncates the one that keeps entries', async () => {
+    const { disk, open } = setup();
+    const storage = await open();
+    await storage.load();
+    for (let counter = 1; counter <= 60; counter += 3) await storage.append(entries(1, counter, counter + 2));
+    const before = segments(disk).length;
+    await storage.truncateAfter(makeZxid(1, 7));
+    expect(segments(disk).length).toBeLessThan(before);
+    expect(await collect(storage.readFrom(0))).toEqual(entries(1, 1, 7));
+    await storage.append(entries(2, 1, 2));
+    await storage.close();
+    expect((await (await open()).load()).entries).toEqual([...entries(1, 1, 7), ...entries(2, 1, 2)]);
+  });
+});
+
+describe('FileStorage snapshots and retention', () => {
+  it('keeps the newest N snapshots and the segments they need; older entries read as LOG_COMPACTED', async () => {
+    const { disk, open } = setup({ snapshotRetainCount: 2 });
+    const storage = await open();
+    await storage.load();
+    for (let round = 1; round <= 5; round++) {
+      await storage.append(entries(1, round * 10 - 9, round * 10));
+      await storage.saveSnapshot({ zxid: makeZxid(1, round * 10 - 2), timeMs: round }, snapshotRecords(5, round));
+    }
+    const snapshots = disk.files().filter((path) => path.includes('/snapshot.'));
+    expect(snapshots).toEqual([`${DIR}/${snapshotName(makeZxid(1, 38))}`, `${DIR}/${snapshotName(makeZxid(1, 48))}`]);
+    // Every entry above the oldest kept snapshot is still there; some below it are gone.
+    expect(await collect(storage.readFrom(makeZxid(1, 38)))).toEqual(entries(1, 39, 50));
+    expect(await refusal(collect(storage.readFrom(0)))).toMatchObject({ code: 'LOG_COMPACTED' });
+    expect(segments(disk).length).toBeGreaterThan(0);
+    await storage.close();
+    const state = await (await open()).load();
+    expect(state.snapshot?.header.zxid).toBe(makeZxid(1, 48));
+    expect(state.entries).toEqual(entries(1, 49, 50));
+  });
+
+  it('truncateAfter below a snapshot removes that snapshot (it holds the removed transactions)', async () => {
+    const { disk, warnings, open } = setup();
+    const storage = await open();
+    await storage.load();
+    await storage.append(entries(1, 1, 30));
+    await storage.saveSnapshot({ zxid: makeZxid(1, 10), timeMs: 1 }, snapshotRecords(3, 10));
+    await storage.saveSnapshot({ zxid: makeZxid(1, 25), timeMs: 2 }, snapshotRecords(3, 25));
+    await storage.truncateAfter(makeZxid(1, 20));
+    expect(warnings.map((warning) => warning.message)).toContain(
+      'truncateAfter removes snapshots above the truncation point',
+    );
+    expect(disk.files().filter((path) => path.includes('/snapshot.'))).toEqual([
+      `${DIR}/${snapshotName(makeZxid(1, 10))}`,
+    ]);
+    await storage.close();
+    const state = await (await open()).load();
+    expect(state.snapshot?.header.zxid).toBe(makeZxid(1, 10));
+    expect(state.entries).toEqual(entries(1, 11, 20));
+  });
+
+  it('a snapshot past the end of the log (SNAP) marks a gap: readFrom across it fails, replay after it works', async () => {
+    const { open } = setup({ segmentBytesMax: 1 << 20 });
+    const storage = await open();
+    await storage.load();
+    await storage.append(entries(1, 1, 5));
+    await storage.saveSnapshot({ zxid: makeZxid(2, 50), timeMs: 1 }, snapshotRecords(4, 50));
+    await storage.append(entries(2, 51, 55));
+    expect(await refusal(collect(storage.readFrom(makeZxid(1, 2))))).toMatchObject({ code: 'LOG_GAP' });
+    expect(await collect(storage.readFrom(makeZxid(2, 50)))).toEqual(entries(2, 51, 55));
+    await storage.close();
+    const state = await (await open()).load();
+    expect(state.snapshot?.header.zxid).toBe(makeZxid(2, 50));
+    expect(state.entries).toEqual(entries(2, 51, 55));
+  });
+
+  it('refuses to fall back to an older snapshot across a gap in the log', async () => {
+    const { disk, open } = setup({ segmentBytesMax: 1 << 20 });
+    const storage = await open();
+    await storage.load();
+    await storage.append(entries(1, 1, 5));
+    await storage.saveSnapshot({ zxid: makeZxid(1, 5), timeMs: 1 }, snapshotRecords(4, 5));
+    await storage.saveSnapshot({ zxid: makeZxid(2, 50), timeMs: 2 }, snapshotRecords(4, 50));
+    await storage.append(entries(2, 51, 55));
+    await storage.close();
+    const newest = `${DIR}/${snapshotName(makeZxid(2, 50))}`;
+    disk.corrupt(newest, 40);
+    expect(await refusal((await open()).load())).toMatchObject({ code: 'CORRUPT_SNAPSHOT', file: newest });
+  });
+
+  it('close waits for a snapshot being written', async () => {
+    const { disk, open } = setup();
+    const storage = await open();
+    await storage.load();
+    await storage.append(entries(1, 1, 3));
+    const saving = storage.saveSnapshot({ zxid: makeZxid(1, 3), timeMs: 1 }, snapshotRecords(5000, 3));
+    await storage.close();
+    await saving;
+    expect(disk.files()).toContain(`${DIR}/${snapshotName(makeZxid(1, 3))}`);
+    expect(SEGMENT_HEADER_BYTES).toBe(28);
+  });
+});
