@@ -616,7 +616,8 @@ export class DataTree {
    * snapshotRecords yields every znode, parents before children, then every session. It may be
    * consumed while transactions keep being applied (a fuzzy snapshot): each znode's children are
    * listed when the znode is visited and a znode gone by the time its turn comes is skipped, so the
-   * records plus a replay of the log from the header's zxid converge to the live tree.
+   * records plus a replay of the log from the header's zxid converge to the live tree. Children come
+   * in path order and sessions in id order: equal trees give equal sequences (usable as a digest).
    */
   *snapshotRecords(): Generator<SnapshotRecord> {
     const stack: { paths: string[]; next: number }[] = [{ paths: ['/'], next: 0 }];
@@ -630,11 +631,13 @@ export class DataTree {
       const slot = this.nodes.slotOf(path);
       if (slot < 0) continue;
       const record = this.nodeRecord(slot);
+      // Sorted, so equal trees yield equal record sequences whatever history built them.
       const childPaths = this.nodes.childSlots(slot).map((child) => this.nodes.paths[child]!);
+      childPaths.sort();
       if (childPaths.length > 0) stack.push({ paths: childPaths, next: 0 });
       yield record;
     }
-    for (const sessionId of [...this.sessionTimeouts.keys()]) {
+    for (const sessionId of [...this.sessionTimeouts.keys()].sort((a, b) => a - b)) {
       const timeoutMs = this.sessionTimeouts.get(sessionId);
       if (timeoutMs !== undefined) yield { kind: 'session', sessionId, timeoutMs };
     }
