@@ -1,0 +1,138 @@
+import { connect as tcpConnect } from 'node:net';
+import {
+  CLIENT_PROTOCOL_VERSION,
+  type ClientMessage,
+  type ConnectRequest,
+  type ConnectResponse,
+  decodeServerMessage,
+  encodeClientMessage,
+  FRAME_BYTES_MAX_DEFAULT,
+  type Ping,
+  type RequestFrame,
+  type ServerMessage,
+} from '@zabkit/codec';
+import { TransportError } from './errors.js';
+import { FramedSocket, SEND_QUEUE_BYTES_MAX_DEFAULT } from './framed-socket.js';
+
+/** SessionServerMessage: what a server sends once the session is connected. */
+export type SessionServerMessage = Exclude<ServerMessage, { kind: 'connectResponse' | 'connectRefused' }>;
+
+/** ClientConnectionOptions configure one client connection to one server. */
+export interface ClientConnectionOptions {
+  host: string;
+  port: number;
+  /** request is the ConnectRequest to open or resume the session with (protocolVersion is filled in). */
+  request: Omit<ConnectRequest, 'kind' | 'protocolVersion'>;
+  /** connectTimeoutMs bounds the TCP connect and the handshake together. */
+  connectTimeoutMs: number;
+  frameBytesMax?: number;
+  sendQueueBytesMax?: number;
+  /** onMessage receives replies, watch events and pongs, in the order the server sent them. */
+  onMessage(message: SessionServerMessage): void;
+  /** onClose is called once when the connection is gone after it was connected. */
+  onClose(error: TransportError | undefined): void;
+}
+
+/**
+ * ClientConnection is the client side of one connection to a server: TCP connect and the
+ * ConnectRequest/ConnectResponse handshake within connectTimeoutMs, then framed requests and
+ * pings out, replies, watch events and pongs in. Sessions, retries and server choice belong to
+ * @zabkit/client; this is the wire only.
+ */
+export class ClientConnection {
+  private constructor(
+    private readonly framed: FramedSocket,
+    private readonly frameBytesMax: number,
+    /** response is the server's ConnectResponse: negotiated timeout, session id and password. */
+    readonly response: ConnectResponse,
+  ) {}
+
+  /**
+   * connect resolves once the server accepted the session, or rejects with a TransportError:
+   * CONNECT_TIMEOUT, REFUSED (with the server's `reason`, such as PROTOCOL_VERSION or
+   * TOO_MANY_CONNECTIONS), PROTOCOL or SOCKET.
+   */
+  static connect(options: ClientConnectionOptions): Promise<ClientConnection> {
+    const frameBytesMax = options.frameBytesMax ?? FRAME_BYTES_MAX_DEFAULT;
+    return new Promise((resolve, reject) => {
+      let connection: ClientConnection | undefined;
+      const socket = tcpConnect({ host: options.host, port: options.port });
+      const framed = new FramedSocket(socket, {
+        frameBytesMax,
+        sendQueueBytesMax: options.sendQueueBytesMax ?? SEND_QUEUE_BYTES_MAX_DEFAULT,
+        onFrame(body) {
+          const message = decodeServerMessage(body);
+          if (message.kind === 'connectRefused') {
+            throw new TransportError(
+              'REFUSED',
+              `${options.host}:${options.port} refused the connection: ${message.message}`,
+              {
+                reason: message.reason,
+              },
+            );
+          }
+          if (message.kind !== 'connectResponse') {
+            throw new TransportError('PROTOCOL', `expected a connect response, got ${message.kind}`);
+          }
+          clearTimeout(timer);
+          connection = new ClientConnection(framed, frameBytesMax, message);
+          framed.setFrameHandler((next) => {
+            const session = decodeServerMessage(next);
+            if (session.kind === 'connectResponse' || session.kind === 'connectRefused') {
+              throw new TransportError('PROTOCOL', `unexpected ${session.kind} after the handshake`);
+            }
+            options.onMessage(session);
+          });
+          resolve(connection);
+        },
+        onClose(error) {
+          clearTimeout(timer);
+          if (connection === undefined) {
+            reject(
+              error ?? new TransportError('SOCKET', `${options.host}:${options.port} closed during the handshake`),
+            );
+          } else options.onClose(error);
+        },
+      });
+      const timer = setTimeout(() => {
+        framed.destroy(
+          new TransportError(
+            'CONNECT_TIMEOUT',
+            `no connect response from ${options.host}:${options.port} within ${options.connectTimeoutMs} ms`,
+          ),
+        );
+      }, options.connectTimeoutMs);
+      const request: ClientMessage = {
+        kind: 'connectRequest',
+        protocolVersion: CLIENT_PROTOCOL_VERSION,
+        ...options.request,
+      };
+      framed.send(encodeClientMessage(request, frameBytesMax));
+    });
+  }
+
+  /** send queues a request or ping; false if the connection is closed or was just dropped as too slow. */
+  send(message: RequestFrame | Ping): boolean {
+    return this.framed.send(encodeClientMessage(message, this.frameBytesMax));
+  }
+
+  /** queuedBytes is what waits to reach the kernel. */
+  get queuedBytes(): number {
+    return this.framed.queuedBytes;
+  }
+
+  /** isOpen is false once closing or closed. */
+  get isOpen(): boolean {
+    return this.framed.isOpen;
+  }
+
+  /** setIdleTimeout closes the connection with IDLE_TIMEOUT when nothing arrives for `timeoutMs` (0: off). */
+  setIdleTimeout(timeoutMs: number): void {
+    this.framed.setIdleTimeout(timeoutMs);
+  }
+
+  /** close sends what is queued and closes; onClose follows with no error. */
+  close(): void {
+    this.framed.close();
+  }
+}
