@@ -32,7 +32,23 @@ import type {
 } from '../types.js';
 import { AddWatchMode, WatchEventType, WatcherType } from '../types.js';
 import { formatZxid, type Zxid } from '../zxid.js';
-import { EMPTY_DATA, NodeTable } from './node-table.js';
+import {
+  AVERSION,
+  CTIME,
+  CVERSION,
+  CZXID,
+  EMPTY_DATA,
+  MTIME,
+  MZXID,
+  NodeTable,
+  NUM_CHILDREN,
+  OWNER,
+  PARENT,
+  PZXID,
+  ROW,
+  TTL_MS,
+  VERSION,
+} from './node-table.js';
 import { isPathWithin, parentPath, SYSTEM_PATH, validatePath } from './path-utils.js';
 import { WatchKind, WatchManager, type WatchTrigger } from './watch-manager.js';
 
@@ -189,12 +205,12 @@ export class DataTree {
     const parentSlot = nodes.slotOf(parentPath(path));
     if (parentSlot < 0) return { error: 'NO_NODE', result: null };
     // Serial-number comparison so the fix-up keeps working after the signed 32-bit cversion wraps.
-    const raisesCversion = ((txn.parentCversion - nodes.cversion[parentSlot]!) | 0) > 0;
+    const raisesCversion = ((txn.parentCversion - nodes.i[parentSlot * ROW + CVERSION]!) | 0) > 0;
     if (nodes.slotOf(path) >= 0) {
       // Replay over a fuzzy snapshot (ZooKeeper's processTxn NODEEXISTS fix-up).
       if (raisesCversion) {
-        nodes.cversion[parentSlot] = txn.parentCversion;
-        nodes.pzxid[parentSlot] = zxid;
+        nodes.i[parentSlot * ROW + CVERSION] = txn.parentCversion;
+        nodes.f[parentSlot * ROW + PZXID] = zxid;
       }
       return { error: 'NODE_EXISTS', result: null };
     }
@@ -207,8 +223,8 @@ export class DataTree {
       ttlMs: txn.ttlMs,
     });
     if (raisesCversion) {
-      nodes.cversion[parentSlot] = txn.parentCversion;
-      nodes.pzxid[parentSlot] = zxid;
+      nodes.i[parentSlot * ROW + CVERSION] = txn.parentCversion;
+      nodes.f[parentSlot * ROW + PZXID] = zxid;
     }
     if (txn.ephemeralOwner !== 0) {
       let paths = this.ephemerals.get(txn.ephemeralOwner);
@@ -230,9 +246,9 @@ export class DataTree {
     const slot = nodes.slotOf(txn.path);
     if (slot < 0) return { error: 'NO_NODE', result: null };
     nodes.data[slot] = ownData(txn.data);
-    nodes.version[slot] = txn.version;
-    nodes.mzxid[slot] = zxid;
-    nodes.mtime[slot] = timeMs;
+    nodes.i[slot * ROW + VERSION] = txn.version;
+    nodes.f[slot * ROW + MZXID] = zxid;
+    nodes.f[slot * ROW + MTIME] = timeMs;
     this.watchManager.triggerDataChanged(txn.path, zxid, out);
     const result: SetDataResult = { op: 'setData', stat: this.statOf(slot) };
     return { error: null, result };
@@ -257,10 +273,10 @@ export class DataTree {
   private removeNode(slot: number, zxid: Zxid, out: WatchTrigger[]): void {
     const nodes = this.nodes;
     const path = nodes.paths[slot]!;
-    const parentSlot = nodes.parent[slot]!;
+    const parentSlot = nodes.i[slot * ROW + PARENT]!;
     // Only raise pzxid: a replayed delete must not lower a pzxid set by a later create (ZooKeeper's deleteNode).
-    if (zxid > nodes.pzxid[parentSlot]!) nodes.pzxid[parentSlot] = zxid;
-    const owner = nodes.ephemeralOwner[slot]!;
+    if (zxid > nodes.f[parentSlot * ROW + PZXID]!) nodes.f[parentSlot * ROW + PZXID] = zxid;
+    const owner = nodes.f[slot * ROW + OWNER]!;
     if (owner !== 0) {
       const paths = this.ephemerals.get(owner);
       if (paths !== undefined) {
@@ -269,7 +285,7 @@ export class DataTree {
       }
     }
     if (nodes.isContainer(slot)) this.containers.delete(path);
-    if (nodes.ttlMs[slot]! > 0) this.ttlNodes.delete(path);
+    if (nodes.f[slot * ROW + TTL_MS]! > 0) this.ttlNodes.delete(path);
     nodes.remove(slot);
     this.watchManager.triggerDeleted(path, zxid, out);
   }
@@ -322,7 +338,11 @@ export class DataTree {
     for (const path of [...txn.paths, ...extra]) {
       const slot = this.nodes.slotOf(path);
       // The owner check keeps a replayed close from deleting a later, unrelated znode at that path.
-      if (slot >= 0 && this.nodes.ephemeralOwner[slot] === txn.sessionId && this.nodes.numChildren[slot] === 0) {
+      if (
+        slot >= 0 &&
+        this.nodes.f[slot * ROW + OWNER] === txn.sessionId &&
+        this.nodes.i[slot * ROW + NUM_CHILDREN] === 0
+      ) {
         this.removeNode(slot, zxid, out);
       }
     }
@@ -337,17 +357,17 @@ export class DataTree {
   private statOf(slot: number): Stat {
     const n = this.nodes;
     return {
-      czxid: n.czxid[slot]!,
-      mzxid: n.mzxid[slot]!,
-      ctime: n.ctime[slot]!,
-      mtime: n.mtime[slot]!,
-      version: n.version[slot]!,
-      cversion: n.cversion[slot]!,
-      aversion: n.aversion[slot]!,
-      ephemeralOwner: n.ephemeralOwner[slot]!,
+      czxid: n.f[slot * ROW + CZXID]!,
+      mzxid: n.f[slot * ROW + MZXID]!,
+      ctime: n.f[slot * ROW + CTIME]!,
+      mtime: n.f[slot * ROW + MTIME]!,
+      version: n.i[slot * ROW + VERSION]!,
+      cversion: n.i[slot * ROW + CVERSION]!,
+      aversion: n.i[slot * ROW + AVERSION]!,
+      ephemeralOwner: n.f[slot * ROW + OWNER]!,
       dataLength: n.data[slot]!.length,
-      numChildren: n.numChildren[slot]!,
-      pzxid: n.pzxid[slot]!,
+      numChildren: n.i[slot * ROW + NUM_CHILDREN]!,
+      pzxid: n.f[slot * ROW + PZXID]!,
     };
   }
 
@@ -361,7 +381,11 @@ export class DataTree {
   describe(path: string): ZnodeInfo | null {
     const slot = this.nodes.slotOf(path);
     if (slot < 0) return null;
-    return { stat: this.statOf(slot), container: this.nodes.isContainer(slot), ttlMs: this.nodes.ttlMs[slot]! };
+    return {
+      stat: this.statOf(slot),
+      container: this.nodes.isContainer(slot),
+      ttlMs: this.nodes.f[slot * ROW + TTL_MS]!,
+    };
   }
 
   /** getData returns data and Stat; with `watchSessionId`, leaves a one-shot data watch (not on NO_NODE, as ZooKeeper). */
@@ -404,7 +428,7 @@ export class DataTree {
     if (validatePath(path) !== null) return errorResult('INVALID_PATH');
     const slot = this.nodes.slotOf(path);
     if (slot < 0) return errorResult('NO_NODE');
-    if (version !== -1 && version !== this.nodes.version[slot]) return errorResult('BAD_VERSION');
+    if (version !== -1 && version !== this.nodes.i[slot * ROW + VERSION]) return errorResult('BAD_VERSION');
     return { op: 'check' };
   }
 
@@ -542,22 +566,22 @@ export class DataTree {
       if (validatePath(path) !== null) continue;
       const slot = this.nodes.slotOf(path);
       if (slot < 0) fire(WatchEventType.NODE_DELETED, path, this.lastZxid);
-      else if (this.nodes.mzxid[slot]! > relativeZxid)
-        fire(WatchEventType.NODE_DATA_CHANGED, path, this.nodes.mzxid[slot]!);
+      else if (this.nodes.f[slot * ROW + MZXID]! > relativeZxid)
+        fire(WatchEventType.NODE_DATA_CHANGED, path, this.nodes.f[slot * ROW + MZXID]!);
       else this.watchManager.add(WatchKind.DATA, path, sessionId);
     }
     for (const path of request.existWatches) {
       if (validatePath(path) !== null) continue;
       const slot = this.nodes.slotOf(path);
-      if (slot >= 0) fire(WatchEventType.NODE_CREATED, path, this.nodes.czxid[slot]!);
+      if (slot >= 0) fire(WatchEventType.NODE_CREATED, path, this.nodes.f[slot * ROW + CZXID]!);
       else this.watchManager.add(WatchKind.DATA, path, sessionId);
     }
     for (const path of request.childWatches) {
       if (validatePath(path) !== null) continue;
       const slot = this.nodes.slotOf(path);
       if (slot < 0) fire(WatchEventType.NODE_DELETED, path, this.lastZxid);
-      else if (this.nodes.pzxid[slot]! > relativeZxid) {
-        fire(WatchEventType.NODE_CHILDREN_CHANGED, path, this.nodes.pzxid[slot]!);
+      else if (this.nodes.f[slot * ROW + PZXID]! > relativeZxid) {
+        fire(WatchEventType.NODE_CHILDREN_CHANGED, path, this.nodes.f[slot * ROW + PZXID]!);
       } else this.watchManager.add(WatchKind.CHILD, path, sessionId);
     }
     for (const path of request.persistentWatches) {
@@ -582,7 +606,7 @@ export class DataTree {
     const out: string[] = [];
     for (const path of this.containers) {
       const slot = this.nodes.slotOf(path);
-      if (this.nodes.numChildren[slot] === 0 && this.nodes.cversion[slot]! > 0) out.push(path);
+      if (this.nodes.i[slot * ROW + NUM_CHILDREN] === 0 && this.nodes.i[slot * ROW + CVERSION]! > 0) out.push(path);
     }
     return out.sort();
   }
@@ -592,7 +616,10 @@ export class DataTree {
     const out: string[] = [];
     for (const path of this.ttlNodes) {
       const slot = this.nodes.slotOf(path);
-      if (this.nodes.numChildren[slot] === 0 && nowMs - this.nodes.mtime[slot]! > this.nodes.ttlMs[slot]!) {
+      if (
+        this.nodes.i[slot * ROW + NUM_CHILDREN] === 0 &&
+        nowMs - this.nodes.f[slot * ROW + MTIME]! > this.nodes.f[slot * ROW + TTL_MS]!
+      ) {
         out.push(path);
       }
     }
@@ -649,17 +676,17 @@ export class DataTree {
       kind: 'node',
       path: n.paths[slot]!,
       data: n.data[slot]!,
-      czxid: n.czxid[slot]!,
-      mzxid: n.mzxid[slot]!,
-      pzxid: n.pzxid[slot]!,
-      ctime: n.ctime[slot]!,
-      mtime: n.mtime[slot]!,
-      version: n.version[slot]!,
-      cversion: n.cversion[slot]!,
-      aversion: n.aversion[slot]!,
-      ephemeralOwner: n.ephemeralOwner[slot]!,
+      czxid: n.f[slot * ROW + CZXID]!,
+      mzxid: n.f[slot * ROW + MZXID]!,
+      pzxid: n.f[slot * ROW + PZXID]!,
+      ctime: n.f[slot * ROW + CTIME]!,
+      mtime: n.f[slot * ROW + MTIME]!,
+      version: n.i[slot * ROW + VERSION]!,
+      cversion: n.i[slot * ROW + CVERSION]!,
+      aversion: n.i[slot * ROW + AVERSION]!,
+      ephemeralOwner: n.f[slot * ROW + OWNER]!,
       container: n.isContainer(slot),
-      ttlMs: n.ttlMs[slot]!,
+      ttlMs: n.f[slot * ROW + TTL_MS]!,
     };
   }
 
@@ -701,14 +728,14 @@ export class DataTree {
       } else {
         nodes.data[slot] = ownData(record.data);
       }
-      nodes.czxid[slot] = record.czxid;
-      nodes.mzxid[slot] = record.mzxid;
-      nodes.pzxid[slot] = record.pzxid;
-      nodes.ctime[slot] = record.ctime;
-      nodes.mtime[slot] = record.mtime;
-      nodes.version[slot] = record.version;
-      nodes.cversion[slot] = record.cversion;
-      nodes.aversion[slot] = record.aversion;
+      nodes.f[slot * ROW + CZXID] = record.czxid;
+      nodes.f[slot * ROW + MZXID] = record.mzxid;
+      nodes.f[slot * ROW + PZXID] = record.pzxid;
+      nodes.f[slot * ROW + CTIME] = record.ctime;
+      nodes.f[slot * ROW + MTIME] = record.mtime;
+      nodes.i[slot * ROW + VERSION] = record.version;
+      nodes.i[slot * ROW + CVERSION] = record.cversion;
+      nodes.i[slot * ROW + AVERSION] = record.aversion;
       if (record.ephemeralOwner !== 0) {
         let paths = tree.ephemerals.get(record.ephemeralOwner);
         if (paths === undefined) {

@@ -1,12 +1,35 @@
 /**
- * NodeTable stores znodes as columns (one typed array per Stat field) indexed by a slot number,
- * with children kept as an intrusive doubly linked list (firstChild / nextSibling / prevSibling).
- * A znode costs about 90 bytes of columns plus its entry in the path index, instead of a JS object
- * with boxed doubles and a Set of children (measured in bench/tree.bench.ts; see README).
+ * NodeTable stores znodes in two typed arrays of fixed-size rows indexed by a slot number: a row
+ * of eight float64 (czxid, mzxid, pzxid, ctime, mtime, ephemeralOwner, ttlMs, flags) and a row of
+ * eight int32 (version, cversion, aversion, numChildren, parent, firstChild, nextSibling,
+ * prevSibling): children are an intrusive doubly linked list. A znode's Stat then sits in two
+ * cache lines, and costs 96 bytes plus its entry in the path index, instead of a JS object with
+ * boxed doubles and a Set of children (measured in bench/tree.bench.mjs; see README).
  *
  * Slots of deleted znodes are reused. Nothing outside the tree package sees a slot number: the
  * tree's API speaks paths.
  */
+
+/** ROW is the number of fields per slot in each of the two arrays. */
+export const ROW = 8;
+// Offsets in the float64 row.
+export const CZXID = 0;
+export const MZXID = 1;
+export const PZXID = 2;
+export const CTIME = 3;
+export const MTIME = 4;
+export const OWNER = 5;
+export const TTL_MS = 6;
+export const FLAGS = 7;
+// Offsets in the int32 row (Int32: version counters wrap like ZooKeeper's Java ints).
+export const VERSION = 0;
+export const CVERSION = 1;
+export const AVERSION = 2;
+export const NUM_CHILDREN = 3;
+export const PARENT = 4;
+export const FIRST_CHILD = 5;
+export const NEXT_SIBLING = 6;
+export const PREV_SIBLING = 7;
 
 const NONE = -1;
 const FLAG_USED = 1;
@@ -31,45 +54,17 @@ export class NodeTable {
   readonly byPath = new Map<string, number>();
   paths: (string | undefined)[] = [];
   data: Uint8Array[] = [];
-  czxid: Float64Array;
-  mzxid: Float64Array;
-  pzxid: Float64Array;
-  ctime: Float64Array;
-  mtime: Float64Array;
-  ephemeralOwner: Float64Array;
-  ttlMs: Float64Array;
-  // Int32Array: version counters wrap like ZooKeeper's Java ints.
-  version: Int32Array;
-  cversion: Int32Array;
-  aversion: Int32Array;
-  numChildren: Int32Array;
-  parent: Int32Array;
-  firstChild: Int32Array;
-  nextSibling: Int32Array;
-  prevSibling: Int32Array;
-  flags: Uint8Array;
+  /** f holds the float64 row of each slot. */
+  f: Float64Array;
+  /** i holds the int32 row of each slot. */
+  i: Int32Array;
   private readonly freeSlots: number[] = [];
   private highWater = 0;
 
   constructor(initialCapacity = 64) {
     this.capacity = Math.max(8, initialCapacity);
-    const n = this.capacity;
-    this.czxid = new Float64Array(n);
-    this.mzxid = new Float64Array(n);
-    this.pzxid = new Float64Array(n);
-    this.ctime = new Float64Array(n);
-    this.mtime = new Float64Array(n);
-    this.ephemeralOwner = new Float64Array(n);
-    this.ttlMs = new Float64Array(n);
-    this.version = new Int32Array(n);
-    this.cversion = new Int32Array(n);
-    this.aversion = new Int32Array(n);
-    this.numChildren = new Int32Array(n);
-    this.parent = new Int32Array(n);
-    this.firstChild = new Int32Array(n);
-    this.nextSibling = new Int32Array(n);
-    this.prevSibling = new Int32Array(n);
-    this.flags = new Uint8Array(n);
+    this.f = new Float64Array(this.capacity * ROW);
+    this.i = new Int32Array(this.capacity * ROW);
   }
 
   /** size is the number of znodes. */
@@ -84,7 +79,7 @@ export class NodeTable {
   }
 
   isContainer(slot: number): boolean {
-    return (this.flags[slot]! & FLAG_CONTAINER) !== 0;
+    return (this.f[slot * ROW + FLAGS]! & FLAG_CONTAINER) !== 0;
   }
 
   /** insert adds a znode under `parentSlot` (-1 only for the root); the caller has checked it is absent. */
@@ -93,29 +88,32 @@ export class NodeTable {
     const slot = this.allocate();
     this.paths[slot] = path;
     this.data[slot] = fields.data;
-    this.czxid[slot] = fields.zxid;
-    this.mzxid[slot] = fields.zxid;
-    this.pzxid[slot] = fields.zxid;
-    this.ctime[slot] = fields.timeMs;
-    this.mtime[slot] = fields.timeMs;
-    this.ephemeralOwner[slot] = fields.ephemeralOwner;
-    this.ttlMs[slot] = fields.ttlMs;
-    this.version[slot] = 0;
-    this.cversion[slot] = 0;
-    this.aversion[slot] = 0;
-    this.numChildren[slot] = 0;
-    this.flags[slot] = FLAG_USED | (fields.container ? FLAG_CONTAINER : 0);
-    this.parent[slot] = parentSlot;
-    this.firstChild[slot] = NONE;
-    this.prevSibling[slot] = NONE;
+    const f = this.f;
+    const i = this.i;
+    const at = slot * ROW;
+    f[at + CZXID] = fields.zxid;
+    f[at + MZXID] = fields.zxid;
+    f[at + PZXID] = fields.zxid;
+    f[at + CTIME] = fields.timeMs;
+    f[at + MTIME] = fields.timeMs;
+    f[at + OWNER] = fields.ephemeralOwner;
+    f[at + TTL_MS] = fields.ttlMs;
+    f[at + FLAGS] = FLAG_USED | (fields.container ? FLAG_CONTAINER : 0);
+    i[at + VERSION] = 0;
+    i[at + CVERSION] = 0;
+    i[at + AVERSION] = 0;
+    i[at + NUM_CHILDREN] = 0;
+    i[at + PARENT] = parentSlot;
+    i[at + FIRST_CHILD] = NONE;
+    i[at + PREV_SIBLING] = NONE;
     if (parentSlot === NONE) {
-      this.nextSibling[slot] = NONE;
+      i[at + NEXT_SIBLING] = NONE;
     } else {
-      const head = this.firstChild[parentSlot]!;
-      this.nextSibling[slot] = head;
-      if (head !== NONE) this.prevSibling[head] = slot;
-      this.firstChild[parentSlot] = slot;
-      this.numChildren[parentSlot]! += 1;
+      const head = i[parentSlot * ROW + FIRST_CHILD]!;
+      i[at + NEXT_SIBLING] = head;
+      if (head !== NONE) i[head * ROW + PREV_SIBLING] = slot;
+      i[parentSlot * ROW + FIRST_CHILD] = slot;
+      i[parentSlot * ROW + NUM_CHILDREN]! += 1;
     }
     this.byPath.set(path, slot);
     return slot;
@@ -123,27 +121,32 @@ export class NodeTable {
 
   /** remove deletes a childless znode and frees its slot. */
   remove(slot: number): void {
-    if (this.numChildren[slot] !== 0) throw new Error(`NodeTable.remove: ${this.paths[slot]} has children`);
-    const parentSlot = this.parent[slot]!;
-    const prev = this.prevSibling[slot]!;
-    const next = this.nextSibling[slot]!;
+    const i = this.i;
+    const at = slot * ROW;
+    if (i[at + NUM_CHILDREN] !== 0) throw new Error(`NodeTable.remove: ${this.paths[slot]} has children`);
+    const parentSlot = i[at + PARENT]!;
+    const prev = i[at + PREV_SIBLING]!;
+    const next = i[at + NEXT_SIBLING]!;
     if (parentSlot !== NONE) {
-      if (prev === NONE) this.firstChild[parentSlot] = next;
-      else this.nextSibling[prev] = next;
-      if (next !== NONE) this.prevSibling[next] = prev;
-      this.numChildren[parentSlot]! -= 1;
+      if (prev === NONE) i[parentSlot * ROW + FIRST_CHILD] = next;
+      else i[prev * ROW + NEXT_SIBLING] = next;
+      if (next !== NONE) i[next * ROW + PREV_SIBLING] = prev;
+      i[parentSlot * ROW + NUM_CHILDREN]! -= 1;
     }
     this.byPath.delete(this.paths[slot]!);
     this.paths[slot] = undefined;
     this.data[slot] = EMPTY_DATA;
-    this.flags[slot] = 0;
+    this.f[at + FLAGS] = 0;
     this.freeSlots.push(slot);
   }
 
   /** childSlots lists the slots of a znode's children (unordered). */
   childSlots(slot: number): number[] {
     const out: number[] = [];
-    for (let child = this.firstChild[slot]!; child !== NONE; child = this.nextSibling[child]!) out.push(child);
+    const i = this.i;
+    for (let child = i[slot * ROW + FIRST_CHILD]!; child !== NONE; child = i[child * ROW + NEXT_SIBLING]!) {
+      out.push(child);
+    }
     return out;
   }
 
@@ -155,35 +158,12 @@ export class NodeTable {
   }
 
   private grow(): void {
-    const n = this.capacity * 2;
-    const f64 = (old: Float64Array): Float64Array => {
-      const next = new Float64Array(n);
-      next.set(old);
-      return next;
-    };
-    const i32 = (old: Int32Array): Int32Array => {
-      const next = new Int32Array(n);
-      next.set(old);
-      return next;
-    };
-    this.czxid = f64(this.czxid);
-    this.mzxid = f64(this.mzxid);
-    this.pzxid = f64(this.pzxid);
-    this.ctime = f64(this.ctime);
-    this.mtime = f64(this.mtime);
-    this.ephemeralOwner = f64(this.ephemeralOwner);
-    this.ttlMs = f64(this.ttlMs);
-    this.version = i32(this.version);
-    this.cversion = i32(this.cversion);
-    this.aversion = i32(this.aversion);
-    this.numChildren = i32(this.numChildren);
-    this.parent = i32(this.parent);
-    this.firstChild = i32(this.firstChild);
-    this.nextSibling = i32(this.nextSibling);
-    this.prevSibling = i32(this.prevSibling);
-    const flags = new Uint8Array(n);
-    flags.set(this.flags);
-    this.flags = flags;
-    this.capacity = n;
+    this.capacity *= 2;
+    const f = new Float64Array(this.capacity * ROW);
+    f.set(this.f);
+    this.f = f;
+    const i = new Int32Array(this.capacity * ROW);
+    i.set(this.i);
+    this.i = i;
   }
 }
