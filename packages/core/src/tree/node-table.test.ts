@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { CVERSION, EMPTY_DATA, NodeTable, NUM_CHILDREN, PZXID, ROW } from './node-table.js';
+
+const fields = { data: EMPTY_DATA, zxid: 5, timeMs: 9, ephemeralOwner: 0, container: false, ttlMs: 0 };
+
+describe('NodeTable', () => {
+  it('keeps children as a linked list through inserts, removes, slot reuse and growth', () => {
+    const table = new NodeTable(8);
+    const root = table.insert('/', -1, fields);
+    const slots = Array.from({ length: 100 }, (_, i) => table.insert(`/n${i}`, root, fields));
+    expect(table.i[root * ROW + NUM_CHILDREN]).toBe(100);
+    for (const slot of slots.filter((_, i) => i % 2 === 0)) table.remove(slot);
+    expect(table.size).toBe(51);
+    const names = table.childSlots(root).map((slot) => table.paths[slot]);
+    expect(names.sort()).toEqual(Array.from({ length: 50 }, (_, i) => `/n${2 * i + 1}`).sort());
+    const reused = table.insert('/again', root, fields);
+    expect(slots).toContain(reused);
+    expect(table.f[reused * ROW + PZXID]).toBe(5);
+    expect(table.i[reused * ROW + CVERSION]).toBe(0);
+    expect(table.slotOf('/n0')).toBe(-1);
+    expect(table.slotOf('/again')).toBe(reused);
+  });
+
+  it('refuses to insert an existing path or remove a znode with children', () => {
+    const table = new NodeTable();
+    const root = table.insert('/', -1, fields);
+    table.insert('/a', root, fields);
+    expect(() => table.insert('/a', root, fields)).toThrow(/exists/);
+    expect(() => table.remove(root)).toThrow(/has children/);
+  });
+});
