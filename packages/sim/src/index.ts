@@ -1,2 +1,10 @@
+export { EventQueue } from './event-queue.js';
+export type { ClientOp } from './history.js';
+export { HistoryChecker } from './history.js';
 export type { CommittedEntry, PrefixViolation } from './prefix.js';
 export { checkPrefixHistories } from './prefix.js';
+export type { SeedRunOptions } from './run-seeds.js';
+export { runSeeds, simulationFor } from './run-seeds.js';
+export { SimDisk } from './sim-disk.js';
+export type { FaultMix, SimOptions, SimResult } from './simulation.js';
+export { digestOf, Simulation, SimViolation } from './simulation.js';

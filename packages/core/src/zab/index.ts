@@ -1,3 +1,4 @@
+export type { ApplyOutcome, ReadOutcome, ReplicatedMachine } from './machine.js';
 export type {
   AckEpochMessage,
   AckMessage,
@@ -26,3 +27,7 @@ export type {
   ZabMessage,
 } from './messages.js';
 export { PEER_MESSAGE_TYPES } from './messages.js';
+export type { ClientOutput, Outbound, PeerConfig, PeerStatus, Ready, Role } from './peer.js';
+export { totalOrder, ZabInvariantError, ZabPeer } from './peer.js';
+export type { TreeMachineOptions } from './tree-machine.js';
+export { createTreeMachine } from './tree-machine.js';

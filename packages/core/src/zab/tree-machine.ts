@@ -1,0 +1,164 @@
+import { DataTree, type LocalRequest } from '../tree/data-tree.js';
+import { RequestPipeline } from '../tree/request-pipeline.js';
+import { SessionTracker } from '../tree/session-tracker.js';
+import type { LogEntry, Request, SessionId, SnapshotRecord, Txn, WatchEvent, WriteRequest } from '../types.js';
+import type { Zxid } from '../zxid.js';
+import type { ApplyOutcome, ReadOutcome, ReplicatedMachine } from './machine.js';
+
+/** TreeMachineOptions bound what the data tree accepts. */
+export interface TreeMachineOptions {
+  /** serverId labels this server in the pipeline's session tracker (1..255). */
+  serverId?: number;
+  /** tickMs is the tick length the session bounds default from. */
+  tickMs: number;
+  /** sessionTimeoutMsMin / Max: negotiated session timeouts are clamped into these (default 2× and 20× tickMs). */
+  sessionTimeoutMsMin?: number;
+  sessionTimeoutMsMax?: number;
+  /** dataBytesMax: the largest znode data accepted (default 1 MiB). */
+  dataBytesMax?: number;
+}
+
+/**
+ * createTreeMachine is the ReplicatedMachine Zab replicates in zabkit: the DataTree, the leader's
+ * RequestPipeline over it, and the tracker of live sessions the pipeline checks requests against.
+ * Session expiry itself is decided by the Zab leader in ticks (ZabPeer), which issues closeSession.
+ */
+export function createTreeMachine(options: TreeMachineOptions): ReplicatedMachine {
+  return new TreeMachine(options);
+}
+
+class TreeMachine implements ReplicatedMachine {
+  private tree = new DataTree();
+  private sessionTracker: SessionTracker;
+  private pipeline: RequestPipeline;
+  private lastPrepared: Txn | null = null;
+
+  constructor(private readonly options: TreeMachineOptions) {
+    this.sessionTracker = this.newTracker();
+    this.pipeline = this.newPipeline();
+  }
+
+  get lastAppliedZxid(): Zxid {
+    return this.tree.lastProcessedZxid;
+  }
+
+  apply(entry: LogEntry): ApplyOutcome {
+    const outcome = this.tree.applyTxn(entry);
+    const txn = entry.txn;
+    if (txn.type === 'createSession' && !this.sessionTracker.isLive(txn.sessionId)) {
+      this.sessionTracker.addSession(txn.sessionId, txn.timeoutMs);
+    } else if (txn.type === 'closeSession') {
+      this.sessionTracker.removeSession(txn.sessionId);
+    }
+    this.pipeline.noteApplied(entry.zxid);
+    return { result: outcome.result, error: outcome.error, events: expand(outcome.watches) };
+  }
+
+  read(sessionId: SessionId, request: Request): ReadOutcome {
+    const outcome = this.tree.processLocal(sessionId, request as LocalRequest);
+    return { result: outcome.result, error: outcome.error, events: expand(outcome.watches) };
+  }
+
+  prepare(sessionId: SessionId, request: Request, timeMs: number): Txn {
+    this.pipeline.discardPrepared();
+    // lastPrepared is set only for transactions the pipeline staged, the ones noteProposed must record.
+    this.lastPrepared = null;
+    if (request.op === 'closeSession') {
+      if (!this.sessionTracker.isLive(sessionId)) return { type: 'error', code: 'SESSION_EXPIRED' };
+      this.lastPrepared = this.pipeline.prepareCloseSession(sessionId);
+    } else if (sessionId === 0 && request.op === 'delete') {
+      // A container or TTL znode the leader removes on its own; null when it no longer qualifies.
+      this.lastPrepared = this.pipeline.prepareExpiredNodeDelete(request.path, timeMs);
+      if (this.lastPrepared === null) return { type: 'error', code: 'NO_NODE' };
+    } else {
+      this.lastPrepared = this.pipeline.prepare(sessionId, 0, request as WriteRequest, timeMs);
+    }
+    return this.lastPrepared;
+  }
+
+  noteProposed(entry: LogEntry): void {
+    if (entry.txn === this.lastPrepared) this.pipeline.noteProposed(entry.zxid, entry.txn);
+    this.lastPrepared = null;
+  }
+
+  clearOutstanding(): void {
+    this.lastPrepared = null;
+    this.pipeline = this.newPipeline();
+  }
+
+  sessions(): { sessionId: SessionId; timeoutMs: number }[] {
+    return this.tree.sessions().map(([sessionId, timeoutMs]) => ({ sessionId, timeoutMs }));
+  }
+
+  hasSession(sessionId: SessionId): boolean {
+    return this.tree.hasSession(sessionId);
+  }
+
+  negotiateTimeoutMs(requestedMs: number): number {
+    return this.sessionTracker.negotiateTimeout(requestedMs);
+  }
+
+  expiredNodes(nowMs: number): string[] {
+    return this.tree.expiredNodes(nowMs);
+  }
+
+  dropSessionWatches(sessionId: SessionId): void {
+    this.tree.dropWatches(sessionId);
+  }
+
+  snapshotRecords(): Iterable<SnapshotRecord> {
+    return this.tree.snapshotRecords();
+  }
+
+  restore(zxid: Zxid, records: Iterable<SnapshotRecord>): void {
+    this.tree = DataTree.fromSnapshot({ zxid, timeMs: 0 }, records);
+    this.sessionTracker = this.newTracker();
+    for (const [sessionId, timeoutMs] of this.tree.sessions()) this.sessionTracker.addSession(sessionId, timeoutMs);
+    this.pipeline = this.newPipeline();
+    this.lastPrepared = null;
+  }
+
+  digest(): string {
+    // FNV-1a over the sorted snapshot records: equal trees give equal digests, however they were built.
+    const lines: string[] = [];
+    for (const record of this.tree.snapshotRecords()) {
+      lines.push(
+        JSON.stringify(record, (_key, value) => (value instanceof Uint8Array ? Array.from(value).join('.') : value)),
+      );
+    }
+    lines.sort();
+    let hash = 0x811c9dc5;
+    for (const line of lines) {
+      for (let i = 0; i < line.length; i++) hash = Math.imul(hash ^ line.charCodeAt(i), 0x01000193) >>> 0;
+    }
+    return `${this.tree.lastProcessedZxid}:${hash.toString(16)}`;
+  }
+
+  private newTracker(): SessionTracker {
+    const tracker = new SessionTracker({
+      serverId: this.options.serverId ?? 1,
+      epoch: 0,
+      tickMs: this.options.tickMs,
+      ...(this.options.sessionTimeoutMsMin !== undefined && { sessionTimeoutMsMin: this.options.sessionTimeoutMsMin }),
+      ...(this.options.sessionTimeoutMsMax !== undefined && { sessionTimeoutMsMax: this.options.sessionTimeoutMsMax }),
+    });
+    return tracker;
+  }
+
+  private newPipeline(): RequestPipeline {
+    // The pipeline checks sessions against the tracker, which mirrors the tree's sessions.
+    if (this.sessionTracker.size === 0) {
+      for (const [sessionId, timeoutMs] of this.tree.sessions()) this.sessionTracker.addSession(sessionId, timeoutMs);
+    }
+    return new RequestPipeline(this.tree, this.sessionTracker, {
+      ...(this.options.dataBytesMax !== undefined && { dataBytesMax: this.options.dataBytesMax }),
+    });
+  }
+}
+
+function expand(triggers: readonly { event: WatchEvent; sessionIds: ReadonlySet<SessionId> }[]) {
+  const events: { sessionId: SessionId; event: WatchEvent }[] = [];
+  for (const trigger of triggers)
+    for (const sessionId of trigger.sessionIds) events.push({ sessionId, event: trigger.event });
+  return events;
+}

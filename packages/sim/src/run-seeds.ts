@@ -1,0 +1,49 @@
+import { createTreeMachine } from '@zabkit/core';
+import { type SimOptions, type SimResult, Simulation, SimViolation } from './simulation.js';
+
+/** SeedRunOptions: what `pnpm sim` takes. */
+export interface SeedRunOptions {
+  firstSeed: number;
+  seeds: number;
+  nodes: number;
+  observers: number;
+  safetyMs?: number;
+  onProgress?: (done: number, total: number, result: SimResult) => void;
+}
+
+/** simulationFor builds the standard simulation of one seed: a real DataTree under every member. */
+export function simulationFor(
+  seed: number,
+  nodes: number,
+  observers: number,
+  extra: Partial<SimOptions> = {},
+): Simulation {
+  return new Simulation({
+    seed,
+    nodes,
+    observers,
+    makeMachine: () => createTreeMachine({ tickMs: 50, sessionTimeoutMsMin: 1_000, sessionTimeoutMsMax: 10_000 }),
+    ...extra,
+  });
+}
+
+/** runSeeds runs consecutive seeds and stops at the first violation, which it returns. */
+export function runSeeds(options: SeedRunOptions): { results: SimResult[]; violation: SimViolation | null } {
+  const results: SimResult[] = [];
+  for (let i = 0; i < options.seeds; i++) {
+    const seed = options.firstSeed + i;
+    try {
+      const result = simulationFor(seed, options.nodes, options.observers, {
+        ...(options.safetyMs !== undefined && { safetyMs: options.safetyMs }),
+      }).run();
+      results.push(result);
+      options.onProgress?.(i + 1, options.seeds, result);
+    } catch (error) {
+      if (error instanceof SimViolation) return { results, violation: error };
+      // An assertion inside the protocol (ZabInvariantError) is a violation too: report it with its seed.
+      const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      return { results, violation: new SimViolation(seed, 'assertion', message, []) };
+    }
+  }
+  return { results, violation: null };
+}

@@ -1,0 +1,345 @@
+import type { LogEntry, Ready, Zxid } from '@zabkit/core';
+import { describe, expect, it } from 'vitest';
+import { simulationFor } from './run-seeds.js';
+import type { FaultMix, SimOptions, Simulation } from './simulation.js';
+
+// Scenario tests: each drives the simulator by hand into one of the situations that lost data in
+// ZooKeeper (../shared/ZOOKEEPER-NOTES.md §2.9) and checks that zabkit loses nothing there.
+
+const CALM: FaultMix = {
+  delayMsMax: 2,
+  breakPerSecond: 0,
+  partitionPerSecond: 0,
+  crashPerSecond: 0,
+  pausePerSecond: 0,
+  staleDeliveryRate: 0,
+  fsyncMsMax: 1,
+};
+
+const text = (value: string) => new TextEncoder().encode(value);
+const decode = (value: Uint8Array) => new TextDecoder().decode(value);
+
+function scenario(nodes = 3, extra: Partial<SimOptions> = {}, observers = 0): Simulation {
+  const sim = simulationFor(1, nodes, observers, { clients: 0, faults: CALM, ...extra });
+  sim.stopFaults();
+  sim.waitFor('an established leader with every member serving', () => {
+    const leader = sim.leaderId();
+    if (leader === null) return false;
+    for (let id = 1; id <= nodes + observers; id++) if (!sim.peerOf(id).isServing()) return false;
+    return true;
+  });
+  return sim;
+}
+
+function followers(sim: Simulation, nodes: number): number[] {
+  const leader = sim.leaderId();
+  return Array.from({ length: nodes }, (_, i) => i + 1).filter((id) => id !== leader);
+}
+
+/** readOn reads a path through server `id` with a fresh session there. */
+function readOn(sim: Simulation, id: number, path: string): string | null {
+  const session = sim.openSession(id);
+  const reply = sim.request(id, session, { op: 'getData', path, watch: false });
+  if (reply.error === 'NO_NODE') return null;
+  expect(reply.error).toBeNull();
+  return reply.result?.op === 'getData' ? decode(reply.result.data) : null;
+}
+
+function writeN(sim: Simulation, id: number, count: number, prefix: string): Zxid[] {
+  const session = sim.openSession(id);
+  const zxids: Zxid[] = [];
+  for (let i = 0; i < count; i++) {
+    const reply = sim.request(id, session, {
+      op: 'create',
+      path: `/${prefix}-${i}`,
+      data: text(`${prefix}${i}`),
+      mode: 0,
+      ttlMs: 0,
+    });
+    expect(reply.error).toBeNull();
+    zxids.push(reply.zxid);
+  }
+  return zxids;
+}
+
+function allCaughtUp(sim: Simulation, ids: number[]): boolean {
+  const leader = sim.leaderId();
+  if (leader === null) return false;
+  const target = sim.peerOf(leader).status().lastAppliedZxid;
+  return ids.every(
+    (id) => sim.isUp(id) && sim.peerOf(id).isServing() && sim.peerOf(id).status().lastAppliedZxid >= target,
+  );
+}
+
+describe('scenarios from ZooKeeper data-loss bugs (ZOOKEEPER-NOTES §2.9)', () => {
+  it('ZOOKEEPER-1154: an old leader returning with an uncommitted proposal has it truncated', () => {
+    const sim = scenario(3);
+    const oldLeader = sim.leaderId() as number;
+    const session = sim.openSession(oldLeader);
+    expect(
+      sim.request(oldLeader, session, { op: 'create', path: '/a', data: text('one'), mode: 0, ttlMs: 0 }).error,
+    ).toBeNull();
+    sim.isolate(oldLeader);
+    sim.submitOnly(oldLeader, session, { op: 'setData', path: '/a', data: text('uncommitted'), version: -1 });
+    sim.waitFor('the proposal is logged on the old leader', () =>
+      sim
+        .peerOf(oldLeader)
+        .history()
+        .some((entry) => entry.txn.type === 'setData' && decode(entry.txn.data) === 'uncommitted'),
+    );
+    const uncommitted = sim
+      .peerOf(oldLeader)
+      .history()
+      .find((entry) => entry.txn.type === 'setData') as LogEntry;
+    sim.waitFor('a new leader among the others', () => {
+      const leader = sim.leaderId();
+      return leader !== null && leader !== oldLeader;
+    });
+    const newLeader = sim.leaderId() as number;
+    const session2 = sim.openSession(newLeader);
+    expect(
+      sim.request(newLeader, session2, { op: 'setData', path: '/a', data: text('two'), version: -1 }).error,
+    ).toBeNull();
+    sim.healNetwork();
+    sim.waitFor('the old leader follows the new one', () => allCaughtUp(sim, [1, 2, 3]));
+    expect(sim.peerOf(oldLeader).hasLogged(uncommitted.zxid)).toBe(false);
+    for (const id of [1, 2, 3]) expect(readOn(sim, id, '/a')).toBe('two');
+    sim.assertReplicasIdentical();
+  });
+
+  it('ZOOKEEPER-2832: a follower ahead of the new leader with an uncommitted txn is truncated', () => {
+    const sim = scenario(5);
+    const leader = sim.leaderId() as number;
+    const [ahead, ...rest] = followers(sim, 5) as [number, ...number[]];
+    const session = sim.openSession(leader);
+    // Only `ahead` receives the proposal in time, and its ACK is slower than the leader's crash: it cannot commit.
+    for (const id of rest) sim.slowLink(leader, id, 60_000);
+    sim.slowLink(ahead, leader, 60_000);
+    sim.submitOnly(leader, session, { op: 'create', path: '/x', data: text('never committed'), mode: 0, ttlMs: 0 });
+    sim.waitFor('the follower logged the proposal', () =>
+      sim
+        .peerOf(ahead)
+        .history()
+        .some((e) => e.txn.type === 'create'),
+    );
+    const proposal = sim
+      .peerOf(ahead)
+      .history()
+      .find((e) => e.txn.type === 'create') as LogEntry;
+    sim.kill(leader);
+    sim.isolate(ahead);
+    sim.waitFor('the rest elect a leader without the proposal', () => {
+      const id = sim.leaderId();
+      return id !== null && rest.includes(id);
+    });
+    const newLeader = sim.leaderId() as number;
+    expect(sim.peerOf(newLeader).hasLogged(proposal.zxid)).toBe(false);
+    writeN(sim, newLeader, 3, 'after');
+    sim.healNetwork();
+    sim.waitFor('the follower that was ahead catches up', () => allCaughtUp(sim, [ahead, ...rest]));
+    expect(sim.peerOf(ahead).hasLogged(proposal.zxid)).toBe(false);
+    expect(readOn(sim, ahead, '/x')).toBeNull();
+    sim.assertReplicasIdentical();
+  });
+
+  for (const keep of [0, 1, 2]) {
+    it(`ZOOKEEPER-4643/-4646/-3911/-4785: a crash between receiving DIFF and acking NEWLEADER loses nothing (${keep} of its writes reached the disk)`, () => {
+      let armed = 0;
+      let crashedWith: Ready | null = null;
+      const sim = scenario(5, {
+        beforePersist: (id, ready) => {
+          if (id !== armed || !ready.messages.some((m) => m.message.type === 'ackNewLeader')) return undefined;
+          armed = 0;
+          crashedWith = ready;
+          return keep;
+        },
+      });
+      const firstLeader = sim.leaderId() as number;
+      const [lagging, ...others] = followers(sim, 5) as [number, ...number[]];
+      writeN(sim, firstLeader, 3, 'before');
+      sim.kill(lagging);
+      const missed = writeN(sim, firstLeader, 5, 'missed');
+      // A new epoch, so the lagging follower's sync moves its currentEpoch.
+      sim.kill(firstLeader);
+      sim.waitFor('a leader of a new epoch', () => {
+        const id = sim.leaderId();
+        return id !== null && id !== firstLeader;
+      });
+      const leader = sim.leaderId() as number;
+      const epoch = sim.peerOf(leader).status().epoch;
+      const epochBefore = sim.diskOf(lagging).durableEpochs().currentEpoch;
+      expect(epochBefore).toBeLessThan(epoch);
+      armed = lagging;
+      sim.restart(lagging);
+      sim.waitFor('the lagging follower crashed mid-sync', () => !sim.isUp(lagging));
+      const ready = crashedWith as Ready | null;
+      expect(ready?.entries.length).toBeGreaterThan(0);
+      expect(ready?.epochs?.currentEpoch).toBe(epoch);
+      // currentEpoch is never durable without the history it vouches for (the -4643 ordering).
+      const durable = sim.diskOf(lagging).durableEntries();
+      if (sim.diskOf(lagging).durableEpochs().currentEpoch === epoch) {
+        for (const zxid of missed) expect(durable.some((e) => e.zxid === zxid)).toBe(true);
+      }
+      sim.restart(lagging);
+      sim.restart(firstLeader);
+      sim.waitFor('everyone syncs again', () => allCaughtUp(sim, [1, 2, 3, 4, 5]));
+      // Lose the leader and one more: the survivors, the crashed follower among them, hold every acknowledged write.
+      const survivor = others.find((id) => id !== leader) as number;
+      sim.kill(leader);
+      sim.kill(
+        firstLeader === survivor ? (others.find((id) => id !== leader && id !== survivor) as number) : firstLeader,
+      );
+      sim.waitFor('a new leader', () => {
+        const id = sim.leaderId();
+        return id !== null && id !== leader;
+      });
+      for (const zxid of missed) expect(sim.peerOf(lagging).hasLogged(zxid)).toBe(true);
+      sim.waitFor('the follower serves', () => sim.peerOf(lagging).isServing());
+      expect(readOn(sim, lagging, '/missed-4')).toBe('missed4');
+    });
+  }
+
+  for (const keep of [0, 1, 2, 3, 4]) {
+    it(`ZOOKEEPER-3104/-3642/-2354/-582: a SNAP is durable before NEWLEADER is acked, and a crash at any point of installing it (${keep} writes kept) restarts cleanly`, () => {
+      let armed = 0;
+      let sawSnapshot = false;
+      const sim = scenario(3, {
+        historyEntriesMax: 4,
+        beforePersist: (id, ready) => {
+          if (id !== armed || !ready.messages.some((m) => m.message.type === 'ackNewLeader')) return undefined;
+          // The snapshot rides in the same batch as the ack: the host persists it before sending.
+          sawSnapshot = ready.snapshot !== null;
+          armed = 0;
+          return keep;
+        },
+      });
+      const leader = sim.leaderId() as number;
+      const [lagging] = followers(sim, 3) as [number];
+      sim.kill(lagging);
+      const zxids = writeN(sim, leader, 12, 'snap');
+      armed = lagging;
+      sim.restart(lagging, { wipe: keep % 2 === 0 });
+      sim.waitFor('the lagging follower crashed while installing the snapshot', () => !sim.isUp(lagging));
+      expect(sawSnapshot).toBe(true);
+      sim.restart(lagging);
+      sim.waitFor('it syncs again', () => allCaughtUp(sim, [lagging]));
+      sim.kill(leader);
+      sim.waitFor('a new leader', () => {
+        const id = sim.leaderId();
+        return id !== null && id !== leader;
+      });
+      for (const zxid of zxids) expect(sim.peerOf(lagging).hasLogged(zxid)).toBe(true);
+      sim.waitFor('the follower serves', () => sim.peerOf(lagging).isServing());
+      expect(readOn(sim, lagging, '/snap-11')).toBe('snap11');
+    });
+  }
+
+  it('ZOOKEEPER-4925: a follower behind the in-memory history gets a SNAP, never a DIFF with a gap', () => {
+    let snapshots = 0;
+    const sim = scenario(3, {
+      historyEntriesMax: 3,
+      beforePersist: (_id, ready) => {
+        if (ready.snapshot) snapshots++;
+        return undefined;
+      },
+    });
+    const leader = sim.leaderId() as number;
+    const [lagging] = followers(sim, 3) as [number];
+    sim.kill(lagging);
+    writeN(sim, leader, 10, 'gap');
+    sim.restart(lagging);
+    sim.waitFor('it catches up', () => allCaughtUp(sim, [1, 2, 3]));
+    expect(snapshots).toBeGreaterThan(0);
+    for (let i = 0; i < 10; i++) expect(readOn(sim, lagging, `/gap-${i}`)).toBe(`gap${i}`);
+    sim.assertReplicasIdentical();
+  });
+
+  it('ZOOKEEPER-5010: a follower synced by DIFF does not keep the ephemeral of a session closed while it was away', () => {
+    const sim = scenario(3);
+    const leader = sim.leaderId() as number;
+    const [away] = followers(sim, 3) as [number];
+    const session = sim.openSession(leader);
+    expect(
+      sim.request(leader, session, { op: 'create', path: '/eph', data: text('e'), mode: 1, ttlMs: 0 }).error,
+    ).toBeNull();
+    sim.waitFor(
+      'the follower has the ephemeral',
+      () => sim.peerOf(away).status().lastAppliedZxid >= sim.peerOf(leader).status().lastAppliedZxid,
+    );
+    expect(readOn(sim, away, '/eph')).toBe('e');
+    sim.kill(away);
+    expect(sim.request(leader, session, { op: 'closeSession' }).error).toBeNull();
+    sim.restart(away);
+    sim.waitFor('it catches up', () => allCaughtUp(sim, [1, 2, 3]));
+    expect(readOn(sim, away, '/eph')).toBeNull();
+    sim.assertReplicasIdentical();
+  });
+});
+
+describe('scenarios: quorum, leadership and sessions', () => {
+  it('observers never count toward a quorum: with two of three voters down, nothing commits', () => {
+    const sim = scenario(3, {}, 1);
+    const leader = sim.leaderId() as number;
+    const session = sim.openSession(4);
+    expect(sim.request(4, session, { op: 'create', path: '/o', data: text('1'), mode: 0, ttlMs: 0 }).error).toBeNull();
+    for (const id of followers(sim, 3)) sim.kill(id);
+    const applied = sim.peerOf(4).status().lastAppliedZxid;
+    // The leader cannot commit without a voter quorum; it steps down and the write's outcome is unknown.
+    const reply = sim.request(4, session, { op: 'setData', path: '/o', data: text('2'), version: -1 });
+    expect(reply.error).toBe('CONNECTION_LOSS');
+    expect(sim.peerOf(4).status().lastAppliedZxid).toBe(applied);
+    expect(sim.peerOf(leader).status().lastAppliedZxid).toBe(applied);
+    expect(sim.peerOf(4).isServing()).toBe(false);
+    // Once a voter returns there is a quorum again, and every member agrees on what happened.
+    const voter = followers(sim, 3).find((id) => !sim.isUp(id)) as number;
+    sim.restart(voter);
+    sim.waitFor('a leader and the observer serving', () => allCaughtUp(sim, [leader, voter, 4]));
+    expect(['1', '2']).toContain(readOn(sim, 4, '/o'));
+    expect(readOn(sim, 4, '/o')).toBe(readOn(sim, voter, '/o'));
+    sim.assertReplicasIdentical();
+  });
+
+  it('an isolated leader never answers a linearizable read with stale data', () => {
+    const sim = scenario(3);
+    const oldLeader = sim.leaderId() as number;
+    const session = sim.openSession(oldLeader);
+    expect(
+      sim.request(oldLeader, session, { op: 'create', path: '/r', data: text('old'), mode: 0, ttlMs: 0 }).error,
+    ).toBeNull();
+    sim.isolate(oldLeader);
+    const others = followers(sim, 3);
+    sim.waitFor('a new leader', () => {
+      const id = sim.leaderId();
+      return id !== null && id !== oldLeader;
+    });
+    const newLeader = sim.leaderId() as number;
+    expect(others).toContain(newLeader);
+    const s2 = sim.openSession(newLeader);
+    expect(sim.request(newLeader, s2, { op: 'setData', path: '/r', data: text('new'), version: -1 }).error).toBeNull();
+    if (sim.isUp(oldLeader) && sim.peerOf(oldLeader).isServing()) {
+      const reply = sim.request(
+        oldLeader,
+        session,
+        { op: 'getData', path: '/r', watch: false },
+        { linearizable: true },
+      );
+      expect(reply.error).not.toBeNull();
+    }
+  });
+
+  it('a session whose client goes silent expires: the leader closes it and its ephemerals vanish everywhere', () => {
+    const sim = scenario(3);
+    const leader = sim.leaderId() as number;
+    const session = sim.openSession(leader, 1_000);
+    expect(
+      sim.request(leader, session, { op: 'create', path: '/gone', data: text('x'), mode: 1, ttlMs: 0 }).error,
+    ).toBeNull();
+    sim.waitFor(
+      'the ephemeral is deleted by expiry',
+      () => [1, 2, 3].every((id) => !sim.peerOf(id).isServing() || readOn(sim, id, '/gone') === null),
+      10_000,
+    );
+    const reply = sim.request(leader, session, { op: 'getData', path: '/', watch: false });
+    expect(reply.error).toBe('SESSION_EXPIRED');
+  });
+});

@@ -1,0 +1,1001 @@
+import {
+  type ClientOutput,
+  createPrng,
+  formatZxid,
+  type LogEntry,
+  type PeerMessage,
+  type Ready,
+  type ReplicatedMachine,
+  type Request,
+  type SessionId,
+  ZabPeer,
+  type Zxid,
+  zxidEpoch,
+} from '@zabkit/core';
+import { EventQueue } from './event-queue.js';
+import { type ClientOp, HistoryChecker } from './history.js';
+import { SimDisk } from './sim-disk.js';
+
+/** FaultMix: how often each fault strikes; every seed draws its own (swarm testing). */
+export interface FaultMix {
+  /** delayMsMax: message latency is uniform in [1, delayMsMax]. */
+  delayMsMax: number;
+  /** breakPerSecond: connection breaks per second across the ensemble. */
+  breakPerSecond: number;
+  /** partitionPerSecond: partitions (symmetric, one-way or isolating one member) started per second. */
+  partitionPerSecond: number;
+  /** crashPerSecond: process crashes (kill -9, unsynced writes lost or torn) per second. */
+  crashPerSecond: number;
+  /** pausePerSecond: process pauses (GC, SIGSTOP) per second. */
+  pausePerSecond: number;
+  /** staleDeliveryRate: share of broken connections whose in-flight messages still arrive after the break. */
+  staleDeliveryRate: number;
+  /** fsyncMsMax: how long a persist takes, uniform in [0, fsyncMsMax]. */
+  fsyncMsMax: number;
+}
+
+/** SimOptions configures one simulated run. */
+export interface SimOptions {
+  seed: number;
+  nodes: number;
+  observers?: number;
+  clients?: number;
+  /** safetyMs: how long faults strike. */
+  safetyMs?: number;
+  /** livenessMs: after healing, the bound within which a leader must be established and pending writes done. */
+  livenessMs?: number;
+  /** faults: a fixed mix instead of one drawn from the seed. */
+  faults?: Partial<FaultMix>;
+  /** makeMachine builds the replicated state for a (re)started server. */
+  makeMachine: () => ReplicatedMachine;
+  /** traceSize: how many recent events a violation report shows. */
+  traceSize?: number;
+  /** historyEntriesMax: applied entries each member keeps in memory for DIFF (small values force SNAP). */
+  historyEntriesMax?: number;
+  /**
+   * beforePersist lets a scenario crash a server at an exact point: called when a Ready is handed to
+   * the disk; returning a number crashes the server right then, keeping that many of the batch's
+   * unsynced writes (0 = none reached the disk).
+   */
+  beforePersist?: (serverId: number, ready: Ready) => number | undefined;
+}
+
+/** Violation is a broken invariant with the seed that reproduces it. */
+export class SimViolation extends Error {
+  override readonly name = 'SimViolation';
+  constructor(
+    readonly seed: number,
+    readonly invariant: string,
+    readonly detail: string,
+    readonly trace: string[],
+  ) {
+    super(`seed ${seed}: ${invariant}: ${detail}`);
+  }
+}
+
+/** SimResult summarises a run that broke no invariant. */
+export interface SimResult {
+  seed: number;
+  faults: FaultMix;
+  committed: number;
+  operations: number;
+  elections: number;
+  crashes: number;
+  timeMs: number;
+}
+
+type SimEvent =
+  | { kind: 'tick'; server: number; incarnation: number }
+  | { kind: 'deliver'; from: number; to: number; generation: number; stale: boolean; message: PeerMessage }
+  | { kind: 'persisted'; server: number; incarnation: number; ready: Ready }
+  | { kind: 'notifyBreak'; server: number; incarnation: number; peer: number }
+  | { kind: 'restart'; server: number }
+  | { kind: 'unpause'; server: number }
+  | { kind: 'fault' }
+  | { kind: 'heal' }
+  | { kind: 'client'; client: number }
+  | { kind: 'clientTimeout'; client: number; xid: number; generation: number };
+
+interface SimServer {
+  id: number;
+  peer: ZabPeer | null;
+  disk: SimDisk;
+  incarnation: number;
+  busy: boolean;
+  pausedUntil: number;
+  lastApplied: Zxid;
+  wasEstablished: boolean;
+  lastShape: string;
+  /** held: events that reached the server while it was paused, in arrival order. */
+  held: SimEvent[];
+}
+
+interface SimClient {
+  id: number;
+  sessionId: SessionId | null;
+  server: number | null;
+  connectId: number | null;
+  nextXid: number;
+  pending: Map<number, ClientOp>;
+  /** generation changes on every reconnect; timeouts of an older connection are ignored. */
+  generation: number;
+  lastZxidSeen: Zxid;
+  ephemerals: string[];
+}
+
+const TICK_MS = 50;
+const SESSION_TIMEOUT_MS = 4_000;
+const KEYS = ['/k0', '/k1', '/k2'];
+
+/**
+ * Simulation runs a whole ensemble of {@link ZabPeer}s in one process on a seeded virtual clock,
+ * network and disk, with a client workload, and checks DESIGN.md's invariants as it goes. The seed
+ * decides everything: run it again and the same events happen in the same order.
+ */
+export class Simulation {
+  readonly seed: number;
+  readonly faults: FaultMix;
+  private readonly prng: ReturnType<typeof createPrng>;
+  private readonly queue = new EventQueue<SimEvent>();
+  private readonly servers: SimServer[] = [];
+  private readonly voterIds: number[];
+  private readonly observerIds: number[];
+  private readonly clients: SimClient[] = [];
+  private readonly options: SimOptions;
+  private now = 0;
+  private readonly trace: string[] = [];
+  private readonly traceSize: number;
+  /** generation per undirected connection; in-flight messages of an older one are lost. */
+  private readonly generations = new Map<string, number>();
+  private readonly staleGenerations = new Set<string>();
+  private readonly lastDelivery = new Map<string, number>();
+  private readonly blocked = new Set<string>();
+  /** slowLinks: extra latency per directed link (a congested path whose connection stays up). */
+  private readonly slowLinks = new Map<string, number>();
+  /** notified: per directed link, the connection generation the receiver knows of. */
+  private readonly notified = new Map<string, number>();
+  private faultsOn = true;
+  private readonly scripted = new Map<string, ClientOutput>();
+  private nextScriptXid = 1;
+  readonly checker = new HistoryChecker();
+  /** leaders: epoch → id of the server established as its leader. */
+  private readonly leaders = new Map<number, number>();
+  /** committed: zxid → digest of the entry, and the zxid applied just before it somewhere. */
+  private readonly committedDigest = new Map<Zxid, string>();
+  private readonly predecessor = new Map<Zxid, Zxid>();
+  private readonly ackedWrites: Zxid[] = [];
+  private elections = 0;
+  private crashes = 0;
+
+  constructor(options: SimOptions) {
+    this.options = options;
+    this.seed = options.seed;
+    this.prng = createPrng(options.seed);
+    this.traceSize = options.traceSize ?? 60;
+    const draw = createPrng(options.seed ^ 0x5eed);
+    // Swarm testing: each seed has its own mix, sometimes calm, sometimes brutal.
+    const pick = (values: number[]) => values[draw.int(values.length)] as number;
+    this.faults = {
+      delayMsMax: pick([1, 5, 20, 80]),
+      breakPerSecond: pick([0, 0, 0.2, 1, 3]),
+      partitionPerSecond: pick([0, 0, 0.1, 0.3, 1]),
+      crashPerSecond: pick([0, 0.05, 0.2, 0.5, 1]),
+      pausePerSecond: pick([0, 0, 0.1, 0.5]),
+      staleDeliveryRate: pick([0, 0, 0.3]),
+      fsyncMsMax: pick([0, 2, 10, 40]),
+      ...options.faults,
+    };
+    this.voterIds = Array.from({ length: options.nodes }, (_, i) => i + 1);
+    this.observerIds = Array.from({ length: options.observers ?? 0 }, (_, i) => options.nodes + i + 1);
+    for (const id of [...this.voterIds, ...this.observerIds]) {
+      this.servers.push({
+        id,
+        peer: null,
+        disk: new SimDisk(),
+        incarnation: 0,
+        busy: false,
+        pausedUntil: 0,
+        lastApplied: 0,
+        wasEstablished: false,
+        lastShape: '',
+        held: [],
+      });
+    }
+    for (const server of this.servers) this.start(server);
+    for (let i = 0; i < (options.clients ?? 4); i++) {
+      this.clients.push({
+        id: i,
+        sessionId: null,
+        server: null,
+        connectId: null,
+        nextXid: 1,
+        pending: new Map(),
+        generation: 0,
+        lastZxidSeen: 0,
+        ephemerals: [],
+      });
+      this.queue.push(100 + i * 7, { kind: 'client', client: i });
+    }
+  }
+
+  /**
+   * run drives the safety phase (faults), then heals everything and requires liveness: an
+   * established leader with a quorum, every pending request answered, and a fresh write committed,
+   * within the liveness bound. Throws {@link SimViolation} on any broken invariant.
+   */
+  run(): SimResult {
+    const safetyMs = this.options.safetyMs ?? 20_000;
+    const livenessMs = this.options.livenessMs ?? 30_000;
+    this.queue.push(this.nextFaultDelay(), { kind: 'fault' });
+    this.runUntil(safetyMs);
+    this.healAll();
+    const deadline = this.now + livenessMs;
+    // Liveness: a leader with a quorum serving, and every client's requests answered.
+    let probe: { client: SimClient; xid: number } | null = null;
+    while (this.now < deadline) {
+      this.runUntil(Math.min(deadline, this.now + 500));
+      const leader = this.establishedLeader();
+      if (!leader) continue;
+      const serving = this.servers.filter((s) => s.peer?.isServing() && s.peer.status().leader === leader.id);
+      if (serving.filter((s) => this.voterIds.includes(s.id)).length < this.quorum()) continue;
+      if (!probe) {
+        const client = this.clients.find((c) => c.sessionId !== null && c.server !== null);
+        if (client)
+          probe = { client, xid: this.issue(client, { op: 'setData', path: '/', data: bytes('probe'), version: -1 }) };
+        continue;
+      }
+      const answered = this.checker.find(probe.client.id, probe.xid);
+      if (answered && answered.complete !== null && answered.ok) {
+        if (this.clients.every((c) => c.pending.size === 0)) break;
+      } else if (answered && answered.complete !== null) {
+        probe = null;
+      }
+    }
+    if (this.now >= deadline) {
+      const status = this.servers.map((s) => (s.peer ? this.describe(s) : `${s.id}:down`)).join(' ');
+      this.violation(
+        'liveness',
+        `no established leader with every pending request answered within ${livenessMs} ms after healing (${status})`,
+      );
+    }
+    this.checkConvergence();
+    const violation = this.checker.verify(this.committedView());
+    if (violation) this.violation(violation.invariant, violation.detail);
+    return {
+      seed: this.seed,
+      faults: this.faults,
+      committed: this.committedDigest.size,
+      operations: this.checker.count,
+      elections: this.elections,
+      crashes: this.crashes,
+      timeMs: this.now,
+    };
+  }
+
+  /** runUntil processes events until virtual time `until`. */
+  runUntil(until: number): void {
+    for (;;) {
+      const time = this.queue.peekTime();
+      if (time === undefined || time > until) break;
+      const next = this.queue.pop() as { time: number; value: SimEvent };
+      this.now = next.time;
+      this.handle(next.value);
+    }
+    this.now = Math.max(this.now, until);
+  }
+
+  /** establishedLeader is the server currently established as leader with the highest epoch, if any. */
+  establishedLeader(): SimServer | undefined {
+    let best: SimServer | undefined;
+    for (const server of this.servers) {
+      const status = server.peer?.status();
+      if (
+        status?.role === 'leading' &&
+        status.established &&
+        (!best || status.epoch > (best.peer?.status().epoch ?? 0))
+      ) {
+        best = server;
+      }
+    }
+    return best;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Servers.
+
+  private start(server: SimServer): void {
+    server.held = [];
+    server.incarnation++;
+    server.busy = false;
+    server.pausedUntil = 0;
+    server.wasEstablished = false;
+    const recovered = server.disk.load();
+    const machine = this.options.makeMachine();
+    server.peer = new ZabPeer(
+      {
+        id: server.id,
+        voters: this.voterIds,
+        observers: this.observerIds,
+        random: this.prng.fork(),
+        machine,
+        tickMs: TICK_MS,
+        electionTimeoutTicks: 6,
+        finalizeWaitTicks: 2,
+        initLimitTicks: 20,
+        syncLimitTicks: 8,
+        historyEntriesMax: this.options.historyEntriesMax ?? 200,
+        syncBatchEntriesMax: 50,
+        snapChunkRecordsMax: 50,
+      },
+      recovered,
+    );
+    server.lastApplied = server.peer.status().lastAppliedZxid;
+    this.log(`start ${server.id}#${server.incarnation} last=${formatZxid(server.peer.status().lastLoggedZxid)}`);
+    this.queue.push(this.now + 1 + this.prng.int(TICK_MS), {
+      kind: 'tick',
+      server: server.id,
+      incarnation: server.incarnation,
+    });
+    this.pump(server);
+  }
+
+  private crash(server: SimServer, keepUnsynced?: number, autoRestart = true): void {
+    if (!server.peer) return;
+    const { kept, lost } =
+      keepUnsynced === undefined ? server.disk.crash(() => this.prng.next()) : server.disk.crashKeeping(keepUnsynced);
+    this.log(`crash ${server.id}#${server.incarnation} (unsynced writes kept ${kept}, lost ${lost})`);
+    this.crashes++;
+    server.peer = null;
+    server.incarnation++;
+    server.busy = false;
+    for (const other of this.servers) if (other !== server) this.breakConnection(server.id, other.id, true);
+    for (const client of this.clients) if (client.server === server.id) this.disconnectClient(client);
+    if (autoRestart && this.faultsOn) {
+      this.queue.push(this.now + 200 + this.prng.int(3_000), { kind: 'restart', server: server.id });
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Scripted control, for scenario tests.
+
+  /** peerOf gives a running server's peer (throws if it is down). */
+  peerOf(id: number): ZabPeer {
+    const peer = this.server(id).peer;
+    if (!peer) throw new Error(`server ${id} is down`);
+    return peer;
+  }
+
+  /** isUp tells whether a server is running. */
+  isUp(id: number): boolean {
+    return this.server(id).peer !== null;
+  }
+
+  /** diskOf gives a server's simulated disk. */
+  diskOf(id: number): SimDisk {
+    return this.server(id).disk;
+  }
+
+  /** kill crashes a server now (kill -9): `keepUnsynced` of its unsynced writes reach the disk. */
+  kill(id: number, keepUnsynced = 0): void {
+    this.crash(this.server(id), keepUnsynced, false);
+  }
+
+  /** restart starts a crashed server from its disk; `wipe` first empties the disk (a replaced machine). */
+  restart(id: number, options: { wipe?: boolean } = {}): void {
+    const server = this.server(id);
+    if (server.peer) throw new Error(`server ${id} is running`);
+    if (options.wipe) server.disk = new SimDisk();
+    this.start(server);
+  }
+
+  /** isolate cuts a server off from every other (both directions). */
+  isolate(id: number): void {
+    for (const other of this.servers) if (other.id !== id) this.block(id, other.id, true);
+    this.log(`isolate ${id}`);
+  }
+
+  /** slowLink adds `extraMs` of latency to messages from `from` to `to`, keeping the connection up. */
+  slowLink(from: number, to: number, extraMs: number): void {
+    this.slowLinks.set(`${from}>${to}`, extraMs);
+    this.log(`slow link ${from}->${to} +${extraMs} ms`);
+  }
+
+  /** healNetwork ends every partition. */
+  healNetwork(): void {
+    this.blocked.clear();
+    this.slowLinks.clear();
+    this.log('network healed');
+  }
+
+  /** stopFaults ends random faults and workload-driven crashes (scenarios drive faults themselves). */
+  stopFaults(): void {
+    this.faultsOn = false;
+  }
+
+  /** waitFor runs until `predicate` holds, or throws after `maxMs` of virtual time. */
+  waitFor(what: string, predicate: () => boolean, maxMs = 20_000): void {
+    const deadline = this.now + maxMs;
+    while (!predicate()) {
+      if (this.now >= deadline) this.violation('scenario', `timed out waiting for: ${what}`);
+      this.runUntil(this.now + 10);
+    }
+  }
+
+  /** leaderId is the id of the established leader of the highest epoch, or null. */
+  leaderId(): number | null {
+    return this.establishedLeader()?.id ?? null;
+  }
+
+  /** openSession creates a session through server `id` and returns its id. */
+  openSession(id: number, timeoutMs = SESSION_TIMEOUT_MS): SessionId {
+    const server = this.server(id);
+    const connectId = this.peerOf(id).submitCreateSession(timeoutMs);
+    this.pump(server);
+    this.waitFor(`session via ${id}`, () => this.scripted.has(`c${id}:${connectId}`));
+    const output = this.scripted.get(`c${id}:${connectId}`) as ClientOutput;
+    if (output.type !== 'sessionCreated') throw new Error(`session via ${id} failed: ${JSON.stringify(output)}`);
+    return output.sessionId;
+  }
+
+  /** request submits a request of a session through server `id` and runs until it is answered. */
+  request(id: number, sessionId: SessionId, request: Request, options: { linearizable?: boolean } = {}) {
+    const xid = this.nextScriptXid++;
+    this.peerOf(id).submit(sessionId, xid, request, options);
+    this.pump(this.server(id));
+    this.waitFor(`reply to xid ${xid} via ${id}`, () => this.scripted.has(`r${id}:${sessionId}:${xid}`));
+    const output = this.scripted.get(`r${id}:${sessionId}:${xid}`) as Extract<ClientOutput, { type: 'reply' }>;
+    if (output.reply.error === null && ['create', 'delete', 'setData', 'multi'].includes(request.op)) {
+      this.ackedWrites.push(output.reply.zxid);
+    }
+    return output.reply;
+  }
+
+  /** submitOnly submits a request without waiting (its reply may never come). */
+  submitOnly(id: number, sessionId: SessionId, request: Request): number {
+    const xid = this.nextScriptXid++;
+    this.peerOf(id).submit(sessionId, xid, request);
+    this.pump(this.server(id));
+    return xid;
+  }
+
+  /** assertReplicasIdentical checks that every serving member that applied the same zxid holds the same tree. */
+  assertReplicasIdentical(): void {
+    this.checkConvergence();
+  }
+
+  private handle(event: SimEvent): void {
+    switch (event.kind) {
+      case 'tick': {
+        const server = this.server(event.server);
+        if (!server.peer || server.incarnation !== event.incarnation) return;
+        if (this.hold(server, event)) return;
+        server.peer.tick(this.now);
+        this.observeStatus(server);
+        this.pump(server);
+        this.queue.push(this.now + TICK_MS, event);
+        return;
+      }
+      case 'deliver': {
+        const server = this.server(event.to);
+        const key = linkKey(event.from, event.to);
+        if (!server.peer) return;
+        const current = (this.generations.get(key) ?? 0) === event.generation;
+        if (!current && !this.staleGenerations.has(`${key}#${event.generation}`)) return;
+        if (this.hold(server, event)) return;
+        // A socket reports its close before a new connection from the same peer delivers anything.
+        const directed = `${event.from}>${event.to}`;
+        if (event.generation > (this.notified.get(directed) ?? 0)) {
+          this.notified.set(directed, event.generation);
+          server.peer.disconnected(event.from);
+        }
+        server.peer.step(event.from, event.message);
+        this.observeStatus(server);
+        this.pump(server);
+        return;
+      }
+      case 'persisted': {
+        const server = this.server(event.server);
+        if (!server.peer || server.incarnation !== event.incarnation) return;
+        if (this.hold(server, event)) return;
+        server.disk.sync();
+        for (const { to, message } of event.ready.messages) this.sendMessage(server.id, to, message);
+        this.deliverToClients(server, event.ready.toClients);
+        // A SNAP install moves the replica to the snapshot's zxid without applying entries one by one.
+        if (event.ready.snapshot) server.lastApplied = event.ready.snapshot.header.zxid;
+        this.observeApplied(server, event.ready.applied);
+        server.peer.advance();
+        server.busy = false;
+        this.observeStatus(server);
+        this.pump(server);
+        return;
+      }
+      case 'notifyBreak': {
+        const server = this.server(event.server);
+        if (!server.peer || server.incarnation !== event.incarnation) return;
+        if (this.hold(server, event)) return;
+        const directed = `${event.peer}>${event.server}`;
+        const generation = this.generations.get(linkKey(event.peer, event.server)) ?? 0;
+        if (generation <= (this.notified.get(directed) ?? 0)) return;
+        this.notified.set(directed, generation);
+        server.peer.disconnected(event.peer);
+        this.pump(server);
+        return;
+      }
+      case 'restart': {
+        const server = this.server(event.server);
+        if (!server.peer) this.start(server);
+        return;
+      }
+      case 'unpause': {
+        const server = this.server(event.server);
+        if (this.now < server.pausedUntil) return;
+        // The process resumes: what reached it meanwhile is handled in arrival order.
+        const held = server.held;
+        server.held = [];
+        for (const waiting of held) this.handle(waiting);
+        if (server.peer) this.pump(server);
+        return;
+      }
+      case 'fault':
+        if (!this.faultsOn) return;
+        this.injectFault();
+        this.queue.push(this.now + this.nextFaultDelay(), { kind: 'fault' });
+        return;
+      case 'heal':
+        this.blocked.clear();
+        return;
+      case 'client':
+        this.stepClient(this.clients[event.client] as SimClient);
+        return;
+      case 'clientTimeout': {
+        const client = this.clients[event.client] as SimClient;
+        if (client.generation !== event.generation || !client.pending.has(event.xid)) return;
+        this.log(`client ${client.id} timed out on xid ${event.xid} at server ${client.server}`);
+        this.disconnectClient(client);
+        return;
+      }
+    }
+  }
+
+  /** hold keeps an event for a paused server until the pause ends (arrival order preserved). */
+  private hold(server: SimServer, event: SimEvent): boolean {
+    if (this.now >= server.pausedUntil && server.held.length === 0) return false;
+    if (this.now >= server.pausedUntil) {
+      // Older held events go first.
+      server.held.push(event);
+      this.queue.push(this.now, { kind: 'unpause', server: server.id });
+      return true;
+    }
+    server.held.push(event);
+    return true;
+  }
+
+  /** pump hands the server's next Ready to its (simulated) disk; it is carried out when the fsync completes. */
+  private pump(server: SimServer): void {
+    const peer = server.peer;
+    if (!peer || server.busy || this.now < server.pausedUntil || server.held.length > 0 || !peer.hasReady()) return;
+    const ready = peer.ready();
+    server.busy = true;
+    server.disk.write(ready);
+    const keep = this.options.beforePersist?.(server.id, ready);
+    if (keep !== undefined) {
+      this.crash(server, keep);
+      return;
+    }
+    const persists =
+      ready.entries.length > 0 || ready.epochs !== null || ready.snapshot !== null || ready.truncateAfter !== null;
+    const delay = persists ? this.prng.int(this.faults.fsyncMsMax + 1) : 0;
+    this.queue.push(this.now + delay, { kind: 'persisted', server: server.id, incarnation: server.incarnation, ready });
+  }
+
+  private sendMessage(from: number, to: number, message: PeerMessage): void {
+    const directed = `${from}>${to}`;
+    if (this.blocked.has(directed)) return;
+    const key = linkKey(from, to);
+    const delay = 1 + this.prng.int(this.faults.delayMsMax) + (this.slowLinks.get(directed) ?? 0);
+    // FIFO per connection, as TCP: never deliver before an earlier message on the same link.
+    const time = Math.max(this.now + delay, this.lastDelivery.get(directed) ?? 0);
+    this.lastDelivery.set(directed, time);
+    this.queue.push(time, {
+      kind: 'deliver',
+      from,
+      to,
+      generation: this.generations.get(key) ?? 0,
+      stale: false,
+      message,
+    });
+  }
+
+  /** breakConnection drops what is in flight between a and b (or lets it arrive late) and tells both ends after a detection delay. */
+  private breakConnection(a: number, b: number, immediate = false): void {
+    const key = linkKey(a, b);
+    this.generations.set(key, (this.generations.get(key) ?? 0) + 1);
+    for (const [from, to] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      const server = this.server(to);
+      if (!server.peer) continue;
+      const delay = immediate ? 1 + this.prng.int(50) : 1 + this.prng.int(400);
+      this.queue.push(this.now + delay, {
+        kind: 'notifyBreak',
+        server: to,
+        incarnation: server.incarnation,
+        peer: from,
+      });
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Faults.
+
+  private nextFaultDelay(): number {
+    const f = this.faults;
+    const rate = f.breakPerSecond + f.partitionPerSecond + f.crashPerSecond + f.pausePerSecond;
+    if (rate === 0) return 1_000;
+    return Math.max(1, Math.floor((-Math.log(1 - this.prng.next()) / rate) * 1_000));
+  }
+
+  private injectFault(): void {
+    const f = this.faults;
+    const total = f.breakPerSecond + f.partitionPerSecond + f.crashPerSecond + f.pausePerSecond;
+    if (total === 0) return;
+    const roll = this.prng.next() * total;
+    const ids = this.servers.map((s) => s.id);
+    const any = () => ids[this.prng.int(ids.length)] as number;
+    if (roll < f.breakPerSecond) {
+      const a = any();
+      let b = any();
+      if (a === b) b = ids[(ids.indexOf(a) + 1) % ids.length] as number;
+      const stale = this.prng.next() < f.staleDeliveryRate;
+      this.log(`break ${a}-${b}${stale ? ' (in-flight messages arrive late)' : ''}`);
+      if (stale) this.markStale(a, b);
+      this.breakConnection(a, b);
+      return;
+    }
+    if (roll < f.breakPerSecond + f.partitionPerSecond) {
+      const shape = this.prng.int(3);
+      const victim = any();
+      if (shape === 0) {
+        for (const other of ids) if (other !== victim) this.block(victim, other, true);
+        this.log(`partition: isolate ${victim}`);
+      } else if (shape === 1) {
+        const other = ids.find((id) => id !== victim) as number;
+        this.block(victim, other, false);
+        this.log(`partition: one-way ${victim}->${other}`);
+      } else {
+        const half = [...ids].sort(() => this.prng.next() - 0.5).slice(0, Math.ceil(ids.length / 2));
+        for (const a of half) for (const b of ids) if (!half.includes(b)) this.block(a, b, true);
+        this.log(`partition: ${half.join(',')} | rest`);
+      }
+      this.queue.push(this.now + 500 + this.prng.int(4_000), { kind: 'heal' });
+      return;
+    }
+    if (roll < f.breakPerSecond + f.partitionPerSecond + f.crashPerSecond) {
+      const victim = this.server(any());
+      // Keep at least one voter up most of the time, so the safety phase also makes progress.
+      if (victim.peer) this.crash(victim);
+      return;
+    }
+    const victim = this.server(any());
+    if (victim.peer) {
+      // A pause never ends earlier than one already running: that would reorder the queued messages.
+      victim.pausedUntil = Math.max(victim.pausedUntil, this.now + 100 + this.prng.int(3_000));
+      this.log(`pause ${victim.id} until ${victim.pausedUntil}`);
+      this.queue.push(victim.pausedUntil, { kind: 'unpause', server: victim.id });
+    }
+  }
+
+  private markStale(a: number, b: number): void {
+    // Messages in flight on the broken connection still arrive after the break: a late duplicate
+    // path across reconnects. Their epochs and sequence checks must make them harmless.
+    const key = linkKey(a, b);
+    this.staleGenerations.add(`${key}#${this.generations.get(key) ?? 0}`);
+  }
+
+  private block(a: number, b: number, both: boolean): void {
+    this.blocked.add(`${a}>${b}`);
+    if (both) this.blocked.add(`${b}>${a}`);
+    this.breakConnection(a, b);
+  }
+
+  private healAll(): void {
+    this.faultsOn = false;
+    this.blocked.clear();
+    this.log('heal: faults stop, partitions end, crashed servers restart');
+    // Pauses run out on their own: ending one early would reorder the messages queued behind it.
+    for (const server of this.servers) if (!server.peer) this.start(server);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Clients.
+
+  private stepClient(client: SimClient): void {
+    this.queue.push(this.now + 20 + this.prng.int(200), { kind: 'client', client: client.id });
+    if (!this.faultsOn && this.now > (this.options.safetyMs ?? 20_000) + 5_000 && client.pending.size === 0) {
+      // In the liveness phase, stop issuing new work once the old is done: pending must drain.
+      return;
+    }
+    if (client.server === null) {
+      this.connectClient(client);
+      return;
+    }
+    if (client.sessionId === null || client.pending.size >= 3) return;
+    const roll = this.prng.int(100);
+    const key = KEYS[this.prng.int(KEYS.length)] as string;
+    let request: Request;
+    let linearizable = false;
+    if (roll < 30) request = { op: 'setData', path: key, data: bytes(`c${client.id}-${client.nextXid}`), version: -1 };
+    else if (roll < 38)
+      request = { op: 'create', path: key, data: bytes(`c${client.id}-${client.nextXid}`), mode: 0, ttlMs: 0 };
+    else if (roll < 42) request = { op: 'delete', path: key, version: -1 };
+    else if (roll < 60) request = { op: 'getData', path: key, watch: false };
+    else if (roll < 72) {
+      request = { op: 'getData', path: key, watch: false };
+      linearizable = true;
+    } else if (roll < 78) {
+      const path = `/e-${client.id}-${client.nextXid}`;
+      request = { op: 'create', path, data: bytes('eph'), mode: 1, ttlMs: 0 };
+    } else if (roll < 84) {
+      request = {
+        op: 'multi',
+        ops: [
+          { op: 'check', path: key, version: this.prng.int(3) - 1 },
+          { op: 'setData', path: key, data: bytes(`m${client.id}-${client.nextXid}`), version: -1 },
+        ],
+      };
+    } else if (roll < 88) request = { op: 'sync', path: key };
+    else if (roll < 90 && this.prng.int(4) === 0) request = { op: 'closeSession' };
+    else request = { op: 'getData', path: key, watch: false };
+    this.issue(client, request, linearizable);
+  }
+
+  private issue(client: SimClient, request: Request, linearizable = false): number {
+    const xid = client.nextXid++;
+    const server = this.server(client.server as number);
+    const op: ClientOp = {
+      client: client.id,
+      sessionId: client.sessionId as number,
+      xid,
+      request,
+      linearizable,
+      invoke: this.now,
+      complete: null,
+      ok: null,
+      error: null,
+      result: null,
+      zxid: 0,
+      seenAtInvoke: client.lastZxidSeen,
+    };
+    client.pending.set(xid, op);
+    this.checker.record(op);
+    this.queue.push(this.now + 3_000, { kind: 'clientTimeout', client: client.id, xid, generation: client.generation });
+    server.peer?.submit(client.sessionId as number, xid, request, { linearizable });
+    this.pump(server);
+    return xid;
+  }
+
+  private connectClient(client: SimClient): void {
+    const candidates = this.servers.filter(
+      (s) => s.peer?.isServing() && s.peer.status().lastAppliedZxid >= client.lastZxidSeen && this.now >= s.pausedUntil,
+    );
+    if (candidates.length === 0) return;
+    const server = candidates[this.prng.int(candidates.length)] as SimServer;
+    const peer = server.peer as ZabPeer;
+    client.server = server.id;
+    client.generation++;
+    if (client.sessionId !== null) {
+      // Reconnect to another server within the session timeout (the session moves).
+      this.log(`client ${client.id} reconnects session ${client.sessionId} to ${server.id}`);
+      return;
+    }
+    client.connectId = peer.submitCreateSession(SESSION_TIMEOUT_MS);
+    this.pump(server);
+  }
+
+  private disconnectClient(client: SimClient): void {
+    if (client.server !== null) {
+      const server = this.server(client.server);
+      if (client.sessionId !== null) server.peer?.detachSession(client.sessionId);
+    }
+    for (const op of client.pending.values()) this.checker.complete(op, this.now, null, 'CONNECTION_LOSS', null, 0);
+    client.pending.clear();
+    client.server = null;
+    client.connectId = null;
+    client.generation++;
+  }
+
+  private deliverToClients(server: SimServer, outputs: ClientOutput[]): void {
+    for (const output of outputs) {
+      if (output.type === 'sessionCreated' || output.type === 'connectFailed') {
+        const client = this.clients.find((c) => c.server === server.id && c.connectId === output.connectId);
+        if (!client) {
+          this.scripted.set(`c${server.id}:${output.connectId}`, output);
+          continue;
+        }
+        client.connectId = null;
+        if (output.type === 'sessionCreated') {
+          client.sessionId = output.sessionId;
+          this.log(`client ${client.id} session ${output.sessionId} via ${server.id}`);
+        } else {
+          client.server = null;
+        }
+        continue;
+      }
+      if (output.type === 'sessionClosed') {
+        const client = this.clients.find((c) => c.sessionId === output.sessionId);
+        if (client) {
+          if (client.server !== null) {
+            for (const op of client.pending.values()) {
+              if (op.request.op !== 'closeSession') continue;
+            }
+          }
+          if (client.server === server.id || client.server === null) {
+            this.failAll(client, 'SESSION_EXPIRED');
+            client.sessionId = null;
+            client.server = null;
+            client.lastZxidSeen = Math.max(client.lastZxidSeen, 0);
+          }
+        }
+        continue;
+      }
+      if (output.type === 'event') continue;
+      const reply = output.reply;
+      const client = this.clients.find((c) => c.sessionId === reply.sessionId && c.server === server.id);
+      if (!client) {
+        this.scripted.set(`r${server.id}:${reply.sessionId}:${reply.xid}`, output);
+        continue;
+      }
+      const op = client.pending.get(reply.xid);
+      if (!op) continue;
+      client.pending.delete(reply.xid);
+      this.checker.complete(op, this.now, reply.error === null, reply.error, reply.result, reply.zxid);
+      if (reply.error === null || reply.error !== 'CONNECTION_LOSS') {
+        client.lastZxidSeen = Math.max(client.lastZxidSeen, reply.zxid);
+      }
+      const isWrite = ['create', 'delete', 'setData', 'multi'].includes(op.request.op);
+      if (isWrite && reply.error !== 'CONNECTION_LOSS' && reply.error !== 'SESSION_EXPIRED') {
+        this.ackedWrites.push(reply.zxid);
+      }
+      if (reply.error === 'CONNECTION_LOSS') this.disconnectClient(client);
+      if (reply.error === 'SESSION_EXPIRED') {
+        this.failAll(client, 'SESSION_EXPIRED');
+        client.sessionId = null;
+        client.server = null;
+      }
+    }
+  }
+
+  private failAll(client: SimClient, error: 'SESSION_EXPIRED'): void {
+    for (const op of client.pending.values()) this.checker.complete(op, this.now, null, error, null, 0);
+    client.pending.clear();
+    client.generation++;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Invariants.
+
+  private observeApplied(server: SimServer, applied: LogEntry[]): void {
+    for (const entry of applied) {
+      // Each member applies zxids in strictly increasing order.
+      if (entry.zxid <= server.lastApplied) {
+        this.violation(
+          'applied-in-order',
+          `server ${server.id} applied ${formatZxid(entry.zxid)} after ${formatZxid(server.lastApplied)}`,
+        );
+      }
+      // The committed histories are prefixes of one another: same zxid, same transaction, same predecessor.
+      const digest = digestOf(entry);
+      const known = this.committedDigest.get(entry.zxid);
+      if (known !== undefined && known !== digest) {
+        this.violation('committed-prefix', `${formatZxid(entry.zxid)} applied as two different transactions`);
+      }
+      const previous = this.predecessor.get(entry.zxid);
+      if (previous !== undefined && previous !== server.lastApplied && server.lastApplied !== 0) {
+        this.violation(
+          'committed-prefix',
+          `server ${server.id} applied ${formatZxid(entry.zxid)} after ${formatZxid(server.lastApplied)}, elsewhere after ${formatZxid(previous)}`,
+        );
+      }
+      if (previous === undefined) this.predecessor.set(entry.zxid, server.lastApplied);
+      if (known === undefined) {
+        this.committedDigest.set(entry.zxid, digest);
+        this.checker.observeCommitted(entry);
+      }
+      server.lastApplied = entry.zxid;
+    }
+  }
+
+  private observeStatus(server: SimServer): void {
+    const status = (server.peer as ZabPeer).status();
+    const shape = `${status.role}/${status.phase}/e${status.epoch}`;
+    if (shape !== server.lastShape) {
+      this.log(
+        `${server.id}: ${server.lastShape} -> ${shape} (logged ${formatZxid(status.lastLoggedZxid)}, accepted ${status.acceptedEpoch}, current ${status.currentEpoch})`,
+      );
+      server.lastShape = shape;
+    }
+    if (status.role === 'leading' && status.established && !server.wasEstablished) {
+      server.wasEstablished = true;
+      this.elections++;
+      this.log(`leader ${server.id} established in epoch ${status.epoch} at ${formatZxid(status.lastLoggedZxid)}`);
+      const other = this.leaders.get(status.epoch);
+      if (other !== undefined && other !== server.id) {
+        this.violation(
+          'one-leader-per-epoch',
+          `servers ${other} and ${server.id} both established in epoch ${status.epoch}`,
+        );
+      }
+      this.leaders.set(status.epoch, server.id);
+      // Every write acknowledged to a client is in the history of every leader of a later epoch. (A
+      // leader of an older epoch may complete its establishment late, after a pause, from acks given
+      // before the newer epoch began: it still holds everything committed before its own epoch.)
+      for (const zxid of this.ackedWrites) {
+        if (zxidEpoch(zxid) >= status.epoch) continue;
+        if (!(server.peer as ZabPeer).hasLogged(zxid)) {
+          this.violation(
+            'acked-write-survives',
+            `leader ${server.id} of epoch ${status.epoch} lacks acknowledged ${formatZxid(zxid)}`,
+          );
+        }
+      }
+    }
+    if (!(status.role === 'leading' && status.established)) server.wasEstablished = false;
+  }
+
+  private checkConvergence(): void {
+    // Let the healed ensemble settle, then caught-up members must hold identical trees.
+    this.runUntil(this.now + 3_000);
+    const byZxid = new Map<Zxid, { id: number; digest: string }>();
+    for (const server of this.servers) {
+      const peer = server.peer;
+      if (!peer?.isServing()) continue;
+      const zxid = peer.status().lastAppliedZxid;
+      const digest = peer.stateDigest();
+      const other = byZxid.get(zxid);
+      if (other && other.digest !== digest) {
+        this.violation('replicas-identical', `servers ${other.id} and ${server.id} differ at ${formatZxid(zxid)}`);
+      }
+      byZxid.set(zxid, { id: server.id, digest });
+    }
+  }
+
+  private committedView() {
+    return this.checker;
+  }
+
+  private violation(invariant: string, detail: string): never {
+    throw new SimViolation(this.seed, invariant, detail, [...this.trace]);
+  }
+
+  private log(line: string): void {
+    this.trace.push(`${String(this.now).padStart(7)} ms  ${line}`);
+    if (this.trace.length > this.traceSize) this.trace.shift();
+  }
+
+  private describe(server: SimServer): string {
+    const s = (server.peer as ZabPeer).status();
+    return `${s.id}:${s.role}/${s.phase}/e${s.epoch}/${formatZxid(s.lastAppliedZxid)}`;
+  }
+
+  private server(id: number): SimServer {
+    return this.servers[id - 1] as SimServer;
+  }
+
+  private quorum(): number {
+    return Math.floor(this.voterIds.length / 2) + 1;
+  }
+}
+
+function linkKey(a: number, b: number): string {
+  return a < b ? `${a}-${b}` : `${b}-${a}`;
+}
+
+function bytes(text: string): Uint8Array {
+  return new TextEncoder().encode(text);
+}
+
+/** digestOf fingerprints an entry so two members' copies can be compared cheaply. */
+export function digestOf(entry: LogEntry): string {
+  return JSON.stringify(entry, (_key, value) => (value instanceof Uint8Array ? Array.from(value).join('.') : value));
+}
