@@ -236,7 +236,7 @@ function applyPrefix(inode: Inode, random: Random): Uint8Array {
   const kept = Math.floor(random.next() * (inode.pending.length + 1));
   for (const change of inode.pending.slice(0, kept)) image = applyChange(image, change);
   const torn = inode.pending[kept];
-  if (torn?.kind === 'write' && random.next() < 0.5) {
+  if (torn?.kind === 'write' && random.next() < 0.75) {
     const cut = Math.floor(random.next() * torn.bytes.length);
     // The file may have grown to the full length with the rest unwritten (zeros), or only to the cut.
     const grown = random.next() < 0.5;

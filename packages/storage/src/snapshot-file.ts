@@ -1,7 +1,6 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { crc32 } from 'node:zlib';
 import type { Snapshot, SnapshotHeader, SnapshotRecord } from '@zabkit/core';
-import { Packr } from 'msgpackr';
 import { type FileSystem, writeFully } from './file-system.js';
 import { readZxid, writeZxid } from './log-record.js';
 
@@ -10,83 +9,118 @@ import { readZxid, writeZxid } from './log-record.js';
  *
  * header (28 bytes): magic 'ZBSN' u32 | version u16 | reserved u16 | zxid u64 | timeMs f64 |
  *   crc32 of the 24 bytes before it
- * chunks: payloadBytes u32 (> 0) | recordCount u32 | payload: msgpack array of record tuples
+ * chunks: payloadBytes u32 (> 0) | recordCount u32 | payload: recordCount records
  * trailer (20 bytes): 0 u32 (end of chunks) | magic 'ZBSE' u32 | recordCount u64 |
  *   crc32 of every byte of the file before it
  *
- * Records are tuples, not maps, to keep a million-znode snapshot small and quick to decode:
- * node [0, path, data, czxid, mzxid, pzxid, ctime, mtime, version, cversion, aversion,
- * ephemeralOwner, container, ttlMs]; session [1, sessionId, timeoutMs].
+ * A record is a hand-rolled binary layout, not msgpack: decoding a million msgpack records took
+ * about 3.4 s here, this layout about a third of that (README "Choices").
+ * node (kind 0): kind u8 | pathBytes u32 | path utf-8 | dataBytes u32 | data | czxid f64 |
+ *   mzxid f64 | pzxid f64 | ctime f64 | mtime f64 | ephemeralOwner f64 | ttlMs f64 | version i32 |
+ *   cversion i32 | aversion i32 | container u8
+ * session (kind 1): kind u8 | sessionId f64 | timeoutMs f64
+ * Zxids and session ids are safe integers, exact as f64.
  */
 export const SNAPSHOT_MAGIC = 0x5a42534e; // 'ZBSN'
 export const SNAPSHOT_END_MAGIC = 0x5a425345; // 'ZBSE'
 export const SNAPSHOT_VERSION = 1;
 export const SNAPSHOT_HEADER_BYTES = 28;
 export const SNAPSHOT_TRAILER_BYTES = 20;
-/** SNAPSHOT_CHUNK_BYTES_TARGET: records are packed and written in chunks of about this size, yielding to the event loop between chunks. */
+/** SNAPSHOT_CHUNK_BYTES_TARGET: records are encoded and written in chunks of about this size, yielding to the event loop between chunks. */
 export const SNAPSHOT_CHUNK_BYTES_TARGET = 256 * 1024;
 const TWO_32 = 0x1_0000_0000;
+const NODE_FIXED_BYTES = 1 + 4 + 4 + 7 * 8 + 3 * 4 + 1;
+const SESSION_BYTES = 1 + 8 + 8;
 
-// copyBuffers: a znode's data must not keep the whole snapshot file's buffer alive.
-const packr = new Packr({ useRecords: false, copyBuffers: true });
-
-type NodeTuple = [
-  0,
-  string,
-  Uint8Array,
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-  boolean,
-  number,
-];
-type SessionTuple = [1, number, number];
-
-function toTuple(record: SnapshotRecord): NodeTuple | SessionTuple {
-  if (record.kind === 'session') return [1, record.sessionId, record.timeoutMs];
-  return [
-    0,
-    record.path,
-    record.data,
-    record.czxid,
-    record.mzxid,
-    record.pzxid,
-    record.ctime,
-    record.mtime,
-    record.version,
-    record.cversion,
-    record.aversion,
-    record.ephemeralOwner,
-    record.container,
-    record.ttlMs,
-  ];
+function recordBytes(record: SnapshotRecord): number {
+  return record.kind === 'session'
+    ? SESSION_BYTES
+    : NODE_FIXED_BYTES + Buffer.byteLength(record.path) + record.data.length;
 }
 
-function fromTuple(tuple: NodeTuple | SessionTuple): SnapshotRecord {
-  if (tuple[0] === 1) return { kind: 'session', sessionId: tuple[1], timeoutMs: tuple[2] };
-  if (tuple[0] !== 0 || tuple.length !== 14) throw new Error(`unknown snapshot record kind ${String(tuple[0])}`);
-  return {
-    kind: 'node',
-    path: tuple[1],
-    data: new Uint8Array(tuple[2].buffer, tuple[2].byteOffset, tuple[2].byteLength),
-    czxid: tuple[3],
-    mzxid: tuple[4],
-    pzxid: tuple[5],
-    ctime: tuple[6],
-    mtime: tuple[7],
-    version: tuple[8],
-    cversion: tuple[9],
-    aversion: tuple[10],
-    ephemeralOwner: tuple[11],
-    container: tuple[12],
-    ttlMs: tuple[13],
-  };
+/** encodeChunk writes records into one chunk frame (payloadBytes, recordCount, records). */
+function encodeChunk(records: SnapshotRecord[], payloadBytes: number): Uint8Array {
+  const frame = Buffer.allocUnsafe(8 + payloadBytes);
+  frame.writeUInt32BE(payloadBytes, 0);
+  frame.writeUInt32BE(records.length, 4);
+  let offset = 8;
+  for (const record of records) {
+    if (record.kind === 'session') {
+      frame[offset] = 1;
+      frame.writeDoubleBE(record.sessionId, offset + 1);
+      frame.writeDoubleBE(record.timeoutMs, offset + 9);
+      offset += SESSION_BYTES;
+      continue;
+    }
+    frame[offset] = 0;
+    const pathBytes = frame.write(record.path, offset + 5, 'utf8');
+    frame.writeUInt32BE(pathBytes, offset + 1);
+    offset += 5 + pathBytes;
+    frame.writeUInt32BE(record.data.length, offset);
+    frame.set(record.data, offset + 4);
+    offset += 4 + record.data.length;
+    frame.writeDoubleBE(record.czxid, offset);
+    frame.writeDoubleBE(record.mzxid, offset + 8);
+    frame.writeDoubleBE(record.pzxid, offset + 16);
+    frame.writeDoubleBE(record.ctime, offset + 24);
+    frame.writeDoubleBE(record.mtime, offset + 32);
+    frame.writeDoubleBE(record.ephemeralOwner, offset + 40);
+    frame.writeDoubleBE(record.ttlMs, offset + 48);
+    frame.writeInt32BE(record.version, offset + 56);
+    frame.writeInt32BE(record.cversion, offset + 60);
+    frame.writeInt32BE(record.aversion, offset + 64);
+    frame[offset + 68] = record.container ? 1 : 0;
+    offset += 69;
+  }
+  if (offset !== frame.length) throw new Error(`snapshot chunk size mismatch: ${offset} != ${frame.length}`);
+  return frame;
+}
+
+/**
+ * decodeChunk decodes `count` records from `payload`. Each znode's data is a view into one copy of
+ * the chunk, so a loaded tree pins chunks (about 256 KiB) rather than the whole file.
+ */
+function decodeChunk(payload: Buffer, count: number, records: SnapshotRecord[], chunkOffset: number): void {
+  const chunk = Buffer.from(payload);
+  const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  let offset = 0;
+  for (let index = 0; index < count; index++) {
+    if (offset >= chunk.length) throw new SnapshotFormatError('chunk ends before its records', chunkOffset);
+    const kind = chunk[offset];
+    if (kind === 1) {
+      if (offset + SESSION_BYTES > chunk.length) throw new SnapshotFormatError('torn session record', chunkOffset);
+      records.push({ kind: 'session', sessionId: view.getFloat64(offset + 1), timeoutMs: view.getFloat64(offset + 9) });
+      offset += SESSION_BYTES;
+      continue;
+    }
+    if (kind !== 0) throw new SnapshotFormatError(`unknown record kind ${kind}`, chunkOffset);
+    const pathBytes = view.getUint32(offset + 1);
+    const pathStart = offset + 5;
+    const dataLengthAt = pathStart + pathBytes;
+    if (dataLengthAt + 4 > chunk.length) throw new SnapshotFormatError('torn node record', chunkOffset);
+    const dataBytes = view.getUint32(dataLengthAt);
+    const dataStart = dataLengthAt + 4;
+    const fixed = dataStart + dataBytes;
+    if (fixed + 69 > chunk.length) throw new SnapshotFormatError('torn node record', chunkOffset);
+    records.push({
+      kind: 'node',
+      path: chunk.toString('utf8', pathStart, dataLengthAt),
+      data: new Uint8Array(chunk.buffer, chunk.byteOffset + dataStart, dataBytes),
+      czxid: view.getFloat64(fixed),
+      mzxid: view.getFloat64(fixed + 8),
+      pzxid: view.getFloat64(fixed + 16),
+      ctime: view.getFloat64(fixed + 24),
+      mtime: view.getFloat64(fixed + 32),
+      version: view.getInt32(fixed + 56),
+      cversion: view.getInt32(fixed + 60),
+      aversion: view.getInt32(fixed + 64),
+      ephemeralOwner: view.getFloat64(fixed + 40),
+      container: chunk[fixed + 68] === 1,
+      ttlMs: view.getFloat64(fixed + 48),
+    });
+    offset = fixed + 69;
+  }
+  if (offset !== chunk.length) throw new SnapshotFormatError('chunk has bytes after its records', chunkOffset);
 }
 
 function encodeHeader(header: SnapshotHeader): Uint8Array {
@@ -125,33 +159,27 @@ export async function writeSnapshotFile(
     await write(encodeHeader(header));
 
     let recordCount = 0;
-    let chunk: (NodeTuple | SessionTuple)[] = [];
+    let chunk: SnapshotRecord[] = [];
     let chunkBytes = 0;
     const flush = async (): Promise<void> => {
       if (chunk.length === 0) return;
-      const payload = packr.pack(chunk);
-      const frame = new Uint8Array(8 + payload.length);
-      const view = new DataView(frame.buffer);
-      view.setUint32(0, payload.length);
-      view.setUint32(4, chunk.length);
-      frame.set(payload, 8);
+      const frame = encodeChunk(chunk, chunkBytes);
       recordCount += chunk.length;
       chunk = [];
       chunkBytes = 0;
       await write(frame);
       await yieldToEventLoop();
     };
-    const add = async (record: SnapshotRecord): Promise<void> => {
-      chunk.push(toTuple(record));
-      chunkBytes += record.kind === 'node' ? 64 + record.path.length + record.data.length : 24;
-      if (chunkBytes >= chunkBytesTarget) await flush();
-    };
     if (Symbol.asyncIterator in records) {
-      for await (const record of records) await add(record);
+      for await (const record of records) {
+        chunk.push(record);
+        chunkBytes += recordBytes(record);
+        if (chunkBytes >= chunkBytesTarget) await flush();
+      }
     } else {
       for (const record of records) {
-        chunk.push(toTuple(record));
-        chunkBytes += record.kind === 'node' ? 64 + record.path.length + record.data.length : 24;
+        chunk.push(record);
+        chunkBytes += recordBytes(record);
         if (chunkBytes >= chunkBytesTarget) await flush();
       }
     }
@@ -191,6 +219,7 @@ export function decodeSnapshot(bytes: Uint8Array): Snapshot {
     throw new SnapshotFormatError('file crc mismatch', SNAPSHOT_HEADER_BYTES);
   }
   const recordCount = readZxid(view, trailerOffset + 8);
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const header: SnapshotHeader = { zxid: readZxid(view, 8), timeMs: view.getFloat64(16) };
   const records: SnapshotRecord[] = [];
   let offset = SNAPSHOT_HEADER_BYTES;
@@ -200,9 +229,7 @@ export function decodeSnapshot(bytes: Uint8Array): Snapshot {
     const chunkCount = view.getUint32(offset + 4);
     const end = offset + 8 + payloadBytes;
     if (payloadBytes === 0 || end > trailerOffset) throw new SnapshotFormatError('bad chunk length', offset);
-    const tuples = packr.unpack(bytes.subarray(offset + 8, end)) as (NodeTuple | SessionTuple)[];
-    if (!Array.isArray(tuples) || tuples.length !== chunkCount) throw new SnapshotFormatError('bad chunk', offset);
-    for (const tuple of tuples) records.push(fromTuple(tuple));
+    decodeChunk(buffer.subarray(offset + 8, end), chunkCount, records, offset);
     offset = end;
   }
   if (offset !== trailerOffset) throw new SnapshotFormatError('chunks overrun the trailer', offset);
