@@ -44,7 +44,7 @@ for (const [name, command, args] of checks) {
   }
 }
 
-const workspaces = ['packages', 'apps'].flatMap((group) =>
+const workspaces = ['packages', 'apps', 'tests'].flatMap((group) =>
   readdirSync(join(root, group), { withFileTypes: true })
     .filter((entry) => entry.isDirectory() && existsSync(join(root, group, entry.name, 'package.json')))
     .map((entry) => join(group, entry.name)),

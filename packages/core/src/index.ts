@@ -2,6 +2,7 @@ export type { Random } from './prng.js';
 export { createPrng } from './prng.js';
 export type { Epochs, RecoveredState, Snapshot, Storage } from './storage.js';
 export { MemoryStorage } from './storage.js';
+export * from './tree/index.js';
 export type {
   AddWatchRequest,
   CheckRequest,
@@ -61,6 +62,7 @@ export type {
   WriteRequest,
 } from './types.js';
 export { AddWatchMode, CreateMode, ERROR_CODE_NUMBERS, WatchEventType, WatcherType } from './types.js';
+export * from './zab/index.js';
 export type { Zxid } from './zxid.js';
 export {
   compareZxid,
@@ -76,5 +78,3 @@ export {
   zxidFromBigInt,
   zxidToBigInt,
 } from './zxid.js';
-export * from './zab/index.js';
-export * from './tree/index.js';
