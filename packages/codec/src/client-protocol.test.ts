@@ -74,28 +74,23 @@ describe('client protocol round trip', () => {
 
 describe('client protocol golden bytes', () => {
   // These freeze the wire format: a change here is a protocol change and needs a version bump.
-  it('ping', () => {
-    expect(hex(encodeClientMessage({ kind: 'ping' }))).toBe('00000009de0001a46b696e6403');
+  // A frame is a 4-byte big-endian length and a msgpack array: [kind, ...fields in schema order].
+  it('ping: [3]', () => {
+    expect(hex(encodeClientMessage({ kind: 'ping' }))).toBe('00000002' + '9103');
   });
-  it('getData request', () => {
+  it('getData request: [2, xid, [4, path, watch]]', () => {
     const frame = encodeClientMessage({ kind: 'request', xid: 7, request: { op: 'getData', path: '/a', watch: true } });
-    expect(hex(frame)).toBe(
-      '0000002cde0003a46b696e6402a378696407a772657175657374de0003a26f7004a470617468a22f61a57761746368c3',
-    );
+    expect(hex(frame)).toBe('00000009' + '930207' + '9304a22f61c3');
   });
-  it('reply with an error', () => {
+  it('reply with an error: [18, xid, zxid as int64, err, nil]', () => {
     const frame = encodeServerMessage({ kind: 'reply', xid: 7, zxid: 0x1_0000_0002, error: 'NO_NODE', result: null });
-    expect(hex(frame)).toBe(
-      '0000002cde0005a46b696e6412a378696407a47a786964d30000000100000002a56572726f72d09ba6726573756c74c0',
-    );
+    expect(hex(frame)).toBe('0000000f' + '951207' + 'd30000000100000002' + 'd09b' + 'c0');
   });
-  it('watch event', () => {
+  it('watch event: [19, -1, [type, path, zxid]]', () => {
     const frame = encodeServerMessage({ kind: 'watchEvent', xid: -1, event: { type: 3, path: '/a', zxid: 5 } });
-    expect(hex(frame)).toBe(
-      '00000033de0003a46b696e6413a3786964ffa56576656e74de0003a47479706503a470617468a22f61a47a786964d30000000000000005',
-    );
+    expect(hex(frame)).toBe('00000011' + '9313ff' + '9303a22f61d30000000000000005');
   });
-  it('connect request', () => {
+  it('connect request: [1, version, lastZxidSeen, timeoutMs, sessionId, password, readOnly]', () => {
     const frame = encodeClientMessage({
       kind: 'connectRequest',
       protocolVersion: 1,
@@ -106,108 +101,112 @@ describe('client protocol golden bytes', () => {
       readOnly: false,
     });
     expect(hex(frame)).toBe(
-      '00000075de0007a46b696e6401af70726f746f636f6c56657273696f6e01ac6c6173745a7869645365656ed30000000000000000a974696d656f75744d73cd7530a973657373696f6e4964d30000000000000000a870617373776f7264c41000000000000000000000000000000000a8726561644f6e6c79c2',
+      '0000002b' +
+        '970101' +
+        'd30000000000000000' +
+        'cd7530' +
+        'd30000000000000000' +
+        'c410' +
+        '00000000000000000000000000000000' +
+        'c2',
     );
   });
 });
 
 describe('client protocol defensive decoding', () => {
   const decode = (value: unknown) => codecError(() => decodeClientMessage(packBody(value)));
-  const getData = (fields: Record<string, unknown>) => ({
-    kind: 2,
-    xid: 1,
-    request: { op: 4, path: '/a', watch: false, ...fields },
-  });
+  // Wire shapes: [kind, ...fields]; a request frame is [2, xid, [op, ...fields]].
+  const connect = (fields: { lastZxidSeen?: unknown; sessionId?: unknown; password?: unknown } = {}) => [
+    1,
+    1,
+    fields.lastZxidSeen ?? 0n,
+    1000,
+    fields.sessionId ?? 0n,
+    fields.password ?? new Uint8Array(16),
+  ];
 
   it('names an unknown kind', () => {
-    expect(decode({ kind: 99 }).message).toBe('kind: unknown client message kind number 99');
-    expect(decode({ xid: 1 }).message).toBe('kind: missing');
+    expect(decode([99]).message).toBe('kind: unknown client message kind number 99');
+    expect(decode([]).message).toBe('kind: missing');
   });
   it('refuses a server message sent by a client', () => {
     const frame = body(encodeServerMessage({ kind: 'pong' }));
     expect(codecError(() => decodeClientMessage(frame)).field).toBe('kind');
   });
   it('names an unknown op', () => {
-    expect(decode({ kind: 2, xid: 1, request: { op: 77 } }).field).toBe('request.op');
+    expect(decode([2, 1, [77]]).field).toBe('request.op');
   });
   it('names a missing field', () => {
-    expect(decode({ kind: 2, xid: 1, request: { op: 4, watch: false } }).message).toBe(
-      'request.path: expected string, got nothing (missing)',
-    );
+    expect(decode([2, 1, [4, '/a']]).message).toBe('request.watch: expected boolean, got nothing (missing)');
+    expect(decode([2, 1]).message).toBe('request: expected request (array), got nothing (missing)');
   });
   it('names a path that is not a string', () => {
-    expect(decode(getData({ path: 5 })).message).toBe('request.path: expected string, got number 5');
+    expect(decode([2, 1, [4, 5, false]]).message).toBe('request.path: expected string, got number 5');
   });
   it('names data that is not bytes', () => {
-    const error = decode({ kind: 2, xid: 1, request: { op: 5, path: '/a', data: 'text', version: 1 } });
-    expect(error.message).toBe('request.data: expected bytes, got string of 4 characters');
+    expect(decode([2, 1, [5, '/a', 'text', 1]]).message).toBe(
+      'request.data: expected bytes, got string of 4 characters',
+    );
   });
   it('names a number out of range', () => {
-    expect(decode({ kind: 2, xid: 2 ** 31, request: { op: 4, path: '/a', watch: false } }).field).toBe('xid');
-    expect(decode({ kind: 2, xid: 1.5, request: { op: 4, path: '/a', watch: false } }).field).toBe('xid');
+    expect(decode([2, 2 ** 31, [4, '/a', false]]).field).toBe('xid');
+    expect(decode([2, 1.5, [4, '/a', false]]).field).toBe('xid');
+    expect(decode([2, 1, [1, '/a', new Uint8Array(0), 9, 0n]]).field).toBe('request.mode');
   });
   it('names a field inside a multi', () => {
-    const error = decode({
-      kind: 2,
-      xid: 1,
-      request: {
-        op: 14,
-        ops: [
-          { op: 13, path: '/a', version: 1 },
-          { op: 2, path: null, version: 1 },
+    const error = decode([
+      2,
+      1,
+      [
+        14,
+        [
+          [13, '/a', 1],
+          [2, null, 1],
         ],
-      },
-    });
+      ],
+    ]);
     expect(error.field).toBe('request.ops[1].path');
   });
   it('refuses zxids and session ids that are negative or above 2^53 - 1, naming the field', () => {
-    const connect = (fields: Record<string, unknown>) => ({
-      kind: 1,
-      protocolVersion: 1,
-      lastZxidSeen: 0n,
-      timeoutMs: 1000,
-      sessionId: 0n,
-      password: new Uint8Array(16),
-      ...fields,
-    });
     expect(decode(connect({ lastZxidSeen: 2n ** 53n })).field).toBe('lastZxidSeen');
     expect(decode(connect({ sessionId: -1n })).field).toBe('sessionId');
     expect(decode(connect({ sessionId: -1 })).field).toBe('sessionId');
+    expect(decode(connect({ sessionId: 2 ** 53 })).field).toBe('sessionId');
     expect(decode(connect({ password: new Uint8Array(15) })).field).toBe('password');
-    // Small plain integers from another encoder are accepted; readOnly defaults to false.
+    // Small plain integers from another encoder are accepted; a missing readOnly means false.
     const decoded = decodeClientMessage(packBody(connect({ lastZxidSeen: 12, sessionId: 2n ** 53n - 1n })));
     expect(decoded).toMatchObject({ lastZxidSeen: 12, sessionId: 2 ** 53 - 1, readOnly: false });
   });
   it('refuses another protocol version with a clear error, before looking at other fields', () => {
-    const error = decode({ kind: 1, protocolVersion: 2, lastZxidSeen: 'what' });
+    const error = decode([1, 2, 'what']);
     expect(error.field).toBe('protocolVersion');
     expect(error.message).toBe(
       `protocolVersion: client protocol version 2 is not supported: this end speaks version ${CLIENT_PROTOCOL_VERSION}`,
     );
   });
   it('never lets __proto__ or constructor keys reach a prototype', () => {
-    // A raw msgpack map {"__proto__": {"polluted": true}, kind: 3} built by hand.
+    // A raw msgpack map {"__proto__": {"polluted": true}} where a frame belongs, built by hand.
     const raw = Buffer.concat([
-      Buffer.from([0x82, 0xa9]),
+      Buffer.from([0x81, 0xa9]),
       Buffer.from('__proto__'),
       Buffer.from([0x81, 0xa8]),
       Buffer.from('polluted'),
-      Buffer.from([0xc3, 0xa4]),
-      Buffer.from('kind'),
-      Buffer.from([0x03]),
+      Buffer.from([0xc3]),
     ]);
-    const decoded = decodeClientMessage(raw);
+    expect(codecError(() => decodeClientMessage(raw)).message).toBe('expected client message kind (array), got map');
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    // Nested where a request belongs: refused the same way, nothing copied.
+    expect(decode([2, 1, { constructor: { prototype: { polluted: true } } }]).field).toBe('request');
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    // Decoded objects are built from the schema's names only, on a plain prototype.
+    const decoded = decodeClientMessage(packBody([3, '__proto__', 'constructor']));
     expect(decoded).toEqual({ kind: 'ping' });
     expect(Object.getPrototypeOf(decoded)).toBe(Object.prototype);
-    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-    const withConstructor = decodeClientMessage(packBody({ kind: 3, constructor: { prototype: { x: 1 } } }));
-    expect(Object.keys(withConstructor)).toEqual(['kind']);
-    expect(withConstructor.constructor).toBe(Object);
   });
-  it('refuses values of extension types where a map is expected', () => {
+  it('refuses values of extension types where an array is expected', () => {
     // msgpack timestamp extension decodes to a Date.
     const error = codecError(() => decodeClientMessage(Uint8Array.of(0xd6, 0xff, 0, 0, 0, 1)));
-    expect(error.message).toBe('expected client message kind, got extension value');
+    expect(error.message).toBe('expected client message kind (array), got extension value');
   });
   it('turns msgpack garbage into a CodecError on body', () => {
     expect(codecError(() => decodeClientMessage(Uint8Array.of(0xd4, 0x05, 0x00))).field).toBe('body');

@@ -1,6 +1,6 @@
 import { CodecError } from './errors.js';
 import { FRAME_BYTES_MAX_DEFAULT, FRAME_HEADER_BYTES } from './frame.js';
-import { packBody, unpackBody } from './msgpack.js';
+import { packFrame, unpackBody } from './msgpack.js';
 import type { FieldCodec } from './schema.js';
 
 /**
@@ -13,17 +13,15 @@ export function encodeMessageFrame<T>(
   message: T,
   frameBytesMax = FRAME_BYTES_MAX_DEFAULT,
 ): Uint8Array {
-  const body = packBody(codec.encode(message));
-  if (body.length > frameBytesMax) {
-    throw new CodecError(`frame of ${body.length} bytes is over the limit of ${frameBytesMax}`, 'frame');
+  const frame = packFrame(codec.encode(message), FRAME_HEADER_BYTES);
+  const length = frame.length - FRAME_HEADER_BYTES;
+  if (length > frameBytesMax) {
+    throw new CodecError(`frame of ${length} bytes is over the limit of ${frameBytesMax}`, 'frame');
   }
-  const frame = new Uint8Array(FRAME_HEADER_BYTES + body.length);
-  const length = body.length;
   frame[0] = length >>> 24;
   frame[1] = (length >>> 16) & 0xff;
   frame[2] = (length >>> 8) & 0xff;
   frame[3] = length & 0xff;
-  frame.set(body, FRAME_HEADER_BYTES);
   return frame;
 }
 

@@ -54,20 +54,22 @@ describe('peer protocol', () => {
       peerEpoch: 1,
       state: 'LOOKING',
     };
+    // [100, leader, zxid, electionEpoch, peerEpoch, state]
     expect(hex(encodePeerMessage(notification))).toBe(
-      '00000050de0006a47479706564a66c6561646572d30000000000000002a47a786964d30000000100000003ad656c656374696f6e45706f6368d30000000000000004a9706565724570' +
-        '6f636801a5737461746500',
+      '0000001f' + '9664' + 'd30000000000000002' + 'd30000000100000003' + 'd30000000000000004' + '01' + '00',
     );
+    // [ACK, epoch, zxid]
     expect(hex(encodePeerMessage({ type: 'ack', epoch: 1, zxid: 0x1_0000_0003 }))).toBe(
-      '0000001ede0003a47479706503a565706f636801a47a786964d30000000100000003',
+      '0000000c' + '930301' + 'd30000000100000003',
     );
+    // [200, protocolVersion, serverId]
     expect(hex(encodePeerHandshake({ type: 'handshake', protocolVersion: 1, serverId: 3 }))).toBe(
-      '0000002dde0003a474797065ccc8af70726f746f636f6c56657273696f6e01a87365727665724964d30000000000000003',
+      '0000000d' + '93ccc801' + 'd30000000000000003',
     );
   });
 
   it('refuses a handshake of another version, naming protocolVersion', () => {
-    const error = codecError(() => decodePeerHandshake(packBody({ type: 200, protocolVersion: 9, serverId: 1n })));
+    const error = codecError(() => decodePeerHandshake(packBody([200, 9, 1n])));
     expect(error.field).toBe('protocolVersion');
     expect(error.message).toContain(
       `peer protocol version 9 is not supported: this end speaks version ${PEER_PROTOCOL_VERSION}`,
@@ -80,14 +82,14 @@ describe('peer protocol', () => {
   });
 
   it('names the field of a bad entry deep in a proposal', () => {
-    const wire = peerMessage.encode({ type: 'proposal', epoch: 1, entries: [] }) as Record<string, unknown>;
-    wire.entries = [{ zxid: 1n, sessionId: 0n, cxid: 0, timeMs: 0n, txn: { type: 1, path: '/a', data: 'x' } }];
+    // [PROPOSAL, epoch, [[zxid, sessionId, cxid, timeMs, [create, path, data, ...]]]]
+    const wire = [2, 1, [[1n, 0n, 0, 0n, [1, '/a', 'x', 0n, false, 0n, 0]]]];
     expect(codecError(() => decodePeerMessage(packBody(wire))).field).toBe('entries[0].txn.data');
   });
 
   it('refuses an epoch above 32 bits and an unknown state', () => {
-    expect(codecError(() => decodePeerMessage(packBody({ type: 3, epoch: 2 ** 32, zxid: 1n }))).field).toBe('epoch');
-    const notification = { type: 100, leader: 1n, zxid: 1n, electionEpoch: 1n, peerEpoch: 1, state: 9 };
+    expect(codecError(() => decodePeerMessage(packBody([3, 2 ** 32, 1n]))).field).toBe('epoch');
+    const notification = [100, 1n, 1n, 1n, 1, 9];
     expect(codecError(() => decodePeerMessage(packBody(notification))).field).toBe('state');
   });
 });

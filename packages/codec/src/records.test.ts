@@ -43,19 +43,20 @@ describe('LogEntry and SnapshotRecord', () => {
   });
 
   it('names the field of a bad transaction inside a multi', () => {
-    const wire = {
-      zxid: 1n,
-      sessionId: 0n,
-      cxid: 0,
-      timeMs: 0n,
-      txn: {
-        type: 14,
-        txns: [
-          { type: 2, path: '/a' },
-          { type: -1, code: -9999 },
+    // [zxid, sessionId, cxid, timeMs, [type, ...fields]]
+    const wire = [
+      1n,
+      0n,
+      0,
+      0n,
+      [
+        14,
+        [
+          [2, '/a'],
+          [-1, -9999],
         ],
-      },
-    };
+      ],
+    ];
     let error: unknown;
     try {
       decodeLogEntry(packBody(wire));
@@ -67,11 +68,8 @@ describe('LogEntry and SnapshotRecord', () => {
   });
 
   it('refuses a nested multi and a session transaction inside a multi', () => {
-    const entry = (inner: unknown) =>
-      packBody({ zxid: 1n, sessionId: 0n, cxid: 0, timeMs: 0n, txn: { type: 14, txns: [inner] } });
-    expect(() => decodeLogEntry(entry({ type: 14, txns: [] }))).toThrow(
-      /txn.txns\[0\].type: unknown multi transaction/,
-    );
-    expect(() => decodeLogEntry(entry({ type: -10, sessionId: 1n, timeoutMs: 1 }))).toThrow(CodecError);
+    const entry = (inner: unknown) => packBody([1n, 0n, 0, 0n, [14, [inner]]]);
+    expect(() => decodeLogEntry(entry([14, []]))).toThrow(/txn.txns\[0\].type: unknown multi transaction/);
+    expect(() => decodeLogEntry(entry([-10, 1n, 1]))).toThrow(CodecError);
   });
 });

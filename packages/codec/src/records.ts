@@ -42,7 +42,7 @@ export const errorCode: FieldCodec<ErrorCode> = named<ErrorCode>('error code', E
 /** path is a znode path; the codec checks only that it is a string (core decides INVALID_PATH). */
 export const path: FieldCodec<string> = string;
 
-/** stat is ZooKeeper's Stat, as a map in jute's field order. */
+/** stat is ZooKeeper's Stat, its fields in jute's order. */
 export const stat: FieldCodec<Stat> = struct<Stat>('Stat', {
   czxid: int64,
   mzxid: int64,
