@@ -224,12 +224,8 @@ describe('PeerMesh', () => {
     cleanups.push(() => {
       raw.socket.destroy();
     });
-    const wrongVersion = encodePeerHandshake({
-      type: 'handshake',
-      protocolVersion: PEER_PROTOCOL_VERSION,
-      serverId: 1,
-    });
-    wrongVersion[wrongVersion.indexOf(PEER_PROTOCOL_VERSION, 20)] = 9; // the version byte, after its key
+    // [200 (handshake), protocolVersion 9, serverId 1 as int64], by hand: our encoder writes only version 1.
+    const wrongVersion = encodeFrame(Uint8Array.of(0x93, 0xcc, 0xc8, 0x09, 0xd3, 0, 0, 0, 0, 0, 0, 0, 1));
     raw.socket.write(wrongVersion);
     await waitFor(() => raw.closed(), 'the refusal');
     const refusal = decodePeerHandshake(raw.bodies[0]!);
