@@ -233,6 +233,28 @@ describe('PeerMesh', () => {
     expect(refusal.type === 'handshakeRefused' && refusal.message).toMatch(/peer protocol version 9 is not supported/);
   });
 
+  it('refuses an unknown server id and closes a socket that never says who it is', async () => {
+    const mesh = await node(3, { handshakeTimeoutMs: 100 });
+    const stranger = await rawConnect(mesh.port);
+    cleanups.push(() => {
+      stranger.socket.destroy();
+    });
+    stranger.socket.write(
+      encodePeerHandshake({ type: 'handshake', protocolVersion: PEER_PROTOCOL_VERSION, serverId: 9 }),
+    );
+    await waitFor(() => stranger.closed(), 'the refusal');
+    expect(decodePeerHandshake(stranger.bodies[0]!)).toMatchObject({
+      type: 'handshakeRefused',
+      reason: 'UNKNOWN_SERVER',
+    });
+    const silent = await rawConnect(mesh.port);
+    cleanups.push(() => {
+      silent.socket.destroy();
+    });
+    await waitFor(() => silent.closed(), 'the handshake timeout', 2_000);
+    expect(mesh.mesh.socketCount).toBe(0);
+  });
+
   it('closes a connection that sends garbage and keeps serving the others', async () => {
     const a = await node(1);
     const b = await node(2);

@@ -8,7 +8,10 @@ import type { PeerMessage } from '@zabkit/core';
  * `onPeerUp` tells core when resending is worthwhile.
  */
 export interface PeerTransport {
-  /** send queues a message; false if there is no connection to `to` or it was just dropped as too slow. */
+  /**
+   * send queues a message; false if there is no connection to `to` or it was just dropped as too
+   * slow. A message the codec cannot encode throws CodecError (a bug in the sender).
+   */
   send(to: number, message: PeerMessage): boolean;
   /** onMessage sets the handler of every message received, with the sender's server id. */
   onMessage(handler: (from: number, message: PeerMessage) => void): void;
