@@ -1,2 +1,28 @@
+export type { Stat, Zxid } from '@zabkit/core';
+export type { WatchStream } from './client.js';
+export { connect, ZabClient } from './client.js';
 export type { ConnectString, ServerAddress } from './connect-string.js';
 export { CLIENT_PORT_DEFAULT, parseConnectString } from './connect-string.js';
+export type { ZabErrorOptions } from './errors.js';
+export { ZabError } from './errors.js';
+export { Transaction } from './transaction.js';
+export type {
+  CallOptions,
+  ChildrenOptions,
+  ClientEvents,
+  ClientLogger,
+  ConnectionState,
+  ConnectOptions,
+  CreateModeName,
+  CreateOptions,
+  Data,
+  ExistsOptions,
+  GetOptions,
+  GetResult,
+  Op,
+  OpResult,
+  VersionOptions,
+  WatchOption,
+  WatchOptions,
+} from './types.js';
+export type { WatchedEvent, WatchedEventType } from './watch-registry.js';

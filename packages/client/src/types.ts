@@ -1,0 +1,124 @@
+import type { CreateMode, Stat, Zxid } from '@zabkit/core';
+import type { WatchedEvent } from './watch-registry.js';
+
+/** ClientLogger is the part of a pino logger the client uses: `(fields, message)`. */
+export interface ClientLogger {
+  debug(fields: Record<string, unknown>, message: string): void;
+  info(fields: Record<string, unknown>, message: string): void;
+  warn(fields: Record<string, unknown>, message: string): void;
+}
+
+/** ConnectOptions configure {@link connect}. */
+export interface ConnectOptions {
+  /** sessionTimeoutMs is the session timeout to ask for; the server negotiates it (default 30 000). */
+  sessionTimeoutMs?: number;
+  /** connectTimeoutMs bounds `connect()` as a whole: every server is tried, with backoff, until then (default 15 000). */
+  connectTimeoutMs?: number;
+  /** signal aborts `connect()` (the promise rejects with the signal's reason). */
+  signal?: AbortSignal;
+  logger?: ClientLogger;
+  /** frameBytesMax is the largest frame sent or accepted (default: the codec's, 1 MiB of data plus headers). */
+  frameBytesMax?: number;
+  /** pendingRequestsMax bounds the calls waiting for a reconnect; past it, calls fail with CONNECTION_LOSS (default 10 000). */
+  pendingRequestsMax?: number;
+  /** random drives the server order and backoff jitter (default Math.random); tests pass a seeded one. */
+  random?: () => number;
+}
+
+/** CallOptions: every call accepts an AbortSignal. */
+export interface CallOptions {
+  /**
+   * signal abandons the call: it rejects with the signal's reason at once. A request that was
+   * already sent may still take effect on the server (as a lost reply would); its reply is ignored.
+   */
+  signal?: AbortSignal;
+}
+
+/** CreateModeName names a CreateMode (ZooKeeper's CreateMode enum). */
+export type CreateModeName = keyof typeof CreateMode;
+
+/** Data is what a znode holds: bytes, or a string written as UTF-8. */
+export type Data = Uint8Array | string;
+
+/** CreateOptions: `mode` (default PERSISTENT) and `ttlMs` for the *_WITH_TTL modes. */
+export interface CreateOptions extends CallOptions {
+  mode?: CreateModeName;
+  ttlMs?: number;
+}
+
+/** VersionOptions: `version` is the expected version, -1 (the default) for any. */
+export interface VersionOptions extends CallOptions {
+  version?: number;
+}
+
+/**
+ * WatchOption sets a one-shot watch: `true` delivers the event through the client's `watch` event,
+ * a function receives it itself. The watch fires at most once, and survives reconnects.
+ */
+export type WatchOption = boolean | ((event: WatchedEvent) => void);
+
+/** GetOptions: a one-shot data watch, and `linearizable` to have the server confirm its leadership with a quorum first. */
+export interface GetOptions extends CallOptions {
+  watch?: WatchOption;
+  linearizable?: boolean;
+}
+
+/** ExistsOptions: a one-shot watch that fires on create if the znode is missing, on change or delete if it exists. */
+export interface ExistsOptions extends CallOptions {
+  watch?: WatchOption;
+}
+
+/** ChildrenOptions: a one-shot child watch; `stat: true` also returns the parent's Stat. */
+export interface ChildrenOptions extends CallOptions {
+  watch?: WatchOption;
+  stat?: boolean;
+}
+
+/** WatchOptions configure a persistent watch stream. */
+export interface WatchOptions extends CallOptions {
+  /** recursive covers the whole subtree (created, deleted and data-changed events; never children-changed). */
+  recursive?: boolean;
+  /** eventsMax bounds the events buffered for a slow consumer; past it the stream throws (default 10 000). */
+  eventsMax?: number;
+}
+
+/** GetResult is a znode's data and Stat. */
+export interface GetResult {
+  data: Uint8Array;
+  stat: Stat;
+}
+
+/** Op is one operation of a multi: create, set, delete, or a version check. */
+export type Op =
+  | { op: 'create'; path: string; data?: Data; mode?: CreateModeName; ttlMs?: number }
+  | { op: 'set'; path: string; data: Data; version?: number }
+  | { op: 'delete'; path: string; version?: number }
+  | { op: 'check'; path: string; version: number };
+
+/** OpResult answers one Op of a successful multi. */
+export type OpResult =
+  | { op: 'create'; path: string; stat: Stat }
+  | { op: 'set'; stat: Stat }
+  | { op: 'delete' }
+  | { op: 'check' };
+
+/** ConnectionState is where a client is in its session's life. */
+export type ConnectionState = 'CONNECTING' | 'CONNECTED' | 'DISCONNECTED' | 'EXPIRED' | 'CLOSED';
+
+/** ClientEvents: the client's events and their arguments. */
+export interface ClientEvents {
+  /** connected: the session was established (once, before `connect()` resolves). */
+  connected: [{ server: string; sessionId: number }];
+  /** disconnected: the connection was lost; calls wait for a reconnect, calls in flight failed with CONNECTION_LOSS. */
+  disconnected: [{ server: string; reason: string }];
+  /** reconnected: the session continues on `server`; watches were re-registered. */
+  reconnected: [{ server: string }];
+  /** expired: the session is gone (server said so, or no server was reachable within the session timeout). */
+  expired: [{ reason: string }];
+  /** closed: `close()` finished. */
+  closed: [];
+  /** watch: a one-shot watch set with `watch: true` fired. */
+  watch: [WatchedEvent];
+}
+
+export type { Stat, WatchedEvent, Zxid };
