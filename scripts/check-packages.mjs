@@ -66,25 +66,31 @@ for (const { dir, json } of packages) {
 const consumer = join(work, 'consumer');
 for (const { json } of packages) {
   const name = json.name;
-  const esm = spawnSync(
-    'node',
-    [
-      '--input-type=module',
-      '-e',
-      `const m = await import(${JSON.stringify(name)}); if (Object.keys(m).length === 0) throw new Error('no exports');`,
-    ],
-    { cwd: consumer, encoding: 'utf8' },
-  );
-  if (esm.status !== 0) fail(name, 'import() of the packed ESM entry', esm.stderr);
-  const cjs = spawnSync(
-    'node',
-    [
-      '-e',
-      `const m = require(${JSON.stringify(name)}); if (Object.keys(m).length === 0) throw new Error('no exports');`,
-    ],
-    { cwd: consumer, encoding: 'utf8' },
-  );
-  if (cjs.status !== 0) fail(name, 'require() of the packed CJS entry', cjs.stderr);
+  // Every entry of the exports map (subpaths like `@zabkit/client/recipes` included), not only the root.
+  const specifiers = Object.keys(json.exports ?? { '.': null })
+    .filter((key) => key !== './package.json')
+    .map((key) => (key === '.' ? name : `${name}/${key.slice(2)}`));
+  for (const specifier of specifiers) {
+    const esm = spawnSync(
+      'node',
+      [
+        '--input-type=module',
+        '-e',
+        `const m = await import(${JSON.stringify(specifier)}); if (Object.keys(m).length === 0) throw new Error('no exports');`,
+      ],
+      { cwd: consumer, encoding: 'utf8' },
+    );
+    if (esm.status !== 0) fail(name, `import() of the packed ESM entry ${specifier}`, esm.stderr);
+    const cjs = spawnSync(
+      'node',
+      [
+        '-e',
+        `const m = require(${JSON.stringify(specifier)}); if (Object.keys(m).length === 0) throw new Error('no exports');`,
+      ],
+      { cwd: consumer, encoding: 'utf8' },
+    );
+    if (cjs.status !== 0) fail(name, `require() of the packed CJS entry ${specifier}`, cjs.stderr);
+  }
   if (!failed.has(name)) process.stdout.write(`✔ ${name}: publint, attw, ESM import, CJS require\n`);
 }
 

@@ -1,0 +1,11 @@
+export type { ConfigWatcherEvents, ConfigWatcherOptions } from './config-watcher.js';
+export { ConfigWatcher } from './config-watcher.js';
+export type { LeaderElectionEvents } from './leader-election.js';
+export { LeaderElection } from './leader-election.js';
+export type { AcquireOptions } from './lock.js';
+export { Lock } from './lock.js';
+export { ensurePath, sequenceOf, sortBySequence } from './paths.js';
+export type { ProtectedCreateOptions, ProtectedNode } from './protected-create.js';
+export { PROTECTED_PREFIX, protectedCreate } from './protected-create.js';
+export type { RegisterOptions, Registration, ServiceInstance } from './service-registry.js';
+export { ServiceRegistry } from './service-registry.js';
