@@ -33,7 +33,6 @@ export interface Registration<M> {
   unregister(): Promise<void>;
 }
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /**
