@@ -1,4 +1,3 @@
-import { decodeClientMessage, encodeClientMessage, FRAME_HEADER_BYTES, type RequestFrame } from '@zabkit/codec';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, type ZabClient } from './client.js';
 import { ZabError } from './errors.js';
@@ -149,26 +148,13 @@ describe('operations', () => {
     expect(xids[0]).toBeGreaterThanOrEqual(1);
   });
 
-  it('linearizable reads set the frame flag when the codec carries it, and refuse otherwise', async () => {
+  it('linearizable reads set the frame flag (the server then confirms its leadership before answering)', async () => {
     const { client, ensemble } = await setup(1);
     await client.create('/l', 'v');
-    const probe = decodeClientMessage(
-      encodeClientMessage({
-        kind: 'request',
-        xid: 1,
-        request: { op: 'getData', path: '/', watch: false },
-        linearizable: true,
-      } as RequestFrame).subarray(FRAME_HEADER_BYTES),
-    ) as { linearizable?: boolean };
-    if (probe.linearizable === true) {
-      expect(text((await client.get('/l', { linearizable: true })).data)).toBe('v');
-      expect((ensemble.frames.at(-1) as { linearizable?: boolean }).linearizable).toBe(true);
-    } else {
-      // Pending on the lead's codec change (RequestFrame.linearizable): until then the client must not
-      // silently downgrade to an ordinary read.
-      const error = await rejection(client.get('/l', { linearizable: true }));
-      expect(ZabError.isInstance(error, 'UNIMPLEMENTED')).toBe(true);
-    }
+    expect(text((await client.get('/l', { linearizable: true })).data)).toBe('v');
+    expect(ensemble.frames.at(-1)?.linearizable).toBe(true);
+    await client.get('/l');
+    expect(ensemble.frames.at(-1)?.linearizable ?? false).toBe(false);
   });
 });
 

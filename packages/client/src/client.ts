@@ -1,12 +1,4 @@
-import {
-  decodeClientMessage,
-  encodeClientMessage,
-  FRAME_BYTES_MAX_DEFAULT,
-  FRAME_HEADER_BYTES,
-  PASSWORD_BYTES,
-  type ReplyFrame,
-  type RequestFrame,
-} from '@zabkit/codec';
+import { FRAME_BYTES_MAX_DEFAULT, PASSWORD_BYTES, type ReplyFrame, type RequestFrame } from '@zabkit/codec';
 import {
   AddWatchMode,
   CreateMode,
@@ -80,22 +72,6 @@ interface Attempt {
   adopted: boolean;
   early: SessionServerMessage[];
   closedEarly: { error: TransportError | undefined } | undefined;
-}
-
-let linearizableSupport: boolean | undefined;
-/** codecCarriesLinearizable tells whether this @zabkit/codec writes RequestFrame.linearizable (probed once). */
-function codecCarriesLinearizable(): boolean {
-  if (linearizableSupport === undefined) {
-    const frame = {
-      kind: 'request',
-      xid: 1,
-      request: { op: 'getData', path: '/', watch: false },
-      linearizable: true,
-    } as RequestFrame;
-    const decoded = decodeClientMessage(encodeClientMessage(frame).subarray(FRAME_HEADER_BYTES));
-    linearizableSupport = (decoded as { linearizable?: unknown }).linearizable === true;
-  }
-  return linearizableSupport;
 }
 
 function toBytes(data: Data | undefined): Uint8Array {
@@ -240,13 +216,6 @@ export class ZabClient {
   async get(path: string, options: GetOptions = {}): Promise<GetResult> {
     const serverPath = this.chroot.toServer(path, 'getData');
     const linearizable = options.linearizable === true;
-    if (linearizable && !codecCarriesLinearizable()) {
-      throw new ZabError('UNIMPLEMENTED', {
-        message: 'this @zabkit/codec cannot carry linearizable reads (RequestFrame.linearizable)',
-        op: 'getData',
-        path,
-      });
-    }
     const watch = this.listenerOf(options.watch);
     const result = await this.call(
       { op: 'getData', path: serverPath, watch: watch !== undefined },
@@ -901,7 +870,7 @@ export class ZabClient {
     call.xid = this.nextXid;
     this.nextXid = this.nextXid === XID_MAX ? 1 : this.nextXid + 1;
     this.inFlight.push(call);
-    const frame: RequestFrame & { linearizable?: boolean } = { kind: 'request', xid: call.xid, request: call.request };
+    const frame: RequestFrame = { kind: 'request', xid: call.xid, request: call.request };
     if (call.linearizable) frame.linearizable = true;
     try {
       connection.send(frame);
