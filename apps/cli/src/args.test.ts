@@ -1,17 +1,42 @@
 import { describe, expect, it } from 'vitest';
-import { parseCliArgs } from './args.js';
+import { parseCliArgs, splitLine } from './args.js';
 
 describe('parseCliArgs', () => {
   it('reads the command, its arguments and the options', () => {
-    expect(parseCliArgs(['get', '/a', '--server', 'h:1', '--json'])).toEqual({
-      command: 'get',
-      positionals: ['/a'],
-      server: 'h:1',
-      json: true,
+    const args = parseCliArgs(['get', '/a', '--server', 'h:1', '--json']);
+    expect(args).toMatchObject({ command: 'get', positionals: ['/a'], server: 'h:1', json: true, admin: [] });
+    expect(
+      parseCliArgs(['create', '/s-', 'x', '-e', '--sequential', '--ttl=5', '--timeout', '100']).flags,
+    ).toMatchObject({
+      ephemeral: true,
+      sequential: true,
+      ttlMs: 5,
     });
+    expect(parseCliArgs(['status', '--admin', 'a:1, b:2']).admin).toEqual(['a:1', 'b:2']);
+    expect(parseCliArgs(['rm', '/a', '-v', '3', '-r']).flags).toMatchObject({ version: 3, recursive: true });
+    expect(parseCliArgs(['set', '/a', '--', '-x']).positionals).toEqual(['/a', '-x']);
+    expect(parseCliArgs([]).command).toBe('help');
+    expect(parseCliArgs(['ls', '--help']).command).toBe('help');
   });
-  it('refuses unknown commands and options with a message naming them', () => {
+  it('refuses unknown commands and options, and bad numbers, with a message naming them', () => {
     expect(() => parseCliArgs(['frob'])).toThrow(/unknown command "frob"/);
     expect(() => parseCliArgs(['ls', '--frob'])).toThrow(/unknown option --frob/);
+    expect(() => parseCliArgs(['set', '/a', 'x', '-v', 'one'])).toThrow(/-v needs a whole number/);
+    expect(() => parseCliArgs(['get', '/a', '--server'])).toThrow(/--server needs a value/);
+  });
+});
+
+describe('splitLine', () => {
+  it('splits on whitespace and keeps quoted words together', () => {
+    expect(splitLine(`set /a "two words" 'and \\ more' x\\ y`)).toEqual([
+      'set',
+      '/a',
+      'two words',
+      'and \\ more',
+      'x y',
+    ]);
+    expect(splitLine('  ls   / ')).toEqual(['ls', '/']);
+    expect(splitLine('set /a ""')).toEqual(['set', '/a', '']);
+    expect(() => splitLine('get "/a')).toThrow(/unclosed/);
   });
 });

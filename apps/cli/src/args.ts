@@ -2,35 +2,188 @@
 export const CLI_COMMANDS = ['ls', 'get', 'set', 'create', 'rm', 'stat', 'watch', 'status', 'shell'] as const;
 export type CliCommand = (typeof CLI_COMMANDS)[number];
 
+/** SERVER_DEFAULT is the server `zabkit` talks to without --server (the first member of `zabkit-server dev`). */
+export const SERVER_DEFAULT = '127.0.0.1:7181';
+
 /** CliArgs is a parsed command line. */
 export interface CliArgs {
   command: CliCommand | 'help';
   positionals: string[];
+  /** server is a connect string: host:port[,host:port...][/chroot]. */
   server: string;
+  /** admin lists admin endpoints (host:port) for `status`; empty means derive them from `server`. */
+  admin: string[];
   json: boolean;
+  /** timeoutMs bounds connecting (and each admin request). */
+  timeoutMs: number;
+  /** flags are the command's own options: stat, recursive, ephemeral, sequential, container, ttl, version, count. */
+  flags: CommandFlags;
 }
 
-/** parseCliArgs reads `zabkit <command> [args] [--server host:port] [--json]`; throws TypeError on bad input. */
+/** CommandFlags are the per-command options. */
+export interface CommandFlags {
+  stat: boolean;
+  recursive: boolean;
+  ephemeral: boolean;
+  sequential: boolean;
+  container: boolean;
+  ttlMs: number | undefined;
+  version: number | undefined;
+  count: number | undefined;
+}
+
+const BOOLEAN_FLAGS: Record<string, keyof CommandFlags> = {
+  '--stat': 'stat',
+  '--recursive': 'recursive',
+  '-r': 'recursive',
+  '-R': 'recursive',
+  '--ephemeral': 'ephemeral',
+  '-e': 'ephemeral',
+  '--sequential': 'sequential',
+  '--container': 'container',
+};
+const NUMBER_FLAGS: Record<string, keyof CommandFlags> = {
+  '--ttl': 'ttlMs',
+  '--version': 'version',
+  '-v': 'version',
+  '--count': 'count',
+  '-n': 'count',
+};
+
+function integer(flag: string, value: string | undefined): number {
+  if (value === undefined || !/^-?\d+$/.test(value))
+    throw new TypeError(`${flag} needs a whole number, got ${JSON.stringify(value)}`);
+  return Number(value);
+}
+
+/**
+ * parseCliArgs reads `zabkit <command> [args] [--server host:port] [--admin host:port,...] [--json]
+ * [--timeout ms]` plus the command's own options; throws TypeError naming what is wrong.
+ */
 export function parseCliArgs(argv: readonly string[]): CliArgs {
   const positionals: string[] = [];
-  let server = '127.0.0.1:7181';
+  let server = SERVER_DEFAULT;
+  let admin: string[] = [];
   let json = false;
+  let timeoutMs = 5_000;
+  let help = false;
+  const flags: CommandFlags = {
+    stat: false,
+    recursive: false,
+    ephemeral: false,
+    sequential: false,
+    container: false,
+    ttlMs: undefined,
+    version: undefined,
+    count: undefined,
+  };
+  const valueOf = (arg: string, i: number): [string, number] => {
+    const eq = arg.indexOf('=');
+    if (arg.startsWith('--') && eq !== -1) return [arg.slice(eq + 1), i];
+    const value = argv[i + 1];
+    if (value === undefined) throw new TypeError(`${arg} needs a value`);
+    return [value, i + 1];
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
-    if (arg === '--json') json = true;
-    else if (arg === '--server' || arg === '-s') {
-      const value = argv[++i];
-      if (value === undefined) throw new TypeError(`${arg} needs a value, as host:port`);
-      server = value;
-    } else if (arg.startsWith('--server=')) server = arg.slice('--server='.length);
-    else if (arg === '--help' || arg === '-h') return { command: 'help', positionals: [], server, json };
-    else if (arg.startsWith('-') && arg !== '-') throw new TypeError(`unknown option ${arg}`);
+    const name = arg.startsWith('--') && arg.includes('=') ? arg.slice(0, arg.indexOf('=')) : arg;
+    if (arg === '--') {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (name === '--json') json = true;
+    else if (name === '--help' || name === '-h') help = true;
+    else if (name === '--server' || name === '-s') [server, i] = valueOf(arg, i);
+    else if (name === '--admin') {
+      let value: string;
+      [value, i] = valueOf(arg, i);
+      admin = value
+        .split(',')
+        .map((part) => part.trim())
+        .filter((part) => part !== '');
+    } else if (name === '--timeout') {
+      let value: string;
+      [value, i] = valueOf(arg, i);
+      timeoutMs = integer(name, value);
+    } else if (name in BOOLEAN_FLAGS) (flags[BOOLEAN_FLAGS[name]!] as boolean) = true;
+    else if (name in NUMBER_FLAGS) {
+      let value: string;
+      [value, i] = valueOf(arg, i);
+      (flags[NUMBER_FLAGS[name]!] as number) = integer(name, value);
+    } else if (arg.startsWith('-') && arg !== '-') throw new TypeError(`unknown option ${arg}`);
     else positionals.push(arg);
   }
   const [command, ...rest] = positionals;
-  if (command === undefined || command === 'help') return { command: 'help', positionals: rest, server, json };
+  if (help || command === undefined || command === 'help') {
+    return {
+      command: 'help',
+      positionals: command === 'help' ? rest : positionals,
+      server,
+      admin,
+      json,
+      timeoutMs,
+      flags,
+    };
+  }
   if (!(CLI_COMMANDS as readonly string[]).includes(command)) {
     throw new TypeError(`unknown command ${JSON.stringify(command)}; one of ${CLI_COMMANDS.join(', ')}`);
   }
-  return { command: command as CliCommand, positionals: rest, server, json };
+  return { command: command as CliCommand, positionals: rest, server, admin, json, timeoutMs, flags };
 }
+
+/**
+ * splitLine splits a shell line into words: whitespace separates, single or double quotes group
+ * (`set /a "two words"`), a backslash escapes the next character. Throws on an unclosed quote.
+ */
+export function splitLine(line: string): string[] {
+  const words: string[] = [];
+  let word = '';
+  let inWord = false;
+  let quote: '"' | "'" | undefined;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i] as string;
+    if (quote !== undefined) {
+      if (c === quote) quote = undefined;
+      else if (c === '\\' && quote === '"' && i + 1 < line.length) word += line[++i];
+      else word += c;
+    } else if (c === '"' || c === "'") {
+      quote = c;
+      inWord = true;
+    } else if (c === '\\' && i + 1 < line.length) {
+      word += line[++i];
+      inWord = true;
+    } else if (/\s/.test(c)) {
+      if (inWord) words.push(word);
+      word = '';
+      inWord = false;
+    } else {
+      word += c;
+      inWord = true;
+    }
+  }
+  if (quote !== undefined) throw new TypeError(`unclosed ${quote} quote`);
+  if (inWord) words.push(word);
+  return words;
+}
+
+/** USAGE is the help text. */
+export const USAGE = `zabkit <command> [args] [options]
+
+commands:
+  ls PATH [--stat] [-R]             list children (-R: the whole subtree)
+  get PATH [--stat]                 print a znode's data (and Stat)
+  set PATH DATA [-v VERSION]        replace a znode's data (only at VERSION if given)
+  create PATH [DATA] [-e] [--sequential] [--container] [--ttl MS]
+                                    create a znode (-e: ephemeral, lives as long as the command)
+  rm PATH [-v VERSION] [-r]         delete a znode (-r: with its subtree)
+  stat PATH                         print a znode's Stat
+  watch PATH [-r] [-n COUNT]        print events of a persistent watch (-r: the subtree) until ^C or COUNT events
+  status [--admin host:port,...]    table of the members: role, epoch, zxid, leader (from their admin ports)
+  shell                             interactive shell with history and tab completion of paths
+
+options:
+  -s, --server host:port[,...][/chroot]   where to connect (default ${SERVER_DEFAULT})
+  --admin host:port[,...]           admin endpoints for status (default: derived from --server)
+  --json                            JSON output for scripts (watch: one JSON object per line)
+  --timeout MS                      connect timeout (default 5000)
+  -h, --help                        this help`;

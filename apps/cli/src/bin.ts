@@ -1,18 +1,38 @@
 #!/usr/bin/env node
-import { parseCliArgs } from './args.js';
+import { parseCliArgs, USAGE } from './args.js';
+import { runCli } from './commands.js';
+import { runShell } from './shell.js';
 
-const usage = `zabkit <command> [args] [--server host:port] [--json]
-commands: ls, get, set, create, rm, stat, watch, status, shell`;
+const io = {
+  out: (text: string) => process.stdout.write(`${text}\n`),
+  err: (text: string) => process.stderr.write(`${text}\n`),
+};
 
-try {
-  const args = parseCliArgs(process.argv.slice(2));
-  if (args.command === 'help') {
-    process.stdout.write(`${usage}\n`);
-  } else {
-    process.stderr.write(`zabkit: '${args.command}' needs @zabkit/client, which is not built yet.\n`);
-    process.exitCode = 1;
+async function main(): Promise<number> {
+  let args: ReturnType<typeof parseCliArgs>;
+  try {
+    args = parseCliArgs(process.argv.slice(2));
+  } catch (error) {
+    io.err(`zabkit: ${(error as Error).message}\n${USAGE}`);
+    return 2;
   }
-} catch (error) {
-  process.stderr.write(`zabkit: ${(error as Error).message}\n${usage}\n`);
-  process.exitCode = 2;
+  if (args.command === 'help') {
+    io.out(USAGE);
+    return 0;
+  }
+  if (args.command === 'shell') return runShell(args);
+  // ^C stops a watch (or a connect) cleanly: the session is closed before exiting.
+  const controller = new AbortController();
+  process.once('SIGINT', () => controller.abort());
+  return runCli(args, io, controller.signal);
 }
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    io.err(`zabkit: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,208 @@
+import { type CreateModeName, connect, type ZabClient, ZabError } from '@zabkit/client';
+import type { CliArgs, CommandFlags } from './args.js';
+import { dataHuman, dataJson, hex, statHuman } from './format.js';
+import { adminEndpoints, memberStatuses, statusTable } from './status.js';
+
+/** CliIo is where a command writes: `out` for results, `err` for diagnostics. Each call is one line (a newline is added). */
+export interface CliIo {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+/** CommandContext is what a command runs with: an open client (the shell's, or one opened for the command) and a signal (^C). */
+export interface CommandContext {
+  client: ZabClient;
+  io: CliIo;
+  json: boolean;
+  flags: CommandFlags;
+  signal?: AbortSignal;
+}
+
+/** UsageError is a command used wrongly (exit code 2). */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+function argument(positionals: readonly string[], index: number, what: string): string {
+  const value = positionals[index];
+  if (value === undefined) throw new UsageError(`missing ${what}`);
+  return value;
+}
+
+function createMode(flags: CommandFlags): CreateModeName {
+  const { ephemeral, sequential, container, ttlMs } = flags;
+  if (container && (ephemeral || sequential || ttlMs !== undefined)) throw new UsageError('--container goes alone');
+  if (ttlMs !== undefined && ephemeral) throw new UsageError('--ttl is for persistent znodes, not with -e');
+  if (container) return 'CONTAINER';
+  if (ttlMs !== undefined) return sequential ? 'PERSISTENT_SEQUENTIAL_WITH_TTL' : 'PERSISTENT_WITH_TTL';
+  if (ephemeral) return sequential ? 'EPHEMERAL_SEQUENTIAL' : 'EPHEMERAL';
+  return sequential ? 'PERSISTENT_SEQUENTIAL' : 'PERSISTENT';
+}
+
+function joinPath(parent: string, name: string): string {
+  return parent === '/' ? `/${name}` : `${parent}/${name}`;
+}
+
+/** subtree lists every path under `root` (root excluded), parents before children, in sorted order. */
+async function subtree(client: ZabClient, root: string, signal?: AbortSignal): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (path: string) => {
+    for (const name of await client.children(path, { signal })) {
+      const child = joinPath(path, name);
+      out.push(child);
+      await walk(child);
+    }
+  };
+  await walk(root);
+  return out;
+}
+
+/** jsonStat is a Stat for --json: numbers as they are (zxids are safe integers), plus hex zxids for reading. */
+function jsonStat(stat: import('@zabkit/client').Stat) {
+  return { ...stat, czxidHex: hex(stat.czxid), mzxidHex: hex(stat.mzxid), pzxidHex: hex(stat.pzxid) };
+}
+
+/**
+ * runClientCommand runs one znode command (ls, get, set, create, rm, stat, watch) with an open
+ * client; throws ZabError or UsageError.
+ */
+export async function runClientCommand(
+  command: string,
+  positionals: readonly string[],
+  context: CommandContext,
+): Promise<void> {
+  const { client, io, json, flags, signal } = context;
+  const print = (value: unknown, human: string) => io.out(json ? JSON.stringify(value) : human);
+  switch (command) {
+    case 'ls': {
+      const path = positionals[0] ?? '/';
+      if (flags.recursive) {
+        const paths = await subtree(client, path, signal);
+        print({ path, paths }, paths.join('\n'));
+        return;
+      }
+      const { children, stat } = await client.children(path, { stat: true, signal });
+      if (json) print(flags.stat ? { path, children, stat: jsonStat(stat) } : { path, children }, '');
+      else io.out(flags.stat ? [...children, '', statHuman(stat)].join('\n') : children.join('\n'));
+      return;
+    }
+    case 'get': {
+      const path = argument(positionals, 0, 'PATH');
+      const { data, stat } = await client.get(path, { signal });
+      if (json) print({ path, ...dataJson(data), ...(flags.stat ? { stat: jsonStat(stat) } : {}) }, '');
+      else io.out(flags.stat ? `${dataHuman(data)}\n\n${statHuman(stat)}` : dataHuman(data));
+      return;
+    }
+    case 'set': {
+      const path = argument(positionals, 0, 'PATH');
+      const data = argument(positionals, 1, 'DATA');
+      const stat = await client.set(path, data, { version: flags.version ?? -1, signal });
+      print({ path, stat: jsonStat(stat) }, `${path}: version ${stat.version}, mZxid ${hex(stat.mzxid)}`);
+      return;
+    }
+    case 'create': {
+      const path = argument(positionals, 0, 'PATH');
+      const created = await client.create(path, positionals[1] ?? '', {
+        mode: createMode(flags),
+        ttlMs: flags.ttlMs,
+        signal,
+      });
+      print({ path: created }, created);
+      return;
+    }
+    case 'rm': {
+      const path = argument(positionals, 0, 'PATH');
+      const deleted: string[] = [];
+      if (flags.recursive) {
+        for (const child of (await subtree(client, path, signal)).reverse()) {
+          await client.delete(child, { signal }).catch((error: unknown) => {
+            if (!ZabError.isInstance(error, 'NO_NODE')) throw error;
+          });
+          deleted.push(child);
+        }
+      }
+      await client.delete(path, { version: flags.version ?? -1, signal });
+      deleted.push(path);
+      print({ deleted }, deleted.map((item) => `deleted ${item}`).join('\n'));
+      return;
+    }
+    case 'stat': {
+      const path = argument(positionals, 0, 'PATH');
+      const stat = await client.exists(path, { signal });
+      if (stat === null) throw new ZabError('NO_NODE', { op: 'stat', path });
+      print({ path, stat: jsonStat(stat) }, statHuman(stat));
+      return;
+    }
+    case 'watch': {
+      const path = argument(positionals, 0, 'PATH');
+      const stream = client.watch(path, { recursive: flags.recursive, signal });
+      await stream.ready;
+      if (!json) io.err(`watching ${path}${flags.recursive ? ' and its subtree' : ''}; ^C to stop`);
+      let seen = 0;
+      try {
+        for await (const event of stream) {
+          print({ ...event, zxidHex: hex(event.zxid) }, `${event.type} ${event.path} ${hex(event.zxid)}`);
+          if (flags.count !== undefined && ++seen >= flags.count) break;
+        }
+      } catch (error) {
+        if (signal?.aborted) return;
+        throw error;
+      }
+      return;
+    }
+    default:
+      throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+  }
+}
+
+/** printError reports a failure: a line on stderr, or a JSON object on stdout with --json (so scripts can parse it). */
+export function printError(error: unknown, io: CliIo, json: boolean): void {
+  if (json) {
+    const body = ZabError.isInstance(error)
+      ? { code: error.code, message: error.message, path: error.path, op: error.op }
+      : {
+          code: error instanceof UsageError ? 'USAGE' : 'ERROR',
+          message: error instanceof Error ? error.message : String(error),
+        };
+    io.out(JSON.stringify({ error: body }));
+  } else io.err(`zabkit: ${error instanceof Error ? error.message : String(error)}`);
+}
+
+/** exitCodeOf: 2 for usage errors, 1 for everything else. */
+export function exitCodeOf(error: unknown): number {
+  return error instanceof UsageError || error instanceof TypeError ? 2 : 1;
+}
+
+/**
+ * runCli runs one command line (not `shell`): `status` reads the admin endpoints, the znode
+ * commands open a session, run, and close it. Returns the exit code: 0 done, 1 failed (the
+ * ZabError code is printed), 2 usage.
+ */
+export async function runCli(args: CliArgs, io: CliIo, signal?: AbortSignal): Promise<number> {
+  try {
+    if (args.command === 'status') {
+      const endpoints = args.admin.length > 0 ? args.admin : adminEndpoints(args.server);
+      const rows = await memberStatuses(endpoints, args.timeoutMs);
+      io.out(args.json ? JSON.stringify(rows) : statusTable(rows));
+      return rows.some((row) => row.error === undefined) ? 0 : 1;
+    }
+    if (args.command === 'help' || args.command === 'shell')
+      throw new UsageError(`${args.command} is not run by runCli`);
+    const client = await connect(args.server, { connectTimeoutMs: args.timeoutMs, sessionTimeoutMs: 10_000, signal });
+    try {
+      await runClientCommand(args.command, args.positionals, {
+        client,
+        io,
+        json: args.json,
+        flags: args.flags,
+        signal,
+      });
+    } finally {
+      await client.close();
+    }
+    return 0;
+  } catch (error) {
+    printError(error, io, args.json);
+    return exitCodeOf(error);
+  }
+}
