@@ -86,30 +86,30 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
-    const name = arg.startsWith('--') && arg.includes('=') ? arg.slice(0, arg.indexOf('=')) : arg;
+    const option = arg.startsWith('--') && arg.includes('=') ? arg.slice(0, arg.indexOf('=')) : arg;
     if (arg === '--') {
       positionals.push(...argv.slice(i + 1));
       break;
     }
-    if (name === '--json') json = true;
-    else if (name === '--help' || name === '-h') help = true;
-    else if (name === '--server' || name === '-s') [server, i] = valueOf(arg, i);
-    else if (name === '--admin') {
+    if (option === '--json') json = true;
+    else if (option === '--help' || option === '-h') help = true;
+    else if (option === '--server' || option === '-s') [server, i] = valueOf(arg, i);
+    else if (option === '--admin') {
       let value: string;
       [value, i] = valueOf(arg, i);
       admin = value
         .split(',')
         .map((part) => part.trim())
         .filter((part) => part !== '');
-    } else if (name === '--timeout') {
+    } else if (option === '--timeout') {
       let value: string;
       [value, i] = valueOf(arg, i);
-      timeoutMs = integer(name, value);
-    } else if (name in BOOLEAN_FLAGS) (flags[BOOLEAN_FLAGS[name]!] as boolean) = true;
-    else if (name in NUMBER_FLAGS) {
+      timeoutMs = integer(option, value);
+    } else if (option in BOOLEAN_FLAGS) (flags[BOOLEAN_FLAGS[option]!] as boolean) = true;
+    else if (option in NUMBER_FLAGS) {
       let value: string;
       [value, i] = valueOf(arg, i);
-      (flags[NUMBER_FLAGS[name]!] as number) = integer(name, value);
+      (flags[NUMBER_FLAGS[option]!] as number) = integer(option, value);
     } else if (arg.startsWith('-') && arg !== '-') throw new TypeError(`unknown option ${arg}`);
     else positionals.push(arg);
   }
