@@ -77,7 +77,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     version: undefined,
     count: undefined,
   };
-  const valueOf = (arg: string, i: number): [string, number] => {
+  const optionValue = (arg: string, i: number): [string, number] => {
     const eq = arg.indexOf('=');
     if (arg.startsWith('--') && eq !== -1) return [arg.slice(eq + 1), i];
     const value = argv[i + 1];
@@ -93,22 +93,22 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     }
     if (option === '--json') json = true;
     else if (option === '--help' || option === '-h') help = true;
-    else if (option === '--server' || option === '-s') [server, i] = valueOf(arg, i);
+    else if (option === '--server' || option === '-s') [server, i] = optionValue(arg, i);
     else if (option === '--admin') {
       let value: string;
-      [value, i] = valueOf(arg, i);
+      [value, i] = optionValue(arg, i);
       admin = value
         .split(',')
         .map((part) => part.trim())
         .filter((part) => part !== '');
     } else if (option === '--timeout') {
       let value: string;
-      [value, i] = valueOf(arg, i);
+      [value, i] = optionValue(arg, i);
       timeoutMs = integer(option, value);
     } else if (option in BOOLEAN_FLAGS) (flags[BOOLEAN_FLAGS[option]!] as boolean) = true;
     else if (option in NUMBER_FLAGS) {
       let value: string;
-      [value, i] = valueOf(arg, i);
+      [value, i] = optionValue(arg, i);
       (flags[NUMBER_FLAGS[option]!] as number) = integer(option, value);
     } else if (arg.startsWith('-') && arg !== '-') throw new TypeError(`unknown option ${arg}`);
     else positionals.push(arg);
