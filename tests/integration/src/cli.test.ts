@@ -1,5 +1,5 @@
-import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -89,4 +89,33 @@ describe('zabkit CLI against a running ensemble', () => {
     expect(new Set(rows.map((row: { leader: number }) => row.leader)).size).toBe(1);
     expect(rows[0].zxid).toMatch(/^0x[0-9a-f]+$/);
   }, 60_000);
+
+  it('shell: one session for all lines, ephemerals live until quit, history is kept', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'zabkit-it-home-'));
+    const shell = spawn(process.execPath, [bin, 'shell', '--server', ensemble.connectString], {
+      env: { ...process.env, HOME: home },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let output = '';
+    shell.stdout.on('data', (chunk) => {
+      output += String(chunk);
+    });
+    const exited = new Promise<number | null>((resolve) => shell.on('exit', resolve));
+    const waitOutput = async (pattern: RegExp) => {
+      const deadline = Date.now() + 10_000;
+      while (!pattern.test(output)) {
+        if (Date.now() > deadline) throw new Error(`shell output never matched ${pattern}: ${output}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
+    shell.stdin.write('create /sh-eph "two words" -e\n');
+    await waitOutput(/\/sh-eph/);
+    shell.stdin.write('get /sh-eph\n');
+    await waitOutput(/two words/);
+    expect((await zabkit('stat', '/sh-eph')).code).toBe(0);
+    shell.stdin.write('frob\nquit\n');
+    expect(await exited).toBe(0);
+    expect((await zabkit('stat', '/sh-eph')).code).toBe(1);
+    expect(readFileSync(join(home, '.zabkit_history'), 'utf8').split('\n')).toContain('get /sh-eph');
+  }, 30_000);
 });
