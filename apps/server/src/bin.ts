@@ -1,4 +1,23 @@
 #!/usr/bin/env node
-// zabkit-server: until the server issue lands there is no server to run; say so and fail.
-process.stderr.write('zabkit-server: no server is built yet (see the open server issue); nothing was started.\n');
-process.exit(1);
+// zabkit-server: `start --config FILE [--key value …]` runs one member; `dev` runs a local ensemble.
+import { runDev } from './dev.js';
+import { runStart } from './start.js';
+
+const usage = `zabkit-server start --config zabkit.json [--data-dir DIR] [--tick-ms N] [--log-level info] …
+zabkit-server dev [--nodes 3] [--observers 0] [--dir ./.zabkit]
+
+start  runs one ensemble member; flags override keys of the config file (--data-dir sets dataDir)
+dev    runs a local ensemble of member processes on loopback (clients 7181+, peers 7888+, admin 7080+)`;
+
+const [command, ...rest] = process.argv.slice(2);
+if (command === 'start') {
+  void runStart(rest);
+} else if (command === 'dev') {
+  void runDev(rest);
+} else if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+  process.stdout.write(`${usage}\n`);
+  process.exitCode = command === undefined ? 2 : 0;
+} else {
+  process.stderr.write(`zabkit-server: unknown command ${JSON.stringify(command)}\n${usage}\n`);
+  process.exitCode = 2;
+}

@@ -1,2 +1,11 @@
+export { startAdmin } from './admin.js';
+export type { MemberConfig, ServerConfig } from './config.js';
+export { ConfigError, configSchema, loadConfig, parseConfig } from './config.js';
+export type { Ensemble, EnsembleMember, StartEnsembleOptions } from './ensemble.js';
+export { DEFAULT_BASE_PORTS, startEnsemble } from './ensemble.js';
+export { createLogger, prettyLine } from './logger.js';
+export type { MemberStatus } from './member.js';
+export { Member, sessionPassword } from './member.js';
+export { Metrics } from './metrics.js';
 export type { MemberPorts } from './ports.js';
 export { defaultPorts, PORTS_DEFAULT } from './ports.js';

@@ -78,9 +78,18 @@ describe('client protocol golden bytes', () => {
   it('ping: [3]', () => {
     expect(hex(encodeClientMessage({ kind: 'ping' }))).toBe('00000002' + '9103');
   });
-  it('getData request: [2, xid, [4, path, watch]]', () => {
+  it('getData request: [2, xid, [4, path, watch], linearizable]', () => {
     const frame = encodeClientMessage({ kind: 'request', xid: 7, request: { op: 'getData', path: '/a', watch: true } });
-    expect(hex(frame)).toBe('00000009' + '930207' + '9304a22f61c3');
+    expect(hex(frame)).toBe('0000000a' + '940207' + '9304a22f61c3' + 'c2');
+  });
+  it('a request frame without the trailing linearizable field (an older client) decodes as not linearizable', () => {
+    const body = Uint8Array.from([0x93, 0x02, 0x07, 0x93, 0x04, 0xa2, 0x2f, 0x61, 0xc3]);
+    expect(decodeClientMessage(body)).toEqual({
+      kind: 'request',
+      xid: 7,
+      request: { op: 'getData', path: '/a', watch: true },
+      linearizable: false,
+    });
   });
   it('reply with an error: [18, xid, zxid as int64, err, nil]', () => {
     const frame = encodeServerMessage({ kind: 'reply', xid: 7, zxid: 0x1_0000_0002, error: 'NO_NODE', result: null });

@@ -92,6 +92,11 @@ export interface ConnectRefused {
 /** RequestFrame carries one request of the session with the client's xid (replies echo it). */
 export interface RequestFrame {
   kind: 'request';
+  /**
+   * linearizable: for a read, confirm leadership with a quorum before answering (a read barrier);
+   * absent on the wire means false. zabkit's own: ZooKeeper has no such read.
+   */
+  linearizable?: boolean;
   xid: number;
   request: Request;
 }
@@ -151,7 +156,7 @@ export const clientMessage = union<ClientMessage, 'kind'>('client message kind',
       readOnly: withDefault(boolean, false),
     },
   },
-  request: { code: 2, fields: { xid: int32, request } },
+  request: { code: 2, fields: { xid: int32, request, linearizable: withDefault(boolean, false) } },
   ping: { code: 3, fields: {} },
 });
 

@@ -179,7 +179,9 @@ export const sampleClientMessages: ClientMessage[] = [
     password,
     readOnly: true,
   },
-  ...sampleRequests.map((request, i): ClientMessage => ({ kind: 'request', xid: i + 1, request })),
+  ...sampleRequests.map(
+    (request, i): ClientMessage => ({ kind: 'request', xid: i + 1, request, linearizable: i % 2 === 1 }),
+  ),
   { kind: 'ping' },
 ];
 

@@ -49,6 +49,10 @@ export interface ReplicatedMachine {
   snapshotRecords(): Iterable<SnapshotRecord>;
   /** restore replaces the whole state with a snapshot's records. */
   restore(zxid: Zxid, records: Iterable<SnapshotRecord>): void;
+  /** stats counts what the machine holds, for status pages and metrics. */
+  stats(): { znodes: number; sessions: number; watches: number };
+  /** sessionTimeoutMs is a live session's negotiated timeout, or undefined. */
+  sessionTimeoutMs(sessionId: SessionId): number | undefined;
   /** digest is a deterministic fingerprint of the applied state (for comparing replicas). */
   digest(): string;
 }

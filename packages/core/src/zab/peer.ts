@@ -490,6 +490,22 @@ export class ZabPeer {
     return this.log;
   }
 
+  /** sessionTimeoutMs is a live session's negotiated timeout in the applied state, or undefined if it is not live. */
+  sessionTimeoutMs(sessionId: SessionId): number | undefined {
+    return this.machine.hasSession(sessionId) ? this.machine.sessionTimeoutMs(sessionId) : undefined;
+  }
+
+  /** machineStats counts znodes, sessions and watches of the applied state. */
+  machineStats(): { znodes: number; sessions: number; watches: number } {
+    return this.machine.stats();
+  }
+
+  /** read answers a read of the applied state outside any session's order (admin pages, tooling). */
+  readDirect(request: Request): { result: Reply['result']; error: ErrorCode | null } {
+    const outcome = this.machine.read(0, request);
+    return { result: outcome.result, error: outcome.error };
+  }
+
   /** stateDigest fingerprints the applied state, to compare replicas. */
   stateDigest(): string {
     return this.machine.digest();

@@ -118,6 +118,18 @@ class TreeMachine implements ReplicatedMachine {
     this.lastPrepared = null;
   }
 
+  stats(): { znodes: number; sessions: number; watches: number } {
+    return {
+      znodes: this.tree.nodeCount,
+      sessions: this.tree.sessions().length,
+      watches: this.tree.watchManager.watchCount,
+    };
+  }
+
+  sessionTimeoutMs(sessionId: SessionId): number | undefined {
+    return this.tree.sessionTimeoutMs(sessionId);
+  }
+
   digest(): string {
     // FNV-1a over the sorted snapshot records: equal trees give equal digests, however they were built.
     const lines: string[] = [];

@@ -1,0 +1,185 @@
+import { accessSync, constants, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+
+/** ConfigError is a configuration problem: the server exits with code 2 and this one message. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly exitCode = 2;
+}
+
+const port = z.number().int().min(0).max(65535);
+
+const memberSchema = z.strictObject({
+  id: z.number().int().min(1).max(255),
+  host: z.string().min(1),
+  peerPort: port,
+  clientPort: port,
+  adminPort: port,
+  role: z.enum(['voter', 'observer']).default('voter'),
+});
+
+/** configSchema: one member's configuration file (JSON). Every duration names its unit. */
+const baseConfigSchema = z.strictObject({
+  /** id is this member's id; it must appear in `members`. */
+  id: z.number().int().min(1).max(255),
+  members: z.array(memberSchema).min(1),
+  /** dataDir holds the log, snapshots and epochs; created if missing; must be writable. */
+  dataDir: z.string().min(1),
+  /** clientHost, adminHost: where to listen; admin stays on loopback unless configured. */
+  clientHost: z.string().min(1).optional(),
+  adminHost: z.string().min(1).default('127.0.0.1'),
+  tickMs: z.number().int().min(1).max(60_000).default(100),
+  initLimitTicks: z.number().int().min(1).default(50),
+  syncLimitTicks: z.number().int().min(1).default(20),
+  electionTimeoutTicks: z.number().int().min(1).default(5),
+  finalizeWaitTicks: z.number().int().min(0).default(2),
+  sessionTimeoutMsMin: z.number().int().min(1).default(2_000),
+  sessionTimeoutMsMax: z.number().int().min(1).default(60_000),
+  /** snapshotEveryTxns: a fuzzy snapshot after this many applied transactions (ZooKeeper's snapCount). */
+  snapshotEveryTxns: z.number().int().min(1).default(100_000),
+  snapshotRetainCount: z.number().int().min(1).default(3),
+  /** historyEntriesMax: applied entries kept in memory for DIFF; a learner further behind gets a SNAP. */
+  historyEntriesMax: z.number().int().min(1).default(100_000),
+  dataBytesMax: z
+    .number()
+    .int()
+    .min(0)
+    .default(1024 * 1024),
+  frameBytesMax: z
+    .number()
+    .int()
+    .min(1024)
+    .default(1024 * 1024 + 64 * 1024),
+  connectionsMax: z.number().int().min(1).default(10_000),
+  connectionsPerAddressMax: z.number().int().min(1).default(1_000),
+  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+});
+
+export const configSchema = baseConfigSchema.superRefine((config, context) => {
+  const ids = new Set<number>();
+  const ports = new Map<string, string>();
+  for (const member of config.members) {
+    if (ids.has(member.id))
+      context.addIssue({ code: 'custom', message: `duplicate member id ${member.id}`, path: ['members'] });
+    ids.add(member.id);
+    for (const [kind, value] of [
+      ['peerPort', member.peerPort],
+      ['clientPort', member.clientPort],
+      ['adminPort', member.adminPort],
+    ] as const) {
+      if (value === 0) continue;
+      const key = `${member.host}:${value}`;
+      const other = ports.get(key);
+      if (other) {
+        context.addIssue({
+          code: 'custom',
+          message: `duplicate port ${key}: member ${member.id} ${kind} and ${other}`,
+          path: ['members'],
+        });
+      }
+      ports.set(key, `member ${member.id} ${kind}`);
+    }
+  }
+  if (!ids.has(config.id))
+    context.addIssue({ code: 'custom', message: `id ${config.id} is not among members`, path: ['id'] });
+  if (!config.members.some((member) => member.role === 'voter')) {
+    context.addIssue({ code: 'custom', message: 'at least one member must be a voter', path: ['members'] });
+  }
+  if (config.sessionTimeoutMsMin > config.sessionTimeoutMsMax) {
+    context.addIssue({
+      code: 'custom',
+      message: `sessionTimeoutMsMin (${config.sessionTimeoutMsMin}) is above sessionTimeoutMsMax (${config.sessionTimeoutMsMax})`,
+      path: ['sessionTimeoutMsMin'],
+    });
+  }
+});
+
+/** ServerConfig is a validated configuration with every default filled in. */
+export type ServerConfig = z.infer<typeof configSchema>;
+export type MemberConfig = ServerConfig['members'][number];
+
+/**
+ * parseConfig validates a configuration object; a problem throws ConfigError naming the key and
+ * what is wrong with it (the first problem only: one message, one fix at a time).
+ */
+export function parseConfig(input: unknown): ServerConfig {
+  const result = configSchema.safeParse(input);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    if (!issue) throw new ConfigError('invalid configuration');
+    const where = issue.path.length > 0 ? issue.path.join('.') : 'config';
+    const message =
+      issue.code === 'unrecognized_keys'
+        ? `unknown key ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`
+        : issue.message;
+    throw new ConfigError(`${where}: ${message}`);
+  }
+  return result.data;
+}
+
+/** FLAG_KEYS: command-line flags (`--data-dir`) and the config keys they override. */
+const FLAG_KEYS = Object.keys(baseConfigSchema.shape).filter((key) => key !== 'members');
+
+function camel(flag: string): string {
+  return flag.replace(/-([a-z])/g, (_m, letter: string) => letter.toUpperCase());
+}
+
+/**
+ * loadConfig reads `--config FILE` (JSON) and applies `--key value` flags over it (flags win),
+ * validates, and checks the data directory is writable. Every problem is a ConfigError.
+ */
+export function loadConfig(args: readonly string[]): ServerConfig {
+  let file: string | undefined;
+  const overrides: Record<string, unknown> = {};
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    if (!arg.startsWith('--')) throw new ConfigError(`unexpected argument ${JSON.stringify(arg)}`);
+    const [name, inline] = arg.slice(2).split('=', 2) as [string, string | undefined];
+    const value = inline ?? args[++i];
+    if (value === undefined) throw new ConfigError(`--${name} needs a value`);
+    if (name === 'config') {
+      file = value;
+      continue;
+    }
+    const key = camel(name);
+    if (!FLAG_KEYS.includes(key)) throw new ConfigError(`unknown flag --${name}`);
+    overrides[key] = /^-?\d+$/.test(value) ? Number(value) : value;
+  }
+  let base: Record<string, unknown> = {};
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new ConfigError(`cannot read config file ${file}: ${(error as Error).message}`);
+    }
+    try {
+      base = JSON.parse(text) as Record<string, unknown>;
+    } catch (error) {
+      throw new ConfigError(`config file ${file} is not valid JSON: ${(error as Error).message}`);
+    }
+    if (typeof base !== 'object' || base === null || Array.isArray(base)) {
+      throw new ConfigError(`config file ${file} must hold a JSON object`);
+    }
+  }
+  const config = parseConfig({ ...base, ...overrides });
+  config.dataDir = resolve(config.dataDir);
+  checkWritable(config.dataDir);
+  return config;
+}
+
+/** checkWritable creates the data directory if needed and proves it takes a file. */
+export function checkWritable(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+    const probe = join(dir, `.write-probe-${process.pid}`);
+    writeFileSync(probe, '');
+    rmSync(probe);
+  } catch (error) {
+    throw new ConfigError(
+      `dataDir ${dir} is not writable: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
+  }
+}

@@ -1,0 +1,476 @@
+import { createHash, randomInt } from 'node:crypto';
+import type { ConnectRequest } from '@zabkit/codec';
+import {
+  type ClientOutput,
+  createPrng,
+  createTreeMachine,
+  formatZxid,
+  type PeerStatus,
+  type Ready,
+  type SessionId,
+  ZabPeer,
+} from '@zabkit/core';
+import { type FileStorage, openFileStorage } from '@zabkit/storage';
+import { ClientListener, PeerMesh, type ServerConnection } from '@zabkit/transport-tcp';
+import type { Logger } from 'pino';
+import type { ServerConfig } from './config.js';
+import { Metrics } from './metrics.js';
+
+/** PASSWORD_BYTES is the length of a session password, as ZooKeeper's. */
+const PASSWORD_BYTES = 16;
+
+/**
+ * sessionPassword derives a session's password from its id, the same on every member, so a client
+ * can resume its session anywhere. Like ZooKeeper's (Random seeded with the id), it guards against
+ * accidents (a client resuming the wrong session), not attackers.
+ */
+export function sessionPassword(sessionId: SessionId): Uint8Array {
+  const digest = createHash('sha256').update(`zabkit-session:${sessionId}`).digest();
+  return new Uint8Array(digest.buffer, digest.byteOffset, PASSWORD_BYTES).slice();
+}
+
+function samePassword(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= (a[i] as number) ^ (b[i] as number);
+  return diff === 0;
+}
+
+/** MemberStatus is what GET /status reports. */
+export interface MemberStatus {
+  id: number;
+  pid: number;
+  role: PeerStatus['role'];
+  phase: PeerStatus['phase'];
+  established: boolean;
+  epoch: number;
+  acceptedEpoch: number;
+  currentEpoch: number;
+  zxid: string;
+  lastLoggedZxid: string;
+  committedZxid: string;
+  leader: number | null;
+  members: {
+    id: number;
+    host: string;
+    role: 'voter' | 'observer';
+    clientPort: number;
+    adminPort: number;
+    connected: boolean;
+    lastContactMs: number | null;
+  }[];
+  sessions: number;
+  connections: number;
+  znodes: number;
+  watches: number;
+  outstanding: number;
+  uptimeMs: number;
+}
+
+/**
+ * Member is one running zabkit server: ZabPeer driven over real TCP (PeerMesh, ClientListener) and
+ * disk (FileStorage), following core's host loop: persist what a Ready asks (truncate, snapshot,
+ * append, epochs, each fsynced), only then send its messages, deliver its client output, advance.
+ * Requests that arrive while an fsync runs join the next Ready: group commit falls out of the loop.
+ */
+export class Member {
+  private readonly connections = new Map<SessionId, ServerConnection>();
+  private readonly pendingConnects = new Map<number, { connection: ServerConnection; request: ConnectRequest }>();
+  private pumping = false;
+  private pumpScheduled = false;
+  private tickTimer: NodeJS.Timeout | undefined;
+  private stopping = false;
+  private appliedSinceSnapshot = 0;
+  private snapshotRunning = false;
+  private lastRole: PeerStatus['role'] = 'looking';
+  private wasServing = false;
+  private electionStartedMs = Date.now();
+  private readonly startedMs = Date.now();
+  private readonly lastContactMs = new Map<number, number>();
+  private readonly upPeers = new Set<number>();
+  private fatalHandler: (error: Error) => void = () => {};
+
+  private constructor(
+    readonly config: ServerConfig,
+    private readonly peer: ZabPeer,
+    private readonly storage: FileStorage,
+    private readonly mesh: PeerMesh,
+    private readonly listener: ClientListener,
+    readonly metrics: Metrics,
+    private readonly logger: Logger,
+  ) {}
+
+  /** start opens the data directory, recovers, and begins serving on the configured ports. */
+  static async start(config: ServerConfig, logger: Logger): Promise<Member> {
+    const self = config.members.find((member) => member.id === config.id);
+    if (!self) throw new Error(`member ${config.id} is not configured`);
+    const storage = await openFileStorage({
+      dir: config.dataDir,
+      snapshotRetainCount: config.snapshotRetainCount,
+      logger: { warn: (message, fields) => logger.warn({ ...fields }, message) },
+    });
+    const recovered = await storage.load();
+    logger.info(
+      {
+        snapshotZxid: recovered.snapshot ? formatZxid(recovered.snapshot.header.zxid) : null,
+        entries: recovered.entries.length,
+        acceptedEpoch: recovered.epochs.acceptedEpoch,
+        currentEpoch: recovered.epochs.currentEpoch,
+      },
+      'recovered from disk',
+    );
+    const voters = config.members.filter((member) => member.role === 'voter').map((member) => member.id);
+    const observers = config.members.filter((member) => member.role === 'observer').map((member) => member.id);
+    const peer = new ZabPeer(
+      {
+        id: config.id,
+        voters,
+        observers,
+        random: createPrng(randomInt(0, 2 ** 31)),
+        machine: createTreeMachine({
+          serverId: config.id,
+          tickMs: config.tickMs,
+          sessionTimeoutMsMin: config.sessionTimeoutMsMin,
+          sessionTimeoutMsMax: config.sessionTimeoutMsMax,
+          dataBytesMax: config.dataBytesMax,
+        }),
+        tickMs: config.tickMs,
+        electionTimeoutTicks: config.electionTimeoutTicks,
+        finalizeWaitTicks: config.finalizeWaitTicks,
+        initLimitTicks: config.initLimitTicks,
+        syncLimitTicks: config.syncLimitTicks,
+        historyEntriesMax: config.historyEntriesMax,
+      },
+      recovered,
+    );
+    const metrics = new Metrics(config.id);
+    let member: Member | undefined;
+    const mesh = new PeerMesh({
+      serverId: config.id,
+      listen: { host: self.host, port: self.peerPort },
+      peers: config.members
+        .filter((m) => m.id !== config.id)
+        .map((m) => ({ id: m.id, host: m.host, port: m.peerPort })),
+      frameBytesMax: config.frameBytesMax + config.dataBytesMax,
+      logger: logger.child({ component: 'peers' }),
+    });
+    const listener = new ClientListener({
+      host: config.clientHost ?? self.host,
+      port: self.clientPort,
+      connectionsMax: config.connectionsMax,
+      connectionsPerAddressMax: config.connectionsPerAddressMax,
+      frameBytesMax: config.frameBytesMax,
+      onConnect: (connection, request) => member?.onConnect(connection, request),
+      logger: logger.child({ component: 'clients' }),
+    });
+    member = new Member(config, peer, storage, mesh, listener, metrics, logger);
+    mesh.onMessage((from, message) => {
+      member?.lastContactMs.set(from, Date.now());
+      peer.step(from, message);
+      member?.schedule();
+    });
+    mesh.onPeerUp((id) => member?.upPeers.add(id));
+    mesh.onPeerDown((id) => {
+      member?.upPeers.delete(id);
+      peer.disconnected(id);
+      member?.schedule();
+    });
+    await mesh.start();
+    await listener.listen();
+    member.tickTimer = setInterval(() => member?.tick(), config.tickMs);
+    member.tickTimer.unref?.();
+    logger.info({ clientPort: self.clientPort, peerPort: self.peerPort, role: self.role }, 'member started');
+    member.schedule();
+    return member;
+  }
+
+  /** onFatal is called when storage fails: the process must exit non-zero rather than serve. */
+  onFatal(handler: (error: Error) => void): void {
+    this.fatalHandler = handler;
+  }
+
+  private tick(): void {
+    if (this.stopping) return;
+    this.peer.tick(Date.now());
+    this.schedule();
+  }
+
+  /** schedule runs the host loop soon, once, however many events asked for it. */
+  private schedule(): void {
+    if (this.pumpScheduled || this.stopping) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      void this.pump();
+    });
+  }
+
+  private async pump(): Promise<void> {
+    if (this.pumping || this.stopping) return;
+    this.pumping = true;
+    try {
+      while (!this.stopping && this.peer.hasReady()) {
+        const ready = this.peer.ready();
+        await this.persist(ready);
+        for (const { to, message } of ready.messages) this.mesh.send(to, message);
+        this.deliver(ready.toClients);
+        this.metrics.applied(ready.applied.length);
+        this.peer.advance();
+        this.afterAdvance(ready);
+      }
+    } catch (error) {
+      this.logger.fatal({ err: error }, 'storage failed: stopping rather than serving without durability');
+      this.fatalHandler(error as Error);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  /** persist carries out the durable part of a Ready in the contract's order, each step fsynced. */
+  private async persist(ready: Ready): Promise<void> {
+    if (ready.truncateAfter !== null) {
+      this.logger.info({ zxid: formatZxid(ready.truncateAfter) }, 'log truncated (TRUNC)');
+      await this.storage.truncateAfter(ready.truncateAfter);
+    }
+    if (ready.snapshot !== null) {
+      this.logger.info(
+        { zxid: formatZxid(ready.snapshot.header.zxid), records: ready.snapshot.records.length },
+        'snapshot installed (SNAP)',
+      );
+      await this.storage.saveSnapshot(ready.snapshot.header, ready.snapshot.records);
+    }
+    if (ready.entries.length > 0) {
+      const started = performance.now();
+      await this.storage.append(ready.entries);
+      this.metrics.fsync(performance.now() - started, ready.entries.length);
+    }
+    if (ready.epochs !== null) await this.storage.saveEpochs(ready.epochs);
+  }
+
+  private afterAdvance(ready: Ready): void {
+    const status = this.peer.status();
+    if (status.role !== this.lastRole) {
+      if (status.role === 'looking') this.electionStartedMs = Date.now();
+      this.logger.info({ from: this.lastRole, to: status.role, epoch: status.epoch }, 'role change');
+      this.lastRole = status.role;
+    }
+    const serving = status.established;
+    if (serving && !this.wasServing) {
+      const durationMs = Date.now() - this.electionStartedMs;
+      this.metrics.election(durationMs);
+      this.logger.info(
+        {
+          role: status.role,
+          leader: status.leader,
+          epoch: status.epoch,
+          zxid: formatZxid(status.lastAppliedZxid),
+          durationMs,
+        },
+        'serving: leader established',
+      );
+    }
+    if (!serving && this.wasServing) {
+      // ZooKeeper closes every client connection when its server stops serving; clients move on.
+      this.logger.warn({ role: status.role }, 'not serving any more: closing client connections');
+      for (const connection of this.connections.values()) connection.close();
+      this.connections.clear();
+    }
+    this.wasServing = serving;
+    for (const { message } of ready.messages) {
+      if (message.type === 'sync')
+        this.logger.info({ mode: message.mode, epoch: message.epoch }, 'synchronizing a learner');
+    }
+    this.appliedSinceSnapshot += ready.applied.length;
+    if (this.appliedSinceSnapshot >= this.config.snapshotEveryTxns && !this.snapshotRunning) this.takeSnapshot();
+  }
+
+  /** takeSnapshot writes a fuzzy snapshot in the background while the member keeps serving. */
+  private takeSnapshot(): void {
+    this.snapshotRunning = true;
+    this.appliedSinceSnapshot = 0;
+    const { zxid, records } = this.peer.snapshot();
+    const started = Date.now();
+    this.storage
+      .saveSnapshot({ zxid, timeMs: Date.now() }, records)
+      .then(() => this.logger.info({ zxid: formatZxid(zxid), durationMs: Date.now() - started }, 'snapshot written'))
+      .catch((error) => this.logger.error({ err: error }, 'snapshot failed'))
+      .finally(() => {
+        this.snapshotRunning = false;
+      });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Clients.
+
+  private onConnect(connection: ServerConnection, request: ConnectRequest): void {
+    const status = this.peer.status();
+    if (!status.established) {
+      connection.refuse('NOT_SERVING', `member ${this.config.id} has no established leader yet`);
+      return;
+    }
+    if (request.lastZxidSeen > status.lastAppliedZxid) {
+      connection.refuse(
+        'ZXID_AHEAD',
+        `client has seen ${formatZxid(request.lastZxidSeen)}, member ${this.config.id} has only ${formatZxid(status.lastAppliedZxid)}`,
+      );
+      return;
+    }
+    if (request.sessionId === 0) {
+      const connectId = this.peer.submitCreateSession(request.timeoutMs);
+      this.pendingConnects.set(connectId, { connection, request });
+      connection.onClose(() => this.pendingConnects.delete(connectId));
+      this.schedule();
+      return;
+    }
+    const timeoutMs = this.peer.sessionTimeoutMs(request.sessionId);
+    if (timeoutMs === undefined || !samePassword(request.password, sessionPassword(request.sessionId))) {
+      connection.refuse('SESSION_EXPIRED', `session 0x${request.sessionId.toString(16)} has expired`);
+      return;
+    }
+    this.bind(connection, request.sessionId, timeoutMs);
+  }
+
+  private bind(connection: ServerConnection, sessionId: SessionId, timeoutMs: number): void {
+    const previous = this.connections.get(sessionId);
+    if (previous && previous !== connection) {
+      // The session moved to a new connection: the old one must not answer for it any more.
+      this.peer.detachSession(sessionId);
+      previous.close();
+    }
+    this.connections.set(sessionId, connection);
+    connection.accept({ timeoutMs, sessionId, password: sessionPassword(sessionId), readOnly: false });
+    connection.setIdleTimeout(timeoutMs);
+    this.peer.touchSession(sessionId);
+    this.metrics.connections(this.connections.size);
+    connection.onMessage((message) => {
+      if (message.kind === 'ping') {
+        this.peer.touchSession(sessionId);
+        connection.send({ kind: 'pong' });
+        return;
+      }
+      this.metrics.request(message.request.op);
+      const linearizable = message.linearizable === true;
+      this.peer.submit(sessionId, message.xid, message.request, { linearizable });
+      this.schedule();
+    });
+    connection.onClose(() => {
+      if (this.connections.get(sessionId) === connection) {
+        this.connections.delete(sessionId);
+        this.peer.detachSession(sessionId);
+        this.metrics.connections(this.connections.size);
+      }
+    });
+  }
+
+  private deliver(outputs: ClientOutput[]): void {
+    const closing: SessionId[] = [];
+    for (const output of outputs) {
+      switch (output.type) {
+        case 'reply': {
+          const { sessionId, xid, zxid, error, result } = output.reply;
+          this.connections.get(sessionId)?.send({ kind: 'reply', xid, zxid, error, result });
+          if (result?.op === 'closeSession' && error === null) closing.push(sessionId);
+          break;
+        }
+        case 'event':
+          this.connections.get(output.sessionId)?.send({ kind: 'watchEvent', xid: -1, event: output.event });
+          break;
+        case 'sessionCreated': {
+          const pending = this.pendingConnects.get(output.connectId);
+          if (!pending) break;
+          this.pendingConnects.delete(output.connectId);
+          this.bind(pending.connection, output.sessionId, output.timeoutMs);
+          break;
+        }
+        case 'connectFailed': {
+          const pending = this.pendingConnects.get(output.connectId);
+          if (!pending) break;
+          this.pendingConnects.delete(output.connectId);
+          pending.connection.refuse(
+            'NOT_SERVING',
+            `member ${this.config.id} lost its leader while creating the session`,
+          );
+          break;
+        }
+        case 'sessionClosed':
+          closing.push(output.sessionId);
+          break;
+      }
+    }
+    // Close after the batch, so a closeSession's own reply goes out first.
+    for (const sessionId of closing) {
+      const connection = this.connections.get(sessionId);
+      if (connection) {
+        this.connections.delete(sessionId);
+        connection.close();
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Status.
+
+  /** status describes this member for GET /status. */
+  status(): MemberStatus {
+    const status = this.peer.status();
+    const stats = this.peer.machineStats();
+    const now = Date.now();
+    return {
+      id: this.config.id,
+      pid: process.pid,
+      role: status.role,
+      phase: status.phase,
+      established: status.established,
+      epoch: status.epoch,
+      acceptedEpoch: status.acceptedEpoch,
+      currentEpoch: status.currentEpoch,
+      zxid: formatZxid(status.lastAppliedZxid),
+      lastLoggedZxid: formatZxid(status.lastLoggedZxid),
+      committedZxid: formatZxid(status.committedZxid),
+      leader: status.leader,
+      members: this.config.members.map((member) => {
+        const contact = this.lastContactMs.get(member.id);
+        return {
+          id: member.id,
+          host: member.host,
+          role: member.role,
+          clientPort: member.clientPort,
+          adminPort: member.adminPort,
+          connected: member.id === this.config.id || this.upPeers.has(member.id),
+          lastContactMs: member.id === this.config.id ? 0 : contact === undefined ? null : now - contact,
+        };
+      }),
+      sessions: stats.sessions,
+      connections: this.connections.size,
+      znodes: stats.znodes,
+      watches: stats.watches,
+      outstanding: status.outstanding,
+      uptimeMs: now - this.startedMs,
+    };
+  }
+
+  /** isServing tells whether this member answers clients. */
+  isServing(): boolean {
+    return this.peer.isServing();
+  }
+
+  /** readTree lists a znode's data and children, for the dashboard's read-only browser. */
+  readTree(path: string) {
+    const data = this.peer.readDirect({ op: 'getData', path, watch: false });
+    const children = this.peer.readDirect({ op: 'getChildren', path, watch: false });
+    return { data, children };
+  }
+
+  /** stop shuts down gracefully: no new clients, the fsync in flight finishes, files close. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    if (this.tickTimer) clearInterval(this.tickTimer);
+    for (const connection of this.connections.values()) connection.close();
+    await this.listener.close();
+    await this.mesh.close();
+    while (this.pumping) await new Promise((resolve) => setTimeout(resolve, 5));
+    await this.storage.close();
+    this.logger.info('member stopped');
+  }
+}
