@@ -31,6 +31,11 @@ export interface RecoveredState {
  * loop, in the order the host issues them; an implementation may batch appends that arrive while
  * an fsync is running (group commit) but resolves each only once it is synced.
  *
+ * `truncateAfter(z)` also removes snapshots above z. After a SNAP at zxid S, log entries at or
+ * below S may remain from an older history: recovery never replays them (it starts after the
+ * newest snapshot), and zabkit's Zab never reads them back (DIFF comes from the leader's in-memory
+ * history, so `readFrom` is for tools; FileStorage reports a jump across a snapshot as LOG_GAP).
+ *
  * Ordering rules the host follows (they are what ZooKeeper's data-loss bugs broke):
  * - `truncateAfter` before `append` of the entries that replace the truncated ones;
  * - on SNAP: `truncateAfter(snapshot zxid)`, then `saveSnapshot`, then appends;
@@ -80,7 +85,8 @@ export class MemoryStorage implements Storage {
 
   async append(entries: readonly LogEntry[]): Promise<void> {
     this.assertOpen();
-    let last = this.entries.at(-1)?.zxid ?? -1;
+    // zxid 0 means "before any transaction": never an entry (FileStorage refuses it too).
+    let last = this.entries.at(-1)?.zxid ?? 0;
     for (const entry of entries) {
       if (entry.zxid <= last)
         throw new RangeError(`append out of order: 0x${entry.zxid.toString(16)} after 0x${last.toString(16)}`);
@@ -94,6 +100,8 @@ export class MemoryStorage implements Storage {
     let keep = this.entries.length;
     while (keep > 0 && (this.entries[keep - 1] as LogEntry).zxid > zxid) keep--;
     this.entries.length = keep;
+    // A snapshot above the truncation point holds truncated transactions: drop it, as FileStorage does.
+    this.snapshots = this.snapshots.filter((snapshot) => snapshot.header.zxid <= zxid);
   }
 
   async *readFrom(afterZxid: Zxid): AsyncIterable<LogEntry> {

@@ -265,6 +265,28 @@ export function describeStorageContract(name: string, makeHarness: () => Promise
       expect(state.entries).toEqual(entries(1, 16, 20));
     });
 
+    it('truncateAfter below a snapshot drops that snapshot: truncated transactions never come back', async () => {
+      const h = await open();
+      await h.storage.load();
+      await h.storage.append(entries(1, 1, 20));
+      await h.storage.saveSnapshot({ zxid: makeZxid(1, 5), timeMs: 1 }, snapshotRecords(2, 5));
+      await h.storage.saveSnapshot({ zxid: makeZxid(1, 15), timeMs: 2 }, snapshotRecords(3, 6));
+      await h.storage.truncateAfter(makeZxid(1, 10));
+      await h.storage.append(entries(2, 1, 3));
+      const { state } = await restart(h);
+      expect(state.snapshot?.header.zxid).toBe(makeZxid(1, 5));
+      expect(state.entries).toEqual([...entries(1, 6, 10), ...entries(2, 1, 3)]);
+    });
+
+    it('refuses zxid 0, which means "before any transaction"', async () => {
+      const h = await open();
+      await h.storage.load();
+      await expect(h.storage.append(entries(0, 0, 0))).rejects.toThrow();
+      await h.storage.append(entries(1, 1, 2));
+      const { state } = await restart(h);
+      expect(state.entries).toEqual(entries(1, 1, 2));
+    });
+
     it('SNAP order: truncateAfter, saveSnapshot, then appends', async () => {
       const h = await open();
       await h.storage.load();
