@@ -91,8 +91,8 @@ function errorResult(code: ErrorCode): ErrorResult {
 }
 
 /**
- * ownData returns bytes the tree may keep: a view into a larger buffer (a decoded frame, a Node
- * Buffer pool slab) is copied so the znode does not pin the whole buffer. Arrays handed to the
+ * ownData returns bytes the tree may keep: a view into a larger buffer (a decoded frame, a slab
+ * of Node's buffer pool) is copied so the znode does not pin the whole buffer. Arrays handed to the
  * tree must not be mutated afterwards: the tree, its snapshots and its read results share them.
  */
 function ownData(data: Uint8Array): Uint8Array {

@@ -1209,15 +1209,7 @@ export class ZabPeer {
           for (const entry of zab.entries) follower.syncEntries.push(entry);
           return;
         }
-        for (const entry of zab.entries) {
-          if (entry.zxid <= this.lastLoggedZxid()) continue;
-          if (!this.followsInSequence(entry.zxid, follower.epoch)) {
-            // A gap means messages were lost: resynchronize rather than log a history with a hole.
-            this.becomeLooking();
-            return;
-          }
-          this.appendLog([entry]);
-        }
+        if (!this.appendInSequence(zab.entries, follower.epoch)) return;
         this.send(from, { type: 'ack', epoch: follower.epoch, zxid: this.lastLoggedZxid() });
         return;
       case 'commit':
@@ -1230,15 +1222,7 @@ export class ZabPeer {
           for (const entry of zab.entries) follower.syncEntries.push(entry);
           return;
         }
-        for (const entry of zab.entries) {
-          if (entry.zxid <= this.lastLoggedZxid()) continue;
-          if (!this.followsInSequence(entry.zxid, follower.epoch)) {
-            // A gap means an INFORM was lost: resynchronize rather than log a history with a hole.
-            this.becomeLooking();
-            return;
-          }
-          this.appendLog([entry]);
-        }
+        if (!this.appendInSequence(zab.entries, follower.epoch)) return;
         {
           const last = zab.entries.at(-1);
           if (last && last.zxid > this.committedZxid) this.committedZxid = last.zxid;
@@ -1552,6 +1536,23 @@ export class ZabPeer {
 
   // ---------------------------------------------------------------------------------------------
   // Helpers.
+
+  /**
+   * appendInSequence logs the entries of a PROPOSAL or INFORM that follow our history, skipping
+   * duplicates. A gap means messages were lost: rather than log a history with a hole, go back to
+   * LOOKING and resynchronize (returns false).
+   */
+  private appendInSequence(entries: readonly LogEntry[], epoch: number): boolean {
+    for (const entry of entries) {
+      if (entry.zxid <= this.lastLoggedZxid()) continue;
+      if (!this.followsInSequence(entry.zxid, epoch)) {
+        this.becomeLooking();
+        return false;
+      }
+      this.appendLog([entry]);
+    }
+    return true;
+  }
 
   /** followsInSequence: `zxid` is the next proposal of `epoch` after our last logged entry. */
   private followsInSequence(zxid: Zxid, epoch: number): boolean {
