@@ -211,10 +211,12 @@ export class Member {
     try {
       while (!this.stopping && this.peer.hasReady()) {
         const ready = this.peer.ready();
+        this.metrics.logged(this.peer.status().role, ready.entries);
         await this.persist(ready);
         for (const { to, message } of ready.messages) this.mesh.send(to, message);
         this.deliver(ready.toClients);
         this.metrics.applied(ready.applied.length);
+        this.metrics.committed(ready.applied);
         this.peer.advance();
         this.afterAdvance(ready);
       }
@@ -349,11 +351,13 @@ export class Member {
         return;
       }
       this.metrics.request(message.request.op);
+      this.metrics.requestReceived(sessionId, message.xid, message.request.op);
       const linearizable = message.linearizable === true;
       this.peer.submit(sessionId, message.xid, message.request, { linearizable });
       this.schedule();
     });
     connection.onClose(() => {
+      this.metrics.connectionClosed(sessionId);
       if (this.connections.get(sessionId) === connection) {
         this.connections.delete(sessionId);
         this.peer.detachSession(sessionId);
@@ -369,6 +373,7 @@ export class Member {
         case 'reply': {
           const { sessionId, xid, zxid, error, result } = output.reply;
           this.connections.get(sessionId)?.send({ kind: 'reply', xid, zxid, error, result });
+          this.metrics.requestAnswered(sessionId, xid);
           if (result?.op === 'closeSession' && error === null) closing.push(sessionId);
           break;
         }
