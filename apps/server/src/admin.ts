@@ -1,11 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { DASHBOARD_HTML } from './dashboard.js';
+import { DASHBOARD_HTML, DASHBOARD_SCRIPT_HASH, DASHBOARD_STYLE_HASH } from './dashboard.js';
 import type { Member } from './member.js';
 
 /**
  * startAdmin serves one member's admin HTTP API: GET /health (200 while serving, 503 otherwise),
- * GET /status (JSON), GET /metrics (Prometheus text), GET /api/tree?path=/x (read-only znode
- * browser), GET / (the dashboard). Anything else is 404; only GET is allowed.
+ * GET /status (JSON), GET /metrics (Prometheus text), GET /api/latency (recent percentiles, JSON),
+ * GET /api/tree?path=/x (read-only znode browser), GET / (the dashboard). Anything else is 404;
+ * only GET (and HEAD) is allowed, anything else is 405.
  */
 export async function startAdmin(member: Member, host: string, port: number): Promise<Server> {
   member.metrics.gauge('zabkit_sessions', 'Live sessions in the replicated tree', () => member.status().sessions);
@@ -26,7 +27,8 @@ export async function startAdmin(member: Member, host: string, port: number): Pr
 
 async function handle(member: Member, request: IncomingMessage, response: ServerResponse): Promise<void> {
   const url = new URL(request.url ?? '/', 'http://admin');
-  if (request.method !== 'GET') {
+  if (request.method !== 'GET' && request.method !== 'HEAD') {
+    response.setHeader('allow', 'GET, HEAD');
     send(response, 405, { error: 'only GET is allowed' });
     return;
   }
@@ -38,6 +40,9 @@ async function handle(member: Member, request: IncomingMessage, response: Server
     }
     case '/status':
       send(response, 200, { ...member.status(), appliedPerSecond: member.metrics.appliedPerSecond() });
+      return;
+    case '/api/latency':
+      send(response, 200, member.metrics.latency());
       return;
     case '/metrics': {
       const text = await member.metrics.registry.metrics();
@@ -68,12 +73,43 @@ async function handle(member: Member, request: IncomingMessage, response: Server
       return;
     }
     case '/':
-      response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      response.writeHead(200, {
+        'content-type': 'text/html; charset=utf-8',
+        'content-security-policy': dashboardPolicy(member, request.headers.host),
+        'cache-control': 'no-store',
+        'x-content-type-options': 'nosniff',
+      });
       response.end(DASHBOARD_HTML);
       return;
     default:
       send(response, 404, { error: `no such endpoint: ${url.pathname}` });
   }
+}
+
+/**
+ * dashboardPolicy lets the dashboard run its own inline script and style and talk to the members'
+ * admin ports on the host it was loaded from, and nothing else: no page it shows can reach out.
+ */
+function dashboardPolicy(member: Member, hostHeader: string | undefined): string {
+  let hostname: string | null = null;
+  try {
+    hostname = new URL(`http://${hostHeader ?? ''}`).hostname;
+  } catch {
+    hostname = null;
+  }
+  const admins =
+    hostname && /^[A-Za-z0-9.\-[\]:]+$/.test(hostname)
+      ? member.config.members.map((m) => `http://${hostname}:${m.adminPort}`)
+      : [];
+  return [
+    "default-src 'none'",
+    `script-src '${DASHBOARD_SCRIPT_HASH}'`,
+    `style-src '${DASHBOARD_STYLE_HASH}'`,
+    `connect-src 'self' ${admins.join(' ')}`.trim(),
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
 }
 
 function send(response: ServerResponse, status: number, body: unknown): void {

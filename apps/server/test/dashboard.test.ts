@@ -1,0 +1,124 @@
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Browser, chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Ensemble, startEnsemble } from '../src/ensemble.js';
+import { RawClient, until } from './raw-client.js';
+
+// The admin dashboard (GET /) in Debian's headless Chromium, against real `zabkit-server` processes.
+
+const CHROMIUM = '/usr/bin/chromium';
+
+let ensemble: Ensemble;
+let browser: Browser;
+const clients: RawClient[] = [];
+
+/** MISSING_CHROMIUM fails the test (never skips it) where Debian's chromium is not installed. */
+const MISSING_CHROMIUM = existsSync(CHROMIUM)
+  ? null
+  : `${CHROMIUM} is missing: the dashboard test needs Debian's chromium (apt-get install -y chromium; .ci/run installs it)`;
+
+beforeAll(async () => {
+  if (MISSING_CHROMIUM) return;
+  [ensemble, browser] = await Promise.all([
+    startEnsemble({ size: 3, dir: mkdtempSync(join(tmpdir(), 'zabkit-dashboard-')) }),
+    chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    }),
+  ]);
+  await ensemble.waitForLeader();
+}, 60_000);
+
+afterAll(async () => {
+  for (const client of clients.splice(0)) client.close();
+  await browser?.close();
+  await ensemble?.close();
+});
+
+describe('admin dashboard in headless Chromium', () => {
+  it('renders every member with its role and zxid, updates after a write, and fetches nothing from outside', async () => {
+    if (MISSING_CHROMIUM) throw new Error(MISSING_CHROMIUM);
+    const leader = await ensemble.waitForLeader();
+    const viewed = leader === 1 ? 2 : 1;
+    const member = ensemble.members.find((m) => m.id === viewed);
+    if (!member) throw new Error(`no member ${viewed}`);
+    const adminOrigins = new Set(ensemble.members.map((m) => `http://${member.host}:${m.adminPort}`));
+
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    const requested: string[] = [];
+    const pageErrors: string[] = [];
+    page.on('request', (request) => requested.push(request.url()));
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    page.on('console', (message) => {
+      if (message.type() === 'error') pageErrors.push(message.text());
+    });
+    await page.goto(`http://${member.host}:${member.adminPort}/`);
+
+    // Every member appears with the role its own /status reports.
+    const rows = page.locator('#members tbody tr[data-member]');
+    await until('the dashboard lists three members', async () => (await rows.count()) === 3, 15_000);
+    const statuses = await Promise.all([1, 2, 3].map((id) => ensemble.status(id)));
+    for (const status of statuses) {
+      if (!status) throw new Error('a member did not answer /status');
+      const row = page.locator(`#members tbody tr[data-member="${status.id}"]`);
+      expect(await row.getAttribute('data-role')).toBe(status.role);
+      expect(await row.locator('[data-field="role"]').textContent()).toBe(status.role);
+    }
+    expect(await page.locator('tr[data-role="leading"]').getAttribute('data-member')).toBe(String(leader));
+    expect(await page.locator('tr[data-role="following"]').count()).toBe(2);
+    await until(
+      'the summary names the leader',
+      async () => (await page.locator('#summary').getAttribute('data-leader')) === String(leader),
+      10_000,
+    );
+
+    // A write through the raw client: the page's zxid for the viewed member follows.
+    const client = await RawClient.connect(`${member.host}:${member.clientPort}`);
+    clients.push(client);
+    await client.sync();
+    const zxidCell = page.locator(`#members tbody tr[data-member="${viewed}"] [data-field="zxid"]`);
+    const before = (await ensemble.status(viewed))?.zxid;
+    await until('the page shows the zxid before the write', async () => (await zxidCell.textContent()) === before);
+    await client.create('/dashboard-write', 'seen in the browser');
+    await client.sync();
+    const after = (await ensemble.status(viewed))?.zxid;
+    expect(after).not.toBe(before);
+    await until('the page shows the new zxid', async () => (await zxidCell.textContent()) === after, 10_000);
+    expect(await page.locator(`tr[data-member="${viewed}"]`).getAttribute('data-zxid')).toBe(after);
+
+    // The tree browser picks the new znode up, and opens it.
+    const child = page.locator('#children a[data-path="/dashboard-write"]');
+    await until('the tree lists the new znode', async () => (await child.count()) === 1, 10_000);
+    await child.click();
+    await until(
+      'the tree shows the znode',
+      async () => (await page.locator('#tree-path').textContent()) === '/dashboard-write',
+    );
+    expect(await page.locator('#tree pre').textContent()).toBe('seen in the browser');
+
+    // Latency reaches the page: the viewed member answered the client's requests.
+    const latency = page.locator(`#members tbody tr[data-member="${viewed}"] [data-field="latency"]`);
+    await until('the page shows request latency', async () => /^\d/.test((await latency.textContent()) ?? ''), 10_000);
+
+    const screenshot = join(mkdtempSync(join(tmpdir(), 'zabkit-dashboard-shot-')), 'dashboard.png');
+    await page.screenshot({ path: screenshot, fullPage: true });
+    console.log(`dashboard screenshot: ${screenshot}`);
+
+    for (const url of requested) {
+      expect(adminOrigins.has(new URL(url).origin), `request to ${url}`).toBe(true);
+    }
+    expect(pageErrors).toEqual([]);
+    await page.close();
+  }, 60_000);
+});
