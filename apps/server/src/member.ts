@@ -251,6 +251,16 @@ export class Member {
 
   private afterAdvance(ready: Ready): void {
     const status = this.peer.status();
+    if (status.role === 'leading') {
+      // One line per ensemble event: the leader logs sessions it expired or that clients closed.
+      for (const entry of ready.applied) {
+        if (entry.txn.type !== 'closeSession') continue;
+        this.logger.info(
+          { sessionId: `0x${entry.txn.sessionId.toString(16)}`, ephemeralsDeleted: entry.txn.paths.length },
+          entry.cxid === 0 ? 'session expired' : 'session closed by its client',
+        );
+      }
+    }
     if (status.role !== this.lastRole) {
       if (status.role === 'looking') this.electionStartedMs = Date.now();
       this.logger.info({ from: this.lastRole, to: status.role, epoch: status.epoch }, 'role change');
