@@ -51,7 +51,9 @@ const workspaces = ['packages', 'apps', 'tests'].flatMap((group) =>
 );
 for (const dir of workspaces) rmSync(join(root, dir, 'reports'), { recursive: true, force: true });
 
-run('vitest (all packages)', 'pnpm', [...turbo, 'test', '--continue', '--output-logs=new-only']);
+// Two test tasks at a time: the suites start real processes and sockets, and on a 2-core machine
+// ten at once (turbo's default) starve each other into timeouts.
+run('vitest (all packages)', 'pnpm', [...turbo, 'test', '--continue', '--concurrency=2', '--output-logs=new-only']);
 
 function hasTests(dir) {
   const walk = (path) =>

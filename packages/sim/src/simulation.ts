@@ -725,8 +725,11 @@ export class Simulation {
     const key = KEYS[this.prng.int(KEYS.length)] as string;
     let request: Request;
     let linearizable = false;
-    if (roll < 30) request = { op: 'setData', path: key, data: bytes(`c${client.id}-${client.nextXid}`), version: -1 };
-    else if (roll < 38)
+    if (roll < 30) {
+      // Half unconditional, half conditional on a guessed version (BAD_VERSION is a result too).
+      const version = this.prng.int(2) === 0 ? -1 : this.prng.int(4);
+      request = { op: 'setData', path: key, data: bytes(`c${client.id}-${client.nextXid}`), version };
+    } else if (roll < 38)
       request = { op: 'create', path: key, data: bytes(`c${client.id}-${client.nextXid}`), mode: 0, ttlMs: 0 };
     else if (roll < 42) request = { op: 'delete', path: key, version: -1 };
     else if (roll < 60) request = { op: 'getData', path: key, watch: false };

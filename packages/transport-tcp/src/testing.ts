@@ -6,7 +6,7 @@ import { createPrng } from '@zabkit/core';
 export const HOST = '127.0.0.1';
 
 /** waitFor polls until `predicate` holds, failing after `timeoutMs`: every wait in the tests is bounded. */
-export async function waitFor(predicate: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
+export async function waitFor(predicate: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!predicate()) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
