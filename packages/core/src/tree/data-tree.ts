@@ -584,13 +584,52 @@ export class DataTree {
         fire(WatchEventType.NODE_CHILDREN_CHANGED, path, this.nodes.f[slot * ROW + PZXID]!);
       } else this.watchManager.add(WatchKind.CHILD, path, sessionId);
     }
+    // Persistent watches stay registered, and what they missed since relativeZxid is replayed from
+    // the Stat zxids (ZooKeeper replays nothing for them), in zxid order after the one-shot events.
+    // Creations, data and child changes are exact; deletions are not replayed: without tombstones a
+    // path deleted meanwhile cannot be told from one that never existed, and a false event is worse.
+    const replayed: WatchTrigger[] = [];
+    const replay = (type: WatchEventType, path: string, zxid: Zxid): void => {
+      replayed.push({ event: { type, path, zxid }, sessionIds: new Set([sessionId]) });
+    };
     for (const path of request.persistentWatches) {
-      if (validatePath(path) === null) this.watchManager.add(WatchKind.PERSISTENT, path, sessionId);
+      if (validatePath(path) !== null) continue;
+      this.watchManager.add(WatchKind.PERSISTENT, path, sessionId);
+      const slot = this.nodes.slotOf(path);
+      if (slot < 0) continue;
+      this.replayNode(slot, relativeZxid, replay);
+      const pzxid = this.nodes.f[slot * ROW + PZXID]!;
+      if (pzxid > relativeZxid) replay(WatchEventType.NODE_CHILDREN_CHANGED, path, pzxid);
     }
     for (const path of request.persistentRecursiveWatches) {
-      if (validatePath(path) === null) this.watchManager.add(WatchKind.PERSISTENT_RECURSIVE, path, sessionId);
+      if (validatePath(path) !== null) continue;
+      this.watchManager.add(WatchKind.PERSISTENT_RECURSIVE, path, sessionId);
+      const root = this.nodes.slotOf(path);
+      if (root < 0) continue;
+      // Recursive watches never fire NODE_CHILDREN_CHANGED (ZooKeeper's rule): creations and data changes below.
+      const subtree = [root];
+      for (let i = 0; i < subtree.length; i++) {
+        const slot = subtree[i]!;
+        this.replayNode(slot, relativeZxid, replay);
+        for (const child of this.nodes.childSlots(slot)) subtree.push(child);
+      }
     }
+    replayed.sort((a, b) => a.event.zxid - b.event.zxid);
+    for (const trigger of replayed) out.push(trigger);
     return out;
+  }
+
+  /** replayNode fires NODE_CREATED or NODE_DATA_CHANGED for a znode created or changed after `relativeZxid`. */
+  private replayNode(
+    slot: number,
+    relativeZxid: Zxid,
+    fire: (type: WatchEventType, path: string, zxid: Zxid) => void,
+  ): void {
+    const path = this.nodes.paths[slot]!;
+    const czxid = this.nodes.f[slot * ROW + CZXID]!;
+    const mzxid = this.nodes.f[slot * ROW + MZXID]!;
+    if (czxid > relativeZxid) fire(WatchEventType.NODE_CREATED, path, czxid);
+    else if (mzxid > relativeZxid) fire(WatchEventType.NODE_DATA_CHANGED, path, mzxid);
   }
 
   /** dropWatches removes every watch of a session (its connection to this server closed; the session may live on elsewhere). */
