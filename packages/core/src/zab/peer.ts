@@ -628,7 +628,7 @@ export class ZabPeer {
     for (const [id, m] of this.outOfElection) {
       if (this.voters.includes(id)) votes.set(id, { ...voteOf(m), electionEpoch: m.electionEpoch });
     }
-    if (this.hasQuorumFor(votes, voteOf(n), true) && this.checkLeaderOutOfElection(n.leader)) {
+    if (this.hasQuorumFor(votes, voteOf(n)) && this.checkLeaderOutOfElection(n.leader)) {
       this.logicalClock = n.electionEpoch;
       this.decide(voteOf(n), n.electionEpoch);
     }
@@ -647,17 +647,15 @@ export class ZabPeer {
     return said !== undefined && said.state === 'LEADING';
   }
 
-  private hasQuorumFor(votes: Map<number, Vote>, vote: Vote, sameEpochOnly = false): boolean {
+  /**
+   * hasQuorumFor: a quorum of voters in `votes` vote for `vote` (leader, zxid, peerEpoch). Election
+   * epochs are not compared: a late joiner takes the leader's electionEpoch when it decides.
+   */
+  private hasQuorumFor(votes: Map<number, Vote>, vote: Vote): boolean {
     let count = 0;
-    let electionEpoch: number | null = null;
     for (const id of this.voters) {
       const v = votes.get(id);
-      if (!v || v.leader !== vote.leader || v.zxid !== vote.zxid || v.peerEpoch !== vote.peerEpoch) continue;
-      if (sameEpochOnly) {
-        const e = (v as Vote & { electionEpoch: number }).electionEpoch;
-        if (electionEpoch === null) electionEpoch = e;
-      }
-      count++;
+      if (v && v.leader === vote.leader && v.zxid === vote.zxid && v.peerEpoch === vote.peerEpoch) count++;
     }
     return vote.leader >= 0 && count >= this.quorumSize();
   }
