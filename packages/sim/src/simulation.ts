@@ -450,10 +450,16 @@ export class Simulation {
     return output.reply;
   }
 
+  /** awaitReply runs until the request `xid` submitted through server `id` is answered, and returns the reply. */
+  awaitReply(id: number, sessionId: SessionId, xid: number) {
+    this.waitFor(`reply to xid ${xid} via ${id}`, () => this.scripted.has(`r${id}:${sessionId}:${xid}`));
+    return (this.scripted.get(`r${id}:${sessionId}:${xid}`) as Extract<ClientOutput, { type: 'reply' }>).reply;
+  }
+
   /** submitOnly submits a request without waiting (its reply may never come). */
-  submitOnly(id: number, sessionId: SessionId, request: Request): number {
+  submitOnly(id: number, sessionId: SessionId, request: Request, options: { linearizable?: boolean } = {}): number {
     const xid = this.nextScriptXid++;
-    this.peerOf(id).submit(sessionId, xid, request);
+    this.peerOf(id).submit(sessionId, xid, request, options);
     this.pump(this.server(id));
     return xid;
   }
