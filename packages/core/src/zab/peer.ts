@@ -785,7 +785,7 @@ export class ZabPeer {
       this.send(learner.id, { type: 'sync', epoch, mode, truncZxid, snapshotZxid: 0 });
     }
     const start = from === this.logBase ? 0 : this.findIndex(from) + 1;
-    assert(start >= 0 || from === this.logBase, `sync start ${formatZxid(from)} not in history`);
+    assert(start >= 0 || from === this.logBase, () => `sync start ${formatZxid(from)} not in history`);
     for (let i = start; i < this.log.length; i += this.syncBatchEntriesMax) {
       this.send(learner.id, { type: 'entries', epoch, entries: this.log.slice(i, i + this.syncBatchEntriesMax) });
     }
@@ -1408,7 +1408,7 @@ export class ZabPeer {
     for (const entry of entries) {
       assert(
         entry.zxid > this.lastLoggedZxid(),
-        `append ${formatZxid(entry.zxid)} not above ${formatZxid(this.lastLoggedZxid())}`,
+        () => `append ${formatZxid(entry.zxid)} not above ${formatZxid(this.lastLoggedZxid())}`,
       );
       this.log.push(entry);
       this.out.entries.push(entry);
@@ -1423,11 +1423,11 @@ export class ZabPeer {
     if (!forSnapshot) {
       assert(
         zxid >= this.machine.lastAppliedZxid,
-        `TRUNC to ${formatZxid(zxid)} below applied ${formatZxid(this.machine.lastAppliedZxid)}`,
+        () => `TRUNC to ${formatZxid(zxid)} below applied ${formatZxid(this.machine.lastAppliedZxid)}`,
       );
       assert(
         zxid === this.logBase || this.findIndex(zxid) !== -1,
-        `TRUNC to ${formatZxid(zxid)}, which is not in this server's history`,
+        () => `TRUNC to ${formatZxid(zxid)}, which is not in this server's history`,
       );
     }
     let keep = this.log.length;
@@ -1446,7 +1446,7 @@ export class ZabPeer {
     const applied = this.machine.lastAppliedZxid;
     if (applied >= limit) return;
     let index = applied <= this.logBase ? 0 : this.findIndex(applied) + 1;
-    assert(index >= 0, `applied ${formatZxid(applied)} not in history`);
+    assert(index >= 0, () => `applied ${formatZxid(applied)} not in history`);
     while (index < this.log.length) {
       const entry = this.log[index] as LogEntry;
       if (entry.zxid > limit) break;
@@ -1458,7 +1458,7 @@ export class ZabPeer {
 
   private applyEntry(entry: LogEntry): void {
     const before = this.machine.lastAppliedZxid;
-    assert(entry.zxid > before, `apply ${formatZxid(entry.zxid)} after ${formatZxid(before)}`);
+    assert(entry.zxid > before, () => `apply ${formatZxid(entry.zxid)} after ${formatZxid(before)}`);
     const outcome = this.machine.apply(entry);
     this.out.applied.push(entry);
     for (const event of outcome.events) this.out.toClients.push({ type: 'event', ...event });
@@ -1615,6 +1615,7 @@ export class ZabInvariantError extends Error {
   override readonly name = 'ZabInvariantError';
 }
 
-function assert(condition: boolean, message: string): asserts condition {
-  if (!condition) throw new ZabInvariantError(message);
+/** assert throws ZabInvariantError; pass the message as a function where building it costs (hot paths). */
+function assert(condition: boolean, message: string | (() => string)): asserts condition {
+  if (!condition) throw new ZabInvariantError(typeof message === 'string' ? message : message());
 }
