@@ -11,8 +11,9 @@ const allowed = {
   client: ['transport-tcp', 'codec', 'core'],
   server: ['client', 'storage', 'transport-tcp', 'codec', 'core'],
   cli: ['client', 'codec', 'core'],
+  bench: ['server', 'client', 'codec', 'core'],
 };
-const where = { server: 'apps', cli: 'apps' };
+const where = { server: 'apps', cli: 'apps', bench: 'apps' };
 const dir = (name) => `^${where[name] ?? 'packages'}/${name}/`;
 const all = Object.keys(allowed);
 
