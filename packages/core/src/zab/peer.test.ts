@@ -176,6 +176,30 @@ describe('ZabPeer', () => {
     expect(ensemble.peer(leader).status().epoch).toBe(1);
   });
 
+  it('batches per Ready: one PROPOSAL per follower, one cumulative ACK back, one COMMIT per round', () => {
+    const ensemble = new Ensemble([1, 2, 3], [4]);
+    ensemble.settle();
+    const leader = ensemble.leader() as number;
+    const session = ensemble.createSession(leader);
+    const from = ensemble.readies.length;
+    for (let xid = 1; xid <= 20; xid++)
+      ensemble
+        .peer(leader)
+        .submit(session, xid, { op: 'create', path: `/b${xid}`, data: text('x'), mode: 0, ttlMs: 0 });
+    ensemble.settle(2);
+    for (let xid = 1; xid <= 20; xid++) expect(ensemble.reply(leader, session, xid)?.error).toBeNull();
+    const sent = ensemble.readies.slice(from).flatMap(({ id, ready }) => ready.messages.map((m) => ({ id, ...m })));
+    const of = (type: PeerMessage['type']) => sent.filter((m) => m.message.type === type);
+    const proposals = of('proposal');
+    expect(proposals).toHaveLength(2);
+    for (const p of proposals) expect(p.message.type === 'proposal' && p.message.entries).toHaveLength(20);
+    expect(of('ack')).toHaveLength(2);
+    // Each ACK may commit on its own (a quorum is the leader and one follower), at most one COMMIT each.
+    expect(of('commit').length).toBeLessThanOrEqual(4);
+    const informed = of('inform').flatMap((m) => (m.message.type === 'inform' ? m.message.entries : []));
+    expect(informed).toHaveLength(20);
+  });
+
   it('answers a session in the order it asked, reads included (FIFO client order)', () => {
     const ensemble = new Ensemble([1, 2, 3]);
     ensemble.settle();

@@ -243,6 +243,12 @@ export class ZabPeer {
 
   // Output.
   private out: Ready = emptyReady();
+  /**
+   * lastSent: the last message queued to each peer in `out` (it has not been handed out yet). A
+   * PROPOSAL, ACK, COMMIT or INFORM that follows one of its own kind to the same peer joins it, so
+   * a Ready carries one of each per peer however many requests it holds; order per peer is kept.
+   */
+  private lastSent = new Map<number, PeerMessage>();
   private inflight: Ready | null = null;
   private inflightEndZxid: Zxid = 0;
 
@@ -425,6 +431,7 @@ export class ZabPeer {
     assert(this.inflight === null, 'ready() called before advance()');
     const batch = this.out;
     this.out = emptyReady();
+    this.lastSent.clear();
     this.inflight = batch;
     this.inflightEndZxid = this.lastLoggedZxid();
     return batch;
@@ -1021,7 +1028,9 @@ export class ZabPeer {
     for (const learner of leader.learners.values()) {
       if (learner.observer) continue;
       if (learner.stage === 'syncing' || learner.stage === 'synced' || learner.stage === 'uptodate') {
-        this.send(learner.id, { type: 'proposal', epoch: leader.epoch, entries: [entry] });
+        const last = this.lastSent.get(learner.id);
+        if (last?.type === 'proposal' && last.epoch === leader.epoch) last.entries.push(entry);
+        else this.send(learner.id, { type: 'proposal', epoch: leader.epoch, entries: [entry] });
       }
     }
   }
@@ -1046,10 +1055,19 @@ export class ZabPeer {
       if (learner.observer) {
         const start = this.findIndex(from) + 1;
         const end = this.findIndex(candidate) + 1;
-        if (end > start)
-          this.send(learner.id, { type: 'inform', epoch: leader.epoch, entries: this.log.slice(start, end) });
+        if (end > start) {
+          const last = this.lastSent.get(learner.id);
+          if (last?.type === 'inform' && last.epoch === leader.epoch) {
+            for (let i = start; i < end; i++) last.entries.push(this.log[i] as LogEntry);
+          } else {
+            this.send(learner.id, { type: 'inform', epoch: leader.epoch, entries: this.log.slice(start, end) });
+          }
+        }
       } else if (learner.stage !== 'syncing') {
-        this.send(learner.id, { type: 'commit', epoch: leader.epoch, zxid: candidate });
+        // COMMIT is cumulative: a later commit round in the same Ready moves the queued one forward.
+        const last = this.lastSent.get(learner.id);
+        if (last?.type === 'commit' && last.epoch === leader.epoch) last.zxid = candidate;
+        else this.send(learner.id, { type: 'commit', epoch: leader.epoch, zxid: candidate });
       }
     }
     this.applyCommitted();
@@ -1208,7 +1226,12 @@ export class ZabPeer {
           return;
         }
         if (!this.appendInSequence(zab.entries, follower.epoch)) return;
-        this.send(from, { type: 'ack', epoch: follower.epoch, zxid: this.lastLoggedZxid() });
+        {
+          // ACK is cumulative and goes out only once this Ready's entries are durable: one per Ready.
+          const last = this.lastSent.get(from);
+          if (last?.type === 'ack' && last.epoch === follower.epoch) last.zxid = this.lastLoggedZxid();
+          else this.send(from, { type: 'ack', epoch: follower.epoch, zxid: this.lastLoggedZxid() });
+        }
         return;
       case 'commit':
         if (follower.phase === 'sync') return;
@@ -1575,6 +1598,7 @@ export class ZabPeer {
 
   private send(to: number, message: PeerMessage): void {
     this.out.messages.push({ to, message });
+    this.lastSent.set(to, message);
   }
 
   private allMembers(): number[] {
