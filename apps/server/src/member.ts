@@ -212,8 +212,9 @@ export class Member {
       while (!this.stopping && this.peer.hasReady()) {
         const ready = this.peer.ready();
         this.metrics.logged(this.peer.status().role, ready.entries);
+        const afterPersist = this.sendEarly(ready);
         await this.persist(ready);
-        for (const { to, message } of ready.messages) this.mesh.send(to, message);
+        for (const { to, message } of afterPersist) this.mesh.send(to, message);
         this.deliver(ready.toClients);
         this.metrics.applied(ready.applied.length);
         this.metrics.committed(ready.applied);
@@ -226,6 +227,34 @@ export class Member {
     } finally {
       this.pumping = false;
     }
+  }
+
+  /**
+   * sendEarly sends, before this Ready's fsync, the messages that acknowledge nothing: the leader's
+   * PROPOSAL, COMMIT and INFORM (ZooKeeper's leader, too, sends a proposal while logging it). The
+   * followers' fsyncs then run beside the leader's instead of after it, and commits do not wait
+   * for the fsync of the next batch. Safe because neither vouches for this Ready's persist: a
+   * COMMIT is decided from ACKs of entries already durable (the leader counts itself only after
+   * its own persist), and a PROPOSAL the leader dies before logging is one a crash loses anyway.
+   * Only for Readys that just append (no TRUNC, snapshot or epochs), and per peer only up to the
+   * first other message, so each peer still gets its messages in order. Everything else (ACK,
+   * ACKEPOCH, ACKNEWLEADER, LEADERINFO, ...) is returned, to be sent once the persist is durable.
+   */
+  private sendEarly(ready: Ready): Ready['messages'] {
+    if (ready.truncateAfter !== null || ready.snapshot !== null || ready.epochs !== null) return ready.messages;
+    const afterPersist: Ready['messages'] = [];
+    let held: Set<number> | undefined;
+    for (const item of ready.messages) {
+      const type = item.message.type;
+      if ((type === 'proposal' || type === 'commit' || type === 'inform') && !held?.has(item.to)) {
+        this.mesh.send(item.to, item.message);
+      } else {
+        afterPersist.push(item);
+        held ??= new Set();
+        held.add(item.to);
+      }
+    }
+    return afterPersist;
   }
 
   /** persist carries out the durable part of a Ready in the contract's order, each step fsynced. */
