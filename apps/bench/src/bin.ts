@@ -3,6 +3,7 @@
 // on), optionally beside a 3-server ZooKeeper driven the same way in the same run (--vs zookeeper).
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
+import { profileNodeOptions } from './profile.js';
 import { Progress } from './progress.js';
 import { median } from './stats.js';
 import type { Conn, Target } from './target.js';
@@ -30,7 +31,7 @@ const USAGE = `usage: pnpm bench [--vs zookeeper] [--json] [--only W1,R1,C1,L1,F
   --rounds        repetitions of each steady workload; medians are reported (default 1)
   --trials        failover trials (default 10)
   --connections   client connections (sessions) per system (default 8)
-  --profile dir   write V8 CPU profiles of the zabkit members to dir (node --cpu-prof)`;
+  --profile dir   write V8 CPU profiles of the zabkit members to dir (.cpuprofile, as node --cpu-prof)`;
 
 type System = 'zabkit' | 'zookeeper';
 const STEADY: WorkloadName[] = ['W1', 'R1', 'C1', 'L1'];
@@ -208,7 +209,7 @@ async function main(): Promise<number> {
       let target: Target;
       if (system === 'zabkit') {
         const previous = process.env.NODE_OPTIONS;
-        if (values.profile) process.env.NODE_OPTIONS = `${previous ?? ''} --cpu-prof --cpu-prof-dir=${values.profile}`;
+        if (values.profile) process.env.NODE_OPTIONS = `${previous ?? ''} ${profileNodeOptions(values.profile)}`;
         try {
           target = await startZabkit();
         } finally {
