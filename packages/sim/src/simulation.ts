@@ -8,6 +8,7 @@ import {
   type ReplicatedMachine,
   type Request,
   type SessionId,
+  splitEarlyMessages,
   ZabPeer,
   type Zxid,
   zxidEpoch,
@@ -582,6 +583,10 @@ export class Simulation {
     if (!peer || server.busy || this.now < server.pausedUntil || server.held.length > 0 || !peer.hasReady()) return;
     const ready = peer.ready();
     server.busy = true;
+    // As the server does: PROPOSAL/COMMIT/INFORM go out before the fsync, the rest after it.
+    const { early, afterPersist } = splitEarlyMessages(ready);
+    for (const { to, message } of early) this.sendMessage(server.id, to, message);
+    ready.messages = afterPersist;
     server.disk.write(ready);
     const keep = this.options.beforePersist?.(server.id, ready);
     if (keep !== undefined) {

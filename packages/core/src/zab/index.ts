@@ -1,3 +1,4 @@
+export { splitEarlyMessages } from './early-messages.js';
 export type { ApplyOutcome, ReadOutcome, ReplicatedMachine } from './machine.js';
 export type {
   AckEpochMessage,
