@@ -212,10 +212,13 @@ export class Member {
       while (!this.stopping && this.peer.hasReady()) {
         const ready = this.peer.ready();
         this.metrics.logged(this.peer.status().role, ready.entries);
-        const afterPersist = this.sendEarly(ready);
+        // A Ready that only appends may release, before its fsync, what vouches for nothing in it.
+        const appendOnly = ready.truncateAfter === null && ready.snapshot === null && ready.epochs === null;
+        const afterPersist = appendOnly ? this.sendEarly(ready.messages) : ready.messages;
+        if (appendOnly) this.deliver(ready.toClients);
         await this.persist(ready);
         for (const { to, message } of afterPersist) this.mesh.send(to, message);
-        this.deliver(ready.toClients);
+        if (!appendOnly) this.deliver(ready.toClients);
         this.metrics.applied(ready.applied.length);
         this.metrics.committed(ready.applied);
         this.peer.advance();
@@ -230,23 +233,29 @@ export class Member {
   }
 
   /**
-   * sendEarly sends, before this Ready's fsync, the messages that acknowledge nothing: the leader's
-   * PROPOSAL, COMMIT and INFORM (ZooKeeper's leader, too, sends a proposal while logging it). The
-   * followers' fsyncs then run beside the leader's instead of after it, and commits do not wait
-   * for the fsync of the next batch. Safe because neither vouches for this Ready's persist: a
-   * COMMIT is decided from ACKs of entries already durable (the leader counts itself only after
-   * its own persist), and a PROPOSAL the leader dies before logging is one a crash loses anyway.
-   * Only for Readys that just append (no TRUNC, snapshot or epochs), and per peer only up to the
-   * first other message, so each peer still gets its messages in order. Everything else (ACK,
-   * ACKEPOCH, ACKNEWLEADER, LEADERINFO, ...) is returned, to be sent once the persist is durable.
+   * sendEarly sends, before an append-only Ready's fsync, the messages that acknowledge nothing:
+   * the leader's PROPOSAL, COMMIT and INFORM (ZooKeeper's leader, too, sends a proposal while
+   * logging it) and a follower's FORWARD of a client request. Followers then log beside the leader
+   * instead of after it, and commits and forwards do not wait for a batch's fsync. Safe because
+   * none vouches for this Ready's persist: a COMMIT is decided from ACKs of entries already durable
+   * (the leader counts itself only after its own persist), and a PROPOSAL the leader dies before
+   * logging is one a crash loses anyway. Per peer only up to its first other message, so each peer
+   * still gets its messages in order. Everything else (ACK, ACKEPOCH, ACKNEWLEADER, LEADERINFO,
+   * ...) is returned, to be sent once the persist is durable.
+   *
+   * The Ready's client output goes out early too (the caller does it): replies and events come
+   * only from applied entries, and the core applies an entry only once it is committed and durable
+   * here, which happened in an earlier Ready: none of them depends on this Ready's persist.
    */
-  private sendEarly(ready: Ready): Ready['messages'] {
-    if (ready.truncateAfter !== null || ready.snapshot !== null || ready.epochs !== null) return ready.messages;
+  private sendEarly(messages: Ready['messages']): Ready['messages'] {
     const afterPersist: Ready['messages'] = [];
     let held: Set<number> | undefined;
-    for (const item of ready.messages) {
+    for (const item of messages) {
       const type = item.message.type;
-      if ((type === 'proposal' || type === 'commit' || type === 'inform') && !held?.has(item.to)) {
+      if (
+        (type === 'proposal' || type === 'commit' || type === 'inform' || type === 'forward') &&
+        !held?.has(item.to)
+      ) {
         this.mesh.send(item.to, item.message);
       } else {
         afterPersist.push(item);
