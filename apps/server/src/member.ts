@@ -8,6 +8,7 @@ import {
   type PeerStatus,
   type Ready,
   type SessionId,
+  splitEarlyMessages,
   ZabPeer,
 } from '@zabkit/core';
 import { type FileStorage, openFileStorage } from '@zabkit/storage';
@@ -212,13 +213,14 @@ export class Member {
       while (!this.stopping && this.peer.hasReady()) {
         const ready = this.peer.ready();
         this.metrics.logged(this.peer.status().role, ready.entries);
-        // A Ready that only appends may release, before its fsync, what vouches for nothing in it.
-        const appendOnly = ready.truncateAfter === null && ready.snapshot === null && ready.epochs === null;
-        const afterPersist = appendOnly ? this.sendEarly(ready.messages) : ready.messages;
-        if (appendOnly) this.deliver(ready.toClients);
+        // The leader's PROPOSAL/COMMIT/INFORM vouch for nothing in this Ready: they leave before
+        // its fsync, so followers log beside the leader (core's splitEarlyMessages; the simulator
+        // does the same). Everything else waits for the persist.
+        const { early, afterPersist } = splitEarlyMessages(ready);
+        for (const { to, message } of early) this.mesh.send(to, message);
         await this.persist(ready);
         for (const { to, message } of afterPersist) this.mesh.send(to, message);
-        if (!appendOnly) this.deliver(ready.toClients);
+        this.deliver(ready.toClients);
         this.metrics.applied(ready.applied.length);
         this.metrics.committed(ready.applied);
         this.peer.advance();
@@ -230,40 +232,6 @@ export class Member {
     } finally {
       this.pumping = false;
     }
-  }
-
-  /**
-   * sendEarly sends, before an append-only Ready's fsync, the messages that acknowledge nothing:
-   * the leader's PROPOSAL, COMMIT and INFORM (ZooKeeper's leader, too, sends a proposal while
-   * logging it) and a follower's FORWARD of a client request. Followers then log beside the leader
-   * instead of after it, and commits and forwards do not wait for a batch's fsync. Safe because
-   * none vouches for this Ready's persist: a COMMIT is decided from ACKs of entries already durable
-   * (the leader counts itself only after its own persist), and a PROPOSAL the leader dies before
-   * logging is one a crash loses anyway. Per peer only up to its first other message, so each peer
-   * still gets its messages in order. Everything else (ACK, ACKEPOCH, ACKNEWLEADER, LEADERINFO,
-   * ...) is returned, to be sent once the persist is durable.
-   *
-   * The Ready's client output goes out early too (the caller does it): replies and events come
-   * only from applied entries, and the core applies an entry only once it is committed and durable
-   * here, which happened in an earlier Ready: none of them depends on this Ready's persist.
-   */
-  private sendEarly(messages: Ready['messages']): Ready['messages'] {
-    const afterPersist: Ready['messages'] = [];
-    let held: Set<number> | undefined;
-    for (const item of messages) {
-      const type = item.message.type;
-      if (
-        (type === 'proposal' || type === 'commit' || type === 'inform' || type === 'forward') &&
-        !held?.has(item.to)
-      ) {
-        this.mesh.send(item.to, item.message);
-      } else {
-        afterPersist.push(item);
-        held ??= new Set();
-        held.add(item.to);
-      }
-    }
-    return afterPersist;
   }
 
   /** persist carries out the durable part of a Ready in the contract's order, each step fsynced. */
