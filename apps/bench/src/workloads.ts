@@ -106,6 +106,8 @@ export async function runWorkload(
 export interface FailoverTrial {
   killedLeader: number;
   recoveryMs: number;
+  /** electedMs: until the remaining members agreed on a new leader that serves (polled every 50 ms). */
+  electedMs: number;
 }
 
 /**
@@ -148,10 +150,15 @@ export async function failover(
   await new Promise((done) => setTimeout(done, options.loadMs ?? 500));
   killedAt = performance.now();
   await target.kill(leader);
+  const elected = target.leader().then(
+    () => performance.now() - killedAt,
+    () => Number.NaN,
+  );
   const timeout = new Promise<void>((done) => setTimeout(done, 30_000));
   await Promise.race([recovered, timeout]);
+  const electedMs = await elected;
   stop = true;
   await Promise.race([Promise.all(workers), new Promise((done) => setTimeout(done, 15_000))]);
   await target.restart(leader);
-  return { killedLeader: leader, recoveryMs: recoveredAt - killedAt };
+  return { killedLeader: leader, recoveryMs: recoveredAt - killedAt, electedMs };
 }
