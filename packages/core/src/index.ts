@@ -1,3 +1,13 @@
+export type { LimitSettings, Limits } from './limits.js';
+export {
+  deriveLimits,
+  LIMIT_DEFAULTS,
+  LimitsError,
+  multiResultBytesMax,
+  peerSendQueueBytesMax,
+  requestLimitError,
+  writeRequestBytesMax,
+} from './limits.js';
 export type { Random } from './prng.js';
 export { createPrng } from './prng.js';
 export type { Epochs, RecoveredState, Snapshot, Storage } from './storage.js';
@@ -62,6 +72,16 @@ export type {
   WriteRequest,
 } from './types.js';
 export { AddWatchMode, CreateMode, ERROR_CODE_NUMBERS, WatchEventType, WatcherType } from './types.js';
+export {
+  ENVELOPE_BYTES,
+  logEntryBytes,
+  replyBytes,
+  resultBytes,
+  snapshotRecordBytes,
+  txnBytes,
+  utf8Bytes,
+} from './wire-size.js';
+export { isXidAfter, nextXid, XID_MAX } from './xid.js';
 export * from './zab/index.js';
 export type { Zxid } from './zxid.js';
 export {

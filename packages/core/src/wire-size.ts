@@ -1,0 +1,136 @@
+/**
+ * Upper bounds of the encoded size of zabkit's wire values, in bytes. Core cannot encode (the codec
+ * sits above it), yet it must keep every message it emits under the frame limits, so it measures
+ * with these. Each function bounds the msgpack encoding of `@zabkit/codec` from above: every
+ * integer counts as the widest msgpack integer (9 bytes), every array, string and bin header as
+ * the widest (5 bytes), strings by their exact UTF-8 length. The codec's tests check the bound
+ * holds for every shape it encodes; a bound that is too low would make a frame over the limit,
+ * which the host then reports instead of sending (never a crash).
+ */
+import type { LogEntry, MultiTxnOp, Reply, Result, SnapshotRecord, Txn } from './types.js';
+
+/** INT_BYTES is the widest msgpack integer: a marker byte and 8 bytes. */
+export const INT_BYTES = 9;
+/** HEADER_BYTES is the widest msgpack array, str or bin header: a marker byte and a 32-bit length. */
+export const HEADER_BYTES = 5;
+/** STAT_BYTES bounds one encoded Stat (an array of 11 integers). */
+export const STAT_BYTES = HEADER_BYTES + 11 * INT_BYTES;
+/** ENVELOPE_BYTES bounds what a message adds around its content: its array header, type code and a few integer fields. */
+export const ENVELOPE_BYTES = 64;
+
+/** utf8Bytes is the exact UTF-8 length of a string (lone surrogates count as the 3 bytes of U+FFFD). */
+export function utf8Bytes(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) continue;
+    if (code < 0x800) bytes += 1;
+    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        // A surrogate pair: 2 UTF-16 units, 4 UTF-8 bytes.
+        bytes += 2;
+        i++;
+      } else bytes += 2;
+    } else bytes += 2;
+  }
+  return bytes;
+}
+
+/** stringBytes bounds one encoded string. */
+export function stringBytes(text: string): number {
+  return HEADER_BYTES + utf8Bytes(text);
+}
+
+/** binBytes bounds one encoded byte string. */
+export function binBytes(data: Uint8Array): number {
+  return HEADER_BYTES + data.length;
+}
+
+function multiTxnOpBytes(op: MultiTxnOp): number {
+  const head = HEADER_BYTES + INT_BYTES;
+  switch (op.type) {
+    case 'create':
+      return head + stringBytes(op.path) + binBytes(op.data) + 4 * INT_BYTES + 1;
+    case 'delete':
+      return head + stringBytes(op.path);
+    case 'setData':
+      return head + stringBytes(op.path) + binBytes(op.data) + INT_BYTES;
+    case 'check':
+      return head + stringBytes(op.path) + INT_BYTES;
+    case 'error':
+      return head + INT_BYTES;
+  }
+}
+
+/** txnBytes bounds one encoded transaction. */
+export function txnBytes(txn: Txn): number {
+  const head = HEADER_BYTES + INT_BYTES;
+  switch (txn.type) {
+    case 'multi': {
+      let bytes = head + HEADER_BYTES;
+      for (const op of txn.txns) bytes += multiTxnOpBytes(op);
+      return bytes;
+    }
+    case 'createSession':
+      return head + 2 * INT_BYTES;
+    case 'closeSession': {
+      let bytes = head + INT_BYTES + HEADER_BYTES;
+      for (const path of txn.paths) bytes += stringBytes(path);
+      return bytes;
+    }
+    default:
+      return multiTxnOpBytes(txn);
+  }
+}
+
+/** logEntryBytes bounds one encoded LogEntry (its header fields and its transaction). */
+export function logEntryBytes(entry: LogEntry): number {
+  return HEADER_BYTES + 4 * INT_BYTES + txnBytes(entry.txn);
+}
+
+/** snapshotRecordBytes bounds one encoded SnapshotRecord. */
+export function snapshotRecordBytes(record: SnapshotRecord): number {
+  if (record.kind === 'session') return HEADER_BYTES + 3 * INT_BYTES;
+  return HEADER_BYTES + INT_BYTES + stringBytes(record.path) + binBytes(record.data) + 11 * INT_BYTES + 1;
+}
+
+function stringsBytes(texts: readonly string[]): number {
+  let bytes = HEADER_BYTES;
+  for (const text of texts) bytes += stringBytes(text);
+  return bytes;
+}
+
+/** resultBytes bounds one encoded Result (null: the nil of a failed request). */
+export function resultBytes(result: Result | null): number {
+  if (result === null) return 1;
+  const head = HEADER_BYTES + INT_BYTES;
+  switch (result.op) {
+    case 'create':
+      return head + stringBytes(result.path) + STAT_BYTES;
+    case 'setData':
+    case 'exists':
+      return head + STAT_BYTES;
+    case 'getData':
+      return head + binBytes(result.data) + STAT_BYTES;
+    case 'getChildren':
+      return head + stringsBytes(result.children) + STAT_BYTES;
+    case 'getEphemerals':
+      return head + stringsBytes(result.paths);
+    case 'sync':
+      return head + stringBytes(result.path);
+    case 'multi':
+    case 'multiRead': {
+      let bytes = head + HEADER_BYTES;
+      for (const item of result.results) bytes += item.op === 'error' ? head + INT_BYTES : resultBytes(item);
+      return bytes;
+    }
+    default:
+      return head + INT_BYTES;
+  }
+}
+
+/** replyBytes bounds one encoded client reply frame body. */
+export function replyBytes(reply: Reply): number {
+  return ENVELOPE_BYTES + resultBytes(reply.result);
+}
