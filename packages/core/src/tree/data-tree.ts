@@ -121,6 +121,8 @@ export class DataTree {
   private readonly containers = new Set<string>();
   private readonly ttlNodes = new Set<string>();
   private lastZxid: Zxid = 0;
+  /** watchesRefused counts the watches the last setWatches could not register (the session's limit). */
+  private watchesRefused = 0;
 
   constructor() {
     const root = this.nodes.insert('/', -1, {
@@ -393,14 +395,18 @@ export class DataTree {
     if (validatePath(path) !== null) return errorResult('INVALID_PATH');
     const slot = this.nodes.slotOf(path);
     if (slot < 0) return errorResult('NO_NODE');
-    if (watchSessionId !== undefined) this.watchManager.add(WatchKind.DATA, path, watchSessionId);
+    if (watchSessionId !== undefined && !this.watchManager.add(WatchKind.DATA, path, watchSessionId)) {
+      return errorResult('QUOTA_EXCEEDED');
+    }
     return { op: 'getData', data: this.nodes.data[slot]!, stat: this.statOf(slot) };
   }
 
   /** exists returns the Stat or null; with `watchSessionId`, leaves a one-shot watch either way (NodeCreated fires it if missing). */
   exists(path: string, watchSessionId?: SessionId): ExistsResult | ErrorResult {
     if (validatePath(path) !== null) return errorResult('INVALID_PATH');
-    if (watchSessionId !== undefined) this.watchManager.add(WatchKind.DATA, path, watchSessionId);
+    if (watchSessionId !== undefined && !this.watchManager.add(WatchKind.DATA, path, watchSessionId)) {
+      return errorResult('QUOTA_EXCEEDED');
+    }
     return { op: 'exists', stat: this.stat(path) };
   }
 
@@ -409,7 +415,9 @@ export class DataTree {
     if (validatePath(path) !== null) return errorResult('INVALID_PATH');
     const slot = this.nodes.slotOf(path);
     if (slot < 0) return errorResult('NO_NODE');
-    if (watchSessionId !== undefined) this.watchManager.add(WatchKind.CHILD, path, watchSessionId);
+    if (watchSessionId !== undefined && !this.watchManager.add(WatchKind.CHILD, path, watchSessionId)) {
+      return errorResult('QUOTA_EXCEEDED');
+    }
     const skip = path === '/' ? 1 : path.length + 1;
     const children = this.nodes.childSlots(slot).map((child) => this.nodes.paths[child]!.slice(skip));
     children.sort();
@@ -502,8 +510,10 @@ export class DataTree {
         result = this.removeWatches(sessionId, request.path, request.watcherType);
         break;
       case 'setWatches':
+        this.watchesRefused = 0;
         watches = this.setWatches(sessionId, request);
-        result = { op: 'setWatches' };
+        // The events still go out; the client learns that some watches are not registered.
+        result = this.watchesRefused > 0 ? errorResult('QUOTA_EXCEEDED') : { op: 'setWatches' };
         break;
       default:
         result = errorResult('UNIMPLEMENTED');
@@ -515,11 +525,12 @@ export class DataTree {
   /** addWatch registers a persistent or persistent-recursive watch (ZooKeeper's addWatch); the path need not exist. */
   addWatch(sessionId: SessionId, path: string, mode: AddWatchMode): EmptyResult | ErrorResult {
     if (validatePath(path) !== null) return errorResult('INVALID_PATH');
-    if (mode === AddWatchMode.PERSISTENT) this.watchManager.add(WatchKind.PERSISTENT, path, sessionId);
+    let added: boolean;
+    if (mode === AddWatchMode.PERSISTENT) added = this.watchManager.add(WatchKind.PERSISTENT, path, sessionId);
     else if (mode === AddWatchMode.PERSISTENT_RECURSIVE) {
-      this.watchManager.add(WatchKind.PERSISTENT_RECURSIVE, path, sessionId);
+      added = this.watchManager.add(WatchKind.PERSISTENT_RECURSIVE, path, sessionId);
     } else return errorResult('BAD_ARGUMENTS');
-    return { op: 'addWatch' };
+    return added ? { op: 'addWatch' } : errorResult('QUOTA_EXCEEDED');
   }
 
   /**
@@ -568,13 +579,13 @@ export class DataTree {
       if (slot < 0) fire(WatchEventType.NODE_DELETED, path, this.lastZxid);
       else if (this.nodes.f[slot * ROW + MZXID]! > relativeZxid)
         fire(WatchEventType.NODE_DATA_CHANGED, path, this.nodes.f[slot * ROW + MZXID]!);
-      else this.watchManager.add(WatchKind.DATA, path, sessionId);
+      else this.registerWatch(WatchKind.DATA, path, sessionId);
     }
     for (const path of request.existWatches) {
       if (validatePath(path) !== null) continue;
       const slot = this.nodes.slotOf(path);
       if (slot >= 0) fire(WatchEventType.NODE_CREATED, path, this.nodes.f[slot * ROW + CZXID]!);
-      else this.watchManager.add(WatchKind.DATA, path, sessionId);
+      else this.registerWatch(WatchKind.DATA, path, sessionId);
     }
     for (const path of request.childWatches) {
       if (validatePath(path) !== null) continue;
@@ -582,7 +593,7 @@ export class DataTree {
       if (slot < 0) fire(WatchEventType.NODE_DELETED, path, this.lastZxid);
       else if (this.nodes.f[slot * ROW + PZXID]! > relativeZxid) {
         fire(WatchEventType.NODE_CHILDREN_CHANGED, path, this.nodes.f[slot * ROW + PZXID]!);
-      } else this.watchManager.add(WatchKind.CHILD, path, sessionId);
+      } else this.registerWatch(WatchKind.CHILD, path, sessionId);
     }
     // Persistent watches stay registered, and what they missed since relativeZxid is replayed from
     // the Stat zxids (ZooKeeper replays nothing for them), in zxid order after the one-shot events.
@@ -594,7 +605,7 @@ export class DataTree {
     };
     for (const path of request.persistentWatches) {
       if (validatePath(path) !== null) continue;
-      this.watchManager.add(WatchKind.PERSISTENT, path, sessionId);
+      this.registerWatch(WatchKind.PERSISTENT, path, sessionId);
       const slot = this.nodes.slotOf(path);
       if (slot < 0) continue;
       this.replayNode(slot, relativeZxid, replay);
@@ -603,7 +614,7 @@ export class DataTree {
     }
     for (const path of request.persistentRecursiveWatches) {
       if (validatePath(path) !== null) continue;
-      this.watchManager.add(WatchKind.PERSISTENT_RECURSIVE, path, sessionId);
+      this.registerWatch(WatchKind.PERSISTENT_RECURSIVE, path, sessionId);
       const root = this.nodes.slotOf(path);
       if (root < 0) continue;
       // Recursive watches never fire NODE_CHILDREN_CHANGED (ZooKeeper's rule): creations and data changes below.
@@ -617,6 +628,11 @@ export class DataTree {
     replayed.sort((a, b) => a.event.zxid - b.event.zxid);
     for (const trigger of replayed) out.push(trigger);
     return out;
+  }
+
+  /** registerWatch adds a watch for setWatches, counting refusals past the session's limit in {@link watchesRefused}. */
+  private registerWatch(kind: WatchKind, path: string, sessionId: SessionId): void {
+    if (!this.watchManager.add(kind, path, sessionId)) this.watchesRefused++;
   }
 
   /** replayNode fires NODE_CREATED or NODE_DATA_CHANGED for a znode created or changed after `relativeZxid`. */

@@ -33,6 +33,12 @@ export class WatchManager {
   private readonly bySession = new Map<SessionId, Set<string>[]>();
   /** handedOut marks persistent sets given to a trigger: they are copied before the next change. */
   private readonly handedOut = new WeakSet<Set<SessionId>>();
+  /**
+   * watchesPerSessionMax bounds the registrations of one session on this server (all four kinds
+   * together); {@link add} refuses past it. Unbounded by default; the tree machine sets it from
+   * the member's limits.
+   */
+  watchesPerSessionMax = Number.POSITIVE_INFINITY;
 
   /** isEmpty is true when no watch is registered (the hot path of apply checks it first). */
   get isEmpty(): boolean {
@@ -40,15 +46,19 @@ export class WatchManager {
     return data!.size === 0 && child!.size === 0 && persistent!.size === 0 && recursive!.size === 0;
   }
 
-  /** add registers a watch; adding one that exists changes nothing. */
-  add(kind: WatchKind, path: string, sessionId: SessionId): void {
+  /**
+   * add registers a watch; adding one that exists changes nothing. Returns false, registering
+   * nothing, when the session already holds watchesPerSessionMax watches (the caller answers
+   * QUOTA_EXCEEDED).
+   */
+  add(kind: WatchKind, path: string, sessionId: SessionId): boolean {
     const table = this.tables[kind]!;
     let sessions = table.get(path);
+    if (sessions?.has(sessionId)) return true;
+    if (this.countOf(sessionId) >= this.watchesPerSessionMax) return false;
     if (sessions === undefined) {
       sessions = new Set();
       table.set(path, sessions);
-    } else if (sessions.has(sessionId)) {
-      return;
     } else if (this.handedOut.has(sessions)) {
       sessions = new Set(sessions);
       table.set(path, sessions);
@@ -60,6 +70,14 @@ export class WatchManager {
       this.bySession.set(sessionId, paths);
     }
     paths[kind]!.add(path);
+    return true;
+  }
+
+  /** countOf is how many watches a session holds on this server. */
+  countOf(sessionId: SessionId): number {
+    const paths = this.bySession.get(sessionId);
+    if (paths === undefined) return 0;
+    return paths[0]!.size + paths[1]!.size + paths[2]!.size + paths[3]!.size;
   }
 
   /** has tells whether the session has a watch of this kind on the path. */

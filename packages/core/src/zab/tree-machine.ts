@@ -1,7 +1,9 @@
+import { deriveLimits, type Limits, multiResultBytesMax } from '../limits.js';
 import { DataTree, type LocalRequest } from '../tree/data-tree.js';
 import { RequestPipeline } from '../tree/request-pipeline.js';
 import { SessionTracker } from '../tree/session-tracker.js';
 import type { LogEntry, Request, SessionId, SnapshotRecord, Txn, WatchEvent, WriteRequest } from '../types.js';
+import { HEADER_BYTES, INT_BYTES, txnBytes } from '../wire-size.js';
 import type { Zxid } from '../zxid.js';
 import type { ApplyOutcome, ReadOutcome, ReplicatedMachine } from './machine.js';
 
@@ -14,8 +16,11 @@ export interface TreeMachineOptions {
   /** sessionTimeoutMsMin / Max: negotiated session timeouts are clamped into these (default 2× and 20× tickMs). */
   sessionTimeoutMsMin?: number;
   sessionTimeoutMsMax?: number;
-  /** dataBytesMax: the largest znode data accepted (default 1 MiB). */
-  dataBytesMax?: number;
+  /**
+   * limits: the member's byte limits (see limits.ts; default {@link deriveLimits}()). The machine
+   * uses dataBytesMax, watchesPerSessionMax, entryBytesMax and clientFrameBytesMax.
+   */
+  limits?: Limits;
 }
 
 /**
@@ -32,8 +37,11 @@ class TreeMachine implements ReplicatedMachine {
   private sessionTracker: SessionTracker;
   private pipeline: RequestPipeline;
   private lastPrepared: Txn | null = null;
+  private readonly limits: Limits;
 
   constructor(private readonly options: TreeMachineOptions) {
+    this.limits = options.limits ?? deriveLimits();
+    this.tree.watchManager.watchesPerSessionMax = this.limits.watchesPerSessionMax;
     this.sessionTracker = this.newTracker();
     this.pipeline = this.newPipeline();
   }
@@ -63,17 +71,38 @@ class TreeMachine implements ReplicatedMachine {
     this.pipeline.discardPrepared();
     // lastPrepared is set only for transactions the pipeline staged, the ones noteProposed must record.
     this.lastPrepared = null;
+    if (request.op === 'multi' && multiResultBytesMax(request.ops) > this.limits.clientFrameBytesMax) {
+      // Its reply could not be sent: refuse before anything commits (the client would never learn the outcome).
+      return { type: 'error', code: 'MARSHALLING_ERROR' };
+    }
     if (request.op === 'closeSession') {
       if (!this.sessionTracker.isLive(sessionId)) return { type: 'error', code: 'SESSION_EXPIRED' };
-      this.lastPrepared = this.pipeline.prepareCloseSession(sessionId);
-    } else if (sessionId === 0 && request.op === 'delete') {
+      const close = this.pipeline.prepareCloseSession(sessionId);
+      // Applying a closeSession deletes every ephemeral the session holds, listed or not: past the
+      // entry limit (a session with very many ephemerals) the list is left out, never the close.
+      if (!this.entryFits(close)) close.paths = [];
+      this.lastPrepared = close;
+      return close;
+    }
+    if (sessionId === 0 && request.op === 'delete') {
       // A container or TTL znode the leader removes on its own; null when it no longer qualifies.
       this.lastPrepared = this.pipeline.prepareExpiredNodeDelete(request.path, timeMs);
       if (this.lastPrepared === null) return { type: 'error', code: 'NO_NODE' };
     } else {
       this.lastPrepared = this.pipeline.prepare(sessionId, 0, request as WriteRequest, timeMs);
     }
+    if (!this.entryFits(this.lastPrepared)) {
+      // Over the entry limit no peer frame could carry it: the request fails alone.
+      this.pipeline.discardPrepared();
+      this.lastPrepared = null;
+      return { type: 'error', code: 'MARSHALLING_ERROR' };
+    }
     return this.lastPrepared;
+  }
+
+  /** entryFits: the transaction, with its LogEntry header, is within entryBytesMax. */
+  private entryFits(txn: Txn): boolean {
+    return HEADER_BYTES + 4 * INT_BYTES + txnBytes(txn) <= this.limits.entryBytesMax;
   }
 
   noteProposed(entry: LogEntry): void {
@@ -112,6 +141,7 @@ class TreeMachine implements ReplicatedMachine {
 
   restore(zxid: Zxid, records: Iterable<SnapshotRecord>): void {
     this.tree = DataTree.fromSnapshot({ zxid, timeMs: 0 }, records);
+    this.tree.watchManager.watchesPerSessionMax = this.limits.watchesPerSessionMax;
     this.sessionTracker = this.newTracker();
     for (const [sessionId, timeoutMs] of this.tree.sessions()) this.sessionTracker.addSession(sessionId, timeoutMs);
     this.pipeline = this.newPipeline();
@@ -162,9 +192,7 @@ class TreeMachine implements ReplicatedMachine {
     if (this.sessionTracker.size === 0) {
       for (const [sessionId, timeoutMs] of this.tree.sessions()) this.sessionTracker.addSession(sessionId, timeoutMs);
     }
-    return new RequestPipeline(this.tree, this.sessionTracker, {
-      ...(this.options.dataBytesMax !== undefined && { dataBytesMax: this.options.dataBytesMax }),
-    });
+    return new RequestPipeline(this.tree, this.sessionTracker, { dataBytesMax: this.limits.dataBytesMax });
   }
 }
 
