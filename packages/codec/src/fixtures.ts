@@ -220,6 +220,7 @@ export const samplePeerMessages: PeerMessage[] = [
   { type: 'entries', epoch: 7, entries: sampleLogEntries },
   { type: 'newLeader', epoch: 7, zxid: 7 * 2 ** 32 },
   { type: 'ackNewLeader', epoch: 7, lastZxid: ZXID_BIG },
+  { type: 'syncAck', epoch: 7, chunks: 12 },
   { type: 'upToDate', epoch: 7, committedZxid: ZXID_BIG },
   { type: 'proposal', epoch: 7, entries: sampleLogEntries.slice(0, 2) },
   { type: 'ack', epoch: 7, zxid: ZXID_BIG },

@@ -110,6 +110,7 @@ export const peerMessage = union<PeerMessage, 'type'>('peer message type', 'type
   ackEpoch: { code: 18, fields: { epoch, currentEpoch: epoch, lastZxid: zxid } },
   entries: { code: 20, fields: { epoch, entries: array(logEntry) } },
   ackNewLeader: { code: 21, fields: { epoch, lastZxid: zxid } },
+  syncAck: { code: 22, fields: { epoch, chunks: nonNegativeInt32 } },
   barrier: { code: 30, fields: { epoch, id: int64 } },
   barrierAck: { code: 31, fields: { epoch, id: int64 } },
   barrierRequest: { code: 32, fields: { epoch, id: int64 } },

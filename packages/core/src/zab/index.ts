@@ -22,6 +22,7 @@ export type {
   PingMessage,
   ProposalMessage,
   SnapChunkMessage,
+  SyncAckMessage,
   SyncMessage,
   SyncMode,
   UpToDateMessage,

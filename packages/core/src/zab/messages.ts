@@ -70,6 +70,18 @@ export interface SnapChunkMessage {
   records: SnapshotRecord[];
 }
 
+/**
+ * SyncAckMessage: a learner received `chunks` messages of its sync stream (snapChunk and entries,
+ * counted from the SYNC that opened it). Flow control only, it vouches for nothing durable: the
+ * leader keeps at most a window of unacknowledged stream bytes in flight, so a stream of any size
+ * never overruns the connection's send queue.
+ */
+export interface SyncAckMessage {
+  type: 'syncAck';
+  epoch: number;
+  chunks: number;
+}
+
 /** EntriesMessage carries history entries during synchronization, in zxid order. */
 export interface EntriesMessage {
   type: 'entries';
@@ -192,6 +204,7 @@ export type ZabMessage =
   | AckEpochMessage
   | SyncMessage
   | SnapChunkMessage
+  | SyncAckMessage
   | EntriesMessage
   | NewLeaderMessage
   | AckNewLeaderMessage
@@ -218,6 +231,7 @@ export const PEER_MESSAGE_TYPES = [
   'ackEpoch',
   'sync',
   'snapChunk',
+  'syncAck',
   'entries',
   'newLeader',
   'ackNewLeader',

@@ -1,6 +1,9 @@
+import { deriveLimits, type Limits, requestLimitError } from '../limits.js';
 import type { Random } from '../prng.js';
 import type { Epochs, RecoveredState, Snapshot } from '../storage.js';
-import type { ErrorCode, LogEntry, Reply, Request, SessionId, SnapshotRecord, WatchEvent } from '../types.js';
+import type { ErrorCode, ErrorTxn, LogEntry, Reply, Request, SessionId, SnapshotRecord, WatchEvent } from '../types.js';
+import { logEntryBytes, replyBytes, snapshotRecordBytes } from '../wire-size.js';
+import { isXidAfter } from '../xid.js';
 import { formatZxid, makeZxid, type Zxid, zxidCounter, zxidEpoch } from '../zxid.js';
 import type { ReplicatedMachine } from './machine.js';
 import type { CreateSessionRequest, NotificationMessage, PeerMessage, PeerState, ZabMessage } from './messages.js';
@@ -35,6 +38,12 @@ export interface PeerConfig {
   snapChunkRecordsMax?: number;
   /** expiryCheckTicks: how often the leader looks for expired sessions, containers and TTL znodes. */
   expiryCheckTicks?: number;
+  /**
+   * limits are the member's byte limits (limits.ts, default {@link deriveLimits}()): every peer
+   * message stays under peerFrameBytesMax, every reply under clientFrameBytesMax; history and the
+   * leader's proposals in flight are bounded in bytes. Give the machine the same object.
+   */
+  limits?: Limits;
 }
 
 /** Outbound is one message for the host to send. */
@@ -100,6 +109,31 @@ interface Vote {
   peerEpoch: number;
 }
 
+/**
+ * SyncStream is the leader's cursor in the synchronization it streams to one learner: SNAP records
+ * (a live, fuzzy walk of the tree, replayed from snapshotZxid by the learner), then history entries
+ * after `sentZxid`, then NEWLEADER. At most syncWindowBytes are in flight unacknowledged (SYNCACK).
+ */
+interface SyncStream {
+  records: Iterator<SnapshotRecord> | null;
+  /** heldRecord: the record read from `records` that did not fit in the last chunk. */
+  heldRecord: SnapshotRecord | null;
+  /** sentZxid: every history entry up to here has been streamed; trimming keeps the entries above it. */
+  sentZxid: Zxid;
+  /** chunkBytes: sizes of the stream messages sent and not yet acknowledged, oldest first. */
+  chunkBytes: number[];
+  inflightBytes: number;
+  chunksSent: number;
+  chunksAcked: number;
+}
+
+/** WaitingRequest is a client request the leader holds while its proposals in flight are over budget. */
+interface WaitingRequest {
+  sessionId: SessionId;
+  cxid: number;
+  request: Request | CreateSessionRequest;
+}
+
 interface Learner {
   id: number;
   observer: boolean;
@@ -111,6 +145,8 @@ interface Learner {
   lastHeardTick: number;
   currentEpoch: number;
   lastZxid: Zxid;
+  /** stream is the synchronization being streamed to it; proposals wait for NEWLEADER, which ends it. */
+  stream: SyncStream | null;
 }
 
 interface Barrier {
@@ -133,6 +169,12 @@ interface LeaderState {
   /** nextCounter is the counter of the next zxid this leader proposes. */
   nextCounter: number;
   startedTick: number;
+  /** lastProgressTick: the last tick a learner moved its synchronization on (sync phase times out without progress). */
+  lastProgressTick: number;
+  /** proposedBytes: bytes of this epoch's entries proposed and not yet committed. */
+  proposedBytes: number;
+  /** waiting: client requests held while proposedBytes is at proposalBytesInflightMax, in arrival order. */
+  waiting: WaitingRequest[];
   barriers: Map<number, Barrier>;
   nextBarrierId: number;
   touched: Map<SessionId, number>;
@@ -158,6 +200,8 @@ interface FollowerState {
   snapshotZxid: Zxid;
   snapRecords: SnapshotRecord[];
   syncEntries: LogEntry[];
+  /** syncChunks: stream messages received since SYNC, acknowledged for the leader's flow control. */
+  syncChunks: number;
   touched: Set<SessionId>;
   /** barriers: barrier id → local waiter id. */
   nextBarrierId: number;
@@ -166,7 +210,8 @@ interface FollowerState {
 interface PendingRequest {
   xid: number;
   request: Request;
-  kind: 'write' | 'read' | 'barrier';
+  /** kind: refused requests are answered with `error` in their turn, without being looked at. */
+  kind: 'write' | 'read' | 'barrier' | 'refused';
   /** done: the write applied (with its outcome), or the barrier resolved to a zxid. */
   done: boolean;
   error: ErrorCode | null;
@@ -205,6 +250,8 @@ export class ZabPeer {
   private readonly syncBatchEntriesMax: number;
   private readonly snapChunkRecordsMax: number;
   private readonly expiryCheckTicks: number;
+  /** limits are the byte limits this peer keeps its messages, replies and memory within. */
+  readonly limits: Limits;
 
   private ticks = 0;
   private nowMs = 0;
@@ -214,6 +261,8 @@ export class ZabPeer {
   private currentEpoch: number;
   /** log holds accepted entries above logBase, in zxid order; the applied prefix is trimmed to historyEntriesMax. */
   private log: LogEntry[];
+  /** logBytes is the encoded size of the entries in `log`, for trimming by historyBytesMax. */
+  private logBytes = 0;
   private logBase: Zxid;
   private persistedZxid: Zxid;
   private committedZxid: Zxid;
@@ -249,6 +298,8 @@ export class ZabPeer {
    * a Ready carries one of each per peer however many requests it holds; order per peer is kept.
    */
   private lastSent = new Map<number, PeerMessage>();
+  /** lastSentBytes: the size of `lastSent`'s entries or records, so merging stops at batchBytesTarget. */
+  private lastSentBytes = new Map<number, number>();
   private inflight: Ready | null = null;
   private inflightEndZxid: Zxid = 0;
 
@@ -272,6 +323,7 @@ export class ZabPeer {
     this.syncBatchEntriesMax = config.syncBatchEntriesMax ?? 500;
     this.snapChunkRecordsMax = config.snapChunkRecordsMax ?? 1_000;
     this.expiryCheckTicks = config.expiryCheckTicks ?? 1;
+    this.limits = config.limits ?? deriveLimits();
 
     this.acceptedEpoch = recovered.epochs.acceptedEpoch;
     this.currentEpoch = recovered.epochs.currentEpoch;
@@ -281,6 +333,7 @@ export class ZabPeer {
     for (let i = 1; i < this.log.length; i++) {
       assert((this.log[i] as LogEntry).zxid > (this.log[i - 1] as LogEntry).zxid, 'recovered log out of order');
     }
+    for (const entry of this.log) this.logBytes += logEntryBytes(entry);
     this.persistedZxid = this.lastLoggedZxid();
     // Only what the snapshot holds is known to be committed; the rest is settled by synchronization.
     this.committedZxid = this.logBase;
@@ -334,6 +387,13 @@ export class ZabPeer {
     }
     this.touch(sessionId);
     const queue = this.queueOf(sessionId);
+    const refused = requestLimitError(request, this.limits);
+    if (refused !== null) {
+      // Answered in the session's order, after what it sent before.
+      queue.push({ ...pendingItem(xid, request, 'refused'), done: true, error: refused });
+      this.flushSession(sessionId);
+      return;
+    }
     const isWrite =
       request.op === 'create' ||
       request.op === 'delete' ||
@@ -341,18 +401,8 @@ export class ZabPeer {
       request.op === 'multi' ||
       request.op === 'closeSession';
     const isBarrier = request.op === 'sync' || options.linearizable === true;
-    const item: PendingRequest = {
-      xid,
-      request,
-      kind: isWrite ? 'write' : isBarrier ? 'barrier' : 'read',
-      done: false,
-      error: null,
-      result: null,
-      zxid: 0,
-      barrierZxid: NO_ZXID,
-      barrierId: 0,
-      readAfterBarrier: isBarrier && request.op !== 'sync',
-    };
+    const item = pendingItem(xid, request, isWrite ? 'write' : isBarrier ? 'barrier' : 'read');
+    item.readAfterBarrier = isBarrier && request.op !== 'sync';
     queue.push(item);
     if (item.kind === 'write') this.submitWrite(sessionId, xid, request);
     else if (item.kind === 'barrier') this.startBarrier(sessionId, item);
@@ -371,7 +421,7 @@ export class ZabPeer {
     }
     const request: CreateSessionRequest = { op: 'createSession', timeoutMs };
     this.pendingConnects.set(connectId, { timeoutMs });
-    if (this.role === 'leading') this.leaderHandleRequest(0, connectId, request);
+    if (this.role === 'leading') this.leaderAdmit(0, connectId, request);
     else this.sendToLeader({ type: 'forward', epoch: this.epochOfRole(), sessionId: 0, cxid: connectId, request });
     return connectId;
   }
@@ -400,6 +450,11 @@ export class ZabPeer {
       this.becomeLooking();
       return;
     }
+    this.forgetLearner(peerId);
+  }
+
+  /** forgetLearner drops a leader's record of a learner (its connection broke, or it stalled); it must sync again. */
+  private forgetLearner(peerId: number): void {
     const leader = this.leaderState;
     if (leader?.learners.delete(peerId)) {
       leader.ackEpochVoters.delete(peerId);
@@ -432,6 +487,7 @@ export class ZabPeer {
     const batch = this.out;
     this.out = emptyReady();
     this.lastSent.clear();
+    this.lastSentBytes.clear();
     this.inflight = batch;
     this.inflightEndZxid = this.lastLoggedZxid();
     return batch;
@@ -539,6 +595,23 @@ export class ZabPeer {
     this.proposal = this.initialVote();
     this.currentVote = { ...this.proposal, electionEpoch: this.logicalClock };
     this.sendNotifications();
+    // Our own vote counts too: alone (a one-voter ensemble) it is already a quorum.
+    if (!this.isObserver) {
+      this.recvSet.set(this.id, { ...this.proposal, electionEpoch: this.logicalClock });
+      this.maybeScheduleFinalize();
+    }
+  }
+
+  /** maybeScheduleFinalize starts the wait for a better vote once a quorum agrees with ours, or cancels it. */
+  private maybeScheduleFinalize(): void {
+    if (this.hasQuorumFor(this.recvSet, this.proposal)) {
+      if (this.finalizeAtTick === null) {
+        const jitter = Math.floor(this.random.next() * (this.finalizeWaitTicks + 1));
+        this.finalizeAtTick = this.ticks + this.finalizeWaitTicks + jitter;
+      }
+    } else {
+      this.finalizeAtTick = null;
+    }
   }
 
   private initialVote(): Vote {
@@ -587,6 +660,17 @@ export class ZabPeer {
   private stepNotification(from: number, n: NotificationMessage): void {
     const fromVoter = this.voters.includes(from);
     if (this.role !== 'looking') {
+      if (
+        n.state === 'LOOKING' &&
+        this.followerState?.leader === from &&
+        n.electionEpoch > this.currentVote.electionEpoch
+      ) {
+        // Our leader is looking again in a later round: it abandoned its term (or never took it
+        // up). Waiting out initLimit or syncLimit for it would only stall the ensemble.
+        this.becomeLooking();
+        this.stepNotification(from, n);
+        return;
+      }
       // A decided server answers a LOOKING peer with the leader it follows, so late joiners learn it.
       if (n.state === 'LOOKING') this.send(from, this.notification());
       return;
@@ -612,14 +696,7 @@ export class ZabPeer {
       }
       this.recvSet.set(from, { ...voteOf(n), electionEpoch: n.electionEpoch });
       if (!this.isObserver) this.recvSet.set(this.id, { ...this.proposal, electionEpoch: this.logicalClock });
-      if (this.hasQuorumFor(this.recvSet, this.proposal)) {
-        if (this.finalizeAtTick === null) {
-          const jitter = Math.floor(this.random.next() * (this.finalizeWaitTicks + 1));
-          this.finalizeAtTick = this.ticks + this.finalizeWaitTicks + jitter;
-        }
-      } else {
-        this.finalizeAtTick = null;
-      }
+      this.maybeScheduleFinalize();
       return;
     }
     // n.state is FOLLOWING or LEADING: the sender already decided.
@@ -693,6 +770,9 @@ export class ZabPeer {
       newLeaderAcks: new Set([this.id]),
       nextCounter: 1,
       startedTick: this.ticks,
+      lastProgressTick: this.ticks,
+      proposedBytes: 0,
+      waiting: [],
       barriers: new Map(),
       nextBarrierId: 1,
       touched: new Map(),
@@ -726,24 +806,31 @@ export class ZabPeer {
   private leaderMaybeStartSync(): void {
     const leader = this.leaderState as LeaderState;
     if (leader.phase !== 'epochAck' || leader.ackEpochVoters.size < this.quorumSize()) return;
-    // Zab: no follower may be ahead of the leader; FLE should prevent it, but a stale vote can slip through.
-    for (const learner of leader.learners.values()) {
-      if (learner.stage === 'info') continue;
-      if (
-        learner.currentEpoch > this.currentEpoch ||
-        (learner.currentEpoch === this.currentEpoch && learner.lastZxid > this.lastLoggedZxid())
-      ) {
-        this.becomeLooking();
-        return;
+    // Zab: the epoch is established by a quorum none of whose members is ahead of the leader. A
+    // learner ahead of us (typically the old leader, back with proposals nobody else logged: they
+    // were never committed) does not count, as in ZooKeeper's waitForEpochAck; it is synced with
+    // the others (TRUNC), and we wait for a quorum of the rest instead of giving up the term.
+    let counted = 0;
+    for (const id of leader.ackEpochVoters) {
+      const learner = leader.learners.get(id);
+      if (id === this.id || (learner !== undefined && !this.isAheadOfUs(learner.currentEpoch, learner.lastZxid))) {
+        counted++;
       }
     }
+    if (counted < this.quorumSize()) return;
     leader.phase = 'sync';
+    leader.lastProgressTick = this.ticks;
     this.currentEpoch = leader.epoch;
     this.out.epochs = { acceptedEpoch: this.acceptedEpoch, currentEpoch: this.currentEpoch };
     for (const learner of leader.learners.values()) {
       if (learner.stage === 'syncing') this.leaderSendSync(learner);
     }
     this.leaderMaybeEstablish();
+  }
+
+  /** isAheadOfUs: a history ending at (currentEpoch, lastZxid) is more recent than ours. */
+  private isAheadOfUs(currentEpoch: number, lastZxid: Zxid): boolean {
+    return currentEpoch > this.currentEpoch || (currentEpoch === this.currentEpoch && lastZxid > this.lastLoggedZxid());
   }
 
   private leaderSendSync(learner: Learner): void {
@@ -777,29 +864,97 @@ export class ZabPeer {
       mode = 'SNAP';
       from = this.machine.lastAppliedZxid;
     }
-    if (mode === 'SNAP') {
-      this.send(learner.id, { type: 'sync', epoch, mode, truncZxid: 0, snapshotZxid: from });
-      let chunk: SnapshotRecord[] = [];
-      for (const record of this.machine.snapshotRecords()) {
-        chunk.push(record);
-        if (chunk.length >= this.snapChunkRecordsMax) {
-          this.send(learner.id, { type: 'snapChunk', epoch, records: chunk });
-          chunk = [];
-        }
-      }
-      if (chunk.length > 0) this.send(learner.id, { type: 'snapChunk', epoch, records: chunk });
-    } else {
-      this.send(learner.id, { type: 'sync', epoch, mode, truncZxid, snapshotZxid: 0 });
-    }
-    const start = from === this.logBase ? 0 : this.findIndex(from) + 1;
-    assert(start >= 0 || from === this.logBase, () => `sync start ${formatZxid(from)} not in history`);
-    for (let i = start; i < this.log.length; i += this.syncBatchEntriesMax) {
-      this.send(learner.id, { type: 'entries', epoch, entries: this.log.slice(i, i + this.syncBatchEntriesMax) });
-    }
-    this.send(learner.id, { type: 'newLeader', epoch, zxid: makeZxid(epoch, 0) });
+    this.send(learner.id, {
+      type: 'sync',
+      epoch,
+      mode,
+      truncZxid: mode === 'TRUNC' ? truncZxid : 0,
+      snapshotZxid: mode === 'SNAP' ? from : 0,
+    });
+    assert(from === this.logBase || this.findIndex(from) !== -1, () => `sync start ${formatZxid(from)} not in history`);
     learner.stage = 'syncing';
-    // From here on the learner is in the forwarding set: it gets every new proposal after the sync stream.
+    // From here on the learner is in the forwarding set: after NEWLEADER ends the stream it gets
+    // every new proposal; until then the stream carries them, read from the log.
     learner.ackedZxid = NO_ZXID;
+    learner.stream = {
+      records: mode === 'SNAP' ? this.machine.snapshotRecords()[Symbol.iterator]() : null,
+      heldRecord: null,
+      sentZxid: from,
+      chunkBytes: [],
+      inflightBytes: 0,
+      chunksSent: 0,
+      chunksAcked: 0,
+    };
+    this.leaderPumpStream(learner);
+  }
+
+  /**
+   * leaderPumpStream sends the next messages of a learner's sync stream while the window allows:
+   * snapChunk messages of records, then entries messages of the history after the cursor (proposals
+   * made meanwhile included: they are in the log), then NEWLEADER, which ends the stream.
+   */
+  private leaderPumpStream(learner: Learner): void {
+    const stream = learner.stream;
+    if (stream === null) return;
+    const epoch = (this.leaderState as LeaderState).epoch;
+    const target = this.limits.batchBytesTarget;
+    while (stream.inflightBytes < this.limits.syncWindowBytes) {
+      if (stream.records !== null) {
+        const records: SnapshotRecord[] = [];
+        let bytes = 0;
+        for (;;) {
+          let record = stream.heldRecord;
+          stream.heldRecord = null;
+          if (record === null) {
+            const next = stream.records.next();
+            if (next.done) {
+              stream.records = null;
+              break;
+            }
+            record = next.value;
+          }
+          const size = snapshotRecordBytes(record);
+          if (records.length > 0 && (bytes + size > target || records.length >= this.snapChunkRecordsMax)) {
+            stream.heldRecord = record;
+            break;
+          }
+          records.push(record);
+          bytes += size;
+        }
+        if (records.length > 0) this.sendStreamChunk(learner, { type: 'snapChunk', epoch, records }, bytes);
+        continue;
+      }
+      let index = stream.sentZxid === this.logBase ? 0 : this.findIndex(stream.sentZxid) + 1;
+      assert(
+        index > 0 || stream.sentZxid === this.logBase,
+        () => `stream cursor ${formatZxid(stream.sentZxid)} trimmed`,
+      );
+      if (index >= this.log.length) {
+        this.send(learner.id, { type: 'newLeader', epoch, zxid: makeZxid(epoch, 0) });
+        learner.stream = null;
+        return;
+      }
+      const entries: LogEntry[] = [];
+      let bytes = 0;
+      while (index < this.log.length && entries.length < this.syncBatchEntriesMax) {
+        const entry = this.log[index] as LogEntry;
+        const size = logEntryBytes(entry);
+        if (entries.length > 0 && bytes + size > target) break;
+        entries.push(entry);
+        bytes += size;
+        index++;
+      }
+      stream.sentZxid = (entries[entries.length - 1] as LogEntry).zxid;
+      this.sendStreamChunk(learner, { type: 'entries', epoch, entries }, bytes);
+    }
+  }
+
+  private sendStreamChunk(learner: Learner, message: PeerMessage, bytes: number): void {
+    const stream = learner.stream as SyncStream;
+    this.send(learner.id, message);
+    stream.chunkBytes.push(bytes);
+    stream.inflightBytes += bytes;
+    stream.chunksSent++;
   }
 
   private leaderMaybeEstablish(): void {
@@ -829,8 +984,28 @@ export class ZabPeer {
   private tickLeader(): void {
     const leader = this.leaderState as LeaderState;
     if (leader.phase !== 'broadcast') {
-      if (this.ticks - leader.startedTick > this.initLimitTicks) this.becomeLooking();
+      // Discovery is bounded from the start; synchronization only while nobody makes progress, so a
+      // big SNAP to a quorum takes as long as it needs (ZooKeeper's initLimit is a per-read timeout there too).
+      const since = leader.phase === 'sync' ? leader.lastProgressTick : leader.startedTick;
+      if (this.ticks - since > this.initLimitTicks) {
+        this.becomeLooking();
+        return;
+      }
+      // Learners that finished their sync wait for UPTODATE: keep them from timing out meanwhile.
+      for (const learner of leader.learners.values()) {
+        if (learner.stage === 'synced') this.send(learner.id, { type: 'ping', epoch: leader.epoch, sessions: [] });
+      }
       return;
+    }
+    // A learner whose synchronization stalled for initLimit is dropped (it rejoins and resyncs):
+    // its stream would otherwise pin the history in memory.
+    for (const learner of [...leader.learners.values()]) {
+      if (
+        (learner.stage === 'syncing' || learner.stage === 'info') &&
+        this.ticks - learner.lastHeardTick > this.initLimitTicks
+      ) {
+        this.forgetLearner(learner.id);
+      }
     }
     // Step down when no quorum of voters was heard from within syncLimit (Leader.lead's tick loop).
     let heard = 1;
@@ -900,6 +1075,7 @@ export class ZabPeer {
           lastHeardTick: this.ticks,
           currentEpoch: 0,
           lastZxid: 0,
+          stream: null,
         };
         leader.learners.set(from, entry);
         leader.ackEpochVoters.delete(from);
@@ -917,6 +1093,7 @@ export class ZabPeer {
         learner.stage = 'syncing';
         learner.currentEpoch = message.currentEpoch;
         learner.lastZxid = message.lastZxid;
+        leader.lastProgressTick = this.ticks;
         if (leader.phase === 'epochAck') {
           if (!learner.observer) leader.ackEpochVoters.add(from);
           this.leaderMaybeStartSync();
@@ -933,8 +1110,10 @@ export class ZabPeer {
         return;
       }
       case 'ackNewLeader': {
-        if (!learner || message.epoch !== leader.epoch || learner.stage !== 'syncing') return;
+        if (!learner || message.epoch !== leader.epoch || learner.stage !== 'syncing' || learner.stream !== null)
+          return;
         learner.stage = 'synced';
+        leader.lastProgressTick = this.ticks;
         learner.ackedZxid = message.lastZxid;
         if (!learner.observer) leader.newLeaderAcks.add(from);
         if (leader.phase === 'sync') {
@@ -944,6 +1123,18 @@ export class ZabPeer {
           learner.stage = 'uptodate';
           this.leaderMaybeCommit();
         }
+        return;
+      }
+      case 'syncAck': {
+        const stream = learner?.stream;
+        if (!learner || !stream || message.epoch !== leader.epoch) return;
+        if (message.chunks <= stream.chunksAcked || message.chunks > stream.chunksSent) return;
+        while (stream.chunksAcked < message.chunks) {
+          stream.inflightBytes -= stream.chunkBytes.shift() as number;
+          stream.chunksAcked++;
+        }
+        leader.lastProgressTick = this.ticks;
+        this.leaderPumpStream(learner);
         return;
       }
       case 'ack': {
@@ -962,12 +1153,13 @@ export class ZabPeer {
         if (!learner || message.epoch !== leader.epoch || leader.phase !== 'broadcast') return;
         if (learner.stage !== 'uptodate' && learner.stage !== 'synced') return;
         if (message.sessionId !== 0) {
-          // Client xids only grow: a forward at or below the last one seen is a late duplicate.
-          const last = leader.lastCxid.get(message.sessionId) ?? Number.NEGATIVE_INFINITY;
-          if (message.cxid <= last) return;
+          // Client xids only grow (modulo 2^31: they wrap, see xid.ts): a forward that is not after
+          // the last one seen is a late duplicate.
+          const last = leader.lastCxid.get(message.sessionId);
+          if (last !== undefined && !isXidAfter(message.cxid, last)) return;
           leader.lastCxid.set(message.sessionId, message.cxid);
         }
-        this.leaderHandleRequest(message.sessionId, message.cxid, message.request);
+        this.leaderAdmit(message.sessionId, message.cxid, message.request);
         return;
       }
       case 'barrierRequest': {
@@ -1014,9 +1206,37 @@ export class ZabPeer {
       return zxid;
     }
     if (sessionId !== 0) this.leaderTouch(sessionId);
-    const txn = this.machine.prepare(sessionId, request, this.nowMs);
+    // A learner checked the path limit before forwarding; a learner configured otherwise did not.
+    const refused = requestLimitError(request, this.limits);
+    const txn = refused === null ? this.machine.prepare(sessionId, request, this.nowMs) : errorTxn(refused);
     this.leaderPropose({ zxid, sessionId, cxid, timeMs: this.nowMs, txn });
     return zxid;
+  }
+
+  /**
+   * leaderAdmit takes a client request (local, or forwarded by a learner) into the pipeline, or
+   * holds it while the proposals in flight are at proposalBytesInflightMax: a burst of big writes
+   * then waits here, in order, instead of piling into every follower's send queue. Requests the
+   * leader issues itself (expiry) are never held.
+   */
+  private leaderAdmit(sessionId: SessionId, cxid: number, request: Request | CreateSessionRequest): void {
+    const leader = this.leaderState as LeaderState;
+    if (leader.waiting.length > 0 || leader.proposedBytes >= this.limits.proposalBytesInflightMax) {
+      leader.waiting.push({ sessionId, cxid, request });
+      return;
+    }
+    this.leaderHandleRequest(sessionId, cxid, request);
+  }
+
+  /** leaderAdmitWaiting proposes held requests while the budget allows. */
+  private leaderAdmitWaiting(): void {
+    const leader = this.leaderState as LeaderState;
+    let taken = 0;
+    while (taken < leader.waiting.length && leader.proposedBytes < this.limits.proposalBytesInflightMax) {
+      const next = leader.waiting[taken++] as WaitingRequest;
+      this.leaderHandleRequest(next.sessionId, next.cxid, next.request);
+    }
+    if (taken > 0) leader.waiting.splice(0, taken);
   }
 
   private leaderPropose(entry: LogEntry): void {
@@ -1024,15 +1244,35 @@ export class ZabPeer {
     assert(zxidEpoch(entry.zxid) === leader.epoch && zxidCounter(entry.zxid) === leader.nextCounter, 'zxid sequence');
     leader.nextCounter++;
     this.machine.noteProposed(entry);
-    this.appendLog([entry]);
+    const bytes = this.appendLog(entry);
+    leader.proposedBytes += bytes;
     for (const learner of leader.learners.values()) {
-      if (learner.observer) continue;
+      if (learner.observer || learner.stream !== null) continue;
       if (learner.stage === 'syncing' || learner.stage === 'synced' || learner.stage === 'uptodate') {
-        const last = this.lastSent.get(learner.id);
-        if (last?.type === 'proposal' && last.epoch === leader.epoch) last.entries.push(entry);
-        else this.send(learner.id, { type: 'proposal', epoch: leader.epoch, entries: [entry] });
+        this.sendEntry(learner.id, 'proposal', leader.epoch, entry, bytes);
       }
     }
+  }
+
+  /**
+   * sendEntry queues an entry for a peer in a PROPOSAL or INFORM: it joins the message of that
+   * kind already queued to the peer in this Ready while that stays under batchBytesTarget (and
+   * syncBatchEntriesMax entries), so a Ready carries few such messages and none over the frame limit.
+   */
+  private sendEntry(to: number, type: 'proposal' | 'inform', epoch: number, entry: LogEntry, bytes: number): void {
+    const last = this.lastSent.get(to);
+    if (
+      last?.type === type &&
+      last.epoch === epoch &&
+      last.entries.length < this.syncBatchEntriesMax &&
+      (this.lastSentBytes.get(to) ?? 0) + bytes <= this.limits.batchBytesTarget
+    ) {
+      last.entries.push(entry);
+      this.lastSentBytes.set(to, (this.lastSentBytes.get(to) ?? 0) + bytes);
+      return;
+    }
+    this.send(to, { type, epoch, entries: [entry] });
+    this.lastSentBytes.set(to, bytes);
   }
 
   private leaderMaybeCommit(): void {
@@ -1050,18 +1290,20 @@ export class ZabPeer {
     if (candidate <= this.committedZxid || zxidEpoch(candidate) !== leader.epoch) return;
     const from = this.committedZxid;
     this.committedZxid = candidate;
+    const start = from <= this.logBase ? 0 : this.findIndex(from) + 1;
+    const end = this.findIndex(candidate) + 1;
+    const sizes: number[] = [];
+    for (let i = start; i < end; i++) {
+      const entry = this.log[i] as LogEntry;
+      const size = logEntryBytes(entry);
+      sizes.push(size);
+      if (zxidEpoch(entry.zxid) === leader.epoch) leader.proposedBytes -= size;
+    }
     for (const learner of leader.learners.values()) {
-      if (learner.stage === 'info') continue;
+      if (learner.stage === 'info' || learner.stream !== null) continue;
       if (learner.observer) {
-        const start = this.findIndex(from) + 1;
-        const end = this.findIndex(candidate) + 1;
-        if (end > start) {
-          const last = this.lastSent.get(learner.id);
-          if (last?.type === 'inform' && last.epoch === leader.epoch) {
-            for (let i = start; i < end; i++) last.entries.push(this.log[i] as LogEntry);
-          } else {
-            this.send(learner.id, { type: 'inform', epoch: leader.epoch, entries: this.log.slice(start, end) });
-          }
+        for (let i = start; i < end; i++) {
+          this.sendEntry(learner.id, 'inform', leader.epoch, this.log[i] as LogEntry, sizes[i - start] as number);
         }
       } else if (learner.stage !== 'syncing') {
         // COMMIT is cumulative: a later commit round in the same Ready moves the queued one forward.
@@ -1071,6 +1313,7 @@ export class ZabPeer {
       }
     }
     this.applyCommitted();
+    if (leader.waiting.length > 0) this.leaderAdmitWaiting();
   }
 
   private leaderStartBarrier(origin: Barrier['origin'], localId: number): void {
@@ -1130,6 +1373,7 @@ export class ZabPeer {
       snapshotZxid: 0,
       snapRecords: [],
       syncEntries: [],
+      syncChunks: 0,
       touched: new Set(),
       nextBarrierId: 1,
     };
@@ -1144,7 +1388,10 @@ export class ZabPeer {
   private tickLearner(): void {
     const follower = this.followerState as FollowerState;
     if (follower.phase !== 'broadcast') {
-      if (this.ticks - follower.startedTick > this.initLimitTicks) {
+      // Discovery is bounded from the start; synchronization while the leader is silent (a long SNAP
+      // keeps sending, and the leader pings a synced learner while it waits for a quorum).
+      const since = follower.phase === 'discovery' ? follower.startedTick : follower.lastHeardTick;
+      if (this.ticks - since > this.initLimitTicks) {
         this.becomeLooking();
         return;
       }
@@ -1210,10 +1457,12 @@ export class ZabPeer {
       case 'snapChunk':
         if (follower.phase !== 'sync' || follower.syncMode !== 'SNAP') return;
         for (const record of zab.records) follower.snapRecords.push(record);
+        this.learnerAckChunk(follower);
         return;
       case 'entries':
         if (follower.phase !== 'sync' || follower.syncMode === null) return;
         for (const entry of zab.entries) follower.syncEntries.push(entry);
+        this.learnerAckChunk(follower);
         return;
       case 'newLeader':
         if (follower.phase !== 'sync' || follower.syncMode === null) return;
@@ -1271,6 +1520,14 @@ export class ZabPeer {
     }
   }
 
+  /** learnerAckChunk acknowledges one more message of the sync stream (flow control; one SYNCACK per Ready). */
+  private learnerAckChunk(follower: FollowerState): void {
+    follower.syncChunks++;
+    const last = this.lastSent.get(follower.leader);
+    if (last?.type === 'syncAck' && last.epoch === follower.epoch) last.chunks = follower.syncChunks;
+    else this.send(follower.leader, { type: 'syncAck', epoch: follower.epoch, chunks: follower.syncChunks });
+  }
+
   /** learnerInstallSync: NEWLEADER arrived; take the whole sync stream into the log, durably, then ack. */
   private learnerInstallSync(follower: FollowerState): void {
     if (follower.syncMode === 'SNAP') {
@@ -1278,6 +1535,7 @@ export class ZabPeer {
       this.truncateLog(Math.min(follower.snapshotZxid, this.lastLoggedZxid()), true);
       this.machine.restore(follower.snapshotZxid, follower.snapRecords);
       this.log = [];
+      this.logBytes = 0;
       this.out.entries = [];
       this.logBase = follower.snapshotZxid;
       this.committedZxid = follower.snapshotZxid;
@@ -1303,7 +1561,7 @@ export class ZabPeer {
   // Client requests.
 
   private submitWrite(sessionId: SessionId, xid: number, request: Request): void {
-    if (this.role === 'leading') this.leaderHandleRequest(sessionId, xid, request);
+    if (this.role === 'leading') this.leaderAdmit(sessionId, xid, request);
     else this.sendToLeader({ type: 'forward', epoch: this.epochOfRole(), sessionId, cxid: xid, request });
   }
 
@@ -1366,6 +1624,8 @@ export class ZabPeer {
           if (head.readAfterBarrier) this.answerRead(sessionId, head);
           else this.replyNow(sessionId, head.xid, null, { op: 'sync', path: (head.request as { path: string }).path });
         }
+      } else if (head.kind === 'refused') {
+        this.replyNow(sessionId, head.xid, head.error, null);
       } else {
         this.answerRead(sessionId, head);
       }
@@ -1381,7 +1641,19 @@ export class ZabPeer {
     }
     const outcome = this.machine.read(sessionId, item.request);
     for (const event of outcome.events) this.out.toClients.push({ type: 'event', ...event });
-    this.replyNow(sessionId, item.xid, outcome.error, outcome.result);
+    const reply: Reply = {
+      sessionId,
+      xid: item.xid,
+      zxid: this.machine.lastAppliedZxid,
+      error: outcome.error,
+      result: outcome.result,
+    };
+    if (outcome.result !== null && replyBytes(reply) > this.limits.clientFrameBytesMax) {
+      // Too big to send (a huge getChildren, a multiRead of big znodes): that request fails alone.
+      this.replyNow(sessionId, item.xid, 'MARSHALLING_ERROR', null);
+      return;
+    }
+    this.out.toClients.push({ type: 'reply', reply });
   }
 
   private replyNow(
@@ -1424,18 +1696,20 @@ export class ZabPeer {
 
   /** appendNew appends the entries above the last logged one, skipping what is already held (INFORM overlaps). */
   private appendNew(entries: readonly LogEntry[]): void {
-    for (const entry of entries) if (entry.zxid > this.lastLoggedZxid()) this.appendLog([entry]);
+    for (const entry of entries) if (entry.zxid > this.lastLoggedZxid()) this.appendLog(entry);
   }
 
-  private appendLog(entries: readonly LogEntry[]): void {
-    for (const entry of entries) {
-      assert(
-        entry.zxid > this.lastLoggedZxid(),
-        () => `append ${formatZxid(entry.zxid)} not above ${formatZxid(this.lastLoggedZxid())}`,
-      );
-      this.log.push(entry);
-      this.out.entries.push(entry);
-    }
+  /** appendLog accepts one entry into the history (to persist in this Ready); returns its encoded size. */
+  private appendLog(entry: LogEntry): number {
+    assert(
+      entry.zxid > this.lastLoggedZxid(),
+      () => `append ${formatZxid(entry.zxid)} not above ${formatZxid(this.lastLoggedZxid())}`,
+    );
+    const bytes = logEntryBytes(entry);
+    this.log.push(entry);
+    this.logBytes += bytes;
+    this.out.entries.push(entry);
+    return bytes;
   }
 
   /**
@@ -1454,7 +1728,10 @@ export class ZabPeer {
       );
     }
     let keep = this.log.length;
-    while (keep > 0 && (this.log[keep - 1] as LogEntry).zxid > zxid) keep--;
+    while (keep > 0 && (this.log[keep - 1] as LogEntry).zxid > zxid) {
+      keep--;
+      this.logBytes -= logEntryBytes(this.log[keep] as LogEntry);
+    }
     this.log.length = keep;
     this.out.entries = this.out.entries.filter((entry) => entry.zxid <= zxid);
     this.out.truncateAfter = this.out.truncateAfter === null ? zxid : Math.min(this.out.truncateAfter, zxid);
@@ -1532,13 +1809,31 @@ export class ZabPeer {
     }
   }
 
+  /**
+   * trimHistory drops the oldest applied entries while the history is over historyEntriesMax
+   * entries or historyBytesMax bytes. Entries a sync stream still has to send stay: a stalled
+   * stream is dropped by the leader's tick after initLimit, which releases them.
+   */
   private trimHistory(): void {
-    const excess = this.log.length - this.historyEntriesMax;
-    if (excess <= 0) return;
+    const excessEntries = this.log.length - this.historyEntriesMax;
+    if (excessEntries <= 0 && this.logBytes <= this.limits.historyBytesMax) return;
+    let pin = this.machine.lastAppliedZxid;
+    if (this.leaderState) {
+      for (const learner of this.leaderState.learners.values()) {
+        if (learner.stream !== null && learner.stream.sentZxid < pin) pin = learner.stream.sentZxid;
+      }
+    }
     let drop = 0;
-    while (drop < excess && (this.log[drop] as LogEntry).zxid <= this.machine.lastAppliedZxid) drop++;
+    let bytes = this.logBytes;
+    while (drop < this.log.length && (drop < excessEntries || bytes > this.limits.historyBytesMax)) {
+      const entry = this.log[drop] as LogEntry;
+      if (entry.zxid > pin) break;
+      bytes -= logEntryBytes(entry);
+      drop++;
+    }
     if (drop === 0) return;
     this.logBase = (this.log[drop - 1] as LogEntry).zxid;
+    this.logBytes = bytes;
     this.log.splice(0, drop);
   }
 
@@ -1570,7 +1865,7 @@ export class ZabPeer {
         this.becomeLooking();
         return false;
       }
-      this.appendLog([entry]);
+      this.appendLog(entry);
     }
     return true;
   }
@@ -1599,6 +1894,7 @@ export class ZabPeer {
   private send(to: number, message: PeerMessage): void {
     this.out.messages.push({ to, message });
     this.lastSent.set(to, message);
+    this.lastSentBytes.delete(to);
   }
 
   private allMembers(): number[] {
@@ -1608,6 +1904,25 @@ export class ZabPeer {
   private quorumSize(): number {
     return Math.floor(this.voters.length / 2) + 1;
   }
+}
+
+function pendingItem(xid: number, request: Request, kind: PendingRequest['kind']): PendingRequest {
+  return {
+    xid,
+    request,
+    kind,
+    done: false,
+    error: null,
+    result: null,
+    zxid: 0,
+    barrierZxid: NO_ZXID,
+    barrierId: 0,
+    readAfterBarrier: false,
+  };
+}
+
+function errorTxn(code: ErrorCode): ErrorTxn {
+  return { type: 'error', code };
 }
 
 function emptyReady(): Ready {
