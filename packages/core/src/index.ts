@@ -75,7 +75,9 @@ export { AddWatchMode, CreateMode, ERROR_CODE_NUMBERS, WatchEventType, WatcherTy
 export {
   ENVELOPE_BYTES,
   logEntryBytes,
+  peerMessageBytes,
   replyBytes,
+  requestBytes,
   resultBytes,
   snapshotRecordBytes,
   txnBytes,

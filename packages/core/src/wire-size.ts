@@ -7,7 +7,9 @@
  * holds for every shape it encodes; a bound that is too low would make a frame over the limit,
  * which the host then reports instead of sending (never a crash).
  */
-import type { LogEntry, MultiTxnOp, Reply, Result, SnapshotRecord, Txn } from './types.js';
+
+import type { LogEntry, MultiOp, MultiTxnOp, Reply, Request, Result, SnapshotRecord, Txn } from './types.js';
+import type { PeerMessage } from './zab/messages.js';
 
 /** INT_BYTES is the widest msgpack integer: a marker byte and 8 bytes. */
 export const INT_BYTES = 9;
@@ -133,4 +135,81 @@ export function resultBytes(result: Result | null): number {
 /** replyBytes bounds one encoded client reply frame body. */
 export function replyBytes(reply: Reply): number {
   return ENVELOPE_BYTES + resultBytes(reply.result);
+}
+
+function multiOpBytes(op: MultiOp): number {
+  const head = HEADER_BYTES + INT_BYTES;
+  switch (op.op) {
+    case 'create':
+      return head + stringBytes(op.path) + binBytes(op.data) + 2 * INT_BYTES;
+    case 'setData':
+      return head + stringBytes(op.path) + binBytes(op.data) + INT_BYTES;
+    default:
+      return head + stringBytes(op.path) + INT_BYTES;
+  }
+}
+
+/** requestBytes bounds one encoded client Request (without its frame envelope). */
+export function requestBytes(request: Request): number {
+  const head = HEADER_BYTES + INT_BYTES;
+  switch (request.op) {
+    case 'create':
+    case 'setData':
+    case 'delete':
+    case 'check':
+      return multiOpBytes(request);
+    case 'multi': {
+      let bytes = head + HEADER_BYTES;
+      for (const op of request.ops) bytes += multiOpBytes(op);
+      return bytes;
+    }
+    case 'multiRead': {
+      let bytes = head + HEADER_BYTES;
+      for (const op of request.ops) bytes += head + stringBytes(op.path) + 1;
+      return bytes;
+    }
+    case 'setWatches':
+      return (
+        head +
+        INT_BYTES +
+        stringsBytes(request.dataWatches) +
+        stringsBytes(request.existWatches) +
+        stringsBytes(request.childWatches) +
+        stringsBytes(request.persistentWatches) +
+        stringsBytes(request.persistentRecursiveWatches)
+      );
+    case 'getEphemerals':
+      return head + stringBytes(request.prefixPath);
+    case 'closeSession':
+      return head;
+    default:
+      return head + stringBytes(request.path) + INT_BYTES;
+  }
+}
+
+/** peerMessageBytes bounds one encoded peer message frame body. */
+export function peerMessageBytes(message: PeerMessage): number {
+  switch (message.type) {
+    case 'proposal':
+    case 'inform':
+    case 'entries': {
+      let bytes = ENVELOPE_BYTES + HEADER_BYTES;
+      for (const entry of message.entries) bytes += logEntryBytes(entry);
+      return bytes;
+    }
+    case 'snapChunk': {
+      let bytes = ENVELOPE_BYTES + HEADER_BYTES;
+      for (const record of message.records) bytes += snapshotRecordBytes(record);
+      return bytes;
+    }
+    case 'ping':
+      return ENVELOPE_BYTES + HEADER_BYTES + message.sessions.length * INT_BYTES;
+    case 'forward':
+      return (
+        ENVELOPE_BYTES +
+        (message.request.op === 'createSession' ? HEADER_BYTES + 2 * INT_BYTES : requestBytes(message.request))
+      );
+    default:
+      return ENVELOPE_BYTES;
+  }
 }

@@ -1,0 +1,193 @@
+// A test harness for ZabPeer: immediate delivery and immediate persistence (no I/O).
+import { expect } from 'vitest';
+import { deriveLimits, type Limits } from '../../limits.js';
+import { createPrng } from '../../prng.js';
+import type { RecoveredState } from '../../storage.js';
+import type { LogEntry } from '../../types.js';
+import { peerMessageBytes, replyBytes } from '../../wire-size.js';
+import type { PeerMessage } from '../messages.js';
+import { type ClientOutput, type Ready, ZabPeer } from '../peer.js';
+import { createTreeMachine } from '../tree-machine.js';
+
+export const text = (value: string) => new TextEncoder().encode(value);
+
+/** EnsembleOptions: limits and history for every peer. */
+export interface EnsembleOptions {
+  limits?: Limits;
+  historyEntriesMax?: number;
+}
+
+/**
+ * Ensemble drives peers with immediate delivery and immediate persistence, checking on every Ready
+ * that nothing acknowledges what it has not handed to the disk (the rule every ZooKeeper sync-path
+ * data-loss bug broke).
+ */
+export class Ensemble {
+  readonly peers = new Map<number, ZabPeer>();
+  readonly durable = new Map<number, { entries: LogEntry[]; acceptedEpoch: number; currentEpoch: number }>();
+  readonly outputs = new Map<number, ClientOutput[]>();
+  private readonly inbox: { from: number; to: number; message: PeerMessage }[] = [];
+  private now = 0;
+  readonly readies: { id: number; ready: Ready }[] = [];
+  readonly limits: Limits;
+  /** down: members that are stopped (they neither receive nor tick; what was sent to them is lost). */
+  readonly down = new Set<number>();
+  private readonly prng = createPrng(7);
+
+  constructor(
+    readonly voters: number[],
+    readonly observers: number[] = [],
+    recovered: Map<number, RecoveredState> = new Map(),
+    private readonly options: EnsembleOptions = {},
+  ) {
+    this.limits = options.limits ?? deriveLimits();
+    for (const id of [...voters, ...observers]) {
+      this.start(
+        id,
+        recovered.get(id) ?? { epochs: { acceptedEpoch: 0, currentEpoch: 0 }, snapshot: null, entries: [] },
+      );
+    }
+  }
+
+  /** start (re)starts a member from a recovered state; `stop` first if it runs. */
+  start(id: number, state: RecoveredState): void {
+    this.peers.set(
+      id,
+      new ZabPeer(
+        {
+          id,
+          voters: this.voters,
+          observers: this.observers,
+          random: this.prng.fork(),
+          machine: createTreeMachine({ tickMs: 50, limits: this.limits }),
+          tickMs: 50,
+          limits: this.limits,
+          ...(this.options.historyEntriesMax !== undefined && { historyEntriesMax: this.options.historyEntriesMax }),
+        },
+        state,
+      ),
+    );
+    this.durable.set(id, {
+      entries: [...state.entries],
+      acceptedEpoch: state.epochs.acceptedEpoch,
+      currentEpoch: state.epochs.currentEpoch,
+    });
+    this.outputs.set(id, []);
+    this.down.delete(id);
+  }
+
+  /** stop takes a member down: the others see its connections break. */
+  stop(id: number): void {
+    this.down.add(id);
+    for (const other of this.peers.keys()) if (other !== id) this.peer(other).disconnected(id);
+  }
+
+  /** restart brings a stopped member back with what it had made durable (or wiped). */
+  restart(id: number, options: { wipe?: boolean } = {}): void {
+    const disk = this.durable.get(id) as { entries: LogEntry[]; acceptedEpoch: number; currentEpoch: number };
+    this.start(
+      id,
+      options.wipe
+        ? { epochs: { acceptedEpoch: 0, currentEpoch: 0 }, snapshot: null, entries: [] }
+        : {
+            epochs: { acceptedEpoch: disk.acceptedEpoch, currentEpoch: disk.currentEpoch },
+            snapshot: null,
+            entries: disk.entries,
+          },
+    );
+  }
+
+  peer(id: number): ZabPeer {
+    return this.peers.get(id) as ZabPeer;
+  }
+
+  /** settle processes Readies and messages until quiet, then ticks; repeats `rounds` times. */
+  settle(rounds = 40): void {
+    for (let round = 0; round < rounds; round++) {
+      for (let guard = 0; guard < 10_000; guard++) {
+        let progressed = false;
+        for (const [id, peer] of this.peers) {
+          if (this.down.has(id)) continue;
+          while (peer.hasReady()) {
+            progressed = true;
+            this.carryOut(id, peer.ready());
+            peer.advance();
+          }
+        }
+        const next = this.inbox.shift();
+        if (next) {
+          progressed = true;
+          if (!this.down.has(next.to) && !this.down.has(next.from))
+            this.peers.get(next.to)?.step(next.from, next.message);
+        }
+        if (!progressed) break;
+      }
+      this.now += 50;
+      for (const [id, peer] of this.peers) if (!this.down.has(id)) peer.tick(this.now);
+    }
+  }
+
+  private carryOut(id: number, ready: Ready): void {
+    this.readies.push({ id, ready });
+    const disk = this.durable.get(id) as { entries: LogEntry[]; acceptedEpoch: number; currentEpoch: number };
+    // 1. persist, in the documented order.
+    if (ready.truncateAfter !== null)
+      disk.entries = disk.entries.filter((e) => e.zxid <= (ready.truncateAfter as number));
+    if (ready.snapshot) disk.entries = disk.entries.filter((e) => e.zxid <= (ready.snapshot?.header.zxid as number));
+    disk.entries.push(...ready.entries);
+    if (ready.epochs) {
+      disk.acceptedEpoch = ready.epochs.acceptedEpoch;
+      disk.currentEpoch = ready.epochs.currentEpoch;
+    }
+    // The rule: what a message acknowledges is durable by now.
+    for (const { message } of ready.messages) {
+      if (message.type === 'ack' || message.type === 'ackNewLeader') {
+        const acked = message.type === 'ack' ? message.zxid : message.lastZxid;
+        const last = disk.entries.at(-1)?.zxid ?? (ready.snapshot?.header.zxid as number | undefined) ?? 0;
+        expect(
+          last,
+          `server ${id} acks ${acked.toString(16)} with only ${last.toString(16)} durable`,
+        ).toBeGreaterThanOrEqual(acked);
+      }
+      if (message.type === 'ackEpoch') expect(disk.acceptedEpoch).toBe(message.epoch);
+      if (message.type === 'ackNewLeader') expect(disk.currentEpoch).toBe(message.epoch);
+      if (message.type === 'leaderInfo') expect(disk.acceptedEpoch).toBe(message.epoch);
+    }
+    // Every message and reply fits its frame (wire-size's bounds, which the codec's tests hold to the real encoding).
+    for (const { message } of ready.messages) {
+      expect(peerMessageBytes(message), `${message.type} from ${id}`).toBeLessThanOrEqual(
+        this.limits.peerFrameBytesMax,
+      );
+    }
+    for (const output of ready.toClients) {
+      if (output.type === 'reply')
+        expect(replyBytes(output.reply)).toBeLessThanOrEqual(this.limits.clientFrameBytesMax);
+    }
+    // 2. send; 3. deliver to clients.
+    for (const { to, message } of ready.messages) this.inbox.push({ from: id, to, message });
+    this.outputs.get(id)?.push(...ready.toClients);
+  }
+
+  leader(): number | undefined {
+    for (const [id, peer] of this.peers) {
+      const status = peer.status();
+      if (status.role === 'leading' && status.established) return id;
+    }
+    return undefined;
+  }
+
+  createSession(id: number): number {
+    const connectId = this.peer(id).submitCreateSession(10_000);
+    this.settle(5);
+    const created = this.outputs.get(id)?.find((o) => o.type === 'sessionCreated' && o.connectId === connectId);
+    if (created?.type !== 'sessionCreated') throw new Error(`no session via ${id}`);
+    return created.sessionId;
+  }
+
+  reply(id: number, sessionId: number, xid: number) {
+    const output = this.outputs
+      .get(id)
+      ?.find((o) => o.type === 'reply' && o.reply.sessionId === sessionId && o.reply.xid === xid);
+    return output?.type === 'reply' ? output.reply : undefined;
+  }
+}
