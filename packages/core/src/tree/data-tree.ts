@@ -259,7 +259,10 @@ export class DataTree {
   private applyDelete(path: string, zxid: Zxid, out: WatchTrigger[]): SubOpOutcome {
     const nodes = this.nodes;
     const slot = nodes.slotOf(path);
-    if (slot < 0) return { error: 'NO_NODE', result: null };
+    if (slot < 0) {
+      this.raisePzxidOfParent(path, zxid);
+      return { error: 'NO_NODE', result: null };
+    }
     if (path === '/' || path === SYSTEM_PATH) throw new Error(`applyTxn: delete of ${path}`);
     // A live delete is always of a childless znode (the pipeline checks NOT_EMPTY). Replay over a
     // fuzzy snapshot can meet children that were created later: they go too, and their own create
@@ -270,6 +273,19 @@ export class DataTree {
     }
     for (let i = subtree.length - 1; i >= 0; i--) this.removeNode(subtree[i]!, zxid, out);
     return { error: null, result: { op: 'delete' } };
+  }
+
+  /**
+   * raisePzxidOfParent: a delete replayed over a fuzzy snapshot may find its znode already gone
+   * (the snapshot read the parent before the delete and the child after it). The live tree set the
+   * parent's pzxid to this zxid; so does the replay, or the replica's Stat would differ
+   * (ZooKeeper's ZOOKEEPER-3145). Live, a delete of a missing znode never reaches the tree.
+   */
+  private raisePzxidOfParent(path: string, zxid: Zxid): void {
+    if (path === '/') return;
+    const parentSlot = this.nodes.slotOf(parentPath(path));
+    if (parentSlot >= 0 && zxid > this.nodes.f[parentSlot * ROW + PZXID]!)
+      this.nodes.f[parentSlot * ROW + PZXID] = zxid;
   }
 
   private removeNode(slot: number, zxid: Zxid, out: WatchTrigger[]): void {
@@ -346,6 +362,8 @@ export class DataTree {
         this.nodes.i[slot * ROW + NUM_CHILDREN] === 0
       ) {
         this.removeNode(slot, zxid, out);
+      } else if (slot < 0) {
+        this.raisePzxidOfParent(path, zxid);
       }
     }
     this.ephemerals.delete(txn.sessionId);
