@@ -2,7 +2,12 @@ export type { BackoffOptions } from './backoff.js';
 export { BACKOFF_DEFAULTS, backoffDelayMs } from './backoff.js';
 export type { ClientConnectionOptions, SessionServerMessage } from './client-connection.js';
 export { ClientConnection } from './client-connection.js';
-export type { ClientListenerOptions, SessionClientMessage, SessionReply } from './client-listener.js';
+export type {
+  ClientListenerOptions,
+  ClientListenerStats,
+  SessionClientMessage,
+  SessionReply,
+} from './client-listener.js';
 export { ClientListener, ServerConnection } from './client-listener.js';
 export type { TransportErrorCode } from './errors.js';
 export { TransportError } from './errors.js';
