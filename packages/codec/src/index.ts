@@ -24,6 +24,7 @@ export {
   WATCH_EVENT_XID,
 } from './client-protocol.js';
 export { CodecError } from './errors.js';
+export type { FrameDecoderBudget } from './frame.js';
 export { encodeFrame, FRAME_BYTES_MAX_DEFAULT, FRAME_HEADER_BYTES, FrameDecoder } from './frame.js';
 export { decodeMessageBody, encodeMessageFrame } from './message.js';
 export { OP_CODES } from './op-codes.js';

@@ -8,13 +8,19 @@ import {
   decodeClientMessage,
   encodeServerMessage,
   FRAME_BYTES_MAX_DEFAULT,
+  FRAME_HEADER_BYTES,
   type Ping,
   type RequestFrame,
   type ServerMessage,
 } from '@zabkit/codec';
 import { TransportError } from './errors.js';
-import { FramedSocket, SEND_QUEUE_BYTES_MAX_DEFAULT } from './framed-socket.js';
+import { FRAME_TIMEOUT_MS_DEFAULT, FramedSocket, SEND_QUEUE_BYTES_MAX_DEFAULT } from './framed-socket.js';
 import { SILENT_LOGGER, type TransportLogger } from './logger.js';
+import { PARTIAL_FRAME_BYTES_MAX_DEFAULT, PartialFrameBudget } from './partial-frame-budget.js';
+
+// Why a FramedSocket's delivery is paused; independent, so resuming one leaves the other in place.
+const PAUSED_UNTIL_ACCEPT = 'accept';
+const PAUSED_BY_SERVER = 'server';
 
 /** ClientListenerOptions configure a server's client port. */
 export interface ClientListenerOptions {
@@ -30,6 +36,19 @@ export interface ClientListenerOptions {
   /** handshakeTimeoutMs bounds the wait for the ConnectRequest. */
   handshakeTimeoutMs?: number;
   /**
+   * partialFrameBytesMax bounds the bytes all of this listener's connections hold allocated for
+   * frames that have not fully arrived (default 64 MiB; at least frameBytesMax + 4). A connection
+   * whose incomplete frame needs more than is left is closed with PARTIAL_FRAME_BUDGET; the
+   * others carry on.
+   */
+  partialFrameBytesMax?: number;
+  /**
+   * frameTimeoutMs: once the first byte of a frame has arrived, the whole frame must arrive within
+   * this (default 30 000), or the connection is closed with FRAME_TIMEOUT. Time between frames does
+   * not count (that is the idle timeout's business); 0 turns it off.
+   */
+  frameTimeoutMs?: number;
+  /**
    * onConnect is called with each ConnectRequest. Call `accept` or `refuse` on the connection,
    * now or later: requests that arrive before are held (and the socket not read) until `accept`.
    */
@@ -42,13 +61,27 @@ export type SessionClientMessage = RequestFrame | Ping;
 /** SessionReply: what a server sends once the session is connected. */
 export type SessionReply = Exclude<ServerMessage, { kind: 'connectResponse' | 'connectRefused' }>;
 
+/** ClientListenerStats are a listener's gauges and counters, for a server's metrics. */
+export interface ClientListenerStats {
+  /** connections is how many client sockets are open, refused ones that are still closing included. */
+  connections: number;
+  /** partialFrameBytes is what all connections hold allocated for incomplete frames now; never above partialFrameBytesMax. */
+  partialFrameBytes: number;
+  /** partialFrameBytesMax is the budget partialFrameBytes is held to. */
+  partialFrameBytesMax: number;
+  /** partialFrameBudgetCloses counts connections closed with PARTIAL_FRAME_BUDGET since the listener was made. */
+  partialFrameBudgetCloses: number;
+  /** frameTimeoutCloses counts connections closed with FRAME_TIMEOUT since the listener was made. */
+  frameTimeoutCloses: number;
+}
+
 /**
  * ServerConnection is the server's side of one client connection (ZooKeeper's ServerCnxn): it
  * delivers the client's requests and pings, sends replies, watch events and pongs, and closes
  * with the reason a handler can log.
  */
 export class ServerConnection {
-  private messageHandler: (message: SessionClientMessage) => void = () => {};
+  private messageHandler: (message: SessionClientMessage, frameBytes: number) => void = () => {};
   private closeHandler: (error: TransportError | undefined) => void = () => {};
   private state: 'connecting' | 'accepted' | 'closed' = 'connecting';
 
@@ -70,9 +103,40 @@ export class ServerConnection {
     return this.framed.queuedBytes;
   }
 
-  /** onMessage sets the handler of the client's requests and pings, in order. */
-  onMessage(handler: (message: SessionClientMessage) => void): void {
+  /**
+   * onMessage sets the handler of the client's requests and pings, in order. `frameBytes` is the
+   * size of the frame the message came in, length prefix included: what a server counts against
+   * its budget of request bytes in flight.
+   */
+  onMessage(handler: (message: SessionClientMessage, frameBytes: number) => void): void {
     this.messageHandler = handler;
+  }
+
+  /**
+   * pauseReading stops delivering the client's messages until {@link ServerConnection.resumeReading}
+   * (backpressure: too many requests outstanding, or the member's request bytes in flight at their
+   * budget). Idempotent. Messages that arrive meanwhile wait in order; the socket is read on until
+   * 16 KiB of them are held, so that the client closing is still noticed (onClose fires while
+   * paused), then not at all, so TCP pushes back on the client. While the socket is not read, the
+   * idle timeout and the frame deadline do not run; they start afresh on resume. Independent of
+   * the hold until `accept`: neither lifts the other.
+   */
+  pauseReading(): void {
+    this.framed.pause(PAUSED_BY_SERVER);
+  }
+
+  /**
+   * resumeReading lifts {@link ServerConnection.pauseReading}: held messages are delivered at once,
+   * in order (the handler may pause again between two of them), then reading goes on. Idempotent;
+   * before `accept` it only lifts the server's pause.
+   */
+  resumeReading(): void {
+    this.framed.resume(PAUSED_BY_SERVER);
+  }
+
+  /** isReadingPaused is true between pauseReading and resumeReading (while open). */
+  get isReadingPaused(): boolean {
+    return this.state !== 'closed' && this.framed.isPaused(PAUSED_BY_SERVER);
   }
 
   /** onClose sets the handler called once when the connection is gone (error undefined: closed by this end). */
@@ -90,7 +154,7 @@ export class ServerConnection {
         this.frameBytesMax,
       ),
     );
-    this.framed.resume();
+    this.framed.resume(PAUSED_UNTIL_ACCEPT);
   }
 
   /** refuse answers with a ConnectRefused frame that says why, then closes. */
@@ -121,8 +185,8 @@ export class ServerConnection {
   }
 
   /** @internal */
-  deliver(message: SessionClientMessage): void {
-    this.messageHandler(message);
+  deliver(message: SessionClientMessage, frameBytes: number): void {
+    this.messageHandler(message, frameBytes);
   }
 
   /** @internal */
@@ -138,18 +202,36 @@ export class ServerConnection {
  * ConnectRefused frame with TOO_MANY_CONNECTIONS and the socket closes), reads each one's
  * ConnectRequest (another protocol version is refused with PROTOCOL_VERSION) and hands it to
  * `onConnect`. A connection that sends garbage is closed; the others are not affected.
+ *
+ * Incoming frames are bounded three ways: each by frameBytesMax; all incomplete frames of all
+ * connections together by partialFrameBytesMax (the connection whose frame would pass it is the
+ * one closed, PARTIAL_FRAME_BUDGET); and each incomplete frame in time by frameTimeoutMs
+ * (FRAME_TIMEOUT). Both closes are logged at warn with the remote address and counted in
+ * {@link ClientListener.stats}.
  */
 export class ClientListener {
   private readonly server: Server;
   private readonly connections = new Set<Socket>();
   private readonly perAddress = new Map<string, number>();
   private readonly frameBytesMax: number;
+  private readonly frameTimeoutMs: number;
+  private readonly partialFrameBudget: PartialFrameBudget;
   private readonly logger: TransportLogger;
   private nextId = 1;
   private closing = false;
+  private partialFrameBudgetCloses = 0;
+  private frameTimeoutCloses = 0;
 
   constructor(private readonly options: ClientListenerOptions) {
     this.frameBytesMax = options.frameBytesMax ?? FRAME_BYTES_MAX_DEFAULT;
+    this.frameTimeoutMs = options.frameTimeoutMs ?? FRAME_TIMEOUT_MS_DEFAULT;
+    const partialFrameBytesMax = options.partialFrameBytesMax ?? PARTIAL_FRAME_BYTES_MAX_DEFAULT;
+    if (partialFrameBytesMax < this.frameBytesMax + FRAME_HEADER_BYTES) {
+      throw new RangeError(
+        `partialFrameBytesMax (${partialFrameBytesMax}) must hold at least one frame of frameBytesMax (${this.frameBytesMax}) and its header`,
+      );
+    }
+    this.partialFrameBudget = new PartialFrameBudget(partialFrameBytesMax);
     this.logger = options.logger ?? SILENT_LOGGER;
     this.server = createServer((socket) => this.accept(socket));
   }
@@ -173,6 +255,17 @@ export class ClientListener {
     return this.connections.size;
   }
 
+  /** stats are the listener's gauges and counters; cheap, for a metrics scrape. */
+  stats(): ClientListenerStats {
+    return {
+      connections: this.connections.size,
+      partialFrameBytes: this.partialFrameBudget.bytes,
+      partialFrameBytesMax: this.partialFrameBudget.bytesMax,
+      partialFrameBudgetCloses: this.partialFrameBudgetCloses,
+      frameTimeoutCloses: this.frameTimeoutCloses,
+    };
+  }
+
   /** close stops accepting and closes every connection. */
   async close(): Promise<void> {
     this.closing = true;
@@ -186,6 +279,7 @@ export class ClientListener {
       return;
     }
     const address = socket.remoteAddress ?? 'unknown';
+    const remote = `${address.includes(':') ? `[${address}]` : address}:${socket.remotePort ?? '?'}`;
     const fromAddress = (this.perAddress.get(address) ?? 0) + 1;
     this.perAddress.set(address, fromAddress);
     this.connections.add(socket);
@@ -203,6 +297,8 @@ export class ClientListener {
     const framed = new FramedSocket(socket, {
       frameBytesMax: this.frameBytesMax,
       sendQueueBytesMax: this.options.sendQueueBytesMax ?? SEND_QUEUE_BYTES_MAX_DEFAULT,
+      frameTimeoutMs: this.frameTimeoutMs,
+      partialFrameBudget: this.partialFrameBudget,
       onFrame: (body) => {
         clearTimeout(timer);
         let request: ReturnType<typeof decodeClientMessage>;
@@ -222,16 +318,19 @@ export class ClientListener {
         framed.setFrameHandler((next) => {
           const message = decodeClientMessage(next);
           if (message.kind === 'connectRequest') throw new TransportError('PROTOCOL', 'a second connect request');
-          accepted.deliver(message);
+          accepted.deliver(message, FRAME_HEADER_BYTES + next.length);
         });
         // Hold what follows until the server accepts the session.
-        framed.pause();
+        framed.pause(PAUSED_UNTIL_ACCEPT);
         this.options.onConnect(accepted, request);
       },
       onClose: (error) => {
         clearTimeout(timer);
-        if (error?.code === 'PROTOCOL')
-          this.logger.warn({ remote: address, error: error.message }, 'client connection closed');
+        if (error?.code === 'PARTIAL_FRAME_BUDGET') this.partialFrameBudgetCloses++;
+        if (error?.code === 'FRAME_TIMEOUT') this.frameTimeoutCloses++;
+        if (error?.code === 'PROTOCOL' || error?.code === 'PARTIAL_FRAME_BUDGET' || error?.code === 'FRAME_TIMEOUT') {
+          this.logger.warn({ remote, code: error.code, error: error.message }, 'client connection closed');
+        }
         connection?.closed(error);
       },
     });

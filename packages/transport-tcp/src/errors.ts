@@ -12,6 +12,13 @@ export type TransportErrorCode =
   | 'IDLE_TIMEOUT'
   /** the other end fell behind: its send queue passed sendQueueBytesMax */
   | 'SEND_QUEUE_FULL'
+  /**
+   * the other end's incomplete frame needed more buffer than was left of the listener's
+   * partialFrameBytesMax, shared by all its connections
+   */
+  | 'PARTIAL_FRAME_BUDGET'
+  /** a frame began to arrive but was not complete within frameTimeoutMs */
+  | 'FRAME_TIMEOUT'
   /** the other end sent a frame the codec refused (the cause is a CodecError) */
   | 'PROTOCOL'
   /** the socket failed or the other end closed it */

@@ -2,14 +2,25 @@ export type { BackoffOptions } from './backoff.js';
 export { BACKOFF_DEFAULTS, backoffDelayMs } from './backoff.js';
 export type { ClientConnectionOptions, SessionServerMessage } from './client-connection.js';
 export { ClientConnection } from './client-connection.js';
-export type { ClientListenerOptions, SessionClientMessage, SessionReply } from './client-listener.js';
+export type {
+  ClientListenerOptions,
+  ClientListenerStats,
+  SessionClientMessage,
+  SessionReply,
+} from './client-listener.js';
 export { ClientListener, ServerConnection } from './client-listener.js';
 export type { TransportErrorCode } from './errors.js';
 export { TransportError } from './errors.js';
 export type { FramedSocketOptions } from './framed-socket.js';
-export { FramedSocket, SEND_QUEUE_BYTES_MAX_DEFAULT } from './framed-socket.js';
+export {
+  FRAME_TIMEOUT_MS_DEFAULT,
+  FramedSocket,
+  HELD_BYTES_MAX_DEFAULT,
+  SEND_QUEUE_BYTES_MAX_DEFAULT,
+} from './framed-socket.js';
 export type { TransportLogger } from './logger.js';
 export { SILENT_LOGGER } from './logger.js';
+export { PARTIAL_FRAME_BYTES_MAX_DEFAULT, PartialFrameBudget } from './partial-frame-budget.js';
 export type { PeerAddress, PeerMeshOptions, PeerStatus } from './peer-mesh.js';
 export { PeerMesh } from './peer-mesh.js';
 export type { PeerTransport } from './peer-transport.js';

@@ -163,6 +163,35 @@ describe('PeerMesh', () => {
     expect(connections).toBe(2);
   });
 
+  it('drops a peer that stalls mid-frame past frameTimeoutMs, delivers what came before, and reconnects', async () => {
+    const frameTimeoutMs = 200;
+    const mesh = await node(2, { frameTimeoutMs });
+    let connections = 0;
+    let stalledAt = 0;
+    const peer = await rawServer((socket) => {
+      connections++;
+      let handshaken = false;
+      socket.on('data', () => {
+        if (handshaken) return;
+        handshaken = true;
+        socket.write(encodePeerHandshake({ type: 'handshake', protocolVersion: PEER_PROTOCOL_VERSION, serverId: 1 }));
+        if (connections === 1) {
+          socket.write(encodePeerMessage(ack(6)));
+          socket.write(encodePeerMessage(ack(7)).subarray(0, 10)); // half a frame, and the socket stays open
+          stalledAt = Date.now();
+        }
+      });
+    });
+    cleanups.push(() => closeServer(peer.server));
+    mesh.mesh.setPeers([{ id: 1, host: HOST, port: peer.port }]);
+    await waitFor(() => mesh.downs.length === 1, 'the stalled peer to be dropped', 5_000);
+    expect(Date.now() - stalledAt).toBeGreaterThanOrEqual(frameTimeoutMs - 10);
+    expect(mesh.downs[0]).toEqual({ id: 1, code: 'FRAME_TIMEOUT' });
+    expect(mesh.received.map((r) => r.message)).toEqual([ack(6)]);
+    await waitFor(() => mesh.ups.length === 2 && mesh.mesh.status(1) === 'connected', 'the reconnect');
+    expect(connections).toBe(2);
+  });
+
   it('reconnects to a real peer restarted on the same port', async () => {
     const a = await node(1);
     const b = await node(2);

@@ -12,7 +12,7 @@ import {
 import type { PeerMessage } from '@zabkit/core';
 import { BACKOFF_DEFAULTS, backoffDelayMs } from './backoff.js';
 import { TransportError } from './errors.js';
-import { FramedSocket, SEND_QUEUE_BYTES_MAX_DEFAULT } from './framed-socket.js';
+import { FRAME_TIMEOUT_MS_DEFAULT, FramedSocket, SEND_QUEUE_BYTES_MAX_DEFAULT } from './framed-socket.js';
 import { SILENT_LOGGER, type TransportLogger } from './logger.js';
 import type { PeerTransport } from './peer-transport.js';
 
@@ -39,6 +39,12 @@ export interface PeerMeshOptions {
   reconnectDelayMsMax?: number;
   connectTimeoutMs?: number;
   handshakeTimeoutMs?: number;
+  /**
+   * frameTimeoutMs: once the first byte of a frame has arrived, the whole frame must arrive within
+   * this (default 30 000, as on the client port), or the connection is closed with FRAME_TIMEOUT,
+   * reported down and redialed. 0 turns it off.
+   */
+  frameTimeoutMs?: number;
   logger?: TransportLogger;
 }
 
@@ -74,6 +80,7 @@ export class PeerMesh implements PeerTransport {
   private readonly backoff: { reconnectDelayMsBase: number; reconnectDelayMsMax: number };
   private readonly connectTimeoutMs: number;
   private readonly handshakeTimeoutMs: number;
+  private readonly frameTimeoutMs: number;
   private readonly logger: TransportLogger;
   private readonly peers = new Map<number, Peer>();
   private readonly sockets = new Set<Socket>();
@@ -95,6 +102,7 @@ export class PeerMesh implements PeerTransport {
     };
     this.connectTimeoutMs = options.connectTimeoutMs ?? 5_000;
     this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? 5_000;
+    this.frameTimeoutMs = options.frameTimeoutMs ?? FRAME_TIMEOUT_MS_DEFAULT;
     this.logger = options.logger ?? SILENT_LOGGER;
     if (this.sendQueueBytesMax < this.frameBytesMax + 4) {
       throw new RangeError('sendQueueBytesMax must hold at least one frame of frameBytesMax');
@@ -204,6 +212,7 @@ export class PeerMesh implements PeerTransport {
     return new FramedSocket(socket, {
       frameBytesMax: this.frameBytesMax,
       sendQueueBytesMax: this.sendQueueBytesMax,
+      frameTimeoutMs: this.frameTimeoutMs,
       onFrame,
       onClose,
     });
