@@ -3,7 +3,8 @@ import { DASHBOARD_HTML, DASHBOARD_SCRIPT_HASH, DASHBOARD_STYLE_HASH } from './d
 import type { Member } from './member.js';
 
 /**
- * startAdmin serves one member's admin HTTP API: GET /health (200 while serving, 503 otherwise),
+ * startAdmin serves one member's admin HTTP API: GET /health (200 while serving with a writable data
+ * directory, 503 with the reason otherwise),
  * GET /status (JSON), GET /metrics (Prometheus text), GET /api/latency (recent percentiles, JSON),
  * GET /api/tree?path=/x (read-only znode browser), GET / (the dashboard). Anything else is 404;
  * only GET (and HEAD) is allowed, anything else is 405.
@@ -13,6 +14,31 @@ export async function startAdmin(member: Member, host: string, port: number): Pr
   member.metrics.gauge('zabkit_znodes', 'Znodes in this replica', () => member.status().znodes);
   member.metrics.gauge('zabkit_watches', 'Watches registered on this member', () => member.status().watches);
   member.metrics.gauge('zabkit_serving', '1 while this member serves clients', () => (member.isServing() ? 1 : 0));
+  member.metrics.gauge(
+    'zabkit_storage_writable',
+    '1 while the data directory takes writes and snapshots succeed',
+    () => (member.storageHealth.problem === null ? 1 : 0),
+  );
+  member.metrics.gauge(
+    'zabkit_request_bytes_inflight',
+    'Bytes of client requests received and not yet answered',
+    () => member.budgetStats().requestBytesInflight,
+  );
+  member.metrics.gauge(
+    'zabkit_requests_inflight',
+    'Client requests received and not yet answered',
+    () => member.budgetStats().requestsInflight,
+  );
+  member.metrics.gauge(
+    'zabkit_partial_frame_bytes',
+    'Bytes client connections hold in incomplete frames (bounded by partialFrameBytesMax)',
+    () => member.listenerStats().partialFrameBytes,
+  );
+  member.metrics.gauge(
+    'zabkit_client_connections_paused',
+    'Client connections not read for now (request budget)',
+    () => member.budgetStats().pausedConnections,
+  );
   const server = createServer((request, response) => {
     handle(member, request, response).catch((error) => {
       if (!response.headersSent) send(response, 500, { error: String((error as Error).message) });
@@ -34,8 +60,16 @@ async function handle(member: Member, request: IncomingMessage, response: Server
   }
   switch (url.pathname) {
     case '/health': {
+      // 200 only while the member serves clients and its data directory takes writes.
       const serving = member.isServing();
-      send(response, serving ? 200 : 503, { serving, role: member.status().role });
+      const storage = member.storageHealth.problem;
+      const reason = storage ?? (serving ? null : 'not serving: no established leader');
+      send(response, reason === null ? 200 : 503, {
+        serving,
+        role: member.status().role,
+        storage: storage ?? 'ok',
+        ...(reason !== null && { reason }),
+      });
       return;
     }
     case '/status':

@@ -1,5 +1,6 @@
 import { accessSync, constants, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { deriveLimits, type Limits, LimitsError } from '@zabkit/core';
 import { z } from 'zod';
 
 /** ConfigError is a configuration problem: the server exits with code 2 and this one message. */
@@ -38,19 +39,61 @@ const baseConfigSchema = z.strictObject({
   sessionTimeoutMsMax: z.number().int().min(1).default(60_000),
   /** snapshotEveryTxns: a fuzzy snapshot after this many applied transactions (ZooKeeper's snapCount). */
   snapshotEveryTxns: z.number().int().min(1).default(100_000),
+  /** snapshotEveryBytes: a snapshot after this many bytes of applied transactions (ZooKeeper's snapSizeLimitInKb), whichever comes first. */
+  snapshotEveryBytes: z
+    .number()
+    .int()
+    .min(1)
+    .default(256 * 1024 * 1024),
   snapshotRetainCount: z.number().int().min(1).default(3),
   /** historyEntriesMax: applied entries kept in memory for DIFF; a learner further behind gets a SNAP. */
   historyEntriesMax: z.number().int().min(1).default(100_000),
+  /** historyBytesMax: the same in bytes; whichever binds first. */
+  historyBytesMax: z
+    .number()
+    .int()
+    .min(0)
+    .default(64 * 1024 * 1024),
+  /** dataBytesMax: one znode's data (ZooKeeper's jute.maxbuffer). */
   dataBytesMax: z
     .number()
     .int()
     .min(0)
     .default(1024 * 1024),
+  /** pathBytesMax: one path in UTF-8 bytes; a request naming a longer one fails with INVALID_PATH. */
+  pathBytesMax: z.number().int().min(1).default(4096),
+  /** frameBytesMax: one client frame, request or reply; must carry a write of dataBytesMax at pathBytesMax. */
   frameBytesMax: z
     .number()
     .int()
     .min(1024)
     .default(1024 * 1024 + 64 * 1024),
+  /** watchesPerSessionMax: watches one session may hold on this member; past it a watching read fails with QUOTA_EXCEEDED. */
+  watchesPerSessionMax: z.number().int().min(0).default(65_536),
+  /** proposalBytesInflightMax: bytes the leader proposes ahead of commits; further requests wait their turn. */
+  proposalBytesInflightMax: z
+    .number()
+    .int()
+    .min(0)
+    .default(16 * 1024 * 1024),
+  /** requestsOutstandingPerConnectionMax: unanswered requests of one connection; past it the member stops reading it. */
+  requestsOutstandingPerConnectionMax: z.number().int().min(1).default(1_000),
+  /** requestBytesInflightMax: bytes of client requests received and unanswered on this member; past it, it stops reading clients. */
+  requestBytesInflightMax: z
+    .number()
+    .int()
+    .min(0)
+    .default(16 * 1024 * 1024),
+  /** partialFrameBytesMax: bytes all client connections may hold in incomplete frames; the connection that would pass it is closed. */
+  partialFrameBytesMax: z
+    .number()
+    .int()
+    .min(0)
+    .default(64 * 1024 * 1024),
+  /** frameTimeoutMs: a frame must arrive whole within this once its first byte did, or its connection is closed. */
+  frameTimeoutMs: z.number().int().min(1).default(30_000),
+  /** storageCheckMs: how often the member proves its data directory takes a write (GET /health says 503 when not). */
+  storageCheckMs: z.number().int().min(100).default(5_000),
   connectionsMax: z.number().int().min(1).default(10_000),
   connectionsPerAddressMax: z.number().int().min(1).default(1_000),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
@@ -86,6 +129,12 @@ export const configSchema = baseConfigSchema.superRefine((config, context) => {
   if (!config.members.some((member) => member.role === 'voter')) {
     context.addIssue({ code: 'custom', message: 'at least one member must be a voter', path: ['members'] });
   }
+  try {
+    limitsOf(config);
+  } catch (error) {
+    if (!(error instanceof LimitsError)) throw error;
+    context.addIssue({ code: 'custom', message: error.message, path: ['frameBytesMax'] });
+  }
   if (config.sessionTimeoutMsMin > config.sessionTimeoutMsMax) {
     context.addIssue({
       code: 'custom',
@@ -94,6 +143,28 @@ export const configSchema = baseConfigSchema.superRefine((config, context) => {
     });
   }
 });
+
+/** limitsOf derives the member's byte limits from its configuration (core's deriveLimits: one place for the arithmetic). */
+export function limitsOf(
+  config: Pick<
+    z.infer<typeof baseConfigSchema>,
+    | 'dataBytesMax'
+    | 'pathBytesMax'
+    | 'frameBytesMax'
+    | 'watchesPerSessionMax'
+    | 'proposalBytesInflightMax'
+    | 'historyBytesMax'
+  >,
+): Limits {
+  return deriveLimits({
+    dataBytesMax: config.dataBytesMax,
+    pathBytesMax: config.pathBytesMax,
+    clientFrameBytesMax: config.frameBytesMax,
+    watchesPerSessionMax: config.watchesPerSessionMax,
+    proposalBytesInflightMax: config.proposalBytesInflightMax,
+    historyBytesMax: config.historyBytesMax,
+  });
+}
 
 /** ServerConfig is a validated configuration with every default filled in. */
 export type ServerConfig = z.infer<typeof configSchema>;

@@ -1,21 +1,38 @@
 import { createHash, randomInt } from 'node:crypto';
-import type { ConnectRequest } from '@zabkit/codec';
+import { CodecError, type ConnectRequest } from '@zabkit/codec';
 import {
   type ClientOutput,
   createPrng,
   createTreeMachine,
+  type ErrorCode,
   formatZxid,
+  type Limits,
+  logEntryBytes,
+  type Outbound,
+  type PeerMessage,
   type PeerStatus,
+  peerSendQueueBytesMax,
   type Ready,
+  type Result,
   type SessionId,
   splitEarlyMessages,
+  ZabInvariantError,
   ZabPeer,
 } from '@zabkit/core';
 import { type FileStorage, openFileStorage } from '@zabkit/storage';
 import { ClientListener, PeerMesh, type ServerConnection } from '@zabkit/transport-tcp';
 import type { Logger } from 'pino';
-import type { ServerConfig } from './config.js';
+import { limitsOf, type ServerConfig } from './config.js';
 import { Metrics } from './metrics.js';
+import { RequestBudget } from './request-budget.js';
+import { StorageHealth } from './storage-health.js';
+
+/** LIMIT_ERRORS: reply errors that mean a request met a limit, and their metric label. */
+const LIMIT_ERRORS: Partial<Record<ErrorCode, string>> = {
+  MARSHALLING_ERROR: 'reply_too_large',
+  INVALID_PATH: 'invalid_path',
+  QUOTA_EXCEEDED: 'watch_quota',
+};
 
 /** PASSWORD_BYTES is the length of a session password, as ZooKeeper's. */
 const PASSWORD_BYTES = 16;
@@ -82,6 +99,9 @@ export class Member {
   private tickTimer: NodeJS.Timeout | undefined;
   private stopping = false;
   private appliedSinceSnapshot = 0;
+  private appliedBytesSinceSnapshot = 0;
+  /** listenerCloses: the listener's limit closes already counted in metrics. */
+  private listenerCloses = { partialFrameBudget: 0, frameTimeout: 0 };
   private snapshotRunning = false;
   private lastRole: PeerStatus['role'] = 'looking';
   private wasServing = false;
@@ -90,16 +110,24 @@ export class Member {
   private readonly lastContactMs = new Map<number, number>();
   private readonly upPeers = new Set<number>();
   private fatalHandler: (error: Error) => void = () => {};
+  private readonly budget: RequestBudget<ServerConnection>;
+  /** storageHealth says whether the data directory still takes writes (GET /health). */
+  readonly storageHealth: StorageHealth;
 
   private constructor(
     readonly config: ServerConfig,
+    /** limits are the byte limits derived from the config, shared with core. */
+    readonly limits: Limits,
     private readonly peer: ZabPeer,
     private readonly storage: FileStorage,
     private readonly mesh: PeerMesh,
     private readonly listener: ClientListener,
     readonly metrics: Metrics,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.budget = new RequestBudget(config.requestsOutstandingPerConnectionMax, config.requestBytesInflightMax);
+    this.storageHealth = new StorageHealth(config.dataDir, config.storageCheckMs, logger);
+  }
 
   /** start opens the data directory, recovers, and begins serving on the configured ports. */
   static async start(config: ServerConfig, logger: Logger): Promise<Member> {
@@ -120,6 +148,19 @@ export class Member {
       },
       'recovered from disk',
     );
+    const limits = limitsOf(config);
+    const peerQueueBytesMax = peerSendQueueBytesMax(limits, config.requestBytesInflightMax);
+    logger.info(
+      {
+        dataBytesMax: limits.dataBytesMax,
+        pathBytesMax: limits.pathBytesMax,
+        clientFrameBytesMax: limits.clientFrameBytesMax,
+        entryBytesMax: limits.entryBytesMax,
+        peerFrameBytesMax: limits.peerFrameBytesMax,
+        peerSendQueueBytesMax: peerQueueBytesMax,
+      },
+      'limits',
+    );
     const voters = config.members.filter((member) => member.role === 'voter').map((member) => member.id);
     const observers = config.members.filter((member) => member.role === 'observer').map((member) => member.id);
     const peer = new ZabPeer(
@@ -133,7 +174,7 @@ export class Member {
           tickMs: config.tickMs,
           sessionTimeoutMsMin: config.sessionTimeoutMsMin,
           sessionTimeoutMsMax: config.sessionTimeoutMsMax,
-          dataBytesMax: config.dataBytesMax,
+          limits,
         }),
         tickMs: config.tickMs,
         electionTimeoutTicks: config.electionTimeoutTicks,
@@ -141,6 +182,7 @@ export class Member {
         initLimitTicks: config.initLimitTicks,
         syncLimitTicks: config.syncLimitTicks,
         historyEntriesMax: config.historyEntriesMax,
+        limits,
       },
       recovered,
     );
@@ -152,7 +194,8 @@ export class Member {
       peers: config.members
         .filter((m) => m.id !== config.id)
         .map((m) => ({ id: m.id, host: m.host, port: m.peerPort })),
-      frameBytesMax: config.frameBytesMax + config.dataBytesMax,
+      frameBytesMax: limits.peerFrameBytesMax,
+      sendQueueBytesMax: peerQueueBytesMax,
       logger: logger.child({ component: 'peers' }),
     });
     const listener = new ClientListener({
@@ -160,16 +203,14 @@ export class Member {
       port: self.clientPort,
       connectionsMax: config.connectionsMax,
       connectionsPerAddressMax: config.connectionsPerAddressMax,
-      frameBytesMax: config.frameBytesMax,
+      frameBytesMax: limits.clientFrameBytesMax,
+      partialFrameBytesMax: config.partialFrameBytesMax,
+      frameTimeoutMs: config.frameTimeoutMs,
       onConnect: (connection, request) => member?.onConnect(connection, request),
       logger: logger.child({ component: 'clients' }),
     });
-    member = new Member(config, peer, storage, mesh, listener, metrics, logger);
-    mesh.onMessage((from, message) => {
-      member?.lastContactMs.set(from, Date.now());
-      peer.step(from, message);
-      member?.schedule();
-    });
+    member = new Member(config, limits, peer, storage, mesh, listener, metrics, logger);
+    mesh.onMessage((from, message) => member?.onPeerMessage(from, message));
     mesh.onPeerUp((id) => member?.upPeers.add(id));
     mesh.onPeerDown((id) => {
       member?.upPeers.delete(id);
@@ -180,20 +221,90 @@ export class Member {
     await listener.listen();
     member.tickTimer = setInterval(() => member?.tick(), config.tickMs);
     member.tickTimer.unref?.();
+    member.storageHealth.start();
     logger.info({ clientPort: self.clientPort, peerPort: self.peerPort, role: self.role }, 'member started');
     member.schedule();
     return member;
   }
 
-  /** onFatal is called when storage fails: the process must exit non-zero rather than serve. */
+  /**
+   * onFatal is called when the member must stop: a failed write or fsync of the log or epochs (it
+   * must not acknowledge what it cannot persist), or a broken invariant in core (a bug: better to
+   * stop than to serve wrong data). Nothing a client or a peer sends leads here.
+   */
   onFatal(handler: (error: Error) => void): void {
     this.fatalHandler = handler;
   }
 
+  private fatal(error: unknown, message: string): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.logger.fatal({ err: error }, message);
+    this.fatalHandler(error as Error);
+  }
+
+  /**
+   * contained runs one input's work on core (a peer message, a client request, a tick). A broken
+   * invariant is fatal; any other exception is that input's alone: logged, and `onError` (close
+   * the connection it came from) — the member keeps serving.
+   */
+  private contained(
+    input: Parameters<Metrics['inputFailed']>[0],
+    what: string,
+    work: () => void,
+    onError: (error: unknown) => void = () => {},
+  ): void {
+    try {
+      work();
+    } catch (error) {
+      if (error instanceof ZabInvariantError) {
+        this.fatal(error, `invariant broken while handling ${what}: stopping rather than serving possibly wrong data`);
+        return;
+      }
+      this.metrics.inputFailed(input);
+      this.logger.error({ err: error }, `${what} failed; the member carries on`);
+      onError(error);
+    }
+  }
+
+  private onPeerMessage(from: number, message: PeerMessage): void {
+    if (this.stopping) return;
+    this.lastContactMs.set(from, Date.now());
+    let failed: unknown;
+    this.contained(
+      'peer message',
+      `a ${message.type} message from member ${from}`,
+      () => this.peer.step(from, message),
+      (error) => {
+        failed = error;
+      },
+    );
+    this.schedule();
+    // The transport closes the connection the message came from; the peer reconnects and resyncs.
+    if (failed !== undefined) throw failed;
+  }
+
   private tick(): void {
     if (this.stopping) return;
-    this.peer.tick(Date.now());
+    const now = Date.now();
+    this.contained('tick', 'a tick', () => this.peer.tick(now));
+    if (!this.snapshotRunning && this.storageHealth.snapshotRetryDue(now)) this.takeSnapshot();
+    const stats = this.listener.stats();
+    this.metrics.limitRefused(
+      'partial_frame_budget',
+      stats.partialFrameBudgetCloses - this.listenerCloses.partialFrameBudget,
+    );
+    this.metrics.limitRefused('frame_timeout', stats.frameTimeoutCloses - this.listenerCloses.frameTimeout);
+    this.listenerCloses = {
+      partialFrameBudget: stats.partialFrameBudgetCloses,
+      frameTimeout: stats.frameTimeoutCloses,
+    };
     this.schedule();
+  }
+
+  /** listenerStats are the client listener's counts (partial frames held, limit closes), for metrics. */
+  listenerStats() {
+    return this.listener.stats();
   }
 
   /** schedule runs the host loop soon, once, however many events asked for it. */
@@ -217,9 +328,14 @@ export class Member {
         // its fsync, so followers log beside the leader (core's splitEarlyMessages; the simulator
         // does the same). Everything else waits for the persist.
         const { early, afterPersist } = splitEarlyMessages(ready);
-        for (const { to, message } of early) this.mesh.send(to, message);
-        await this.persist(ready);
-        for (const { to, message } of afterPersist) this.mesh.send(to, message);
+        this.sendToPeers(early);
+        try {
+          await this.persist(ready);
+        } catch (error) {
+          this.fatal(error, `storage failed: ${describeError(error)}: stopping rather than serving without durability`);
+          return;
+        }
+        this.sendToPeers(afterPersist);
         this.deliver(ready.toClients);
         this.metrics.applied(ready.applied.length);
         this.metrics.committed(ready.applied);
@@ -227,10 +343,26 @@ export class Member {
         this.afterAdvance(ready);
       }
     } catch (error) {
-      this.logger.fatal({ err: error }, 'storage failed: stopping rather than serving without durability');
-      this.fatalHandler(error as Error);
+      // Only core's own bookkeeping is left unguarded here (ready/advance): a broken invariant.
+      this.fatal(error, `host loop failed: ${describeError(error)}: stopping rather than serving possibly wrong data`);
     } finally {
       this.pumping = false;
+    }
+  }
+
+  /**
+   * sendToPeers hands messages to the mesh. Core keeps every message under peerFrameBytesMax, so an
+   * encoding failure is a bug in a size bound: it is logged and counted, and the message is lost
+   * as if the connection had dropped it (Zab recovers: a learner resyncs on a gap).
+   */
+  private sendToPeers(messages: readonly Outbound[]): void {
+    for (const { to, message } of messages) {
+      try {
+        this.mesh.send(to, message);
+      } catch (error) {
+        this.metrics.inputFailed('peer send');
+        this.logger.error({ err: error, peer: to, type: message.type }, 'peer message could not be sent');
+      }
     }
   }
 
@@ -299,19 +431,42 @@ export class Member {
         this.logger.info({ mode: message.mode, epoch: message.epoch }, 'synchronizing a learner');
     }
     this.appliedSinceSnapshot += ready.applied.length;
-    if (this.appliedSinceSnapshot >= this.config.snapshotEveryTxns && !this.snapshotRunning) this.takeSnapshot();
+    for (const entry of ready.applied) this.appliedBytesSinceSnapshot += logEntryBytes(entry);
+    // By count (ZooKeeper's snapCount) or by bytes (its snapSizeLimitInKb): a restart replays, and
+    // holds in memory, at most about this much log.
+    const due =
+      this.appliedSinceSnapshot >= this.config.snapshotEveryTxns ||
+      this.appliedBytesSinceSnapshot >= this.config.snapshotEveryBytes;
+    if (due && !this.snapshotRunning) this.takeSnapshot();
   }
 
   /** takeSnapshot writes a fuzzy snapshot in the background while the member keeps serving. */
   private takeSnapshot(): void {
     this.snapshotRunning = true;
     this.appliedSinceSnapshot = 0;
+    this.appliedBytesSinceSnapshot = 0;
     const { zxid, records } = this.peer.snapshot();
     const started = Date.now();
     this.storage
       .saveSnapshot({ zxid, timeMs: Date.now() }, records)
-      .then(() => this.logger.info({ zxid: formatZxid(zxid), durationMs: Date.now() - started }, 'snapshot written'))
-      .catch((error) => this.logger.error({ err: error }, 'snapshot failed'))
+      .then(() => {
+        this.storageHealth.snapshotSucceeded();
+        this.logger.info({ zxid: formatZxid(zxid), durationMs: Date.now() - started }, 'snapshot written');
+      })
+      .catch((error) => {
+        this.storageHealth.snapshotFailed(error as Error);
+        this.metrics.snapshotFailed();
+        this.logger.error({ err: error }, 'snapshot failed');
+        // Try again after the next snapshotEveryTxns/10 transactions rather than waiting a whole period.
+        this.appliedSinceSnapshot = Math.max(
+          this.appliedSinceSnapshot,
+          this.config.snapshotEveryTxns - Math.ceil(this.config.snapshotEveryTxns / 10),
+        );
+        this.appliedBytesSinceSnapshot = Math.max(
+          this.appliedBytesSinceSnapshot,
+          this.config.snapshotEveryBytes - Math.ceil(this.config.snapshotEveryBytes / 10),
+        );
+      })
       .finally(() => {
         this.snapshotRunning = false;
       });
@@ -360,20 +515,29 @@ export class Member {
     connection.setIdleTimeout(timeoutMs);
     this.peer.touchSession(sessionId);
     this.metrics.connections(this.connections.size);
-    connection.onMessage((message) => {
+    connection.onMessage((message, frameBytes) => {
+      if (this.stopping) return;
       if (message.kind === 'ping') {
-        this.peer.touchSession(sessionId);
+        this.contained('ping', 'a ping', () => this.peer.touchSession(sessionId));
         connection.send({ kind: 'pong' });
         return;
       }
       this.metrics.request(message.request.op);
       this.metrics.requestReceived(sessionId, message.xid, message.request.op);
+      const paused = this.budget.received(connection, message.xid, frameBytes);
+      if (paused !== null) this.metrics.limitRefused(`paused_${paused}`);
       const linearizable = message.linearizable === true;
-      this.peer.submit(sessionId, message.xid, message.request, { linearizable });
+      this.contained(
+        'client request',
+        `a ${message.request.op} request of session 0x${sessionId.toString(16)}`,
+        () => this.peer.submit(sessionId, message.xid, message.request, { linearizable }),
+        () => connection.close(),
+      );
       this.schedule();
     });
     connection.onClose(() => {
       this.metrics.connectionClosed(sessionId);
+      this.budget.closed(connection);
       if (this.connections.get(sessionId) === connection) {
         this.connections.delete(sessionId);
         this.peer.detachSession(sessionId);
@@ -388,14 +552,31 @@ export class Member {
       switch (output.type) {
         case 'reply': {
           const { sessionId, xid, zxid, error, result } = output.reply;
-          this.connections.get(sessionId)?.send({ kind: 'reply', xid, zxid, error, result });
+          const connection = this.connections.get(sessionId);
+          if (connection) {
+            this.sendReply(connection, sessionId, xid, zxid, error, result);
+            this.budget.answered(connection, xid);
+          }
+          const limit = error === null ? undefined : LIMIT_ERRORS[error];
+          if (limit !== undefined) this.metrics.limitRefused(limit);
           this.metrics.requestAnswered(sessionId, xid);
           if (result?.op === 'closeSession' && error === null) closing.push(sessionId);
           break;
         }
-        case 'event':
-          this.connections.get(output.sessionId)?.send({ kind: 'watchEvent', xid: -1, event: output.event });
+        case 'event': {
+          const connection = this.connections.get(output.sessionId);
+          if (!connection) break;
+          try {
+            connection.send({ kind: 'watchEvent', xid: -1, event: output.event });
+          } catch (error) {
+            // An event is a path and a zxid: within the limits by construction. Should one not
+            // encode, the client must not miss it silently: it reconnects and setWatches replays.
+            this.metrics.inputFailed('watch event');
+            this.logger.error({ err: error, sessionId: `0x${output.sessionId.toString(16)}` }, 'watch event not sent');
+            connection.close();
+          }
           break;
+        }
         case 'sessionCreated': {
           const pending = this.pendingConnects.get(output.connectId);
           if (!pending) break;
@@ -425,6 +606,33 @@ export class Member {
         this.connections.delete(sessionId);
         connection.close();
       }
+    }
+  }
+
+  /**
+   * sendReply sends one reply. Core answers MARSHALLING_ERROR for a read whose reply would be over
+   * the client frame limit and refuses a write whose reply could not fit, so a reply that does not
+   * encode here is a bug in a size bound: the request still fails alone, with MARSHALLING_ERROR,
+   * and the connection carries on.
+   */
+  private sendReply(
+    connection: ServerConnection,
+    sessionId: SessionId,
+    xid: number,
+    zxid: number,
+    error: ErrorCode | null,
+    result: Result | null,
+  ): void {
+    try {
+      connection.send({ kind: 'reply', xid, zxid, error, result });
+    } catch (failure) {
+      if (!CodecError.isInstance(failure)) throw failure;
+      this.metrics.limitRefused('reply_too_large');
+      this.logger.warn(
+        { sessionId: `0x${sessionId.toString(16)}`, xid, op: result?.op, reason: failure.message },
+        'reply could not be sent: answering MARSHALLING_ERROR',
+      );
+      connection.send({ kind: 'reply', xid, zxid, error: 'MARSHALLING_ERROR', result: null });
     }
   }
 
@@ -475,6 +683,11 @@ export class Member {
     return this.peer.isServing();
   }
 
+  /** budgetStats are the request budget's counts, for metrics. */
+  budgetStats() {
+    return this.budget.stats();
+  }
+
   /** readTree lists a znode's data and children, for the dashboard's read-only browser. */
   readTree(path: string) {
     const data = this.peer.readDirect({ op: 'getData', path, watch: false });
@@ -487,6 +700,7 @@ export class Member {
     if (this.stopping) return;
     this.stopping = true;
     if (this.tickTimer) clearInterval(this.tickTimer);
+    this.storageHealth.stop();
     for (const connection of this.connections.values()) connection.close();
     await this.listener.close();
     await this.mesh.close();
@@ -494,4 +708,10 @@ export class Member {
     await this.storage.close();
     this.logger.info('member stopped');
   }
+}
+
+function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as NodeJS.ErrnoException).code;
+  return code ? `${code}: ${error.message}` : error.message;
 }

@@ -131,6 +131,9 @@ export class Metrics {
   private readonly electionSeconds: Histogram;
   private readonly connectionsGauge: Gauge;
   private readonly sessionCloses: Counter<'reason'>;
+  private readonly inputFailures: Counter<'input'>;
+  private readonly limitRefusals: Counter<'limit'>;
+  private readonly snapshotFailures: Counter;
   private readonly applyRate = new Rate();
   private readonly requestRate = new Rate();
   private readonly recentRequests = new RecentSamples();
@@ -209,6 +212,41 @@ export class Metrics {
       labelNames: ['reason'],
       registers: [this.registry],
     });
+    this.inputFailures = new Counter({
+      name: 'zabkit_input_failures_total',
+      help: 'Inputs whose handling threw (a bug): contained, logged, the connection closed; by input kind',
+      labelNames: ['input'],
+      registers: [this.registry],
+    });
+    this.limitRefusals = new Counter({
+      name: 'zabkit_limit_refusals_total',
+      help: 'Requests refused or connections paused or closed at a limit, by limit',
+      labelNames: ['limit'],
+      registers: [this.registry],
+    });
+    this.snapshotFailures = new Counter({
+      name: 'zabkit_snapshot_failures_total',
+      help: 'Snapshots that could not be written',
+      registers: [this.registry],
+    });
+  }
+
+  /** inputFailed counts an input whose handling threw (peer message, client request, tick, send). */
+  inputFailed(input: 'peer message' | 'client request' | 'ping' | 'tick' | 'peer send' | 'watch event'): void {
+    this.inputFailures.inc({ input });
+  }
+
+  /**
+   * limitRefused counts one refusal at a limit: reply_too_large, invalid_path, watch_quota (errors
+   * answered to a request), paused_connection and paused_member (reads paused by the request budget),
+   * partial_frame_budget and frame_timeout (connections closed by the listener).
+   */
+  limitRefused(limit: string, count = 1): void {
+    if (count > 0) this.limitRefusals.inc({ limit }, count);
+  }
+
+  snapshotFailed(): void {
+    this.snapshotFailures.inc();
   }
 
   /** gauge registers a gauge whose value is read at scrape time. */

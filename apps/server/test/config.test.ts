@@ -41,6 +41,11 @@ describe('zabkit-server start: bad configuration exits 2 with one message naming
     ['its own id missing', { ...good, id: 9 }, /id 9 is not among members/],
     ['a wrong type', { ...good, tickMs: 'fast' }, /tickMs/],
     ['not JSON', '{ id: 1', /not valid JSON/],
+    [
+      'a client frame that cannot carry the largest legal write',
+      { ...good, dataBytesMax: 2_000_000 },
+      /frameBytesMax: frameBytesMax \(1114112\) cannot carry a write of dataBytesMax \(2000000\) at a path of pathBytesMax \(4096\): it must be at least \d+/,
+    ],
   ])('%s', (_name, config, message) => {
     const { status, stderr } = run(config);
     expect(status).toBe(2);
