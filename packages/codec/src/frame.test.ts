@@ -54,7 +54,7 @@ describe('FrameDecoder', () => {
 
   it('keeps its budget equal to what it allocated, and gives it all back, split at every offset', () => {
     // Sizes that take the buffer through its first allocation, several doublings and an empty body.
-    const expected = [0, 1, 255, 300, 2_000, 5_000, 3].map((size, i) =>
+    const expected = [0, 1, 255, 300, 2_000, 3].map((size, i) =>
       Uint8Array.from({ length: size }, (_, j) => (i * 31 + j) & 0xff),
     );
     const stream = concat(expected.map((body) => encodeFrame(body)));
@@ -73,7 +73,7 @@ describe('FrameDecoder', () => {
       expect(decoder.capacityBytes).toBe(0);
       expect(budget.bytes).toBe(0);
     }
-  });
+  }, 30_000);
 
   it('allocates for what has arrived, not for the length a prefix declares', () => {
     const budget = recordingBudget();
