@@ -209,8 +209,8 @@ const EPOCH = 0x1f_ffff;
 export const samplePeerMessages: PeerMessage[] = [
   { type: 'notification', leader: 3, zxid: ZXID_BIG, electionEpoch: 2 ** 40, peerEpoch: EPOCH, state: 'LOOKING' },
   { type: 'notification', leader: 1, zxid: 0, electionEpoch: 1, peerEpoch: 0, state: 'OBSERVING' },
-  { type: 'followerInfo', epoch: 0, acceptedEpoch: 6, observer: false },
-  { type: 'followerInfo', epoch: 0, acceptedEpoch: 6, observer: true },
+  { type: 'followerInfo', epoch: 0, acceptedEpoch: 6, observer: false, followId: 0 },
+  { type: 'followerInfo', epoch: 0, acceptedEpoch: 6, observer: true, followId: 0xffff_ffff },
   { type: 'leaderInfo', epoch: 7 },
   { type: 'ackEpoch', epoch: 7, currentEpoch: 6, lastZxid: ZXID_BIG },
   { type: 'sync', epoch: 7, mode: 'DIFF', truncZxid: 0, snapshotZxid: 0 },
@@ -231,6 +231,7 @@ export const samplePeerMessages: PeerMessage[] = [
     (request, i): PeerMessage => ({
       type: 'forward',
       epoch: 7,
+      followId: 0x8000_0001,
       sessionId: i === 0 ? 0 : SESSION_BIG,
       cxid: i,
       request,

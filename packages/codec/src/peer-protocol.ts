@@ -86,7 +86,7 @@ export const peerMessage = union<PeerMessage, 'type'>('peer message type', 'type
   },
   forward: {
     code: 1,
-    fields: { epoch, sessionId: int64, cxid: int32, request: forwardedRequest },
+    fields: { epoch, followId: uint32, sessionId: int64, cxid: int32, request: forwardedRequest },
   },
   proposal: { code: 2, fields: { epoch, entries: array(logEntry) } },
   ack: { code: 3, fields: { epoch, zxid } },
@@ -94,7 +94,7 @@ export const peerMessage = union<PeerMessage, 'type'>('peer message type', 'type
   ping: { code: 5, fields: { epoch, sessions: array(int64) } },
   inform: { code: 8, fields: { epoch, entries: array(logEntry) } },
   newLeader: { code: 10, fields: { epoch, zxid } },
-  followerInfo: { code: 11, fields: { epoch, acceptedEpoch: epoch, observer: boolean } },
+  followerInfo: { code: 11, fields: { epoch, acceptedEpoch: epoch, observer: boolean, followId: uint32 } },
   upToDate: { code: 12, fields: { epoch, committedZxid: zxid } },
   sync: {
     code: 13,

@@ -83,7 +83,7 @@ export {
   txnBytes,
   utf8Bytes,
 } from './wire-size.js';
-export { isXidAfter, nextXid, XID_MAX } from './xid.js';
+export { nextXid, XID_MAX } from './xid.js';
 export * from './zab/index.js';
 export type { Zxid } from './zxid.js';
 export {

@@ -31,6 +31,12 @@ export interface FollowerInfoMessage {
   epoch: number;
   acceptedEpoch: number;
   observer: boolean;
+  /**
+   * followId names this following of the leader (a random 32-bit number drawn when the learner
+   * starts following). Forwards carry it, so the leader takes a client request only from the
+   * learner's current following, never a late copy from an earlier one.
+   */
+  followId: number;
 }
 
 /** LeaderInfoMessage proposes the new epoch (LEADERINFO, ZooKeeper's NEWEPOCH). `epoch` is the new epoch. */
@@ -164,6 +170,8 @@ export interface CreateSessionRequest {
 export interface ForwardMessage {
   type: 'forward';
   epoch: number;
+  /** followId is the sender's current FOLLOWERINFO followId; any other is a late copy and dropped. */
+  followId: number;
   sessionId: SessionId;
   cxid: number;
   request: Request | CreateSessionRequest;

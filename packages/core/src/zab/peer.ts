@@ -3,7 +3,6 @@ import type { Random } from '../prng.js';
 import type { Epochs, RecoveredState, Snapshot } from '../storage.js';
 import type { ErrorCode, ErrorTxn, LogEntry, Reply, Request, SessionId, SnapshotRecord, WatchEvent } from '../types.js';
 import { logEntryBytes, replyBytes, snapshotRecordBytes } from '../wire-size.js';
-import { isXidAfter } from '../xid.js';
 import { formatZxid, makeZxid, type Zxid, zxidCounter, zxidEpoch } from '../zxid.js';
 import type { ReplicatedMachine } from './machine.js';
 import type { CreateSessionRequest, NotificationMessage, PeerMessage, PeerState, ZabMessage } from './messages.js';
@@ -147,6 +146,8 @@ interface Learner {
   lastZxid: Zxid;
   /** stream is the synchronization being streamed to it; proposals wait for NEWLEADER, which ends it. */
   stream: SyncStream | null;
+  /** followId: from its FOLLOWERINFO; forwards carrying another are late copies of an earlier following. */
+  followId: number;
 }
 
 interface Barrier {
@@ -185,8 +186,6 @@ interface LeaderState {
   /** expiring: sessions and paths whose removal is proposed, with the zxid of that proposal. */
   expiring: Map<SessionId, Zxid>;
   expiringPaths: Map<string, Zxid>;
-  /** lastCxid: per session, the last client xid forwarded to this leader (drops late duplicates). */
-  lastCxid: Map<SessionId, number>;
 }
 
 interface FollowerState {
@@ -202,6 +201,8 @@ interface FollowerState {
   syncEntries: LogEntry[];
   /** syncChunks: stream messages received since SYNC, acknowledged for the leader's flow control. */
   syncChunks: number;
+  /** followId is drawn for this following and sent in FOLLOWERINFO and every forward. */
+  followId: number;
   touched: Set<SessionId>;
   /** barriers: barrier id → local waiter id. */
   nextBarrierId: number;
@@ -422,7 +423,7 @@ export class ZabPeer {
     const request: CreateSessionRequest = { op: 'createSession', timeoutMs };
     this.pendingConnects.set(connectId, { timeoutMs });
     if (this.role === 'leading') this.leaderAdmit(0, connectId, request);
-    else this.sendToLeader({ type: 'forward', epoch: this.epochOfRole(), sessionId: 0, cxid: connectId, request });
+    else this.forwardToLeader(0, connectId, request);
     return connectId;
   }
 
@@ -781,7 +782,6 @@ export class ZabPeer {
       sessionTimeoutTicks: new Map(),
       expiring: new Map(),
       expiringPaths: new Map(),
-      lastCxid: new Map(),
     };
     this.leaderMaybeChooseEpoch();
   }
@@ -1076,6 +1076,7 @@ export class ZabPeer {
           currentEpoch: 0,
           lastZxid: 0,
           stream: null,
+          followId: message.followId,
         };
         leader.learners.set(from, entry);
         leader.ackEpochVoters.delete(from);
@@ -1152,13 +1153,10 @@ export class ZabPeer {
       case 'forward': {
         if (!learner || message.epoch !== leader.epoch || leader.phase !== 'broadcast') return;
         if (learner.stage !== 'uptodate' && learner.stage !== 'synced') return;
-        if (message.sessionId !== 0) {
-          // Client xids only grow (modulo 2^31: they wrap, see xid.ts): a forward that is not after
-          // the last one seen is a late duplicate.
-          const last = leader.lastCxid.get(message.sessionId);
-          if (last !== undefined && !isXidAfter(message.cxid, last)) return;
-          leader.lastCxid.set(message.sessionId, message.cxid);
-        }
+        // Only from the learner's current following: a copy from an earlier one (a connection
+        // that broke with it in flight) would apply the request twice. Client xids are not
+        // compared: they wrap, and a session resumed by a new client process starts again at 1.
+        if (message.followId !== learner.followId) return;
         this.leaderAdmit(message.sessionId, message.cxid, message.request);
         return;
       }
@@ -1374,6 +1372,7 @@ export class ZabPeer {
       snapRecords: [],
       syncEntries: [],
       syncChunks: 0,
+      followId: Math.floor(this.random.next() * 0x1_0000_0000),
       touched: new Set(),
       nextBarrierId: 1,
     };
@@ -1382,6 +1381,7 @@ export class ZabPeer {
       epoch: 0,
       acceptedEpoch: this.acceptedEpoch,
       observer: this.isObserver,
+      followId: this.followerState.followId,
     });
   }
 
@@ -1402,6 +1402,7 @@ export class ZabPeer {
           epoch: 0,
           acceptedEpoch: this.acceptedEpoch,
           observer: this.isObserver,
+          followId: follower.followId,
         });
       }
       return;
@@ -1562,7 +1563,7 @@ export class ZabPeer {
 
   private submitWrite(sessionId: SessionId, xid: number, request: Request): void {
     if (this.role === 'leading') this.leaderAdmit(sessionId, xid, request);
-    else this.sendToLeader({ type: 'forward', epoch: this.epochOfRole(), sessionId, cxid: xid, request });
+    else this.forwardToLeader(sessionId, xid, request);
   }
 
   private startBarrier(sessionId: SessionId, item: PendingRequest): void {
@@ -1884,6 +1885,21 @@ export class ZabPeer {
 
   private epochOfRole(): number {
     return this.leaderState?.epoch ?? this.followerState?.epoch ?? 0;
+  }
+
+  /** forwardToLeader sends a client request (or createSession) to the leader, tagged with this following's id. */
+  private forwardToLeader(sessionId: SessionId, cxid: number, request: Request | CreateSessionRequest): void {
+    const follower = this.followerState;
+    if (follower) {
+      this.send(follower.leader, {
+        type: 'forward',
+        epoch: follower.epoch,
+        followId: follower.followId,
+        sessionId,
+        cxid,
+        request,
+      });
+    }
   }
 
   private sendToLeader(message: ZabMessage): void {
