@@ -27,6 +27,9 @@ import { Metrics } from './metrics.js';
 import { RequestBudget } from './request-budget.js';
 import { StorageHealth } from './storage-health.js';
 
+/** MISSED_TICKS_MAX bounds the ticks caught up after a pause (enough for every protocol timeout). */
+const MISSED_TICKS_MAX = 1_000;
+
 /** LIMIT_ERRORS: reply errors that mean a request met a limit, and their metric label. */
 const LIMIT_ERRORS: Partial<Record<ErrorCode, string>> = {
   MARSHALLING_ERROR: 'reply_too_large',
@@ -97,6 +100,8 @@ export class Member {
   private pumping = false;
   private pumpScheduled = false;
   private tickTimer: NodeJS.Timeout | undefined;
+  /** lastTickMs: the wall-clock time the ticks so far account for. */
+  private lastTickMs = Date.now();
   private stopping = false;
   private appliedSinceSnapshot = 0;
   private appliedBytesSinceSnapshot = 0;
@@ -284,9 +289,30 @@ export class Member {
     if (failed !== undefined) throw failed;
   }
 
+  /**
+   * tick runs core's ticks for the wall-clock time that passed. Normally that is one; after the
+   * process was stopped (SIGSTOP, a long GC pause, a suspended VM) it is one now and the rest right
+   * after the I/O that waited meanwhile has been stepped: a leader then notices at once that it
+   * lost its quorum instead of serving for syncLimit more ticks, and pings that sat in socket
+   * buffers count before any session deadline is checked.
+   */
   private tick(): void {
     if (this.stopping) return;
     const now = Date.now();
+    const due = Math.min(MISSED_TICKS_MAX, Math.max(1, Math.floor((now - this.lastTickMs) / this.config.tickMs)));
+    this.lastTickMs =
+      due === MISSED_TICKS_MAX ? now : Math.max(this.lastTickMs + due * this.config.tickMs, now - this.config.tickMs);
+    this.runTick(now);
+    if (due > 1) {
+      this.logger.warn({ missedTicks: due - 1 }, 'the process did not run for a while: catching up its ticks');
+      setImmediate(() => {
+        for (let i = 1; i < due && !this.stopping; i++) this.runTick(Date.now());
+      });
+    }
+  }
+
+  private runTick(now: number): void {
+    if (this.stopping) return;
     this.contained('tick', 'a tick', () => this.peer.tick(now));
     if (!this.snapshotRunning && this.storageHealth.snapshotRetryDue(now)) this.takeSnapshot();
     const stats = this.listener.stats();

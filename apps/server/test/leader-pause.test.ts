@@ -34,8 +34,12 @@ afterEach(async () => {
 
 /** SESSION_TIMEOUT_MS: the clients' session timeout. */
 const SESSION_TIMEOUT_MS = 6_000;
-/** WRITE_RECOVERY_MS_MAX: after SIGCONT, a write must be acknowledged within this. */
-const WRITE_RECOVERY_MS_MAX = 3_000;
+/**
+ * WRITE_RECOVERY_MS_MAX: after SIGCONT, a write must be acknowledged within this. Measured here:
+ * at most 104 ms over 20 rounds once a resumed member catches up its missed ticks (1,115 ms
+ * before: the old leader served for syncLimit more ticks); 1.5 s leaves room for a loaded CI machine.
+ */
+const WRITE_RECOVERY_MS_MAX = 1_500;
 /** SERVING_MS_MAX: after SIGCONT, every member must be established under one leader within this. */
 const SERVING_MS_MAX = 10_000;
 
