@@ -739,5 +739,5 @@ export class Member {
 function describeError(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const code = (error as NodeJS.ErrnoException).code;
-  return code ? `${code}: ${error.message}` : error.message;
+  return code && !error.message.startsWith(String(code)) ? `${code}: ${error.message}` : error.message;
 }

@@ -43,8 +43,8 @@ export async function runStart(args: readonly string[]): Promise<void> {
     await member.stop();
     process.exit(1);
   }
-  member.onFatal(() => {
-    process.stderr.write(`zabkit-server: member ${config.id} stopped: storage failed (see log)\n`);
+  member.onFatal((error) => {
+    process.stderr.write(`zabkit-server: member ${config.id} stopped: ${error.message} (see log)\n`);
     process.exit(1);
   });
   let stopping = false;
