@@ -17,6 +17,7 @@ import { parseConnectString, type ServerAddress } from './connect-string.js';
 import { Emitter } from './emitter.js';
 import { ZabError } from './errors.js';
 import { EventQueue } from './event-queue.js';
+import { ServerList } from './server-list.js';
 import { Transaction } from './transaction.js';
 import type {
   CallOptions,
@@ -109,7 +110,7 @@ export async function connect(connectString: string, options: ConnectOptions = {
  * SESSION_EXPIRED. Build one with {@link connect}.
  */
 export class ZabClient {
-  private readonly servers: ServerAddress[];
+  private readonly serverList: ServerList;
   private readonly chroot: Chroot;
   private readonly logger: ClientLogger;
   private readonly random: () => number;
@@ -126,7 +127,6 @@ export class ZabClient {
   private stateValue: ConnectionState = 'CONNECTING';
   private connection: ClientConnection | undefined;
   private currentServer: ServerAddress | undefined;
-  private serverIndex = 0;
   private sessionIdValue = 0;
   private password: Uint8Array = new Uint8Array(PASSWORD_BYTES);
   private negotiatedTimeoutMs = 0;
@@ -154,12 +154,7 @@ export class ZabClient {
     if (!(this.requestedTimeoutMs > 0))
       throw new RangeError(`sessionTimeoutMs must be > 0: ${this.requestedTimeoutMs}`);
     if (!(this.connectTimeoutMs > 0)) throw new RangeError(`connectTimeoutMs must be > 0: ${this.connectTimeoutMs}`);
-    // A random order spreads clients over the members (ZooKeeper's StaticHostProvider shuffles too).
-    this.servers = [...parsed.servers];
-    for (let i = this.servers.length - 1; i > 0; i--) {
-      const j = Math.floor(this.random() * (i + 1));
-      [this.servers[i], this.servers[j]] = [this.servers[j]!, this.servers[i]!];
-    }
+    this.serverList = new ServerList(parsed.servers, options.serverOrder ?? 'random', this.random);
     this.emitWatch = (event) => this.emitter.emit('watch', this.toWatchedEvent(event));
   }
 
@@ -462,16 +457,16 @@ export class ZabClient {
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
       for (let round = 0; ; round++) {
-        for (let i = 0; i < this.servers.length; i++) {
+        for (let i = 0; i < this.serverList.size; i++) {
           if (signal?.aborted) throw abortReason(signal);
           const remaining = deadline - Date.now();
           if (remaining <= 0) {
             throw new ZabError('CONNECTION_LOSS', {
-              message: `no server accepted a session within ${this.connectTimeoutMs} ms: ${errors.slice(-this.servers.length).join('; ')}`,
+              message: `no server accepted a session within ${this.connectTimeoutMs} ms: ${errors.slice(-this.serverList.size).join('; ')}`,
               op: 'connect',
             });
           }
-          const server = this.nextServer();
+          const server = this.serverList.next();
           try {
             const attempt = await this.attempt(server, Math.min(remaining, this.attemptTimeoutMs()), signal);
             if (signal?.aborted) {
@@ -499,13 +494,7 @@ export class ZabClient {
   /** attemptTimeoutMs bounds one connect attempt: a share of the session timeout per server, as ZooKeeper's connectTimeout. */
   private attemptTimeoutMs(): number {
     const timeoutMs = this.negotiatedTimeoutMs || this.requestedTimeoutMs;
-    return Math.max(1_000, Math.floor(timeoutMs / this.servers.length));
-  }
-
-  private nextServer(): ServerAddress {
-    const server = this.servers[this.serverIndex % this.servers.length]!;
-    this.serverIndex = (this.serverIndex + 1) % this.servers.length;
-    return server;
+    return Math.max(1_000, Math.floor(timeoutMs / this.serverList.size));
   }
 
   private async attempt(server: ServerAddress, timeoutMs: number, signal?: AbortSignal): Promise<Attempt> {
@@ -560,6 +549,7 @@ export class ZabClient {
     this.negotiatedTimeoutMs = response.timeoutMs;
     this.connection = connection;
     this.currentServer = attempt.server;
+    this.serverList.connectedTo(attempt.server);
     attempt.adopted = true;
     const now = Date.now();
     this.lastHeardMs = now;
@@ -587,16 +577,23 @@ export class ZabClient {
     if (attempt.closedEarly !== undefined) this.onConnectionClose(attempt, attempt.closedEarly.error);
   }
 
+  /**
+   * reconnect resumes the session after a connection loss: from the member after the lost one,
+   * round robin (so the clients of one member split over the others by their own orders), with
+   * backoff and full jitter after each full round (as ZooKeeper's StaticHostProvider sleeps after
+   * one), until a member accepts or the session timeout has passed. Any refusal but
+   * SESSION_EXPIRED moves on to the next member.
+   */
   private async reconnect(): Promise<void> {
     for (let round = 0; this.stateValue === 'DISCONNECTED'; round++) {
-      for (let i = 0; i < this.servers.length && this.stateValue === 'DISCONNECTED'; i++) {
+      for (let i = 0; i < this.serverList.size && this.stateValue === 'DISCONNECTED'; i++) {
         // The cluster expires a session it has not heard from for its timeout; past that, so does the client.
         const remaining = this.lastHeardMs + this.negotiatedTimeoutMs - Date.now();
         if (remaining <= 0) {
           this.expire(`no server was reachable within the session timeout (${this.negotiatedTimeoutMs} ms)`);
           return;
         }
-        const server = this.nextServer();
+        const server = this.serverList.next();
         try {
           const attempt = await this.attempt(server, Math.min(remaining, this.attemptTimeoutMs()));
           if (this.stateValue !== 'DISCONNECTED') {

@@ -1,4 +1,5 @@
 import type { CreateMode, Stat, Zxid } from '@zabkit/core';
+import type { ServerOrder } from './server-list.js';
 import type { WatchedEvent } from './watch-registry.js';
 
 /** ClientLogger is the part of a pino logger the client uses: `(fields, message)`. */
@@ -21,6 +22,12 @@ export interface ConnectOptions {
   frameBytesMax?: number;
   /** pendingRequestsMax bounds the calls waiting for a reconnect; past it, calls fail with CONNECTION_LOSS (default 10 000). */
   pendingRequestsMax?: number;
+  /**
+   * serverOrder is the order the members are tried in: `random` (the default) shuffles the connect
+   * string once per client, so clients spread over the members; `inOrder` keeps it as written. The
+   * first member of the order is the client's home: the one it connects to when all serve.
+   */
+  serverOrder?: ServerOrder;
   /** random drives the server order and backoff jitter (default Math.random); tests pass a seeded one. */
   random?: () => number;
 }
@@ -121,4 +128,4 @@ export interface ClientEvents {
   watch: [WatchedEvent];
 }
 
-export type { Stat, WatchedEvent, Zxid };
+export type { ServerOrder, Stat, WatchedEvent, Zxid };
