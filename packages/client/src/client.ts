@@ -51,6 +51,12 @@ const PENDING_REQUESTS_MAX_DEFAULT = 10_000;
 const WATCH_EVENTS_MAX_DEFAULT = 10_000;
 const XID_MAX = 0x7fff_ffff;
 const BACKOFF = { reconnectDelayMsBase: 50, reconnectDelayMsMax: 1_000 };
+const REBALANCE_DELAY_MS_DEFAULT = 5_000;
+/** REBALANCE_DOUBLINGS_MAX caps the rebalance delay at 2^3 = 8 times rebalanceDelayMs after refused tries. */
+const REBALANCE_DOUBLINGS_MAX = 3;
+/** MOVE_WAIT_MS_MAX bounds each of a move's two waits (replies due, home's handshake) while calls are held. */
+const MOVE_WAIT_MS_MAX = 500;
+
 const SILENT: ClientLogger = { debug() {}, info() {}, warn() {} };
 const encoder = new TextEncoder();
 
@@ -118,6 +124,7 @@ export class ZabClient {
   private readonly connectTimeoutMs: number;
   private readonly frameBytesMax: number;
   private readonly pendingRequestsMax: number;
+  private readonly rebalanceDelayMs: number;
   private readonly emitter = new Emitter<ClientEvents>();
   private readonly watches = new WatchRegistry();
   private readonly streams = new Set<EventQueue<WatchedEvent>>();
@@ -140,6 +147,14 @@ export class ZabClient {
   private pingTimer: ReturnType<typeof setTimeout> | undefined;
   private closing = false;
   private wakeSleep: (() => void) | undefined;
+  /** rebalanceTimer is set while the client is away from its home member and will try to move back. */
+  private rebalanceTimer: ReturnType<typeof setTimeout> | undefined;
+  /** rebalanceTries counts the tries to move home that failed since the client was last at home. */
+  private rebalanceTries = 0;
+  private moving = false;
+  /** holding: calls wait in `waiting` instead of being sent (a move to home waits for the replies already due). */
+  private holding = false;
+  private onDrained: (() => void) | undefined;
 
   /** @internal use {@link connect}. */
   constructor(connectString: string, options: ConnectOptions = {}) {
@@ -151,9 +166,12 @@ export class ZabClient {
     this.connectTimeoutMs = options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS_DEFAULT;
     this.frameBytesMax = options.frameBytesMax ?? FRAME_BYTES_MAX_DEFAULT;
     this.pendingRequestsMax = options.pendingRequestsMax ?? PENDING_REQUESTS_MAX_DEFAULT;
+    this.rebalanceDelayMs = options.rebalanceDelayMs ?? REBALANCE_DELAY_MS_DEFAULT;
     if (!(this.requestedTimeoutMs > 0))
       throw new RangeError(`sessionTimeoutMs must be > 0: ${this.requestedTimeoutMs}`);
     if (!(this.connectTimeoutMs > 0)) throw new RangeError(`connectTimeoutMs must be > 0: ${this.connectTimeoutMs}`);
+    if (!(this.rebalanceDelayMs >= 0 && Number.isFinite(this.rebalanceDelayMs)))
+      throw new RangeError(`rebalanceDelayMs must be a finite number >= 0: ${this.rebalanceDelayMs}`);
     this.serverList = new ServerList(parsed.servers, options.serverOrder ?? 'random', this.random);
     this.emitWatch = (event) => this.emitter.emit('watch', this.toWatchedEvent(event));
   }
@@ -534,8 +552,11 @@ export class ZabClient {
     return attempt;
   }
 
-  /** adopt makes an accepted connection the session's: watches re-registered first, then waiting calls, in order. */
-  private adopt(attempt: Attempt, event: 'connected' | 'reconnected'): void {
+  /**
+   * adopt makes an accepted connection the session's: watches re-registered first, then waiting
+   * calls, in order. `movedHome`: the client left a working connection for its home member.
+   */
+  private adopt(attempt: Attempt, event: 'connected' | 'reconnected', movedHome = false): void {
     const connection = attempt.connection!;
     const response = connection.response;
     if (event === 'connected') {
@@ -564,9 +585,14 @@ export class ZabClient {
     }
     for (const call of this.waiting.splice(0)) this.send(call);
     this.schedulePing();
+    this.scheduleRebalance();
     this.logger.info(
       { server: describe(attempt.server), sessionId: this.sessionIdValue, timeoutMs: response.timeoutMs },
-      event === 'connected' ? 'session established' : 'session resumed',
+      event === 'connected'
+        ? 'session established'
+        : movedHome
+          ? 'session moved to its home member'
+          : 'session resumed',
     );
     if (event === 'connected') {
       this.emitter.emit('connected', { server: describe(attempt.server), sessionId: this.sessionIdValue });
@@ -613,6 +639,126 @@ export class ZabClient {
       const remaining = this.lastHeardMs + this.negotiatedTimeoutMs - Date.now();
       await this.sleep(Math.min(backoffDelayMs(round, this.random, BACKOFF), Math.max(0, remaining)));
     }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Moving back home (rebalancing).
+
+  /**
+   * scheduleRebalance arms the move back to the home member while the client is connected
+   * elsewhere: after between half and all of rebalanceDelayMs, doubled per refused try (capped).
+   * Without it every fault would leave the clients on fewer members: a member that comes back
+   * (restarted, resumed, caught up) would never get its clients back.
+   */
+  private scheduleRebalance(): void {
+    if (this.currentServer === this.serverList.home) {
+      this.rebalanceTries = 0;
+      this.stopRebalance();
+      return;
+    }
+    if (this.rebalanceTimer !== undefined || this.rebalanceDelayMs === 0 || this.closing) return;
+    if (this.stateValue !== 'CONNECTED') return;
+    const capMs = this.rebalanceDelayMs * 2 ** Math.min(this.rebalanceTries, REBALANCE_DOUBLINGS_MAX);
+    const delayMs = capMs / 2 + (this.random() * capMs) / 2;
+    this.rebalanceTimer = setTimeout(() => {
+      this.rebalanceTimer = undefined;
+      this.moveHome().catch((error: unknown) => this.logger.warn({ error: String(error) }, 'moving home failed'));
+    }, delayMs);
+  }
+
+  private stopRebalance(): void {
+    if (this.rebalanceTimer !== undefined) clearTimeout(this.rebalanceTimer);
+    this.rebalanceTimer = undefined;
+  }
+
+  /**
+   * moveHome resumes the session on the home member. A member may drop the session's old
+   * connection as soon as another one resumes it, so the client first holds new calls and waits
+   * for the replies already due (FIFO order across the two connections, nothing in flight to
+   * lose), then resumes on home with its final lastZxidSeen, adopts the new connection (setWatches
+   * first, then the held calls; `reconnected`) and closes the old one. Each wait is bounded by
+   * MOVE_WAIT_MS_MAX, so a home member that is paused stalls calls only that long. If home
+   * refuses or does not answer in time, or a watch event raised lastZxidSeen during the handshake
+   * (home may be behind it), the client stays where it is, sends the held calls there, and tries
+   * again later.
+   */
+  private async moveHome(): Promise<void> {
+    const from = this.connection;
+    const home = this.serverList.home;
+    if (this.moving || from === undefined || this.stateValue !== 'CONNECTED' || this.closing) return;
+    if (this.currentServer === home) return;
+    this.moving = true;
+    let attempt: Attempt | undefined;
+    const stillHere = () =>
+      this.connection === from &&
+      this.stateValue === 'CONNECTED' &&
+      !this.closing &&
+      attempt?.closedEarly === undefined;
+    const waitMs = Math.min(this.attemptTimeoutMs(), MOVE_WAIT_MS_MAX);
+    try {
+      this.holding = true;
+      if (!(await this.drain(waitMs)) || !stillHere()) return;
+      const checkedZxid = this.lastZxid;
+      attempt = await this.tryHome(home, waitMs);
+      if (attempt === undefined || !stillHere() || this.lastZxid > checkedZxid) return;
+      const accepted = attempt;
+      attempt = undefined;
+      this.holding = false;
+      this.adopt(accepted, 'reconnected', true);
+      from.close();
+    } finally {
+      this.moving = false;
+      this.holding = false;
+      // A home connection that was not adopted: the old one keeps the session (or, if the member
+      // dropped it for the new one, the client reconnects as after any loss).
+      attempt?.connection?.close();
+      if (this.connection === from && this.stateValue === 'CONNECTED') {
+        this.flushWaiting();
+        this.rebalanceTries++;
+        this.scheduleRebalance();
+      }
+    }
+  }
+
+  /** tryHome opens a resume on the home member; undefined if it refused or did not answer (SESSION_EXPIRED expires the session). */
+  private async tryHome(home: ServerAddress, timeoutMs: number): Promise<Attempt | undefined> {
+    try {
+      return await this.attempt(home, timeoutMs);
+    } catch (error) {
+      if (TransportError.isInstance(error) && error.reason === 'SESSION_EXPIRED') {
+        this.expire(`${describe(home)}: ${error.message}`);
+        return undefined;
+      }
+      this.logger.debug(
+        { server: describe(home), error: String(error) },
+        'the home member did not take the session; staying',
+      );
+      return undefined;
+    }
+  }
+
+  /** drain resolves true once no call is in flight, false if that takes longer than `timeoutMs` or the connection went. */
+  private drain(timeoutMs: number): Promise<boolean> {
+    if (this.inFlightCount() === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const finish = (drained: boolean) => {
+        clearTimeout(timer);
+        this.onDrained = undefined;
+        resolve(drained);
+      };
+      const timer = setTimeout(() => finish(false), timeoutMs);
+      this.onDrained = () => finish(this.inFlightCount() === 0);
+    });
+  }
+
+  private inFlightCount(): number {
+    return this.inFlight.length - this.inFlightHead;
+  }
+
+  /** flushWaiting sends the calls that waited (for a reconnect or a move that did not happen), in call order. */
+  private flushWaiting(): void {
+    if (this.stateValue !== 'CONNECTED' || this.connection === undefined || this.holding) return;
+    for (const call of this.waiting.splice(0)) this.send(call);
   }
 
   private sleep(ms: number): Promise<void> {
@@ -666,6 +812,7 @@ export class ZabClient {
         }
         if (message.zxid > this.lastZxid) this.lastZxid = message.zxid;
         if (!call.abandoned) call.settle(message);
+        if (this.onDrained !== undefined && this.inFlightCount() === 0) this.onDrained();
         return;
       }
     }
@@ -675,6 +822,7 @@ export class ZabClient {
     if (this.connection !== attempt.connection) return;
     this.connection = undefined;
     this.stopPing();
+    this.stopRebalance();
     const reason = error?.message ?? 'closed';
     this.failInFlight(
       () =>
@@ -709,6 +857,7 @@ export class ZabClient {
     this.stateValue = state;
     this.wakeSleep?.();
     this.stopPing();
+    this.stopRebalance();
     const connection = this.connection;
     this.connection = undefined;
     connection?.close();
@@ -729,6 +878,7 @@ export class ZabClient {
     this.inFlight = [];
     this.inFlightHead = 0;
     for (const call of calls) call.fail(errorOf(call));
+    this.onDrained?.();
   }
 
   private schedulePing(): void {
@@ -838,11 +988,11 @@ export class ZabClient {
         },
       };
       signal?.addEventListener('abort', onAbort, { once: true });
-      if (this.stateValue === 'CONNECTED' && this.connection !== undefined) this.send(call);
+      if (this.stateValue === 'CONNECTED' && this.connection !== undefined && !this.holding) this.send(call);
       else if (this.waiting.length >= this.pendingRequestsMax) {
         call.fail(
           new ZabError('CONNECTION_LOSS', {
-            message: `disconnected, and ${this.pendingRequestsMax} calls already wait for the reconnect`,
+            message: `${this.holding ? 'moving to the home member' : 'disconnected'}, and ${this.pendingRequestsMax} calls already wait`,
           }),
         );
       } else this.waiting.push(call);

@@ -2,7 +2,7 @@ import { createPrng } from '@zabkit/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { connect, type ZabClient } from './client.js';
 import { FakeEnsemble, type FakeMember } from './testing/fake-ensemble.js';
-import { waitFor } from './testing/wait.js';
+import { sleep, waitFor } from './testing/wait.js';
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -30,6 +30,7 @@ async function open(connectString: string, options: Options = {}): Promise<ZabCl
   const client = await connect(connectString, {
     sessionTimeoutMs: 5_000,
     connectTimeoutMs: 5_000,
+    rebalanceDelayMs: 100,
     ...options,
   });
   cleanups.push(() => client.close());
@@ -56,6 +57,15 @@ function allConnected(ensemble: FakeEnsemble, clients: readonly ZabClient[], awa
   });
 }
 
+/** waitForSpread waits until every client is connected and each member holds SHARE_MIN to SHARE_MAX of them. */
+async function waitForSpread(ensemble: FakeEnsemble, clients: readonly ZabClient[]): Promise<void> {
+  const even = () =>
+    allConnected(ensemble, clients) && counts(ensemble, clients).every((n) => n >= SHARE_MIN && n <= SHARE_MAX);
+  await waitFor(even, 'the clients to spread over the members', 5_000).catch((error: Error) => {
+    throw new Error(`${error.message}; clients per member: ${counts(ensemble, clients).join(' ')}`);
+  });
+}
+
 vi.setConfig({ testTimeout: 20_000 });
 
 describe("serverOrder 'random' (the default)", () => {
@@ -71,10 +81,63 @@ describe("serverOrder 'random' (the default)", () => {
     const again = await open(ensemble.connectString, { random: createPrng(7).next });
     expect(ensemble.memberOf(again.sessionId)).toBe(ensemble.memberOf(clients[6]!.sessionId));
   });
+
+  it('splits the clients of a killed member over the survivors, and they return once it serves again', async () => {
+    const ensemble = await ensembleOf(3);
+    const clients = await fleet(ensemble, CLIENTS);
+    const killed = ensemble.members[0]!;
+    const moving = clients.filter((client) => ensemble.memberOf(client.sessionId) === killed);
+    expect(moving.length).toBeGreaterThanOrEqual(SHARE_MIN);
+    await killed.kill();
+    await waitFor(() => allConnected(ensemble, clients, killed), 'every client on a survivor');
+    for (const survivor of ensemble.members.slice(1)) {
+      const arrived = moving.filter((client) => ensemble.memberOf(client.sessionId) === survivor).length;
+      // Each survivor takes at least a quarter of the movers (an even split is a half).
+      expect(arrived, `member ${survivor.index} took ${arrived} of ${moving.length}`).toBeGreaterThanOrEqual(
+        moving.length / 4,
+      );
+    }
+    await killed.restart();
+    await waitFor(() => moving.every((c) => ensemble.memberOf(c.sessionId) === killed), 'the movers back home');
+    await waitForSpread(ensemble, clients);
+  });
+
+  it('a leader loss in which one member serves first does not leave every client on it', async () => {
+    const ensemble = await ensembleOf(3);
+    const clients = await fleet(ensemble, CLIENTS);
+    const disconnected = clients.map(
+      (client) => new Promise<void>((resolve) => client.on('disconnected', () => resolve())),
+    );
+    // The leader is gone: every member refuses with NOT_SERVING and drops its clients; the new
+    // leader serves first and its followers a while later.
+    for (const member of ensemble.members) {
+      member.serving = false;
+      member.dropConnections();
+    }
+    await Promise.all(disconnected);
+    await sleep(200);
+    ensemble.members[0]!.serving = true;
+    await sleep(400);
+    ensemble.members[1]!.serving = true;
+    ensemble.members[2]!.serving = true;
+    await waitForSpread(ensemble, clients);
+  });
+
+  it('a member that refused resumes as behind (ZXID_AHEAD) gets its clients back once it has caught up', async () => {
+    const ensemble = await ensembleOf(3);
+    const clients = await fleet(ensemble, CLIENTS);
+    await Promise.all(clients.map((client, i) => client.create(`/c${i}`)));
+    const lagging = ensemble.members[1]!;
+    lagging.behind = true;
+    for (const member of ensemble.members) member.dropConnections();
+    await waitFor(() => allConnected(ensemble, clients, lagging), 'every client away from the lagging member');
+    lagging.behind = false;
+    await waitForSpread(ensemble, clients);
+  });
 });
 
 describe("serverOrder 'inOrder'", () => {
-  it('tries the members as listed: the first, then the next after a loss', async () => {
+  it('tries the members as listed: the first, then the next after a loss, then back to the first', async () => {
     const ensemble = await ensembleOf(3);
     const [first, second, third] = ensemble.members as [FakeMember, FakeMember, FakeMember];
     const clients = await fleet(ensemble, 5, { serverOrder: 'inOrder' });
@@ -82,6 +145,12 @@ describe("serverOrder 'inOrder'", () => {
     await first.kill();
     await waitFor(() => allConnected(ensemble, clients, first), 'every client on a survivor');
     for (const client of clients) expect(ensemble.memberOf(client.sessionId)).toBe(second);
+    expect(third.connects).toEqual([]);
+    await first.restart();
+    await waitFor(
+      () => clients.every((c) => ensemble.memberOf(c.sessionId) === first),
+      'every client back on the first',
+    );
     expect(third.connects).toEqual([]);
   });
 
@@ -97,5 +166,84 @@ describe("serverOrder 'inOrder'", () => {
     // Round by round: 0, 1, 2, 0, 1, 2, …, 0, 1 (accepted).
     expect(first).toBe(third! + 1);
     expect(second).toBe(third! + 1);
+  });
+});
+
+describe('moving back to the home member', () => {
+  it('is seamless: no call fails, FIFO order holds, watches keep firing, only `reconnected` is emitted', async () => {
+    const ensemble = await ensembleOf(3);
+    const [home, away] = ensemble.members as [FakeMember, FakeMember];
+    const client = await open(ensemble.connectString, { serverOrder: 'inOrder' });
+    await client.create('/m', '0');
+    await home.kill();
+    await waitFor(() => ensemble.memberOf(client.sessionId) === away && client.state === 'CONNECTED', 'the failover');
+    const stream = client.watch('/m');
+    await stream.ready;
+    const events: string[] = [];
+    client.on('disconnected', () => events.push('disconnected'));
+    client.on('reconnected', () => events.push('reconnected'));
+    const zxids: number[] = [];
+    let version = 0;
+    let moved = false;
+    await home.restart();
+    // Calls keep flowing while the client moves; every set must answer with the next version and
+    // every get read what was just written.
+    const deadline = Date.now() + 5_000;
+    let after = 0;
+    while (after < 20) {
+      if (Date.now() > deadline) throw new Error('the client did not move home within 5 s');
+      const set = client.set('/m', String(version + 1));
+      const get = client.get('/m');
+      const [stat, { data }] = await Promise.all([set, get]);
+      version++;
+      expect(stat.version).toBe(version);
+      expect(new TextDecoder().decode(data)).toBe(String(version));
+      zxids.push(client.lastZxidSeen);
+      if (ensemble.memberOf(client.sessionId) === home) moved = true;
+      if (moved) after++;
+    }
+    expect(events).toEqual(['reconnected']);
+    expect([...zxids].sort((a, b) => a - b)).toEqual(zxids);
+    const seen: number[] = [];
+    for await (const event of stream) {
+      seen.push(Number.parseInt(new TextDecoder().decode((await client.get('/m')).data), 10));
+      if (seen.at(-1) === version) break;
+      expect(event.type).toBe('NODE_DATA_CHANGED');
+    }
+  });
+
+  it('a home member that refuses (behind) keeps the client where it is; it tries again later', async () => {
+    const ensemble = await ensembleOf(3);
+    const [home, away] = ensemble.members as [FakeMember, FakeMember];
+    const client = await open(ensemble.connectString, { serverOrder: 'inOrder' });
+    await client.create('/b');
+    await home.kill();
+    await waitFor(() => ensemble.memberOf(client.sessionId) === away && client.state === 'CONNECTED', 'the failover');
+    const events: string[] = [];
+    client.on('disconnected', () => events.push('disconnected'));
+    client.on('reconnected', () => events.push('reconnected'));
+    home.behind = true;
+    const refusedBefore = home.connects.length;
+    await home.restart();
+    await waitFor(() => home.connects.length >= refusedBefore + 2, 'two tries to go home');
+    expect(ensemble.memberOf(client.sessionId)).toBe(away);
+    expect(events).toEqual([]);
+    await client.set('/b', 'still here');
+    home.behind = false;
+    await waitFor(() => ensemble.memberOf(client.sessionId) === home, 'the move home');
+    expect(events).toEqual(['reconnected']);
+  });
+
+  it('rebalanceDelayMs: 0 turns moving back off', async () => {
+    const ensemble = await ensembleOf(3);
+    const [home, away] = ensemble.members as [FakeMember, FakeMember];
+    const client = await open(ensemble.connectString, { serverOrder: 'inOrder', rebalanceDelayMs: 0 });
+    await home.kill();
+    await waitFor(() => ensemble.memberOf(client.sessionId) === away && client.state === 'CONNECTED', 'the failover');
+    const before = home.connects.length;
+    await home.restart();
+    await sleep(500);
+    expect(home.connects.length).toBe(before);
+    expect(ensemble.memberOf(client.sessionId)).toBe(away);
   });
 });
