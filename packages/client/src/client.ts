@@ -147,6 +147,7 @@ export class ZabClient {
   private pingTimer: ReturnType<typeof setTimeout> | undefined;
   private closing = false;
   private wakeSleep: (() => void) | undefined;
+  private readonly stateWaiters = new Set<() => void>();
   /** rebalanceTimer is set while the client is away from its home member and will try to move back. */
   private rebalanceTimer: ReturnType<typeof setTimeout> | undefined;
   /** rebalanceTries counts the tries to move home that failed since the client was last at home. */
@@ -212,6 +213,48 @@ export class ZabClient {
   /** off unsubscribes a listener. */
   off<E extends keyof ClientEvents>(event: E, listener: (...args: ClientEvents[E]) => void): void {
     this.emitter.off(event, listener);
+  }
+
+  /**
+   * waitForState resolves once the client is in `state` (at once if it already is), e.g.
+   * `await client.waitForState('CONNECTED', { signal: AbortSignal.timeout(10_000) })` after a
+   * disconnect. It rejects with SESSION_EXPIRED when the session ends (EXPIRED or CLOSED) before
+   * reaching another state, and with the signal's reason when the signal aborts. A state is a
+   * moment: the client may have left it again by the time the caller looks.
+   */
+  waitForState(state: ConnectionState, options: CallOptions = {}): Promise<void> {
+    const { signal } = options;
+    return new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(abortReason(signal));
+        return;
+      }
+      const done = () => {
+        this.stateWaiters.delete(check);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const check = () => {
+        if (this.stateValue === state) {
+          done();
+          resolve();
+        } else if (this.stateValue === 'EXPIRED' || this.stateValue === 'CLOSED') {
+          done();
+          reject(this.deadError('waitForState'));
+        }
+      };
+      const onAbort = () => {
+        done();
+        reject(abortReason(signal!));
+      };
+      this.stateWaiters.add(check);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      check();
+    });
+  }
+
+  private setState(state: ConnectionState): void {
+    this.stateValue = state;
+    for (const check of [...this.stateWaiters]) check();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -502,7 +545,7 @@ export class ZabClient {
         await this.sleep(Math.min(backoffDelayMs(round, this.random, BACKOFF), Math.max(0, deadline - Date.now())));
       }
     } catch (error) {
-      this.stateValue = 'CLOSED';
+      this.setState('CLOSED');
       throw error;
     } finally {
       signal?.removeEventListener('abort', onAbort);
@@ -577,7 +620,7 @@ export class ZabClient {
     this.lastSentMs = now;
     // ZooKeeper's readTimeout: a server that sends nothing (not even a pong) for 2/3 of the timeout is gone.
     connection.setIdleTimeout(Math.max(1, Math.floor((response.timeoutMs * 2) / 3)));
-    this.stateValue = 'CONNECTED';
+    this.setState('CONNECTED');
     if (event === 'reconnected') {
       for (const request of this.watches.setWatchesBatches(this.lastZxid)) {
         this.send(this.internalCall(request, 'setWatches'));
@@ -832,7 +875,7 @@ export class ZabClient {
     );
     if (this.stateValue !== 'CONNECTED') return;
     if (this.closing) return;
-    this.stateValue = 'DISCONNECTED';
+    this.setState('DISCONNECTED');
     this.logger.info({ server: describe(attempt.server), reason }, 'disconnected; reconnecting');
     this.emitter.emit('disconnected', { server: describe(attempt.server), reason });
     this.reconnect().catch((failure: unknown) => {
@@ -854,7 +897,7 @@ export class ZabClient {
 
   /** finish ends the session locally: connection closed, calls and watch streams failed or ended. */
   private finish(state: 'EXPIRED' | 'CLOSED', error: ZabError, how: 'expired' | 'closed'): void {
-    this.stateValue = state;
+    this.setState(state);
     this.wakeSleep?.();
     this.stopPing();
     this.stopRebalance();
