@@ -269,9 +269,14 @@ describe('failures', () => {
     });
     try {
       await waitFor(() => output.includes('ready'), 'the child client');
+      // The child wrote through its own member; the watcher's may not have applied that create yet,
+      // and an exists there would set a creation watch (NODE_CREATED) instead: sync first.
+      await watcher.sync('/exp');
+      let onDeleted: (event: WatchedEvent) => void = () => {};
       const deleted = new Promise<WatchedEvent>((resolve) => {
-        watcher.exists('/exp/mine', { watch: resolve }).catch(() => {});
+        onDeleted = resolve;
       });
+      expect(await watcher.exists('/exp/mine', { watch: (event) => onDeleted(event) })).not.toBeNull();
       child.kill('SIGSTOP');
       const event = await Promise.race([
         deleted,
