@@ -384,7 +384,8 @@ describe('connection', () => {
     const ensemble = await FakeEnsemble.start(1);
     for (const member of ensemble.members) member.serving = false;
     cleanups.push(() => ensemble.stop());
-    const error = await rejection(connect(ensemble.connectString, { connectTimeoutMs: 300 }));
+    // 1.5 s: a loaded machine may take more than a few hundred ms for the first refusal.
+    const error = await rejection(connect(ensemble.connectString, { connectTimeoutMs: 1_500 }));
     expect(ZabError.isInstance(error, 'CONNECTION_LOSS')).toBe(true);
     expect((error as Error).message).toMatch(/NOT_SERVING|no leader/);
     await expect(

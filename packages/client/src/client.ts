@@ -513,7 +513,9 @@ export class ZabClient {
   /** @internal open establishes the first session (used by {@link connect}). */
   async open(signal?: AbortSignal): Promise<void> {
     const deadline = Date.now() + this.connectTimeoutMs;
-    const errors: string[] = [];
+    // Each server's last error, except the timeout of an attempt that the connect deadline cut
+    // short: that says nothing about the server, and would hide an earlier refusal's reason.
+    const lastErrors = new Map<ServerAddress, string>();
     const onAbort = () => this.wakeSleep?.();
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
@@ -523,13 +525,14 @@ export class ZabClient {
           const remaining = deadline - Date.now();
           if (remaining <= 0) {
             throw new ZabError('CONNECTION_LOSS', {
-              message: `no server accepted a session within ${this.connectTimeoutMs} ms: ${errors.slice(-this.serverList.size).join('; ')}`,
+              message: `no server accepted a session within ${this.connectTimeoutMs} ms: ${[...lastErrors].map(([where, message]) => `${describe(where)}: ${message}`).join('; ')}`,
               op: 'connect',
             });
           }
           const server = this.serverList.next();
+          const timeoutMs = Math.min(remaining, this.attemptTimeoutMs());
           try {
-            const attempt = await this.attempt(server, Math.min(remaining, this.attemptTimeoutMs()), signal);
+            const attempt = await this.attempt(server, timeoutMs, signal);
             if (signal?.aborted) {
               attempt.connection?.close();
               throw abortReason(signal);
@@ -538,7 +541,12 @@ export class ZabClient {
             return;
           } catch (error) {
             if (signal?.aborted) throw abortReason(signal);
-            errors.push(`${describe(server)}: ${error instanceof Error ? error.message : String(error)}`);
+            const cutShort =
+              timeoutMs < this.attemptTimeoutMs() &&
+              TransportError.isInstance(error) &&
+              error.code === 'CONNECT_TIMEOUT';
+            if (!cutShort || !lastErrors.has(server))
+              lastErrors.set(server, error instanceof Error ? error.message : String(error));
             this.logger.debug({ server: describe(server), error: String(error) }, 'connect attempt failed');
           }
         }
