@@ -296,6 +296,31 @@ describe('connection', () => {
     expect(text((await client.get('/z')).data)).toBe('new');
   });
 
+  it('waitForState resolves on the state, rejects when the session ends first or the signal aborts', async () => {
+    const { client, ensemble } = await setup(3);
+    await client.waitForState('CONNECTED');
+    const member = ensemble.memberOf(client.sessionId)!;
+    const disconnected = client.waitForState('DISCONNECTED');
+    member.dropConnections();
+    await disconnected;
+    expect(client.state).toBe('DISCONNECTED');
+    await client.waitForState('CONNECTED', { signal: AbortSignal.timeout(3_000) });
+    expect(client.state).toBe('CONNECTED');
+    expect(ensemble.memberOf(client.sessionId)).not.toBe(member);
+    await expect(
+      client.waitForState('DISCONNECTED', { signal: AbortSignal.abort(new Error('enough')) }),
+    ).rejects.toThrow('enough');
+    const waiting = client.waitForState('DISCONNECTED', { signal: AbortSignal.timeout(50) });
+    await expect(waiting).rejects.toThrow(/timed out|aborted/i);
+    const never = rejection(client.waitForState('CLOSED'));
+    ensemble.expire(client.sessionId);
+    const error = await never;
+    expect(ZabError.isInstance(error, 'SESSION_EXPIRED')).toBe(true);
+    expect((error as ZabError).op).toBe('waitForState');
+    await client.waitForState('EXPIRED');
+    expect(ZabError.isInstance(await rejection(client.waitForState('CONNECTED')), 'SESSION_EXPIRED')).toBe(true);
+  });
+
   it('reports expiry when the cluster expired the session, and fails every call with SESSION_EXPIRED', async () => {
     const { client, ensemble } = await setup(2);
     await client.create('/gone', '', { mode: 'EPHEMERAL' });
@@ -359,7 +384,8 @@ describe('connection', () => {
     const ensemble = await FakeEnsemble.start(1);
     for (const member of ensemble.members) member.serving = false;
     cleanups.push(() => ensemble.stop());
-    const error = await rejection(connect(ensemble.connectString, { connectTimeoutMs: 300 }));
+    // 1.5 s: a loaded machine may take more than a few hundred ms for the first refusal.
+    const error = await rejection(connect(ensemble.connectString, { connectTimeoutMs: 1_500 }));
     expect(ZabError.isInstance(error, 'CONNECTION_LOSS')).toBe(true);
     expect((error as Error).message).toMatch(/NOT_SERVING|no leader/);
     await expect(

@@ -17,6 +17,7 @@ import { parseConnectString, type ServerAddress } from './connect-string.js';
 import { Emitter } from './emitter.js';
 import { ZabError } from './errors.js';
 import { EventQueue } from './event-queue.js';
+import { ServerList } from './server-list.js';
 import { Transaction } from './transaction.js';
 import type {
   CallOptions,
@@ -50,6 +51,12 @@ const PENDING_REQUESTS_MAX_DEFAULT = 10_000;
 const WATCH_EVENTS_MAX_DEFAULT = 10_000;
 const XID_MAX = 0x7fff_ffff;
 const BACKOFF = { reconnectDelayMsBase: 50, reconnectDelayMsMax: 1_000 };
+const REBALANCE_DELAY_MS_DEFAULT = 5_000;
+/** REBALANCE_DOUBLINGS_MAX caps the rebalance delay at 2^3 = 8 times rebalanceDelayMs after refused tries. */
+const REBALANCE_DOUBLINGS_MAX = 3;
+/** MOVE_WAIT_MS_MAX bounds each of a move's two waits (replies due, home's handshake) while calls are held. */
+const MOVE_WAIT_MS_MAX = 500;
+
 const SILENT: ClientLogger = { debug() {}, info() {}, warn() {} };
 const encoder = new TextEncoder();
 
@@ -109,7 +116,7 @@ export async function connect(connectString: string, options: ConnectOptions = {
  * SESSION_EXPIRED. Build one with {@link connect}.
  */
 export class ZabClient {
-  private readonly servers: ServerAddress[];
+  private readonly serverList: ServerList;
   private readonly chroot: Chroot;
   private readonly logger: ClientLogger;
   private readonly random: () => number;
@@ -117,6 +124,7 @@ export class ZabClient {
   private readonly connectTimeoutMs: number;
   private readonly frameBytesMax: number;
   private readonly pendingRequestsMax: number;
+  private readonly rebalanceDelayMs: number;
   private readonly emitter = new Emitter<ClientEvents>();
   private readonly watches = new WatchRegistry();
   private readonly streams = new Set<EventQueue<WatchedEvent>>();
@@ -126,7 +134,6 @@ export class ZabClient {
   private stateValue: ConnectionState = 'CONNECTING';
   private connection: ClientConnection | undefined;
   private currentServer: ServerAddress | undefined;
-  private serverIndex = 0;
   private sessionIdValue = 0;
   private password: Uint8Array = new Uint8Array(PASSWORD_BYTES);
   private negotiatedTimeoutMs = 0;
@@ -140,6 +147,15 @@ export class ZabClient {
   private pingTimer: ReturnType<typeof setTimeout> | undefined;
   private closing = false;
   private wakeSleep: (() => void) | undefined;
+  private readonly stateWaiters = new Set<() => void>();
+  /** rebalanceTimer is set while the client is away from its home member and will try to move back. */
+  private rebalanceTimer: ReturnType<typeof setTimeout> | undefined;
+  /** rebalanceTries counts the tries to move home that failed since the client was last at home. */
+  private rebalanceTries = 0;
+  private moving = false;
+  /** holding: calls wait in `waiting` instead of being sent (a move to home waits for the replies already due). */
+  private holding = false;
+  private onDrained: (() => void) | undefined;
 
   /** @internal use {@link connect}. */
   constructor(connectString: string, options: ConnectOptions = {}) {
@@ -151,15 +167,13 @@ export class ZabClient {
     this.connectTimeoutMs = options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS_DEFAULT;
     this.frameBytesMax = options.frameBytesMax ?? FRAME_BYTES_MAX_DEFAULT;
     this.pendingRequestsMax = options.pendingRequestsMax ?? PENDING_REQUESTS_MAX_DEFAULT;
+    this.rebalanceDelayMs = options.rebalanceDelayMs ?? REBALANCE_DELAY_MS_DEFAULT;
     if (!(this.requestedTimeoutMs > 0))
       throw new RangeError(`sessionTimeoutMs must be > 0: ${this.requestedTimeoutMs}`);
     if (!(this.connectTimeoutMs > 0)) throw new RangeError(`connectTimeoutMs must be > 0: ${this.connectTimeoutMs}`);
-    // A random order spreads clients over the members (ZooKeeper's StaticHostProvider shuffles too).
-    this.servers = [...parsed.servers];
-    for (let i = this.servers.length - 1; i > 0; i--) {
-      const j = Math.floor(this.random() * (i + 1));
-      [this.servers[i], this.servers[j]] = [this.servers[j]!, this.servers[i]!];
-    }
+    if (!(this.rebalanceDelayMs >= 0 && Number.isFinite(this.rebalanceDelayMs)))
+      throw new RangeError(`rebalanceDelayMs must be a finite number >= 0: ${this.rebalanceDelayMs}`);
+    this.serverList = new ServerList(parsed.servers, options.serverOrder ?? 'random', this.random);
     this.emitWatch = (event) => this.emitter.emit('watch', this.toWatchedEvent(event));
   }
 
@@ -199,6 +213,48 @@ export class ZabClient {
   /** off unsubscribes a listener. */
   off<E extends keyof ClientEvents>(event: E, listener: (...args: ClientEvents[E]) => void): void {
     this.emitter.off(event, listener);
+  }
+
+  /**
+   * waitForState resolves once the client is in `state` (at once if it already is), e.g.
+   * `await client.waitForState('CONNECTED', { signal: AbortSignal.timeout(10_000) })` after a
+   * disconnect. It rejects with SESSION_EXPIRED when the session ends (EXPIRED or CLOSED) before
+   * reaching another state, and with the signal's reason when the signal aborts. A state is a
+   * moment: the client may have left it again by the time the caller looks.
+   */
+  waitForState(state: ConnectionState, options: CallOptions = {}): Promise<void> {
+    const { signal } = options;
+    return new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(abortReason(signal));
+        return;
+      }
+      const done = () => {
+        this.stateWaiters.delete(check);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const check = () => {
+        if (this.stateValue === state) {
+          done();
+          resolve();
+        } else if (this.stateValue === 'EXPIRED' || this.stateValue === 'CLOSED') {
+          done();
+          reject(this.deadError('waitForState'));
+        }
+      };
+      const onAbort = () => {
+        done();
+        reject(abortReason(signal!));
+      };
+      this.stateWaiters.add(check);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      check();
+    });
+  }
+
+  private setState(state: ConnectionState): void {
+    this.stateValue = state;
+    for (const check of [...this.stateWaiters]) check();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -457,23 +513,26 @@ export class ZabClient {
   /** @internal open establishes the first session (used by {@link connect}). */
   async open(signal?: AbortSignal): Promise<void> {
     const deadline = Date.now() + this.connectTimeoutMs;
-    const errors: string[] = [];
+    // Each server's last error, except the timeout of an attempt that the connect deadline cut
+    // short: that says nothing about the server, and would hide an earlier refusal's reason.
+    const lastErrors = new Map<ServerAddress, string>();
     const onAbort = () => this.wakeSleep?.();
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
       for (let round = 0; ; round++) {
-        for (let i = 0; i < this.servers.length; i++) {
+        for (let i = 0; i < this.serverList.size; i++) {
           if (signal?.aborted) throw abortReason(signal);
           const remaining = deadline - Date.now();
           if (remaining <= 0) {
             throw new ZabError('CONNECTION_LOSS', {
-              message: `no server accepted a session within ${this.connectTimeoutMs} ms: ${errors.slice(-this.servers.length).join('; ')}`,
+              message: `no server accepted a session within ${this.connectTimeoutMs} ms: ${[...lastErrors].map(([where, message]) => `${describe(where)}: ${message}`).join('; ')}`,
               op: 'connect',
             });
           }
-          const server = this.nextServer();
+          const server = this.serverList.next();
+          const timeoutMs = Math.min(remaining, this.attemptTimeoutMs());
           try {
-            const attempt = await this.attempt(server, Math.min(remaining, this.attemptTimeoutMs()), signal);
+            const attempt = await this.attempt(server, timeoutMs, signal);
             if (signal?.aborted) {
               attempt.connection?.close();
               throw abortReason(signal);
@@ -482,14 +541,19 @@ export class ZabClient {
             return;
           } catch (error) {
             if (signal?.aborted) throw abortReason(signal);
-            errors.push(`${describe(server)}: ${error instanceof Error ? error.message : String(error)}`);
+            const cutShort =
+              timeoutMs < this.attemptTimeoutMs() &&
+              TransportError.isInstance(error) &&
+              error.code === 'CONNECT_TIMEOUT';
+            if (!cutShort || !lastErrors.has(server))
+              lastErrors.set(server, error instanceof Error ? error.message : String(error));
             this.logger.debug({ server: describe(server), error: String(error) }, 'connect attempt failed');
           }
         }
         await this.sleep(Math.min(backoffDelayMs(round, this.random, BACKOFF), Math.max(0, deadline - Date.now())));
       }
     } catch (error) {
-      this.stateValue = 'CLOSED';
+      this.setState('CLOSED');
       throw error;
     } finally {
       signal?.removeEventListener('abort', onAbort);
@@ -499,13 +563,7 @@ export class ZabClient {
   /** attemptTimeoutMs bounds one connect attempt: a share of the session timeout per server, as ZooKeeper's connectTimeout. */
   private attemptTimeoutMs(): number {
     const timeoutMs = this.negotiatedTimeoutMs || this.requestedTimeoutMs;
-    return Math.max(1_000, Math.floor(timeoutMs / this.servers.length));
-  }
-
-  private nextServer(): ServerAddress {
-    const server = this.servers[this.serverIndex % this.servers.length]!;
-    this.serverIndex = (this.serverIndex + 1) % this.servers.length;
-    return server;
+    return Math.max(1_000, Math.floor(timeoutMs / this.serverList.size));
   }
 
   private async attempt(server: ServerAddress, timeoutMs: number, signal?: AbortSignal): Promise<Attempt> {
@@ -545,8 +603,11 @@ export class ZabClient {
     return attempt;
   }
 
-  /** adopt makes an accepted connection the session's: watches re-registered first, then waiting calls, in order. */
-  private adopt(attempt: Attempt, event: 'connected' | 'reconnected'): void {
+  /**
+   * adopt makes an accepted connection the session's: watches re-registered first, then waiting
+   * calls, in order. `movedHome`: the client left a working connection for its home member.
+   */
+  private adopt(attempt: Attempt, event: 'connected' | 'reconnected', movedHome = false): void {
     const connection = attempt.connection!;
     const response = connection.response;
     if (event === 'connected') {
@@ -560,13 +621,14 @@ export class ZabClient {
     this.negotiatedTimeoutMs = response.timeoutMs;
     this.connection = connection;
     this.currentServer = attempt.server;
+    this.serverList.connectedTo(attempt.server);
     attempt.adopted = true;
     const now = Date.now();
     this.lastHeardMs = now;
     this.lastSentMs = now;
     // ZooKeeper's readTimeout: a server that sends nothing (not even a pong) for 2/3 of the timeout is gone.
     connection.setIdleTimeout(Math.max(1, Math.floor((response.timeoutMs * 2) / 3)));
-    this.stateValue = 'CONNECTED';
+    this.setState('CONNECTED');
     if (event === 'reconnected') {
       for (const request of this.watches.setWatchesBatches(this.lastZxid)) {
         this.send(this.internalCall(request, 'setWatches'));
@@ -574,9 +636,14 @@ export class ZabClient {
     }
     for (const call of this.waiting.splice(0)) this.send(call);
     this.schedulePing();
+    this.scheduleRebalance();
     this.logger.info(
       { server: describe(attempt.server), sessionId: this.sessionIdValue, timeoutMs: response.timeoutMs },
-      event === 'connected' ? 'session established' : 'session resumed',
+      event === 'connected'
+        ? 'session established'
+        : movedHome
+          ? 'session moved to its home member'
+          : 'session resumed',
     );
     if (event === 'connected') {
       this.emitter.emit('connected', { server: describe(attempt.server), sessionId: this.sessionIdValue });
@@ -587,16 +654,23 @@ export class ZabClient {
     if (attempt.closedEarly !== undefined) this.onConnectionClose(attempt, attempt.closedEarly.error);
   }
 
+  /**
+   * reconnect resumes the session after a connection loss: from the member after the lost one,
+   * round robin (so the clients of one member split over the others by their own orders), with
+   * backoff and full jitter after each full round (as ZooKeeper's StaticHostProvider sleeps after
+   * one), until a member accepts or the session timeout has passed. Any refusal but
+   * SESSION_EXPIRED moves on to the next member.
+   */
   private async reconnect(): Promise<void> {
     for (let round = 0; this.stateValue === 'DISCONNECTED'; round++) {
-      for (let i = 0; i < this.servers.length && this.stateValue === 'DISCONNECTED'; i++) {
+      for (let i = 0; i < this.serverList.size && this.stateValue === 'DISCONNECTED'; i++) {
         // The cluster expires a session it has not heard from for its timeout; past that, so does the client.
         const remaining = this.lastHeardMs + this.negotiatedTimeoutMs - Date.now();
         if (remaining <= 0) {
           this.expire(`no server was reachable within the session timeout (${this.negotiatedTimeoutMs} ms)`);
           return;
         }
-        const server = this.nextServer();
+        const server = this.serverList.next();
         try {
           const attempt = await this.attempt(server, Math.min(remaining, this.attemptTimeoutMs()));
           if (this.stateValue !== 'DISCONNECTED') {
@@ -616,6 +690,126 @@ export class ZabClient {
       const remaining = this.lastHeardMs + this.negotiatedTimeoutMs - Date.now();
       await this.sleep(Math.min(backoffDelayMs(round, this.random, BACKOFF), Math.max(0, remaining)));
     }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Moving back home (rebalancing).
+
+  /**
+   * scheduleRebalance arms the move back to the home member while the client is connected
+   * elsewhere: after between half and all of rebalanceDelayMs, doubled per refused try (capped).
+   * Without it every fault would leave the clients on fewer members: a member that comes back
+   * (restarted, resumed, caught up) would never get its clients back.
+   */
+  private scheduleRebalance(): void {
+    if (this.currentServer === this.serverList.home) {
+      this.rebalanceTries = 0;
+      this.stopRebalance();
+      return;
+    }
+    if (this.rebalanceTimer !== undefined || this.rebalanceDelayMs === 0 || this.closing) return;
+    if (this.stateValue !== 'CONNECTED') return;
+    const capMs = this.rebalanceDelayMs * 2 ** Math.min(this.rebalanceTries, REBALANCE_DOUBLINGS_MAX);
+    const delayMs = capMs / 2 + (this.random() * capMs) / 2;
+    this.rebalanceTimer = setTimeout(() => {
+      this.rebalanceTimer = undefined;
+      this.moveHome().catch((error: unknown) => this.logger.warn({ error: String(error) }, 'moving home failed'));
+    }, delayMs);
+  }
+
+  private stopRebalance(): void {
+    if (this.rebalanceTimer !== undefined) clearTimeout(this.rebalanceTimer);
+    this.rebalanceTimer = undefined;
+  }
+
+  /**
+   * moveHome resumes the session on the home member. A member may drop the session's old
+   * connection as soon as another one resumes it, so the client first holds new calls and waits
+   * for the replies already due (FIFO order across the two connections, nothing in flight to
+   * lose), then resumes on home with its final lastZxidSeen, adopts the new connection (setWatches
+   * first, then the held calls; `reconnected`) and closes the old one. Each wait is bounded by
+   * MOVE_WAIT_MS_MAX, so a home member that is paused stalls calls only that long. If home
+   * refuses or does not answer in time, or a watch event raised lastZxidSeen during the handshake
+   * (home may be behind it), the client stays where it is, sends the held calls there, and tries
+   * again later.
+   */
+  private async moveHome(): Promise<void> {
+    const from = this.connection;
+    const home = this.serverList.home;
+    if (this.moving || from === undefined || this.stateValue !== 'CONNECTED' || this.closing) return;
+    if (this.currentServer === home) return;
+    this.moving = true;
+    let attempt: Attempt | undefined;
+    const stillHere = () =>
+      this.connection === from &&
+      this.stateValue === 'CONNECTED' &&
+      !this.closing &&
+      attempt?.closedEarly === undefined;
+    const waitMs = Math.min(this.attemptTimeoutMs(), MOVE_WAIT_MS_MAX);
+    try {
+      this.holding = true;
+      if (!(await this.drain(waitMs)) || !stillHere()) return;
+      const checkedZxid = this.lastZxid;
+      attempt = await this.tryHome(home, waitMs);
+      if (attempt === undefined || !stillHere() || this.lastZxid > checkedZxid) return;
+      const accepted = attempt;
+      attempt = undefined;
+      this.holding = false;
+      this.adopt(accepted, 'reconnected', true);
+      from.close();
+    } finally {
+      this.moving = false;
+      this.holding = false;
+      // A home connection that was not adopted: the old one keeps the session (or, if the member
+      // dropped it for the new one, the client reconnects as after any loss).
+      attempt?.connection?.close();
+      if (this.connection === from && this.stateValue === 'CONNECTED') {
+        this.flushWaiting();
+        this.rebalanceTries++;
+        this.scheduleRebalance();
+      }
+    }
+  }
+
+  /** tryHome opens a resume on the home member; undefined if it refused or did not answer (SESSION_EXPIRED expires the session). */
+  private async tryHome(home: ServerAddress, timeoutMs: number): Promise<Attempt | undefined> {
+    try {
+      return await this.attempt(home, timeoutMs);
+    } catch (error) {
+      if (TransportError.isInstance(error) && error.reason === 'SESSION_EXPIRED') {
+        this.expire(`${describe(home)}: ${error.message}`);
+        return undefined;
+      }
+      this.logger.debug(
+        { server: describe(home), error: String(error) },
+        'the home member did not take the session; staying',
+      );
+      return undefined;
+    }
+  }
+
+  /** drain resolves true once no call is in flight, false if that takes longer than `timeoutMs` or the connection went. */
+  private drain(timeoutMs: number): Promise<boolean> {
+    if (this.inFlightCount() === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const finish = (drained: boolean) => {
+        clearTimeout(timer);
+        this.onDrained = undefined;
+        resolve(drained);
+      };
+      const timer = setTimeout(() => finish(false), timeoutMs);
+      this.onDrained = () => finish(this.inFlightCount() === 0);
+    });
+  }
+
+  private inFlightCount(): number {
+    return this.inFlight.length - this.inFlightHead;
+  }
+
+  /** flushWaiting sends the calls that waited (for a reconnect or a move that did not happen), in call order. */
+  private flushWaiting(): void {
+    if (this.stateValue !== 'CONNECTED' || this.connection === undefined || this.holding) return;
+    for (const call of this.waiting.splice(0)) this.send(call);
   }
 
   private sleep(ms: number): Promise<void> {
@@ -669,6 +863,7 @@ export class ZabClient {
         }
         if (message.zxid > this.lastZxid) this.lastZxid = message.zxid;
         if (!call.abandoned) call.settle(message);
+        if (this.onDrained !== undefined && this.inFlightCount() === 0) this.onDrained();
         return;
       }
     }
@@ -678,6 +873,7 @@ export class ZabClient {
     if (this.connection !== attempt.connection) return;
     this.connection = undefined;
     this.stopPing();
+    this.stopRebalance();
     const reason = error?.message ?? 'closed';
     this.failInFlight(
       () =>
@@ -687,7 +883,7 @@ export class ZabClient {
     );
     if (this.stateValue !== 'CONNECTED') return;
     if (this.closing) return;
-    this.stateValue = 'DISCONNECTED';
+    this.setState('DISCONNECTED');
     this.logger.info({ server: describe(attempt.server), reason }, 'disconnected; reconnecting');
     this.emitter.emit('disconnected', { server: describe(attempt.server), reason });
     this.reconnect().catch((failure: unknown) => {
@@ -709,9 +905,10 @@ export class ZabClient {
 
   /** finish ends the session locally: connection closed, calls and watch streams failed or ended. */
   private finish(state: 'EXPIRED' | 'CLOSED', error: ZabError, how: 'expired' | 'closed'): void {
-    this.stateValue = state;
+    this.setState(state);
     this.wakeSleep?.();
     this.stopPing();
+    this.stopRebalance();
     const connection = this.connection;
     this.connection = undefined;
     connection?.close();
@@ -732,6 +929,7 @@ export class ZabClient {
     this.inFlight = [];
     this.inFlightHead = 0;
     for (const call of calls) call.fail(errorOf(call));
+    this.onDrained?.();
   }
 
   private schedulePing(): void {
@@ -841,11 +1039,11 @@ export class ZabClient {
         },
       };
       signal?.addEventListener('abort', onAbort, { once: true });
-      if (this.stateValue === 'CONNECTED' && this.connection !== undefined) this.send(call);
+      if (this.stateValue === 'CONNECTED' && this.connection !== undefined && !this.holding) this.send(call);
       else if (this.waiting.length >= this.pendingRequestsMax) {
         call.fail(
           new ZabError('CONNECTION_LOSS', {
-            message: `disconnected, and ${this.pendingRequestsMax} calls already wait for the reconnect`,
+            message: `${this.holding ? 'moving to the home member' : 'disconnected'}, and ${this.pendingRequestsMax} calls already wait`,
           }),
         );
       } else this.waiting.push(call);

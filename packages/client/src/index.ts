@@ -21,6 +21,7 @@ export type {
   GetResult,
   Op,
   OpResult,
+  ServerOrder,
   VersionOptions,
   WatchOption,
   WatchOptions,

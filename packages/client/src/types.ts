@@ -1,4 +1,5 @@
 import type { CreateMode, Stat, Zxid } from '@zabkit/core';
+import type { ServerOrder } from './server-list.js';
 import type { WatchedEvent } from './watch-registry.js';
 
 /** ClientLogger is the part of a pino logger the client uses: `(fields, message)`. */
@@ -21,7 +22,20 @@ export interface ConnectOptions {
   frameBytesMax?: number;
   /** pendingRequestsMax bounds the calls waiting for a reconnect; past it, calls fail with CONNECTION_LOSS (default 10 000). */
   pendingRequestsMax?: number;
-  /** random drives the server order and backoff jitter (default Math.random); tests pass a seeded one. */
+  /**
+   * serverOrder is the order the members are tried in: `random` (the default) shuffles the connect
+   * string once per client, so clients spread over the members; `inOrder` keeps it as written. The
+   * first member of the order is the client's home (see `rebalanceDelayMs`).
+   */
+  serverOrder?: ServerOrder;
+  /**
+   * rebalanceDelayMs is how long a client connected elsewhere than its home member waits before it
+   * tries to move back there (between half of it and all of it, at random; doubled after each try
+   * the home member refuses, up to 8 times). The move waits for the replies already due, so no call
+   * fails; it emits `reconnected`. 0 turns moving back off. Default 5 000.
+   */
+  rebalanceDelayMs?: number;
+  /** random drives the server order, backoff and rebalance jitter (default Math.random); tests pass a seeded one. */
   random?: () => number;
 }
 
@@ -111,7 +125,10 @@ export interface ClientEvents {
   connected: [{ server: string; sessionId: number }];
   /** disconnected: the connection was lost; calls wait for a reconnect, calls in flight failed with CONNECTION_LOSS. */
   disconnected: [{ server: string; reason: string }];
-  /** reconnected: the session continues on `server`; watches were re-registered. */
+  /**
+   * reconnected: the session continues on `server`; watches were re-registered. Also emitted
+   * (without `disconnected` before it) when the client moves back to its home member.
+   */
   reconnected: [{ server: string }];
   /** expired: the session is gone (server said so, or no server was reachable within the session timeout). */
   expired: [{ reason: string }];
@@ -121,4 +138,4 @@ export interface ClientEvents {
   watch: [WatchedEvent];
 }
 
-export type { Stat, WatchedEvent, Zxid };
+export type { ServerOrder, Stat, WatchedEvent, Zxid };

@@ -145,6 +145,7 @@ describe('failures', () => {
     await stream.ready;
     const member = ensemble.members.find((m) => client.server === `${m.host}:${m.clientPort}`)!;
     expect(member).toBeDefined();
+    const sessionId = client.sessionId;
     const reconnected = new Promise<void>((resolve) => client.on('reconnected', () => resolve()));
     await ensemble.kill(member.id);
     try {
@@ -155,8 +156,14 @@ describe('failures', () => {
         15_000,
       );
       await reconnected;
+      // The session may first land on a member that has not yet seen the kill; when that member
+      // loses its leader it stops serving and drops its clients (as ZooKeeper does), and the client
+      // moves once more. So wait until the surviving members agree on an established leader, then
+      // for the client to be connected: being CONNECTED right after `reconnected` is not promised.
+      await ensemble.waitForLeader();
+      await client.waitForState('CONNECTED', { signal: AbortSignal.timeout(15_000) });
+      expect(client.sessionId).toBe(sessionId);
       expect(client.server).not.toBe(`${member.host}:${member.clientPort}`);
-      expect(client.state).toBe('CONNECTED');
       expect(await client.exists('/fo/eph')).not.toBeNull();
       let last = client.lastZxidSeen;
       for (let i = 0; i < 20; i++) {
@@ -178,6 +185,65 @@ describe('failures', () => {
       await ensemble.restart(member.id);
     }
   }, 60_000);
+
+  it('after leader loss, a follower kill and a paused leader, every client is back on its home member', async () => {
+    // Six clients, two homes per member ('inOrder' over a rotated connect string makes the first
+    // member listed the home), and three with the default random order, whose home is the member
+    // they first connected to. Issue 12: after a few faults all clients used to end on one member.
+    await ensemble.waitForLeader(); // the member the previous test restarted serves again
+    const addresses = ensemble.members.map((m) => `${m.host}:${m.clientPort}`);
+    const rotated = (shift: number) => [...addresses.slice(shift), ...addresses.slice(0, shift)].join(',');
+    const fast = { sessionTimeoutMs: 6_000, rebalanceDelayMs: 300 };
+    const clients = [
+      ...(await Promise.all(
+        [0, 1, 2, 0, 1, 2].map((shift) => connect(rotated(shift), { ...fast, serverOrder: 'inOrder' })),
+      )),
+      ...(await Promise.all([0, 1, 2].map(() => connect(ensemble.connectString, fast)))),
+    ];
+    for (const client of clients) expect(client.server).toBeDefined();
+    const homes = clients.map((client) => client.server!);
+    expect(homes.slice(0, 6)).toEqual([0, 1, 2, 0, 1, 2].map((i) => addresses[i]));
+    const sessionIds = clients.map((client) => client.sessionId);
+    const expired: number[] = [];
+    for (const [i, client] of clients.entries()) client.on('expired', () => expired.push(i));
+    const allHome = async (after: string) => {
+      await ensemble.waitForLeader();
+      await waitFor(
+        () => clients.every((client, i) => client.server === homes[i]),
+        `every client home after ${after}`,
+        20_000,
+      ).catch((error: Error) => {
+        throw new Error(
+          `${error.message}; homes ${homes.join(' ')}; now on ${clients.map((c) => c.server ?? '-').join(' ')}`,
+        );
+      });
+      // Every session still works where it landed.
+      await Promise.all(clients.map((client, i) => client.set('/spread', String(i))));
+    };
+    try {
+      await clients[0]!.create('/spread');
+      const leader = await ensemble.waitForLeader();
+      await ensemble.kill(leader);
+      await ensemble.waitForLeader();
+      await ensemble.restart(leader);
+      await allHome(`killing and restarting the leader ${leader}`);
+      const current = await ensemble.waitForLeader();
+      const victim = ensemble.members.find((m) => m.id !== current)!.id;
+      await ensemble.kill(victim);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      await ensemble.restart(victim);
+      await allHome(`killing and restarting the follower ${victim}`);
+      const paused = await ensemble.waitForLeader();
+      ensemble.pause(paused);
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      ensemble.resume(paused);
+      await allHome(`pausing the leader ${paused} for 3 s`);
+      expect(expired).toEqual([]);
+      expect(clients.map((client) => client.sessionId)).toEqual(sessionIds);
+    } finally {
+      for (const client of clients) await client.close().catch(() => {});
+    }
+  }, 120_000);
 
   it('session expiry of a paused client deletes its ephemerals and fires other clients’ watches', async () => {
     const watcher = await open();
@@ -203,9 +269,14 @@ describe('failures', () => {
     });
     try {
       await waitFor(() => output.includes('ready'), 'the child client');
+      // The child wrote through its own member; the watcher's may not have applied that create yet,
+      // and an exists there would set a creation watch (NODE_CREATED) instead: sync first.
+      await watcher.sync('/exp');
+      let onDeleted: (event: WatchedEvent) => void = () => {};
       const deleted = new Promise<WatchedEvent>((resolve) => {
-        watcher.exists('/exp/mine', { watch: resolve }).catch(() => {});
+        onDeleted = resolve;
       });
+      expect(await watcher.exists('/exp/mine', { watch: (event) => onDeleted(event) })).not.toBeNull();
       child.kill('SIGSTOP');
       const event = await Promise.race([
         deleted,

@@ -1,0 +1,60 @@
+import type { ServerAddress } from './connect-string.js';
+
+/**
+ * ServerOrder is the order in which a client tries the members of its connect string:
+ * - `random` (the default): shuffled once per client, so the clients of an application spread
+ *   over the members and the clients of a lost member split over the others;
+ * - `inOrder`: as written, so every client prefers the first member listed (tests, or a
+ *   deliberately preferred member such as the one on the same host).
+ */
+export type ServerOrder = 'random' | 'inOrder';
+
+/**
+ * ServerList is the order a client tries the members in (ZooKeeper's StaticHostProvider): fixed
+ * once, then walked round robin, so a client never retries the member it just lost before the
+ * others. The first member of the order is the client's home: the one it connects to when all
+ * serve, and the one it moves back to after a fault sent it elsewhere.
+ */
+export class ServerList {
+  readonly servers: readonly ServerAddress[];
+  /** nextIndex is where the next try starts: 0 (home) at first, then just after the member last tried or adopted. */
+  private nextIndex = 0;
+
+  constructor(servers: readonly ServerAddress[], order: ServerOrder, random: () => number) {
+    if (servers.length === 0) throw new RangeError('a server list needs at least one server');
+    const list = [...servers];
+    if (order === 'random') {
+      // Fisher–Yates with the client's own random source: seedable in tests.
+      for (let i = list.length - 1; i > 0; i--) {
+        const j = Math.floor(random() * (i + 1));
+        [list[i], list[j]] = [list[j]!, list[i]!];
+      }
+    } else if (order !== 'inOrder') {
+      throw new RangeError(`serverOrder must be 'random' or 'inOrder': ${String(order)}`);
+    }
+    this.servers = list;
+  }
+
+  get size(): number {
+    return this.servers.length;
+  }
+
+  /** home is the member this client prefers: the first of its order. */
+  get home(): ServerAddress {
+    return this.servers[0]!;
+  }
+
+  /** next returns the member to try now and moves on, round robin. */
+  next(): ServerAddress {
+    const server = this.servers[this.nextIndex]!;
+    this.nextIndex = (this.nextIndex + 1) % this.servers.length;
+    return server;
+  }
+
+  /** connectedTo records the member a session now runs on: after losing it, the client tries the one after it first. */
+  connectedTo(server: ServerAddress): void {
+    const index = this.servers.indexOf(server);
+    if (index === -1) throw new Error(`connectedTo: ${server.host}:${server.port} is not in the server list`);
+    this.nextIndex = (index + 1) % this.servers.length;
+  }
+}
