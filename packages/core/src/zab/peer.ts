@@ -312,6 +312,8 @@ export class ZabPeer {
       this.isObserver === this.observers.includes(config.id),
       `server ${config.id} must be a voter or an observer`,
     );
+    // Server id 0 stands for no one in a vote (an observer's own): ids start at 1, as ZooKeeper's myid.
+    for (const id of [...this.voters, ...this.observers]) assert(id >= 1, `server id ${id} must be at least 1`);
     this.random = config.random;
     this.machine = config.machine;
     this.tickMs = config.tickMs;
@@ -615,8 +617,9 @@ export class ZabPeer {
   }
 
   private initialVote(): Vote {
-    // Observers never propose themselves: they cannot lead.
-    if (this.isObserver) return { leader: -1, zxid: -1, peerEpoch: -1 };
+    // Observers never propose themselves: they cannot lead. Their vote names no one (server 0),
+    // with values the peer protocol can carry (it has no negative ids, zxids or epochs).
+    if (this.isObserver) return { leader: 0, zxid: 0, peerEpoch: 0 };
     return { leader: this.id, zxid: this.lastLoggedZxid(), peerEpoch: this.currentEpoch };
   }
 
@@ -741,7 +744,7 @@ export class ZabPeer {
       const v = votes.get(id);
       if (v && v.leader === vote.leader && v.zxid === vote.zxid && v.peerEpoch === vote.peerEpoch) count++;
     }
-    return vote.leader >= 0 && count >= this.quorumSize();
+    return vote.leader >= 1 && count >= this.quorumSize();
   }
 
   private decide(vote: Vote, electionEpoch: number): void {
@@ -1943,7 +1946,7 @@ function voteOf(n: Vote): Vote {
 
 /** totalOrder: FLE's vote order (peerEpoch, zxid, server id); true when `next` beats `current`. */
 export function totalOrder(next: Vote, current: Vote): boolean {
-  if (next.leader < 0) return false;
+  if (next.leader < 1) return false;
   if (next.peerEpoch !== current.peerEpoch) return next.peerEpoch > current.peerEpoch;
   if (next.zxid !== current.zxid) return next.zxid > current.zxid;
   return next.leader > current.leader;
