@@ -664,12 +664,14 @@ export class ZabPeer {
     const fromVoter = this.voters.includes(from);
     if (this.role !== 'looking') {
       if (
-        n.state === 'LOOKING' &&
         this.followerState?.leader === from &&
-        n.electionEpoch > this.currentVote.electionEpoch
+        ((n.state === 'LOOKING' && n.electionEpoch > this.currentVote.electionEpoch) ||
+          (n.state === 'FOLLOWING' && n.electionEpoch >= this.currentVote.electionEpoch))
       ) {
         // Our leader is looking again in a later round: it abandoned its term (or never took it
-        // up). Waiting out initLimit or syncLimit for it would only stall the ensemble.
+        // up); or it decided, in our round or a later one, to follow another server (we chose it
+        // on votes while it went with a LEADING notification elsewhere): it will not lead us.
+        // Waiting out initLimit or syncLimit for it would only stall the ensemble.
         this.becomeLooking();
         this.stepNotification(from, n);
         return;
