@@ -713,14 +713,24 @@ export class ZabPeer {
       }
     }
     this.outOfElection.set(from, { ...n, from });
-    const votes = new Map<number, Vote & { electionEpoch: number }>();
-    for (const [id, m] of this.outOfElection) {
-      if (this.voters.includes(id)) votes.set(id, { ...voteOf(m), electionEpoch: m.electionEpoch });
+    // Out of the election, a quorum of decided voters naming one leader that says it is LEADING is
+    // enough, whatever zxid and epochs their votes carry: a learner that decided on an older vote
+    // for the same leader (a late notification) advertises that vote for as long as it follows, so
+    // requiring equal votes left a restarted member LOOKING beside an ensemble that serves
+    // (ZooKeeper's Vote.equals also ignores the zxid for servers out of election). We take the
+    // leader's own vote and round.
+    const leaderSaid = this.outOfElection.get(n.leader);
+    if (leaderSaid !== undefined && this.checkLeaderOutOfElection(n.leader) && this.hasQuorumNaming(n.leader)) {
+      this.logicalClock = leaderSaid.electionEpoch;
+      this.decide(voteOf(leaderSaid), leaderSaid.electionEpoch);
     }
-    if (this.hasQuorumFor(votes, voteOf(n)) && this.checkLeaderOutOfElection(n.leader)) {
-      this.logicalClock = n.electionEpoch;
-      this.decide(voteOf(n), n.electionEpoch);
-    }
+  }
+
+  /** hasQuorumNaming: a quorum of the voters out of the election follow or are `leader`. */
+  private hasQuorumNaming(leader: number): boolean {
+    let count = 0;
+    for (const [id, m] of this.outOfElection) if (this.voters.includes(id) && m.leader === leader) count++;
+    return count >= this.quorumSize();
   }
 
   /** checkLeader: a vote for another server counts only if that server says it is LEADING (FLE.checkLeader). */
