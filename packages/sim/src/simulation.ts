@@ -149,7 +149,7 @@ type SimEvent =
   | { kind: 'restart'; server: number }
   | { kind: 'unpause'; server: number }
   | { kind: 'fault' }
-  | { kind: 'heal' }
+  | { kind: 'heal'; era: number }
   | { kind: 'client'; client: number }
   | { kind: 'clientTimeout'; client: number; xid: number; generation: number }
   | { kind: 'livenessCheck'; token: number }
@@ -261,6 +261,8 @@ export class Simulation {
   private recoveryMsMax = 0;
   private recoveryRatioMax = 0;
   private nextBulkLoad = 1;
+  /** partitionEra: a pending heal of an older era does not end the partitions of a newer one. */
+  private partitionEra = 0;
 
   constructor(options: SimOptions) {
     this.options = options;
@@ -305,7 +307,11 @@ export class Simulation {
         leaderId: () => this.leaderId(),
         isServing: (id) => this.server(id).peer?.isServing() ?? false,
         lastApplied: (id) => this.server(id).peer?.status().lastAppliedZxid ?? 0,
-        isolate: (id) => this.isolate(id),
+        isolate: (id) => {
+          // The random partitions' pending heals must not end the episode's early.
+          this.partitionEra++;
+          this.isolate(id);
+        },
         healNetwork: () => this.healNetwork(),
         crash: (id) => this.crash(this.server(id), undefined, false),
         restart: (id, wipe) => this.restart(id, { wipe }),
@@ -772,7 +778,8 @@ export class Simulation {
         this.queue.push(this.now + this.nextFaultDelay(), { kind: 'fault' });
         return;
       case 'heal':
-        this.blocked.clear();
+        // Partitions overlap and the first heal ends them all; one of an older era has nothing left.
+        if (event.era === this.partitionEra) this.blocked.clear();
         return;
       case 'client':
         this.stepClient(this.clients[event.client] as SimClient);
@@ -1057,7 +1064,7 @@ export class Simulation {
         for (const a of half) for (const b of ids) if (!half.includes(b)) this.block(a, b, true);
         this.log(`partition: ${half.join(',')} | rest`);
       }
-      this.queue.push(this.now + 500 + this.prng.int(4_000), { kind: 'heal' });
+      this.queue.push(this.now + 500 + this.prng.int(4_000), { kind: 'heal', era: this.partitionEra });
       return;
     }
     if (roll < f.breakPerSecond + f.partitionPerSecond + f.crashPerSecond) {
