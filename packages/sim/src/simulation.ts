@@ -127,6 +127,8 @@ export interface SimResult {
   sendQueueBreaks: number;
   /** marshallingErrors: requests refused because their reply or transaction would be over the limits. */
   marshallingErrors: number;
+  /** leaderFollowsNotices: times a learner heard the member it follows say it follows another server. */
+  leaderFollowsNotices: number;
   leaderPartitions: number;
   longDowns: number;
   wipes: number;
@@ -261,6 +263,7 @@ export class Simulation {
   private recoveryMsMax = 0;
   private recoveryRatioMax = 0;
   private nextBulkLoad = 1;
+  private leaderFollowsNotices = 0;
   /** partitionEra: a pending heal of an older era does not end the partitions of a newer one. */
   private partitionEra = 0;
 
@@ -357,6 +360,8 @@ export class Simulation {
       });
       this.queue.push(100 + i * 7, { kind: 'client', client: i });
     }
+    // Starting is the first heal: the ensemble must elect within the bound from nothing too.
+    this.noteHeal();
   }
 
   /**
@@ -421,6 +426,7 @@ export class Simulation {
       sendQueueBytesPeak: this.sendQueues.peakBytes,
       sendQueueBreaks: this.sendQueueBreaks,
       marshallingErrors: this.marshallingErrors,
+      leaderFollowsNotices: this.leaderFollowsNotices,
       leaderPartitions: this.episodes.stats.leaderPartitions,
       longDowns: this.episodes.stats.longDowns,
       wipes: this.episodes.stats.wipes,
@@ -618,6 +624,20 @@ export class Simulation {
     this.noteHeal();
   }
 
+  /**
+   * deliverLate delivers `message` from `from` to `to` as a message of an earlier, broken
+   * connection that arrives late (what `staleDeliveryRate` does at random): it reaches `to` in a
+   * millisecond, before anything the current connection carries.
+   */
+  deliverLate(from: number, to: number, message: PeerMessage): void {
+    const key = linkKey(from, to);
+    const generation = (this.generations.get(key) ?? 0) - 1;
+    this.staleGenerations.add(`${key}#${generation}`);
+    const bytes = peerFrameBytes(message);
+    this.log(`late delivery ${from}->${to} ${describeMessage(message)}`);
+    this.queue.push(this.now + 1, { kind: 'deliver', from, to, generation, stale: true, message, bytes });
+  }
+
   /** slowLink adds `extraMs` of latency to messages from `from` to `to`, keeping the connection up. */
   slowLink(from: number, to: number, extraMs: number): void {
     this.faultToken++;
@@ -723,6 +743,12 @@ export class Simulation {
         if (event.generation > (this.notified.get(directed) ?? 0)) {
           this.notified.set(directed, event.generation);
           server.peer.disconnected(event.from);
+        }
+        if (event.message.type === 'notification' && event.message.state === 'FOLLOWING') {
+          const status = server.peer.status();
+          if (status.role !== 'looking' && status.role !== 'leading' && status.leader === event.from) {
+            this.leaderFollowsNotices++;
+          }
         }
         server.peer.step(event.from, event.message);
         this.observeStatus(server);
@@ -957,6 +983,7 @@ export class Simulation {
         `${from}->${to} ${describeMessage(message)} is ${bytes} bytes, over peerFrameBytesMax (${this.limits.peerFrameBytesMax})`,
       );
     }
+    if (message.type === 'sync') this.log(`${from}->${to} SYNC ${message.mode}`);
     const directed = `${from}>${to}`;
     if (this.blocked.has(directed)) return;
     const key = linkKey(from, to);
