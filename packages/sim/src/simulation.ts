@@ -1467,9 +1467,19 @@ function bytes(text: string): Uint8Array {
   return new TextEncoder().encode(text);
 }
 
-/** digestOf fingerprints an entry so two members' copies can be compared cheaply (big values by hash). */
+const digests = new WeakMap<LogEntry, string>();
+
+/**
+ * digestOf fingerprints an entry so two members' copies can be compared cheaply (big values by
+ * hash; once per entry object, as the members of a simulation share them).
+ */
 export function digestOf(entry: LogEntry): string {
-  return fingerprint(entry);
+  let digest = digests.get(entry);
+  if (digest === undefined) {
+    digest = fingerprint(entry);
+    digests.set(entry, digest);
+  }
+  return digest;
 }
 
 function fingerprint(value: unknown): string {
