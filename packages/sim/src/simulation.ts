@@ -20,7 +20,7 @@ import {
 import { Episodes } from './episodes.js';
 import { EventQueue } from './event-queue.js';
 import { type ClientOp, HistoryChecker } from './history.js';
-import { livenessBoundMs, SIM_TIMEOUTS } from './liveness.js';
+import { LivenessWatch, livenessBoundMs, SIM_TIMEOUTS } from './liveness.js';
 import { SendQueues } from './send-queues.js';
 import { SimDisk } from './sim-disk.js';
 import { simLimits, simPeerSendQueueBytesMax } from './sim-limits.js';
@@ -167,14 +167,6 @@ interface SimServer {
   lastApplied: Zxid;
   wasEstablished: boolean;
   lastShape: string;
-  /** phaseKey and phaseSince: its role, phase and leader, and since when (the start of an initLimit wait). */
-  phaseKey: string;
-  phaseSince: number;
-  /** steppedDownAt: when this incarnation last stopped leading (null if it never led). */
-  steppedDownAt: number | null;
-  /** decidedKey and decidedSince: its role and leader, and since when (when it decided whom to follow). */
-  decidedKey: string;
-  decidedSince: number;
   /** held: events that reached the server while it was paused, in arrival order. */
   held: SimEvent[];
 }
@@ -202,8 +194,6 @@ const BREAK_NOTICE_MS_MAX = 400;
 const BULK_PIPELINE = 32;
 /** CLIENT_TIMEOUT_MS: a client gives up on a request after this and reconnects elsewhere. */
 const CLIENT_TIMEOUT_MS = 3_000;
-/** LIVENESS_POLL_MS: how often an armed liveness watch looks for a leader. */
-const LIVENESS_POLL_MS = 10;
 
 /**
  * Simulation runs a whole ensemble of {@link ZabPeer}s in one process on a seeded virtual clock,
@@ -257,11 +247,8 @@ export class Simulation {
   private faultToken = 0;
   /** breakNoticeUntil: when the last connection break is noticed by both ends. */
   private breakNoticeUntil = 0;
-  /** watch: the liveness check armed at the last heal (see liveness.ts). */
-  private watch: { token: number; healedAt: number; boundMs: number; done: boolean } | null = null;
-  private healsChecked = 0;
-  private recoveryMsMax = 0;
-  private recoveryRatioMax = 0;
+  /** liveness: the watch that holds every heal to the bound (liveness.ts). */
+  private readonly liveness: LivenessWatch;
   private nextBulkLoad = 1;
   private leaderFollowsNotices = 0;
   /** partitionEra: a pending heal of an older era does not end the partitions of a newer one. */
@@ -297,6 +284,23 @@ export class Simulation {
     );
     this.voterIds = Array.from({ length: options.nodes }, (_, i) => i + 1);
     this.observerIds = Array.from({ length: options.observers ?? 0 }, (_, i) => options.nodes + i + 1);
+    this.liveness = new LivenessWatch(
+      {
+        memberIds: [...this.voterIds, ...this.observerIds],
+        now: () => this.now,
+        faultToken: () => this.faultToken,
+        quiet: () => this.quiet(),
+        status: (id) => this.server(id).peer?.status() ?? null,
+        leaderServing: () => this.leaderServing(),
+        boundMs: () => this.livenessBoundMs(),
+        orphanBoundMs: () => this.orphanBoundMs(),
+        poll: (delayMs, token) => this.queue.push(this.now + delayMs, { kind: 'livenessCheck', token }),
+        log: (line) => this.log(line),
+        violation: (invariant, detail) => this.violation(invariant, detail),
+        describe: () => this.servers.map((s) => (s.peer ? this.describe(s) : `${s.id}:down`)).join(' '),
+      },
+      SIM_TIMEOUTS,
+    );
     this.episodes = new Episodes(
       {
         random: createPrng(options.seed ^ 0xe915),
@@ -336,11 +340,6 @@ export class Simulation {
         lastApplied: 0,
         wasEstablished: false,
         lastShape: '',
-        phaseKey: '',
-        phaseSince: 0,
-        steppedDownAt: null,
-        decidedKey: '',
-        decidedSince: 0,
         held: [],
       });
     }
@@ -382,7 +381,7 @@ export class Simulation {
     let probe: { client: SimClient; xid: number } | null = null;
     for (;;) {
       this.runUntil(this.now + 50);
-      const healedAt = this.watch?.healedAt ?? startedAt;
+      const healedAt = this.liveness.healedAt ?? startedAt;
       const deadline = Math.max(startedAt, healedAt) + this.livenessBoundMs() + settleMs;
       if (this.now > deadline) {
         const status = this.servers.map((s) => (s.peer ? this.describe(s) : `${s.id}:down`)).join(' ');
@@ -418,9 +417,9 @@ export class Simulation {
       operations: this.checker.count,
       elections: this.elections,
       crashes: this.crashes,
-      heals: this.healsChecked,
-      recoveryMsMax: this.recoveryMsMax,
-      recoveryRatioMax: this.recoveryRatioMax,
+      heals: this.liveness.heals,
+      recoveryMsMax: this.liveness.recoveryMsMax,
+      recoveryRatioMax: this.liveness.recoveryRatioMax,
       livenessBoundMs: this.livenessBoundMs(),
       peerFrameBytesMax: this.peerFrameBytesSeen,
       sendQueueBytesPeak: this.sendQueues.peakBytes,
@@ -522,9 +521,7 @@ export class Simulation {
 
   private start(server: SimServer): void {
     server.held = [];
-    server.phaseKey = '';
-    server.decidedKey = '';
-    server.steppedDownAt = null;
+    this.liveness.started(server.id);
     server.incarnation++;
     server.busy = false;
     server.pausedUntil = 0;
@@ -818,7 +815,7 @@ export class Simulation {
         return;
       }
       case 'livenessCheck':
-        this.checkLiveness(event.token);
+        this.liveness.check(event.token);
         return;
       case 'episode':
         event.action();
@@ -837,104 +834,20 @@ export class Simulation {
   }
 
   /**
-   * noteHeal is called when a fault may have ended: once nothing is in force any more (quiet), it
-   * arms the liveness watch, which wants a leader with a quorum serving within the bound. A fault
-   * striking meanwhile voids it; the next heal arms it again.
+   * noteHeal is called when a fault may have ended: once nothing is in force any more, the
+   * liveness watch arms (liveness.ts).
    */
   private noteHeal(): void {
-    if (this.options.livenessWatch === false || !this.quiet()) return;
-    if (this.watch?.token === this.faultToken) return;
-    this.watch = { token: this.faultToken, healedAt: this.now, boundMs: this.healBoundMs(), done: false };
-    this.queue.push(this.now, { kind: 'livenessCheck', token: this.faultToken });
+    if (this.options.livenessWatch !== false) this.liveness.noteHeal();
   }
 
   /**
-   * healBoundMs is the bound of a heal happening now: livenessBoundMs, plus what remains of an
-   * initLimit wait some member began before the heal (a leader elected during the fault on the
-   * vote of a member that then crashed waits for followers that cannot come; so does ZooKeeper).
-   * A wait that begins after the heal gets no allowance.
-   */
-  private healBoundMs(): number {
-    const initLimitMs = SIM_TIMEOUTS.initLimitTicks * TICK_MS;
-    let remainingMs = 0;
-    for (const server of this.servers) {
-      const phase = server.peer?.status().phase;
-      if (phase === 'discovery') {
-        remainingMs = Math.max(remainingMs, server.phaseSince + initLimitMs + TICK_MS - this.now);
-      } else if (phase === 'synchronization') {
-        // Bounded by initLimit without progress, not from its start: up to a whole initLimit more.
-        remainingMs = Math.max(remainingMs, initLimitMs + TICK_MS);
-      }
-    }
-    return this.livenessBoundMs() + remainingMs;
-  }
-
-  /**
-   * orphanBoundMs is how long a learner may keep following a member that is no longer leading:
-   * the LOOKING notification that member sent when it gave up its term (re-sent every election
-   * timeout) must reach the learner, which then looks too.
+   * orphanBoundMs is how long a learner may keep following a member that gave up on it: the
+   * LOOKING notification it sent when it stopped leading (re-sent every election timeout), or the
+   * FOLLOWING one when it decided for another, must reach the learner, which then looks too.
    */
   orphanBoundMs(): number {
     return SIM_TIMEOUTS.electionTimeoutTicks * TICK_MS + this.faults.delayMsMax + this.faults.fsyncMsMax + 2 * TICK_MS;
-  }
-
-  /**
-   * checkLiveness polls an armed watch until a leader serves with a quorum, or reports a liveness
-   * violation when the heal's bound passes first. Meanwhile no learner may wait on a member that
-   * gave up leading for longer than orphanBoundMs: issue 12's stall (a new leader stepped down
-   * without telling its followers, who waited out initLimit) is caught there, even when an
-   * allowance for older waits makes the heal's bound longer than initLimit.
-   */
-  private checkLiveness(token: number): void {
-    const watch = this.watch;
-    if (!watch || watch.done || watch.token !== token || token !== this.faultToken) return;
-    const elapsed = this.now - watch.healedAt;
-    if (this.leaderServing()) {
-      watch.done = true;
-      this.healsChecked++;
-      this.recoveryMsMax = Math.max(this.recoveryMsMax, elapsed);
-      this.recoveryRatioMax = Math.max(this.recoveryRatioMax, elapsed / watch.boundMs);
-      if (elapsed > 0) this.log(`liveness: a leader serves ${elapsed} ms after the heal at ${watch.healedAt} ms`);
-      return;
-    }
-    this.checkOrphans(watch.healedAt);
-    if (elapsed > watch.boundMs) {
-      const status = this.servers.map((s) => (s.peer ? this.describe(s) : `${s.id}:down`)).join(' ');
-      this.violation(
-        'liveness',
-        `no established leader with a quorum serving ${elapsed} ms after the heal at ${watch.healedAt} ms (bound ${watch.boundMs} ms; ${status})`,
-      );
-    }
-    this.queue.push(this.now + LIVENESS_POLL_MS, { kind: 'livenessCheck', token });
-  }
-
-  /**
-   * checkOrphans: a learner must let go of a member that gave up on leading it. After the heal no
-   * message is lost, so when a member it follows stops leading (alive: it sends LOOKING
-   * notifications) or decides to follow someone else (it sends a FOLLOWING notification), the
-   * learner hears of it and must look again within orphanBoundMs instead of waiting out initLimit.
-   * What happened before the heal (a notification a fault may have lost, a member that crashed) is
-   * left to the heal's bound.
-   */
-  private checkOrphans(healedAt: number): void {
-    for (const server of this.servers) {
-      const status = server.peer?.status();
-      if (!status || (status.role !== 'following' && status.role !== 'observing') || status.leader === null) continue;
-      const leader = this.server(status.leader);
-      const leaderStatus = leader.peer?.status();
-      if (!leaderStatus || leaderStatus.role === 'leading') continue;
-      // When it gave up on us: stopped leading, or decided for another leader.
-      const abandonedAt = leaderStatus.role === 'looking' ? leader.steppedDownAt : leader.decidedSince;
-      if (abandonedAt === null || abandonedAt < healedAt || server.decidedSince > abandonedAt) continue;
-      const waited = this.now - abandonedAt;
-      if (waited > this.orphanBoundMs()) {
-        const what = leaderStatus.role === 'looking' ? 'stopped leading' : `decided to follow ${leaderStatus.leader}`;
-        this.violation(
-          'liveness',
-          `${server.id} still follows ${leader.id} ${waited} ms after ${leader.id} ${what} (bound ${this.orphanBoundMs()} ms): it waits out initLimit for a leader that gave up on it`,
-        );
-      }
-    }
   }
 
   /** hold keeps an event for a paused server until the pause ends (arrival order preserved). */
@@ -1369,17 +1282,7 @@ export class Simulation {
 
   private observeStatus(server: SimServer): void {
     const status = (server.peer as ZabPeer).status();
-    const phaseKey = `${status.role}/${status.phase}/${status.leader}`;
-    if (server.phaseKey.startsWith('leading/') && status.role !== 'leading') server.steppedDownAt = this.now;
-    const decidedKey = `${status.role}/${status.leader}`;
-    if (decidedKey !== server.decidedKey) {
-      server.decidedKey = decidedKey;
-      server.decidedSince = this.now;
-    }
-    if (phaseKey !== server.phaseKey) {
-      server.phaseKey = phaseKey;
-      server.phaseSince = this.now;
-    }
+    this.liveness.observe(server.id, status);
     const shape = `${status.role}/${status.phase}/e${status.epoch}`;
     if (shape !== server.lastShape) {
       this.log(
