@@ -25,6 +25,8 @@ export interface EpisodeHost {
   healNetwork(): void;
   crash(id: number): void;
   restart(id: number, wipe: boolean): void;
+  /** pause stops a member's process for `ms` (GC, SIGSTOP): it takes nothing in meanwhile. */
+  pause(id: number, ms: number): void;
   /** bulkLoad has a connected client (not through `avoid`) write `count` fresh znodes of `valueBytes`; null if no client can. */
   bulkLoad(avoid: number, count: number, valueBytes: number): { done(): boolean; cancel(): void } | null;
   /** livenessBoundMs: the bound a recovery must meet after a heal (see liveness.ts). */
@@ -38,6 +40,8 @@ export interface EpisodeStats {
   leaderPartitions: number;
   longDowns: number;
   wipes: number;
+  /** stalls: long-down episodes in which the member was paused, not killed. */
+  stalls: number;
 }
 
 /**
@@ -50,15 +54,17 @@ export interface EpisodeStats {
  * - **long-down member**: a follower or observer is killed, a bulk load commits well past what
  *   the leader keeps for DIFF (historyEntriesMax, historyBytesMax) or just under it, then the
  *   member comes back, sometimes with an empty disk (a replaced machine): it needs a big DIFF or
- *   a SNAP of a big tree. It must be serving and caught up within the liveness bound of its
- *   restart.
+ *   a SNAP of a big tree. Or it is stalled instead (a process paused for seconds): it takes
+ *   nothing in, so what the leader sends it piles up until the connection's send queue is full
+ *   and breaks. Either way it must be serving and caught up within the liveness bound of its
+ *   return.
  */
 export class Episodes {
   private active = false;
   /** token ends the scheduled steps of an episode that was cut short (the safety phase ended). */
   private token = 0;
   private cancelLoad: (() => void) | null = null;
-  readonly stats: EpisodeStats = { leaderPartitions: 0, longDowns: 0, wipes: 0 };
+  readonly stats: EpisodeStats = { leaderPartitions: 0, longDowns: 0, wipes: 0, stalls: 0 };
 
   constructor(
     private readonly host: EpisodeHost,
@@ -121,10 +127,16 @@ export class Episodes {
     const behind = [0.5, 1.5, 3][host.random.int(3)] as number;
     const kept = Math.min(host.historyEntriesMax, Math.floor(limits.historyBytesMax / (valueBytes + 100)));
     const count = Math.max(1, Math.ceil(behind * kept));
+    const stallMs = host.random.int(4) === 0 ? 2_000 + host.random.int(3_000) : 0;
     this.begin();
     const token = this.token;
-    host.log(`episode: ${victim} goes down while ${count} writes of ${valueBytes} bytes commit`);
-    host.crash(victim);
+    host.log(
+      `episode: ${victim} ${stallMs > 0 ? `stalls for ${stallMs} ms` : 'goes down'} while ${count} writes of ${valueBytes} bytes commit`,
+    );
+    if (stallMs > 0) {
+      this.stats.stalls++;
+      host.pause(victim, stallMs);
+    } else host.crash(victim);
     const load = host.bulkLoad(victim, count, valueBytes);
     if (!load) {
       host.log('episode: no client to load with; the member comes back at once');
@@ -134,8 +146,10 @@ export class Episodes {
     const started = host.now();
     const comeBack = () => {
       if (token !== this.token) return;
-      // Stay down until the load is in (or long enough: a slow seed still brings it back).
-      if (load && !load.done() && host.now() - started < LOAD_MS_MAX) {
+      // A stalled member resumes when its pause is over; one that went down stays down until the
+      // load is in (or long enough: a slow seed still brings it back).
+      const waiting = stallMs > 0 ? host.now() < started + stallMs : load && !load.done();
+      if (waiting && host.now() - started < LOAD_MS_MAX) {
         host.at(50, comeBack);
         return;
       }
@@ -146,10 +160,11 @@ export class Episodes {
       const othersCaughtUp = host.voterIds.every(
         (id) => id === victim || (host.isServing(id) && host.lastApplied(id) >= target),
       );
-      const wipe = host.random.next() < this.wipeRate && (!host.voterIds.includes(victim) || othersCaughtUp);
+      const wipe =
+        stallMs === 0 && host.random.next() < this.wipeRate && (!host.voterIds.includes(victim) || othersCaughtUp);
       if (wipe) this.stats.wipes++;
       host.log(`episode: ${victim} comes back${wipe ? ' with an empty disk' : ''}, leader at ${target}`);
-      host.restart(victim, wipe);
+      if (stallMs === 0) host.restart(victim, wipe);
       const restartedAt = host.now();
       const bound = host.livenessBoundMs();
       const check = () => {

@@ -1,6 +1,7 @@
 import type { LogEntry, Ready, Zxid } from '@zabkit/core';
 import { describe, expect, it } from 'vitest';
 import { simulationFor } from './run-seeds.js';
+import { simPeerSendQueueBytesMax } from './sim-limits.js';
 import type { FaultMix, SimOptions, Simulation } from './simulation.js';
 
 // Scenario tests: each drives the simulator by hand into one of the situations that lost data in
@@ -474,6 +475,41 @@ describe('scenarios: sizes and frame limits (issue 12)', () => {
       'MARSHALLING_ERROR',
     );
     expect(sim.request(leader, session, { op: 'exists', path: '/wide', watch: false }).error).toBeNull();
+  });
+});
+
+describe('scenarios: the send queue (issue 12)', () => {
+  it('a follower stalled while more than its send queue holds commits has its connection broken, then catches up', () => {
+    const sim = scenario(3);
+    const leader = sim.leaderId() as number;
+    const [stalled] = followers(sim, 3) as [number];
+    const session = sim.openSession(leader);
+    // The follower's process stops for 10 s; it takes nothing in, so everything the leader sends
+    // it stays queued on the connection: 8 MiB of writes is more than peerSendQueueBytesMax.
+    sim.pause(stalled, 10_000);
+    const dataBytes = sim.limits.dataBytesMax;
+    const count = Math.ceil((8 * 1024 * 1024) / dataBytes);
+    for (let i = 0; i < count; i += 8) {
+      const xids = [];
+      for (let j = i; j < Math.min(count, i + 8); j++) {
+        xids.push(
+          sim.submitOnly(leader, session, {
+            op: 'create',
+            path: `/q-${j}`,
+            data: big(`q${j}`, dataBytes),
+            mode: 0,
+            ttlMs: 0,
+          }),
+        );
+      }
+      for (const xid of xids) expect(sim.awaitReply(leader, session, xid).error).toBeNull();
+    }
+    expect(sim.stats().sendQueueBreaks).toBeGreaterThan(0);
+    expect(sim.stats().sendQueueBytesPeak).toBeLessThanOrEqual(simPeerSendQueueBytesMax(sim.limits));
+    // Once it runs again it learns its connections broke, rejoins and is brought up to date.
+    sim.waitFor('it catches up', () => allCaughtUp(sim, [1, 2, 3]), 20_000);
+    expect(readPrefix(sim, stalled, `/q-${count - 1}`, `q${count - 1}`.length)).toBe(`q${count - 1}`);
+    sim.assertReplicasIdentical();
   });
 });
 

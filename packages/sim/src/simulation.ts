@@ -132,6 +132,8 @@ export interface SimResult {
   leaderPartitions: number;
   longDowns: number;
   wipes: number;
+  /** stalls: long-down episodes whose member was paused instead of killed. */
+  stalls: number;
   timeMs: number;
 }
 
@@ -322,6 +324,7 @@ export class Simulation {
         healNetwork: () => this.healNetwork(),
         crash: (id) => this.crash(this.server(id), undefined, false),
         restart: (id, wipe) => this.restart(id, { wipe }),
+        pause: (id, ms) => this.pause(id, ms),
         bulkLoad: (avoid, count, valueBytes) => this.bulkLoad(avoid, count, valueBytes),
         livenessBoundMs: () => this.livenessBoundMs(),
         log: (line) => this.log(line),
@@ -429,6 +432,7 @@ export class Simulation {
       leaderPartitions: this.episodes.stats.leaderPartitions,
       longDowns: this.episodes.stats.longDowns,
       wipes: this.episodes.stats.wipes,
+      stalls: this.episodes.stats.stalls,
       timeMs: this.now,
     };
   }
@@ -602,6 +606,17 @@ export class Simulation {
     if (options.wipe) server.disk = new SimDisk();
     this.start(server);
     this.noteHeal();
+  }
+
+  /** pause stops a running server's process for `ms`: what reaches it waits, in arrival order. */
+  pause(id: number, ms: number): void {
+    const server = this.server(id);
+    if (!server.peer) return;
+    this.faultToken++;
+    // A pause never ends earlier than one already running: that would reorder the queued messages.
+    server.pausedUntil = Math.max(server.pausedUntil, this.now + ms);
+    this.log(`pause ${id} until ${server.pausedUntil}`);
+    this.queue.push(server.pausedUntil, { kind: 'unpause', server: id });
   }
 
   /** isolate cuts a server off from every other (both directions). */
@@ -1013,13 +1028,8 @@ export class Simulation {
       if (victim.peer) this.crash(victim);
       return;
     }
-    const victim = this.server(any());
-    if (victim.peer) {
-      // A pause never ends earlier than one already running: that would reorder the queued messages.
-      victim.pausedUntil = Math.max(victim.pausedUntil, this.now + 100 + this.prng.int(3_000));
-      this.log(`pause ${victim.id} until ${victim.pausedUntil}`);
-      this.queue.push(victim.pausedUntil, { kind: 'unpause', server: victim.id });
-    }
+    const victim = any();
+    if (this.server(victim).peer) this.pause(victim, 100 + this.prng.int(3_000));
   }
 
   private markStale(a: number, b: number): void {
