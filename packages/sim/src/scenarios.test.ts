@@ -628,6 +628,15 @@ describe('pinned seeds', () => {
     const result = simulationFor(273, 3, 0).run();
     expect(result.leaderFollowsNotices).toBeGreaterThan(0);
   });
+
+  it('seed 209623 of 5 voters and 2 observers: learners that chose on votes a member that already follows another look again at once', () => {
+    // The final heal: 4 wins round 6 with the votes of 1, 2 and 4, and the old leader 5 (back with
+    // two more entries) follows it; 1, 2 and 3 had switched to 5's better vote and decide for 5
+    // on their own three votes. 5 had said FOLLOWING before they decided, and nothing after: they
+    // sent it FOLLOWERINFO and waited out initLimit, and 4, with only 5 behind it, waited too.
+    const result = simulationFor(209623, 5, 2).run();
+    expect(result.leaderFollowsNotices).toBeGreaterThan(0);
+  });
 });
 
 describe('known gaps (reported, not fixed here)', () => {
