@@ -370,7 +370,13 @@ export class ZabPeer {
       return;
     }
     if (this.role === 'leading') this.stepLeader(from, message);
-    else if (this.role === 'following' || this.role === 'observing') this.stepLearner(from, message);
+    else if (this.role === 'following' || this.role === 'observing') {
+      // A learner that decided for us on votes asks us to lead while we follow another: tell it
+      // whom we follow (it looks again on a FOLLOWING notification from its leader), or it waits
+      // out initLimit. Our notification at the decision may have reached it before it decided.
+      if (message.type === 'followerInfo') this.send(from, this.notification());
+      this.stepLearner(from, message);
+    }
   }
 
   /**
