@@ -363,6 +363,10 @@ export class Member {
         }
         this.sendToPeers(afterPersist);
         this.deliver(ready.toClients);
+        for (const id of ready.disconnect) {
+          this.logger.warn({ peer: id }, 'dropping the connection to a learner whose synchronization stalled');
+          this.mesh.disconnect(id, 'its synchronization stalled past initLimit');
+        }
         this.metrics.applied(ready.applied.length);
         this.metrics.committed(ready.applied);
         this.peer.advance();

@@ -113,15 +113,12 @@ export class Episodes {
     if (this.active || !host.quiet()) return;
     const leader = host.leaderId();
     if (leader === null) return;
-    // A serving member goes (one still synchronizing, stalled past initLimit, would wait out
-    // initLimit once it runs again: the leader drops it without a word; see the scenario 'known
-    // gap'); a voter only if the others still make a quorum.
+    // Any member but the leader goes, one still synchronizing included (stalled past initLimit,
+    // the leader drops its connection: the scenario 'a learner the leader gives up on learns it at
+    // once'); a voter only if the others still make a quorum.
     const votersLeft = host.voterIds.length - 1;
     const candidates = host.memberIds.filter(
-      (id) =>
-        id !== leader &&
-        host.isServing(id) &&
-        (!host.voterIds.includes(id) || votersLeft >= Math.floor(host.voterIds.length / 2) + 1),
+      (id) => id !== leader && (!host.voterIds.includes(id) || votersLeft >= Math.floor(host.voterIds.length / 2) + 1),
     );
     if (candidates.length === 0) return;
     const victim = candidates[host.random.int(candidates.length)] as number;

@@ -629,24 +629,23 @@ describe('pinned seeds', () => {
     expect(result.leaderFollowsNotices).toBeGreaterThan(0);
   });
 
-  it('seed 209623 of 5 voters and 2 observers: learners that chose on votes a member that already follows another look again at once', () => {
-    // The final heal: 4 wins round 6 with the votes of 1, 2 and 4, and the old leader 5 (back with
-    // two more entries) follows it; 1, 2 and 3 had switched to 5's better vote and decide for 5
-    // on their own three votes. 5 had said FOLLOWING before they decided, and nothing after: they
-    // sent it FOLLOWERINFO and waited out initLimit, and 4, with only 5 behind it, waited too.
-    const result = simulationFor(209623, 5, 2).run();
+  it('seed 209619 of 5 voters and 2 observers: a learner hears the member it follows say it follows another, and the run meets every bound', () => {
+    // Seed 209623 reached the original race (1, 2 and 3 decided for 5 on their own votes after 5
+    // had said it follows 4) until core began drawing a followId per following, which moved every
+    // seed's path. The exact messages of that race are in core's src/zab/lost-leader.test.ts; this
+    // seed keeps the simulator reaching the notice in a 5 + 2 swarm (it asserts it still does).
+    const result = simulationFor(209619, 5, 2).run();
     expect(result.leaderFollowsNotices).toBeGreaterThan(0);
   });
 });
 
-describe('known gaps (reported, not fixed here)', () => {
-  // it.fails: passes while the gap is there; once core closes it this fails, and becomes an `it`.
-  it.fails('a follower stalled in synchronization past initLimit is dropped without a word and waits out initLimit once it runs again', () => {
+describe('a learner the leader gives up on learns it at once', () => {
+  it('a follower stalled in synchronization past initLimit has its connection dropped, and serves again within the bound once it runs', () => {
     // Found by the simulator (seeds 100406 of 3 voters and 202212 of 5 voters with 2 observers on
     // b626b99): the leader drops a learner whose sync stream has been silent for initLimit (so it
-    // stops pinning history), but nothing tells the learner, whose connection is still up; it
-    // waits for the rest of the stream for another initLimit. ZooKeeper's leader closes the
-    // socket (its read times out), so the follower rejoins at once.
+    // stops pinning history), but nothing told the learner, whose connection was still up; it
+    // waited for the rest of the stream for another initLimit. Now the leader drops the connection
+    // (Ready.disconnect), as ZooKeeper's leader closes the socket: the follower rejoins at once.
     const initLimitMs = 60 * 50;
     let stalled = 0;
     let resumeAt: number | null = null;

@@ -774,6 +774,10 @@ export class Simulation {
         server.disk.sync();
         for (const { to, message } of event.ready.messages) this.sendMessage(server.id, to, message);
         this.deliverToClients(server, event.ready.toClients);
+        for (const id of event.ready.disconnect) {
+          this.log(`${server.id} drops its connection to ${id}`);
+          this.breakConnection(server.id, id);
+        }
         // A SNAP install moves the replica to the snapshot's zxid without applying entries one by one.
         if (event.ready.snapshot) server.lastApplied = event.ready.snapshot.header.zxid;
         this.observeApplied(server, event.ready.applied);

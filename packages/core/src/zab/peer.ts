@@ -65,7 +65,8 @@ export type ClientOutput =
  *     then save `epochs` (if not null) — each durably (fsync) before the next step;
  *  2. send `messages` (only now: they acknowledge what step 1 persisted);
  *  3. deliver `toClients` in order (replies, watch events, session notices);
- *  4. call `advance()`.
+ *  4. drop the connections to the peers in `disconnect` (they reconnect as after any break);
+ *  5. call `advance()`.
  * `applied` lists the entries applied to the tree in this batch, for metrics and checks.
  */
 export interface Ready {
@@ -76,6 +77,12 @@ export interface Ready {
   messages: Outbound[];
   toClients: ClientOutput[];
   applied: LogEntry[];
+  /**
+   * disconnect lists peers whose connection the host should drop: a leader gave up on a learner
+   * (its synchronization stalled) and the learner must learn it at once, as ZooKeeper's leader
+   * closes the socket, instead of waiting out initLimit on a connection that is still up.
+   */
+  disconnect: number[];
 }
 
 /** Role is what this server currently does. */
@@ -486,7 +493,8 @@ export class ZabPeer {
       out.epochs !== null ||
       out.messages.length > 0 ||
       out.toClients.length > 0 ||
-      out.applied.length > 0
+      out.applied.length > 0 ||
+      out.disconnect.length > 0
     );
   }
 
@@ -1026,6 +1034,8 @@ export class ZabPeer {
         this.ticks - learner.lastHeardTick > this.initLimitTicks
       ) {
         this.forgetLearner(learner.id);
+        // Tell it by dropping the connection: it looks again (and resyncs) as soon as it runs.
+        this.out.disconnect.push(learner.id);
       }
     }
     // Step down when no quorum of voters was heard from within syncLimit (Leader.lead's tick loop).
@@ -1971,6 +1981,7 @@ function emptyReady(): Ready {
     messages: [],
     toClients: [],
     applied: [],
+    disconnect: [],
   };
 }
 

@@ -166,6 +166,15 @@ export class Ensemble {
     // 2. send; 3. deliver to clients.
     for (const { to, message } of ready.messages) this.inbox.push({ from: id, to, message });
     this.outputs.get(id)?.push(...ready.toClients);
+    // 4. drop connections: both ends see the break (what is in flight between them is lost).
+    for (const other of ready.disconnect) {
+      for (let i = this.inbox.length - 1; i >= 0; i--) {
+        const item = this.inbox[i] as (typeof this.inbox)[number];
+        if ((item.from === id && item.to === other) || (item.from === other && item.to === id)) this.inbox.splice(i, 1);
+      }
+      this.peer(id).disconnected(other);
+      if (!this.down.has(other)) this.peer(other).disconnected(id);
+    }
   }
 
   leader(): number | undefined {
