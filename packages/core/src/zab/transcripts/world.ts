@@ -314,7 +314,7 @@ export class TranscriptWorld {
     for (const member of this.members.values()) {
       const peer = member.peer;
       if (peer === null) {
-        const last = member.disk.entries.at(-1)?.zxid ?? member.disk.snapshot?.header.zxid ?? 0;
+        const last = lastDurableZxid(member.disk);
         this.lines.push(
           `${member.id}: down acceptedEpoch=${member.disk.acceptedEpoch} currentEpoch=${member.disk.currentEpoch} last=${formatZxid(last)}`,
         );
@@ -328,7 +328,7 @@ export class TranscriptWorld {
     }
   }
 
-  /** log ID: the member's durable snapshot and log, marking entries it has applied. */
+  /** log ID: the member's durable snapshot and log, marking the entries it has applied. */
   private log(member: Member): void {
     const disk = member.disk;
     const applied = member.peer?.status().lastAppliedZxid ?? -1;
@@ -336,8 +336,17 @@ export class TranscriptWorld {
       this.lines.push(`snapshot ${formatZxid(disk.snapshot.header.zxid)} (${disk.snapshot.records.length} records)`);
     }
     if (disk.entries.length === 0 && disk.snapshot === null) this.lines.push('(empty)');
+    const snapshotZxid = disk.snapshot?.header.zxid ?? 0;
     for (const entry of disk.entries) {
-      const mark = member.peer === null ? '' : entry.zxid <= applied ? ' applied' : ' not applied';
+      // Entries at or below the snapshot are left from an older history; recovery never replays them.
+      const mark =
+        entry.zxid <= snapshotZxid
+          ? ' (below the snapshot: never replayed)'
+          : member.peer === null
+            ? ''
+            : entry.zxid <= applied
+              ? ' applied'
+              : ' not applied';
       this.lines.push(`${formatZxid(entry.zxid)} ${formatTxn(entry.txn)}${mark}`);
     }
   }
@@ -461,7 +470,7 @@ export class TranscriptWorld {
    */
   private send(member: Member, to: number, message: PeerMessage): void {
     const disk = member.disk;
-    const last = disk.entries.at(-1)?.zxid ?? disk.snapshot?.header.zxid ?? 0;
+    const last = lastDurableZxid(disk);
     const acked = message.type === 'ack' ? message.zxid : message.type === 'ackNewLeader' ? message.lastZxid : null;
     if (acked !== null && acked > last) {
       throw new Error(`${member.id} sends ${formatMessage(message)} with only ${formatZxid(last)} durable`);
@@ -576,6 +585,11 @@ function integer(word: string | undefined, what: string): number {
 
 function range(first: number, count: number): number[] {
   return Array.from({ length: count }, (_, i) => first + i);
+}
+
+/** lastDurableZxid: the end of a disk's history (after a SNAP, older entries at or below the snapshot may remain). */
+function lastDurableZxid(disk: Disk): number {
+  return Math.max(disk.entries.at(-1)?.zxid ?? 0, disk.snapshot?.header.zxid ?? 0);
 }
 
 function emptyDisk(): Disk {
