@@ -537,8 +537,9 @@ export class TranscriptWorld {
 
   private print(envelope: Envelope, note: string | null): void {
     const type = messageType(envelope.message);
-    if (note === null && this.hidden.has(type)) {
-      this.hiddenCounts.set(type, (this.hiddenCounts.get(type) ?? 0) + 1);
+    if (this.hidden.has(type)) {
+      const key = note === null ? type : `${type} ${note}`;
+      this.hiddenCounts.set(key, (this.hiddenCounts.get(key) ?? 0) + 1);
       return;
     }
     const line = `${envelope.from}->${envelope.to} ${formatMessage(envelope.message)}`;
