@@ -6,8 +6,7 @@
  */
 import type { LogEntry, Result, Txn } from '../../types.js';
 import { formatZxid, type Zxid, zxidCounter, zxidEpoch } from '../../zxid.js';
-import type { PeerMessage } from '../messages.js';
-import type { ClientOutput } from '../peer.js';
+import type { ClientOutput, PeerMessage } from '../index.js';
 
 /** formatZxids prints a list of zxids as ranges of consecutive counters within an epoch: `0x100000001..0x100000003,0x200000001`. */
 export function formatZxids(zxids: readonly Zxid[]): string {

@@ -13,10 +13,8 @@ import { createPrng } from '../../prng.js';
 import type { RecoveredState, Snapshot } from '../../storage.js';
 import type { LogEntry, SessionId } from '../../types.js';
 import { formatZxid } from '../../zxid.js';
-import type { PeerMessage } from '../messages.js';
-import { type ClientOutput, type Ready, ZabPeer } from '../peer.js';
-import { ReadyDriver } from '../ready-driver.js';
-import { createTreeMachine } from '../tree-machine.js';
+// Zab's public surface (zab/index.ts), not peer.ts's internals: the peer's own files may move.
+import { type ClientOutput, createTreeMachine, type PeerMessage, type Ready, ReadyDriver, ZabPeer } from '../index.js';
 import { formatClientOutput, formatEntries, formatMessage, formatTxn, messageType } from './format.js';
 
 /** TICK_MS is the length of a tick; znode times are ticks × TICK_MS (no wall clock anywhere). */
