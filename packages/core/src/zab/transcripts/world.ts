@@ -65,7 +65,7 @@ export interface Args {
   named: Map<string, string>;
 }
 
-/** parseArgs splits a command line into its name and arguments. */
+/** parseCommand splits a command line into its name and arguments. */
 export function parseCommand(line: string): { name: string; args: Args } {
   const words = line.trim().split(/\s+/);
   const name = words.shift() as string;
@@ -146,7 +146,8 @@ export class TranscriptWorld {
 
   private dispatch(name: string, args: Args): void {
     const command = Object.hasOwn(this.commands, name) ? this.commands[name] : undefined;
-    if (command === undefined) throw new TranscriptCommandError(`unknown command ${name}`);
+    // A misspelt command is a broken script, not an output to record: fail the test (even on REWRITE).
+    if (command === undefined) throw new Error(`unknown transcript command ${name}`);
     command(args);
   }
 
