@@ -7,7 +7,7 @@ const allowed = {
   codec: ['core'],
   'transport-tcp': ['codec', 'core'],
   storage: ['core'],
-  sim: ['core'],
+  sim: ['codec', 'core'],
   client: ['transport-tcp', 'codec', 'core'],
   server: ['client', 'storage', 'transport-tcp', 'codec', 'core'],
   cli: ['client', 'codec', 'core'],

@@ -13,9 +13,9 @@ import {
   type PeerStatus,
   peerSendQueueBytesMax,
   type Ready,
+  ReadyDriver,
   type Result,
   type SessionId,
-  splitEarlyMessages,
   ZabInvariantError,
   ZabPeer,
 } from '@zabkit/core';
@@ -116,6 +116,7 @@ export class Member {
   private readonly upPeers = new Set<number>();
   private fatalHandler: (error: Error) => void = () => {};
   private readonly budget: RequestBudget<ServerConnection>;
+  private readonly driver: ReadyDriver;
   /** storageHealth says whether the data directory still takes writes (GET /health). */
   readonly storageHealth: StorageHealth;
 
@@ -132,6 +133,16 @@ export class Member {
   ) {
     this.budget = new RequestBudget(config.requestsOutstandingPerConnectionMax, config.requestBytesInflightMax);
     this.storageHealth = new StorageHealth(config.dataDir, config.storageCheckMs, logger);
+    this.driver = new ReadyDriver(peer, {
+      send: (messages) => this.sendToPeers(messages),
+      deliver: (outputs) => this.deliver(outputs),
+      disconnect: (peers) => {
+        for (const id of peers) {
+          this.logger.warn({ peer: id }, 'dropping the connection to a learner whose synchronization stalled');
+          this.mesh.disconnect(id, 'its synchronization stalled past initLimit');
+        }
+      },
+    });
   }
 
   /** start opens the data directory, recovers, and begins serving on the configured ports. */
@@ -347,25 +358,20 @@ export class Member {
     if (this.pumping || this.stopping) return;
     this.pumping = true;
     try {
-      while (!this.stopping && this.peer.hasReady()) {
-        const ready = this.peer.ready();
+      // Core's host loop (ReadyDriver): early messages, persist, the rest, clients, advance. The
+      // leader's PROPOSAL/COMMIT/INFORM leave before the fsync (they vouch for nothing in it), so
+      // followers log beside the leader; the simulator runs the same driver.
+      for (let ready = this.driver.begin(); ready !== null && !this.stopping; ready = this.driver.begin()) {
         this.metrics.logged(this.peer.status().role, ready.entries);
-        // The leader's PROPOSAL/COMMIT/INFORM vouch for nothing in this Ready: they leave before
-        // its fsync, so followers log beside the leader (core's splitEarlyMessages; the simulator
-        // does the same). Everything else waits for the persist.
-        const { early, afterPersist } = splitEarlyMessages(ready);
-        this.sendToPeers(early);
         try {
           await this.persist(ready);
         } catch (error) {
           this.fatal(error, `storage failed: ${describeError(error)}: stopping rather than serving without durability`);
           return;
         }
-        this.sendToPeers(afterPersist);
-        this.deliver(ready.toClients);
+        this.driver.finish();
         this.metrics.applied(ready.applied.length);
         this.metrics.committed(ready.applied);
-        this.peer.advance();
         this.afterAdvance(ready);
       }
     } catch (error) {
@@ -572,7 +578,7 @@ export class Member {
     });
   }
 
-  private deliver(outputs: ClientOutput[]): void {
+  private deliver(outputs: readonly ClientOutput[]): void {
     const closing: SessionId[] = [];
     for (const output of outputs) {
       switch (output.type) {

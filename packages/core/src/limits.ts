@@ -89,7 +89,9 @@ export function deriveLimits(settings: Partial<LimitSettings> = {}): Limits {
     ...merged,
     entryBytesMax,
     peerFrameBytesMax: entryBytesMax + ENVELOPE_BYTES + HEADER_BYTES,
-    batchBytesTarget: BATCH_BYTES_TARGET,
+    // A batch of several items is at most batchBytesTarget, and must fit a peer frame as one
+    // entry of entryBytesMax does: below the default 1 MiB of data the 512 KiB target did not.
+    batchBytesTarget: Math.min(BATCH_BYTES_TARGET, entryBytesMax),
     syncWindowBytes: SYNC_WINDOW_BYTES,
   };
 }

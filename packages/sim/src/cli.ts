@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// pnpm sim --seeds N [--seed S] [--nodes 3|5|7] [--observers K] [--safety-ms MS]
+// pnpm sim --seeds N [--seed S] [--nodes 1|3|5|7] [--observers K] [--safety-ms MS]
 import { parseArgs } from 'node:util';
 import { runSeeds } from './run-seeds.js';
 
@@ -22,8 +22,8 @@ const number = (name: string, text: string | undefined, fallback: number): numbe
   return value;
 };
 const nodes = number('nodes', values.nodes, 3);
-if (![3, 5, 7].includes(nodes)) {
-  process.stderr.write('sim: --nodes must be 3, 5 or 7\n');
+if (![1, 3, 5, 7].includes(nodes)) {
+  process.stderr.write('sim: --nodes must be 1, 3, 5 or 7\n');
   process.exit(2);
 }
 const observers = number('observers', values.observers, 0);

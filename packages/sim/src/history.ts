@@ -1,7 +1,11 @@
 import {
   type ErrorCode,
   formatZxid,
+  type GetChildrenRequest,
+  type GetDataRequest,
   type LogEntry,
+  type MultiReadOpResult,
+  type MultiReadResult,
   type MultiTxnOp,
   type Request,
   type Result,
@@ -41,6 +45,8 @@ export class HistoryChecker {
   private readonly byKey = new Map<string, ClientOp>();
   /** keyHistory: path → committed versions in zxid order (data null = deleted). */
   private readonly keyHistory = new Map<string, { zxid: Zxid; data: Uint8Array | null }[]>();
+  /** ownTxn: session:cxid → the zxid of the transaction that request became. */
+  private readonly ownTxn = new Map<string, Zxid>();
 
   get count(): number {
     return this.ops.length;
@@ -73,6 +79,7 @@ export class HistoryChecker {
 
   /** observeCommitted is called once per committed entry, in zxid order. */
   observeCommitted(entry: LogEntry): void {
+    this.ownTxn.set(`${entry.sessionId}:${entry.cxid}`, entry.zxid);
     const txns: MultiTxnOp[] = entry.txn.type === 'multi' ? entry.txn.txns : [entry.txn as MultiTxnOp];
     for (const txn of txns) {
       if (txn.type === 'create') this.push(txn.path, entry.zxid, txn.data);
@@ -94,8 +101,13 @@ export class HistoryChecker {
         };
       }
     }
-    // Writes: real-time order implies zxid order.
-    const writes = answered.filter((op) => WRITE_OPS.has(op.request.op));
+    // Writes: real-time order implies zxid order. A write refused before it reached the pipeline
+    // (a path over pathBytesMax: the member answers it in the session's order, at the zxid it had
+    // applied) has no transaction of its own and no place in that order.
+    const writes = answered.filter(
+      (op) =>
+        WRITE_OPS.has(op.request.op) && (op.ok === true || this.ownTxn.get(`${op.sessionId}:${op.xid}`) === op.zxid),
+    );
     const byComplete = [...writes].sort((a, b) => (a.complete as number) - (b.complete as number));
     const prefixMax: Zxid[] = [];
     let max = -1;
@@ -140,6 +152,11 @@ export class HistoryChecker {
     }
     // Reads return the committed state at the zxid they report; linearizable ones are fresh.
     for (const op of answered) {
+      if (op.request.op === 'multiRead' || op.request.op === 'getChildren') {
+        const broken = this.verifyRead(op);
+        if (broken) return broken;
+        continue;
+      }
       if (op.request.op !== 'getData') continue;
       // Only an answer is a read: NOT_LEADER and other errors say nothing about the data.
       if (op.error !== null && op.error !== 'NO_NODE') continue;
@@ -171,6 +188,62 @@ export class HistoryChecker {
     return null;
   }
 
+  /**
+   * verifyRead checks a getChildren or multiRead answer against the committed history at its zxid:
+   * every getData in it returns the value committed there, every getChildren the children alive there.
+   */
+  private verifyRead(op: ClientOp): { invariant: string; detail: string } | null {
+    if (op.error !== null || op.result === null) return null;
+    const pairs: { request: ReadOp; result: Result | MultiReadOpResult }[] = [];
+    if (op.request.op === 'getChildren') pairs.push({ request: op.request, result: op.result });
+    else if (op.request.op === 'multiRead' && op.result.op === 'multiRead') {
+      op.request.ops.forEach((request, i) => {
+        const result = (op.result as MultiReadResult).results[i];
+        if (result) pairs.push({ request, result });
+      });
+    }
+    for (const { request, result } of pairs) {
+      const expected = this.valueAt(request.path, op.zxid);
+      if (result.op === 'error') {
+        if (result.code === 'NO_NODE' && expected?.data) {
+          return {
+            invariant: 'read-matches-history',
+            detail: `client ${op.client} xid ${op.xid}: ${request.op} ${request.path} at ${formatZxid(op.zxid)} said NO_NODE, committed history has it`,
+          };
+        }
+        continue;
+      }
+      if (result.op === 'getData' && !sameBytes(expected?.data ?? null, result.data)) {
+        return {
+          invariant: 'read-matches-history',
+          detail: `client ${op.client} xid ${op.xid}: multiRead of ${request.path} at ${formatZxid(op.zxid)} returned ${show(result.data)}, committed history says ${show(expected?.data ?? null)}`,
+        };
+      }
+      if (result.op === 'getChildren') {
+        const got = [...result.children].sort().join(',');
+        const want = this.childrenAt(request.path, op.zxid).join(',');
+        if (got !== want) {
+          return {
+            invariant: 'read-matches-history',
+            detail: `client ${op.client} xid ${op.xid}: children of ${request.path} at ${formatZxid(op.zxid)} are ${result.children.length} names, committed history says ${want === '' ? 0 : want.split(',').length} (first difference near ${JSON.stringify(firstDifference(got, want))})`,
+          };
+        }
+      }
+    }
+    return null;
+  }
+
+  /** childrenAt lists the names of the children of `parent` alive at `zxid`, sorted. */
+  private childrenAt(parent: string, zxid: Zxid): string[] {
+    const prefix = parent === '/' ? '/' : `${parent}/`;
+    const names: string[] = [];
+    for (const path of this.keyHistory.keys()) {
+      if (!path.startsWith(prefix) || path.indexOf('/', prefix.length) !== -1) continue;
+      if (this.valueAt(path, zxid)?.data) names.push(path.slice(prefix.length));
+    }
+    return names.sort();
+  }
+
   private push(path: string, zxid: Zxid, data: Uint8Array | null): void {
     let versions = this.keyHistory.get(path);
     if (!versions) {
@@ -190,6 +263,14 @@ export class HistoryChecker {
     }
     return found;
   }
+}
+
+type ReadOp = GetDataRequest | GetChildrenRequest;
+
+function firstDifference(a: string, b: string): string {
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  return a.slice(Math.max(0, i - 8), i + 16);
 }
 
 function sameBytes(a: Uint8Array | null, b: Uint8Array | null): boolean {

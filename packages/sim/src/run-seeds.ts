@@ -1,4 +1,5 @@
 import { createTreeMachine } from '@zabkit/core';
+import { SIM_TIMEOUTS } from './liveness.js';
 import { type SimOptions, type SimResult, Simulation, SimViolation } from './simulation.js';
 
 /** SeedRunOptions: what `pnpm sim` takes. */
@@ -22,7 +23,14 @@ export function simulationFor(
     seed,
     nodes,
     observers,
-    makeMachine: () => createTreeMachine({ tickMs: 50, sessionTimeoutMsMin: 1_000, sessionTimeoutMsMax: 10_000 }),
+    // The machine gets the members' own limits object: one set of limits per member, as the server.
+    makeMachine: (limits) =>
+      createTreeMachine({
+        tickMs: SIM_TIMEOUTS.tickMs,
+        sessionTimeoutMsMin: 1_000,
+        sessionTimeoutMsMax: 10_000,
+        limits,
+      }),
     ...extra,
   });
 }

@@ -1,8 +1,12 @@
+import { createHash } from 'node:crypto';
+import { CodecError } from '@zabkit/codec';
 import {
   type ClientOutput,
   createPrng,
   formatZxid,
+  type Limits,
   type LogEntry,
+  logEntryBytes,
   type PeerMessage,
   type Ready,
   type ReplicatedMachine,
@@ -13,9 +17,15 @@ import {
   type Zxid,
   zxidEpoch,
 } from '@zabkit/core';
+import { Episodes } from './episodes.js';
 import { EventQueue } from './event-queue.js';
 import { type ClientOp, HistoryChecker } from './history.js';
+import { LivenessWatch, livenessBoundMs, SIM_TIMEOUTS } from './liveness.js';
+import { SendQueues } from './send-queues.js';
 import { SimDisk } from './sim-disk.js';
+import { simLimits, simPeerSendQueueBytesMax } from './sim-limits.js';
+import { eventFrameBytes, peerFrameBytes, replyFrameBytes, requestFrameBytes } from './wire.js';
+import { type ClientRequest, drawWorkloadMix, Workload, type WorkloadMix } from './workload.js';
 
 /** FaultMix: how often each fault strikes; every seed draws its own (swarm testing). */
 export interface FaultMix {
@@ -33,6 +43,12 @@ export interface FaultMix {
   staleDeliveryRate: number;
   /** fsyncMsMax: how long a persist takes, uniform in [0, fsyncMsMax]. */
   fsyncMsMax: number;
+  /** leaderPartitionPerSecond: episodes that cut the leader off for about an election's time, then heal (episodes.ts). */
+  leaderPartitionPerSecond: number;
+  /** longDownPerSecond: episodes that keep a follower or observer down while a bulk load commits past the history kept for DIFF. */
+  longDownPerSecond: number;
+  /** wipeRate: share of long-down members that come back with an empty disk (a SNAP of the whole tree). */
+  wipeRate: number;
 }
 
 /** SimOptions configures one simulated run. */
@@ -47,8 +63,20 @@ export interface SimOptions {
   livenessMs?: number;
   /** faults: a fixed mix instead of one drawn from the seed. */
   faults?: Partial<FaultMix>;
-  /** makeMachine builds the replicated state for a (re)started server. */
-  makeMachine: () => ReplicatedMachine;
+  /** workload: a fixed client workload instead of one drawn from the seed. */
+  workload?: Partial<WorkloadMix>;
+  /**
+   * limits: the byte limits of every member and its machine, and of the simulated network (default
+   * {@link simLimits}: the server's defaults scaled to 64 KiB of data).
+   */
+  limits?: Limits;
+  /** makeMachine builds the replicated state for a (re)started server; give it `limits` (the members' own). */
+  makeMachine: (limits: Limits) => ReplicatedMachine;
+  /**
+   * livenessWatch: check the liveness bound after every heal, not only the last (default true;
+   * see liveness.ts).
+   */
+  livenessWatch?: boolean;
   /** traceSize: how many recent events a violation report shows. */
   traceSize?: number;
   /** historyEntriesMax: applied entries each member keeps in memory for DIFF (small values force SNAP). */
@@ -78,24 +106,58 @@ export class SimViolation extends Error {
 export interface SimResult {
   seed: number;
   faults: FaultMix;
+  workload: WorkloadMix;
   committed: number;
+  /** committedBytes: the encoded size of every committed entry. */
+  committedBytes: number;
   operations: number;
   elections: number;
   crashes: number;
+  /** heals: heals after which the liveness bound was checked (and met). */
+  heals: number;
+  /** recoveryMsMax: the longest a checked heal took to have a leader serving; recoveryRatioMax: the largest share of its bound one took. */
+  recoveryMsMax: number;
+  recoveryRatioMax: number;
+  /** livenessBoundMs: the bound (without allowances for waits begun before a heal) at the end of the run. */
+  livenessBoundMs: number;
+  /** peerFrameBytesMax: the largest peer message sent; sendQueueBytesPeak: the fullest connection. */
+  peerFrameBytesMax: number;
+  sendQueueBytesPeak: number;
+  /** sendQueueBreaks: connections broken because their send queue was full. */
+  sendQueueBreaks: number;
+  /** marshallingErrors: requests refused because their reply or transaction would be over the limits. */
+  marshallingErrors: number;
+  /** leaderFollowsNotices: times a learner heard the member it follows say it follows another server. */
+  leaderFollowsNotices: number;
+  leaderPartitions: number;
+  longDowns: number;
+  wipes: number;
+  /** stalls: long-down episodes whose member was paused instead of killed. */
+  stalls: number;
   timeMs: number;
 }
 
 type SimEvent =
   | { kind: 'tick'; server: number; incarnation: number }
-  | { kind: 'deliver'; from: number; to: number; generation: number; stale: boolean; message: PeerMessage }
+  | {
+      kind: 'deliver';
+      from: number;
+      to: number;
+      generation: number;
+      stale: boolean;
+      message: PeerMessage;
+      bytes: number;
+    }
   | { kind: 'persisted'; server: number; incarnation: number; ready: Ready }
   | { kind: 'notifyBreak'; server: number; incarnation: number; peer: number }
   | { kind: 'restart'; server: number }
   | { kind: 'unpause'; server: number }
   | { kind: 'fault' }
-  | { kind: 'heal' }
+  | { kind: 'heal'; era: number }
   | { kind: 'client'; client: number }
-  | { kind: 'clientTimeout'; client: number; xid: number; generation: number };
+  | { kind: 'clientTimeout'; client: number; xid: number; generation: number }
+  | { kind: 'livenessCheck'; token: number }
+  | { kind: 'episode'; action: () => void };
 
 interface SimServer {
   id: number;
@@ -122,11 +184,18 @@ interface SimClient {
   generation: number;
   lastZxidSeen: Zxid;
   ephemerals: string[];
+  /** bulk: writes of a bulk load this client sends before anything else, pipelined. */
+  bulk: Request[];
 }
 
-const TICK_MS = 50;
+const TICK_MS = SIM_TIMEOUTS.tickMs;
 const SESSION_TIMEOUT_MS = 4_000;
-const KEYS = ['/k0', '/k1', '/k2'];
+/** BREAK_NOTICE_MS_MAX: the longest an end takes to learn its connection broke. */
+const BREAK_NOTICE_MS_MAX = 400;
+/** BULK_PIPELINE: requests a bulk loader keeps in flight. */
+const BULK_PIPELINE = 32;
+/** CLIENT_TIMEOUT_MS: a client gives up on a request after this and reconnects elsewhere. */
+const CLIENT_TIMEOUT_MS = 3_000;
 
 /**
  * Simulation runs a whole ensemble of {@link ZabPeer}s in one process on a seeded virtual clock,
@@ -167,12 +236,33 @@ export class Simulation {
   private readonly ackedWrites: Zxid[] = [];
   private elections = 0;
   private crashes = 0;
+  /** limits: every member's and machine's byte limits (one object), enforced on the network too. */
+  readonly limits: Limits;
+  readonly workload: Workload;
+  private readonly sendQueues: SendQueues;
+  private readonly episodes: Episodes;
+  private committedBytes = 0;
+  private peerFrameBytesSeen = 0;
+  private sendQueueBreaks = 0;
+  private marshallingErrors = 0;
+  /** faultToken changes whenever a fault strikes; a liveness watch armed before it is void. */
+  private faultToken = 0;
+  /** breakNoticeUntil: when the last connection break is noticed by both ends. */
+  private breakNoticeUntil = 0;
+  /** liveness: the watch that holds every heal to the bound (liveness.ts). */
+  private readonly liveness: LivenessWatch;
+  private nextBulkLoad = 1;
+  private leaderFollowsNotices = 0;
+  /** partitionEra: a pending heal of an older era does not end the partitions of a newer one. */
+  private partitionEra = 0;
 
   constructor(options: SimOptions) {
     this.options = options;
     this.seed = options.seed;
     this.prng = createPrng(options.seed);
     this.traceSize = options.traceSize ?? 60;
+    this.limits = options.limits ?? simLimits();
+    this.sendQueues = new SendQueues(simPeerSendQueueBytesMax(this.limits));
     const draw = createPrng(options.seed ^ 0x5eed);
     // Swarm testing: each seed has its own mix, sometimes calm, sometimes brutal.
     const pick = (values: number[]) => values[draw.int(values.length)] as number;
@@ -184,10 +274,64 @@ export class Simulation {
       pausePerSecond: pick([0, 0, 0.1, 0.5]),
       staleDeliveryRate: pick([0, 0, 0.3]),
       fsyncMsMax: pick([0, 2, 10, 40]),
+      leaderPartitionPerSecond: pick([0, 0, 0.2, 0.5]),
+      longDownPerSecond: pick([0, 0, 0.05, 0.2]),
+      wipeRate: pick([0, 0.5]),
       ...options.faults,
     };
+    this.workload = new Workload(
+      { ...drawWorkloadMix(draw, this.limits), ...options.workload },
+      this.limits,
+      createPrng(options.seed ^ 0x10ad),
+    );
     this.voterIds = Array.from({ length: options.nodes }, (_, i) => i + 1);
     this.observerIds = Array.from({ length: options.observers ?? 0 }, (_, i) => options.nodes + i + 1);
+    this.liveness = new LivenessWatch(
+      {
+        memberIds: [...this.voterIds, ...this.observerIds],
+        now: () => this.now,
+        faultToken: () => this.faultToken,
+        quiet: () => this.quiet(),
+        status: (id) => this.server(id).peer?.status() ?? null,
+        leaderServing: () => this.leaderServing(),
+        boundMs: () => this.livenessBoundMs(),
+        orphanBoundMs: () => this.orphanBoundMs(),
+        poll: (delayMs, token) => this.queue.push(this.now + delayMs, { kind: 'livenessCheck', token }),
+        log: (line) => this.log(line),
+        violation: (invariant, detail) => this.violation(invariant, detail),
+        describe: () => this.servers.map((s) => (s.peer ? this.describe(s) : `${s.id}:down`)).join(' '),
+      },
+      SIM_TIMEOUTS,
+    );
+    this.episodes = new Episodes(
+      {
+        random: createPrng(options.seed ^ 0xe915),
+        limits: this.limits,
+        historyEntriesMax: options.historyEntriesMax ?? 200,
+        voterIds: this.voterIds,
+        memberIds: [...this.voterIds, ...this.observerIds],
+        now: () => this.now,
+        at: (delayMs, action) => this.queue.push(this.now + delayMs, { kind: 'episode', action }),
+        quiet: () => this.quiet(),
+        leaderId: () => this.leaderId(),
+        isServing: (id) => this.server(id).peer?.isServing() ?? false,
+        lastApplied: (id) => this.server(id).peer?.status().lastAppliedZxid ?? 0,
+        isolate: (id) => {
+          // The random partitions' pending heals must not end the episode's early.
+          this.partitionEra++;
+          this.isolate(id);
+        },
+        healNetwork: () => this.healNetwork(),
+        crash: (id) => this.crash(this.server(id), undefined, false),
+        restart: (id, wipe) => this.restart(id, { wipe }),
+        pause: (id, ms) => this.pause(id, ms),
+        bulkLoad: (avoid, count, valueBytes) => this.bulkLoad(avoid, count, valueBytes),
+        livenessBoundMs: () => this.livenessBoundMs(),
+        log: (line) => this.log(line),
+        violation: (invariant, detail) => this.violation(invariant, detail),
+      },
+      this.faults.wipeRate,
+    );
     for (const id of [...this.voterIds, ...this.observerIds]) {
       this.servers.push({
         id,
@@ -214,9 +358,12 @@ export class Simulation {
         generation: 0,
         lastZxidSeen: 0,
         ephemerals: [],
+        bulk: [],
       });
       this.queue.push(100 + i * 7, { kind: 'client', client: i });
     }
+    // Starting is the first heal: the ensemble must elect within the bound from nothing too.
+    this.noteHeal();
   }
 
   /**
@@ -226,19 +373,28 @@ export class Simulation {
    */
   run(): SimResult {
     const safetyMs = this.options.safetyMs ?? 20_000;
-    const livenessMs = this.options.livenessMs ?? 30_000;
     this.queue.push(this.nextFaultDelay(), { kind: 'fault' });
     this.runUntil(safetyMs);
     this.healAll();
-    const deadline = this.now + livenessMs;
-    // Liveness: a leader with a quorum serving, and every client's requests answered.
+    // Liveness: once the last pause has run out the heal watch wants a leader with a quorum serving
+    // within the bound; then a fresh write must commit and every client request be answered, which
+    // may take a client timeout more (a request sent to a member that lost its leader).
+    const settleMs = this.options.livenessMs ?? 3 * CLIENT_TIMEOUT_MS;
+    const startedAt = this.now;
     let probe: { client: SimClient; xid: number } | null = null;
-    while (this.now < deadline) {
-      this.runUntil(Math.min(deadline, this.now + 500));
-      const leader = this.establishedLeader();
-      if (!leader) continue;
-      const serving = this.servers.filter((s) => s.peer?.isServing() && s.peer.status().leader === leader.id);
-      if (serving.filter((s) => this.voterIds.includes(s.id)).length < this.quorum()) continue;
+    for (;;) {
+      this.runUntil(this.now + 50);
+      const healedAt = this.liveness.healedAt ?? startedAt;
+      const deadline = Math.max(startedAt, healedAt) + this.livenessBoundMs() + settleMs;
+      if (this.now > deadline) {
+        const status = this.servers.map((s) => (s.peer ? this.describe(s) : `${s.id}:down`)).join(' ');
+        const pending = this.clients.reduce((n, c) => n + c.pending.size, 0);
+        this.violation(
+          'liveness',
+          `${probe ? 'the probe write or ' : ''}${pending} pending client requests not answered within ${deadline - healedAt} ms of the last heal at ${healedAt} ms (${status})`,
+        );
+      }
+      if (!this.quiet() || !this.leaderServing()) continue;
       if (!probe) {
         const client = this.clients.find((c) => c.sessionId !== null && c.server !== null);
         if (client)
@@ -252,25 +408,86 @@ export class Simulation {
         probe = null;
       }
     }
-    if (this.now >= deadline) {
-      const status = this.servers.map((s) => (s.peer ? this.describe(s) : `${s.id}:down`)).join(' ');
-      this.violation(
-        'liveness',
-        `no established leader with every pending request answered within ${livenessMs} ms after healing (${status})`,
-      );
-    }
     this.checkConvergence();
     const violation = this.checker.verify(this.committedView());
     if (violation) this.violation(violation.invariant, violation.detail);
     return {
       seed: this.seed,
       faults: this.faults,
+      workload: this.workload.mix,
       committed: this.committedDigest.size,
+      committedBytes: this.committedBytes,
       operations: this.checker.count,
       elections: this.elections,
       crashes: this.crashes,
+      heals: this.liveness.heals,
+      recoveryMsMax: this.liveness.recoveryMsMax,
+      recoveryRatioMax: this.liveness.recoveryRatioMax,
+      livenessBoundMs: this.livenessBoundMs(),
+      peerFrameBytesMax: this.peerFrameBytesSeen,
+      sendQueueBytesPeak: this.sendQueues.peakBytes,
+      sendQueueBreaks: this.sendQueueBreaks,
+      marshallingErrors: this.marshallingErrors,
+      leaderFollowsNotices: this.leaderFollowsNotices,
+      leaderPartitions: this.episodes.stats.leaderPartitions,
+      longDowns: this.episodes.stats.longDowns,
+      wipes: this.episodes.stats.wipes,
+      stalls: this.episodes.stats.stalls,
       timeMs: this.now,
     };
+  }
+
+  /**
+   * livenessBoundMs is this seed's bound (liveness.ts): from the last heal to a leader with a quorum
+   * serving, given its latency, fsync time and the bytes a sync may have to stream.
+   */
+  livenessBoundMs(): number {
+    return livenessBoundMs(
+      SIM_TIMEOUTS,
+      {
+        delayMsMax: this.faults.delayMsMax,
+        fsyncMsMax: this.faults.fsyncMsMax,
+        breakNoticeMsMax: BREAK_NOTICE_MS_MAX,
+      },
+      this.limits,
+      this.committedBytes,
+    );
+  }
+
+  /** nowMs is the virtual time. */
+  nowMs(): number {
+    return this.now;
+  }
+
+  /** stats: what the network measured so far (the largest peer frame, the fullest send queue). */
+  stats(): Pick<SimResult, 'peerFrameBytesMax' | 'sendQueueBytesPeak' | 'sendQueueBreaks' | 'marshallingErrors'> {
+    return {
+      peerFrameBytesMax: this.peerFrameBytesSeen,
+      sendQueueBytesPeak: this.sendQueues.peakBytes,
+      sendQueueBreaks: this.sendQueueBreaks,
+      marshallingErrors: this.marshallingErrors,
+    };
+  }
+
+  /** leaderServing: an established leader with a quorum of voters serving under it. */
+  leaderServing(): boolean {
+    const leader = this.establishedLeader();
+    if (!leader) return false;
+    let serving = 0;
+    for (const id of this.voterIds) {
+      const peer = this.server(id).peer;
+      if (peer?.isServing() && peer.status().leader === leader.id) serving++;
+    }
+    return serving >= this.quorum();
+  }
+
+  /** quiet: no fault in force: no partition or slow link, every member up, none paused, every break noticed. */
+  quiet(): boolean {
+    if (this.blocked.size > 0 || this.slowLinks.size > 0 || this.now < this.breakNoticeUntil) return false;
+    for (const server of this.servers) {
+      if (!server.peer || this.now < server.pausedUntil || server.held.length > 0) return false;
+    }
+    return true;
   }
 
   /** runUntil processes events until virtual time `until`. */
@@ -281,6 +498,8 @@ export class Simulation {
       const next = this.queue.pop() as { time: number; value: SimEvent };
       this.now = next.time;
       this.handle(next.value);
+      const kind = next.value.kind;
+      if (kind === 'heal' || kind === 'restart' || kind === 'unpause' || kind === 'notifyBreak') this.noteHeal();
     }
     this.now = Math.max(this.now, until);
   }
@@ -306,12 +525,13 @@ export class Simulation {
 
   private start(server: SimServer): void {
     server.held = [];
+    this.liveness.started(server.id);
     server.incarnation++;
     server.busy = false;
     server.pausedUntil = 0;
     server.wasEstablished = false;
     const recovered = server.disk.load();
-    const machine = this.options.makeMachine();
+    const machine = this.options.makeMachine(this.limits);
     server.peer = new ZabPeer(
       {
         id: server.id,
@@ -319,14 +539,11 @@ export class Simulation {
         observers: this.observerIds,
         random: this.prng.fork(),
         machine,
-        tickMs: TICK_MS,
-        electionTimeoutTicks: 6,
-        finalizeWaitTicks: 2,
-        initLimitTicks: 20,
-        syncLimitTicks: 8,
+        ...SIM_TIMEOUTS,
         historyEntriesMax: this.options.historyEntriesMax ?? 200,
         syncBatchEntriesMax: 50,
         snapChunkRecordsMax: 50,
+        limits: this.limits,
       },
       recovered,
     );
@@ -346,6 +563,7 @@ export class Simulation {
       keepUnsynced === undefined ? server.disk.crash(() => this.prng.next()) : server.disk.crashKeeping(keepUnsynced);
     this.log(`crash ${server.id}#${server.incarnation} (unsynced writes kept ${kept}, lost ${lost})`);
     this.crashes++;
+    this.faultToken++;
     server.peer = null;
     server.incarnation++;
     server.busy = false;
@@ -387,16 +605,54 @@ export class Simulation {
     if (server.peer) throw new Error(`server ${id} is running`);
     if (options.wipe) server.disk = new SimDisk();
     this.start(server);
+    this.noteHeal();
+  }
+
+  /** pause stops a running server's process for `ms`: what reaches it waits, in arrival order. */
+  pause(id: number, ms: number): void {
+    const server = this.server(id);
+    if (!server.peer) return;
+    this.faultToken++;
+    // A pause never ends earlier than one already running: that would reorder the queued messages.
+    server.pausedUntil = Math.max(server.pausedUntil, this.now + ms);
+    this.log(`pause ${id} until ${server.pausedUntil}`);
+    this.queue.push(server.pausedUntil, { kind: 'unpause', server: id });
   }
 
   /** isolate cuts a server off from every other (both directions). */
   isolate(id: number): void {
+    this.faultToken++;
     for (const other of this.servers) if (other.id !== id) this.block(id, other.id, true);
     this.log(`isolate ${id}`);
   }
 
+  /** reconnect ends the partition of one server (every link to and from it), leaving the rest as they are. */
+  reconnect(id: number): void {
+    for (const link of [...this.blocked]) {
+      const [from, to] = link.split('>').map(Number);
+      if (from === id || to === id) this.blocked.delete(link);
+    }
+    this.log(`reconnect ${id}`);
+    this.noteHeal();
+  }
+
+  /**
+   * deliverLate delivers `message` from `from` to `to` as a message of an earlier, broken
+   * connection that arrives late (what `staleDeliveryRate` does at random): it reaches `to` in a
+   * millisecond, before anything the current connection carries.
+   */
+  deliverLate(from: number, to: number, message: PeerMessage): void {
+    const key = linkKey(from, to);
+    const generation = (this.generations.get(key) ?? 0) - 1;
+    this.staleGenerations.add(`${key}#${generation}`);
+    const bytes = peerFrameBytes(message);
+    this.log(`late delivery ${from}->${to} ${describeMessage(message)}`);
+    this.queue.push(this.now + 1, { kind: 'deliver', from, to, generation, stale: true, message, bytes });
+  }
+
   /** slowLink adds `extraMs` of latency to messages from `from` to `to`, keeping the connection up. */
   slowLink(from: number, to: number, extraMs: number): void {
+    this.faultToken++;
     this.slowLinks.set(`${from}>${to}`, extraMs);
     this.log(`slow link ${from}->${to} +${extraMs} ms`);
   }
@@ -406,6 +662,7 @@ export class Simulation {
     this.blocked.clear();
     this.slowLinks.clear();
     this.log('network healed');
+    this.noteHeal();
   }
 
   /** stopFaults ends random faults and workload-driven crashes (scenarios drive faults themselves). */
@@ -485,15 +742,25 @@ export class Simulation {
       case 'deliver': {
         const server = this.server(event.to);
         const key = linkKey(event.from, event.to);
-        if (!server.peer) return;
         const current = (this.generations.get(key) ?? 0) === event.generation;
-        if (!current && !this.staleGenerations.has(`${key}#${event.generation}`)) return;
+        if (!server.peer || (!current && !this.staleGenerations.has(`${key}#${event.generation}`))) {
+          this.sendQueues.release(event.from, event.to, event.generation, event.bytes);
+          return;
+        }
+        // A paused process takes nothing in: what reaches it stays queued on the connection.
         if (this.hold(server, event)) return;
+        this.sendQueues.release(event.from, event.to, event.generation, event.bytes);
         // A socket reports its close before a new connection from the same peer delivers anything.
         const directed = `${event.from}>${event.to}`;
         if (event.generation > (this.notified.get(directed) ?? 0)) {
           this.notified.set(directed, event.generation);
           server.peer.disconnected(event.from);
+        }
+        if (event.message.type === 'notification' && event.message.state === 'FOLLOWING') {
+          const status = server.peer.status();
+          if (status.role !== 'looking' && status.role !== 'leading' && status.leader === event.from) {
+            this.leaderFollowsNotices++;
+          }
         }
         server.peer.step(event.from, event.message);
         this.observeStatus(server);
@@ -507,6 +774,10 @@ export class Simulation {
         server.disk.sync();
         for (const { to, message } of event.ready.messages) this.sendMessage(server.id, to, message);
         this.deliverToClients(server, event.ready.toClients);
+        for (const id of event.ready.disconnect) {
+          this.log(`${server.id} drops its connection to ${id}`);
+          this.breakConnection(server.id, id);
+        }
         // A SNAP install moves the replica to the snapshot's zxid without applying entries one by one.
         if (event.ready.snapshot) server.lastApplied = event.ready.snapshot.header.zxid;
         this.observeApplied(server, event.ready.applied);
@@ -549,7 +820,8 @@ export class Simulation {
         this.queue.push(this.now + this.nextFaultDelay(), { kind: 'fault' });
         return;
       case 'heal':
-        this.blocked.clear();
+        // Partitions overlap and the first heal ends them all; one of an older era has nothing left.
+        if (event.era === this.partitionEra) this.blocked.clear();
         return;
       case 'client':
         this.stepClient(this.clients[event.client] as SimClient);
@@ -561,7 +833,40 @@ export class Simulation {
         this.disconnectClient(client);
         return;
       }
+      case 'livenessCheck':
+        this.liveness.check(event.token);
+        return;
+      case 'episode':
+        event.action();
+        return;
     }
+  }
+
+  /** measure runs a codec measurement; a message the codec refuses to encode could never be sent (`wire-encodable`). */
+  private measure(encode: () => number, what: string): number {
+    try {
+      return encode();
+    } catch (error) {
+      if (!(error instanceof CodecError)) throw error;
+      return this.violation('wire-encodable', `${what} cannot be encoded: ${error.message}`);
+    }
+  }
+
+  /**
+   * noteHeal is called when a fault may have ended: once nothing is in force any more, the
+   * liveness watch arms (liveness.ts).
+   */
+  private noteHeal(): void {
+    if (this.options.livenessWatch !== false) this.liveness.noteHeal();
+  }
+
+  /**
+   * orphanBoundMs is how long a learner may keep following a member that gave up on it: the
+   * LOOKING notification it sent when it stopped leading (re-sent every election timeout), or the
+   * FOLLOWING one when it decided for another, must reach the learner, which then looks too.
+   */
+  orphanBoundMs(): number {
+    return SIM_TIMEOUTS.electionTimeoutTicks * TICK_MS + this.faults.delayMsMax + this.faults.fsyncMsMax + 2 * TICK_MS;
   }
 
   /** hold keeps an event for a paused server until the pause ends (arrival order preserved). */
@@ -600,34 +905,51 @@ export class Simulation {
   }
 
   private sendMessage(from: number, to: number, message: PeerMessage): void {
+    // Its real size on the wire: over the peer frame limit, the receiver's decoder would refuse it
+    // and drop the connection, and the sender would send it again on the next: an outage.
+    const bytes = this.measure(() => peerFrameBytes(message), `${from}->${to} ${describeMessage(message)}`);
+    if (bytes > this.peerFrameBytesSeen) this.peerFrameBytesSeen = bytes;
+    if (bytes > this.limits.peerFrameBytesMax) {
+      this.violation(
+        'frame-within-limit',
+        `${from}->${to} ${describeMessage(message)} is ${bytes} bytes, over peerFrameBytesMax (${this.limits.peerFrameBytesMax})`,
+      );
+    }
+    if (message.type === 'sync') this.log(`${from}->${to} SYNC ${message.mode}`);
     const directed = `${from}>${to}`;
     if (this.blocked.has(directed)) return;
     const key = linkKey(from, to);
+    const generation = this.generations.get(key) ?? 0;
+    if (!this.sendQueues.admit(from, to, generation, bytes)) {
+      // As TCP's SEND_QUEUE_FULL: the connection is dropped; the protocol recovers by resyncing.
+      this.sendQueueBreaks++;
+      this.log(
+        `send queue ${from}->${to} full (${this.sendQueues.queuedBytes(from, to, generation)} + ${bytes} bytes of ${describeMessage(message)} over ${this.sendQueues.bytesMax}): the connection breaks`,
+      );
+      this.breakConnection(from, to);
+      return;
+    }
     const delay = 1 + this.prng.int(this.faults.delayMsMax) + (this.slowLinks.get(directed) ?? 0);
     // FIFO per connection, as TCP: never deliver before an earlier message on the same link.
     const time = Math.max(this.now + delay, this.lastDelivery.get(directed) ?? 0);
     this.lastDelivery.set(directed, time);
-    this.queue.push(time, {
-      kind: 'deliver',
-      from,
-      to,
-      generation: this.generations.get(key) ?? 0,
-      stale: false,
-      message,
-    });
+    this.queue.push(time, { kind: 'deliver', from, to, generation, stale: false, message, bytes });
   }
 
   /** breakConnection drops what is in flight between a and b (or lets it arrive late) and tells both ends after a detection delay. */
   private breakConnection(a: number, b: number, immediate = false): void {
     const key = linkKey(a, b);
-    this.generations.set(key, (this.generations.get(key) ?? 0) + 1);
+    const generation = this.generations.get(key) ?? 0;
+    this.sendQueues.drop(a, b, generation);
+    this.generations.set(key, generation + 1);
     for (const [from, to] of [
       [a, b],
       [b, a],
     ] as const) {
       const server = this.server(to);
       if (!server.peer) continue;
-      const delay = immediate ? 1 + this.prng.int(50) : 1 + this.prng.int(400);
+      const delay = immediate ? 1 + this.prng.int(50) : 1 + this.prng.int(BREAK_NOTICE_MS_MAX);
+      this.breakNoticeUntil = Math.max(this.breakNoticeUntil, this.now + delay);
       this.queue.push(this.now + delay, {
         kind: 'notifyBreak',
         server: to,
@@ -640,20 +962,42 @@ export class Simulation {
   // ---------------------------------------------------------------------------------------------
   // Faults.
 
-  private nextFaultDelay(): number {
+  private faultRate(): number {
     const f = this.faults;
-    const rate = f.breakPerSecond + f.partitionPerSecond + f.crashPerSecond + f.pausePerSecond;
+    return (
+      f.breakPerSecond +
+      f.partitionPerSecond +
+      f.crashPerSecond +
+      f.pausePerSecond +
+      f.leaderPartitionPerSecond +
+      f.longDownPerSecond
+    );
+  }
+
+  private nextFaultDelay(): number {
+    const rate = this.faultRate();
     if (rate === 0) return 1_000;
     return Math.max(1, Math.floor((-Math.log(1 - this.prng.next()) / rate) * 1_000));
   }
 
   private injectFault(): void {
     const f = this.faults;
-    const total = f.breakPerSecond + f.partitionPerSecond + f.crashPerSecond + f.pausePerSecond;
-    if (total === 0) return;
-    const roll = this.prng.next() * total;
+    const total = this.faultRate();
+    // While an episode runs, its check is about it alone.
+    if (total === 0 || this.episodes.isActive()) return;
+    let roll = this.prng.next() * total;
     const ids = this.servers.map((s) => s.id);
     const any = () => ids[this.prng.int(ids.length)] as number;
+    const episodes = f.leaderPartitionPerSecond + f.longDownPerSecond;
+    if (roll >= total - episodes) {
+      roll -= total - episodes;
+      if (roll < f.leaderPartitionPerSecond) this.episodes.leaderPartition();
+      else this.episodes.longDown();
+      return;
+    }
+    // A lone member has no connections to break or partition.
+    if (ids.length < 2 && roll < f.breakPerSecond + f.partitionPerSecond) return;
+    this.faultToken++;
     if (roll < f.breakPerSecond) {
       const a = any();
       let b = any();
@@ -679,7 +1023,7 @@ export class Simulation {
         for (const a of half) for (const b of ids) if (!half.includes(b)) this.block(a, b, true);
         this.log(`partition: ${half.join(',')} | rest`);
       }
-      this.queue.push(this.now + 500 + this.prng.int(4_000), { kind: 'heal' });
+      this.queue.push(this.now + 500 + this.prng.int(4_000), { kind: 'heal', era: this.partitionEra });
       return;
     }
     if (roll < f.breakPerSecond + f.partitionPerSecond + f.crashPerSecond) {
@@ -688,13 +1032,8 @@ export class Simulation {
       if (victim.peer) this.crash(victim);
       return;
     }
-    const victim = this.server(any());
-    if (victim.peer) {
-      // A pause never ends earlier than one already running: that would reorder the queued messages.
-      victim.pausedUntil = Math.max(victim.pausedUntil, this.now + 100 + this.prng.int(3_000));
-      this.log(`pause ${victim.id} until ${victim.pausedUntil}`);
-      this.queue.push(victim.pausedUntil, { kind: 'unpause', server: victim.id });
-    }
+    const victim = any();
+    if (this.server(victim).peer) this.pause(victim, 100 + this.prng.int(3_000));
   }
 
   private markStale(a: number, b: number): void {
@@ -712,10 +1051,13 @@ export class Simulation {
 
   private healAll(): void {
     this.faultsOn = false;
+    this.episodes.stop();
+    for (const client of this.clients) client.bulk = [];
     this.blocked.clear();
     this.log('heal: faults stop, partitions end, crashed servers restart');
     // Pauses run out on their own: ending one early would reorder the messages queued behind it.
     for (const server of this.servers) if (!server.peer) this.start(server);
+    this.noteHeal();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -731,41 +1073,49 @@ export class Simulation {
       this.connectClient(client);
       return;
     }
-    if (client.sessionId === null || client.pending.size >= 3) return;
-    const roll = this.prng.int(100);
-    const key = KEYS[this.prng.int(KEYS.length)] as string;
-    let request: Request;
-    let linearizable = false;
-    if (roll < 30) {
-      // Half unconditional, half conditional on a guessed version (BAD_VERSION is a result too).
-      const version = this.prng.int(2) === 0 ? -1 : this.prng.int(4);
-      request = { op: 'setData', path: key, data: bytes(`c${client.id}-${client.nextXid}`), version };
-    } else if (roll < 38)
-      request = { op: 'create', path: key, data: bytes(`c${client.id}-${client.nextXid}`), mode: 0, ttlMs: 0 };
-    else if (roll < 42) request = { op: 'delete', path: key, version: -1 };
-    else if (roll < 60) request = { op: 'getData', path: key, watch: false };
-    else if (roll < 72) {
-      request = { op: 'getData', path: key, watch: false };
-      linearizable = true;
-    } else if (roll < 78) {
-      const path = `/e-${client.id}-${client.nextXid}`;
-      request = { op: 'create', path, data: bytes('eph'), mode: 1, ttlMs: 0 };
-    } else if (roll < 84) {
-      request = {
-        op: 'multi',
-        ops: [
-          { op: 'check', path: key, version: this.prng.int(3) - 1 },
-          { op: 'setData', path: key, data: bytes(`m${client.id}-${client.nextXid}`), version: -1 },
-        ],
-      };
-    } else if (roll < 88) request = { op: 'sync', path: key };
-    else if (roll < 90 && this.prng.int(4) === 0) request = { op: 'closeSession' };
-    else request = { op: 'getData', path: key, watch: false };
-    this.issue(client, request, linearizable);
+    if (client.sessionId === null) return;
+    if (client.bulk.length > 0) {
+      // A bulk load goes first, pipelined as a loading tool would.
+      while (client.bulk.length > 0 && client.pending.size < BULK_PIPELINE) {
+        this.issue(client, client.bulk.shift() as Request);
+      }
+      return;
+    }
+    if (client.pending.size >= this.workload.mix.pipelineMax) return;
+    const requests: ClientRequest[] = this.workload.next(client.id, client.nextXid);
+    for (const { request, linearizable } of requests) this.issue(client, request, linearizable);
+  }
+
+  /**
+   * bulkLoad has a connected client (not one on `avoid`) create `count` fresh znodes of
+   * `valueBytes` each; null when no client has a session to do it with.
+   */
+  private bulkLoad(avoid: number, count: number, valueBytes: number): { done(): boolean; cancel(): void } | null {
+    const loaders = this.clients.filter((c) => c.sessionId !== null && c.server !== null && c.server !== avoid);
+    if (loaders.length === 0) return null;
+    const client = loaders[this.prng.int(loaders.length)] as SimClient;
+    const load = this.nextBulkLoad++;
+    for (let i = 0; i < count; i++) client.bulk.push(this.workload.bulkWrite(load, i, valueBytes));
+    this.log(`client ${client.id} loads ${count} znodes of ${valueBytes} bytes through ${client.server}`);
+    return {
+      done: () => client.bulk.length === 0 && client.pending.size === 0,
+      cancel: () => {
+        client.bulk = [];
+      },
+    };
   }
 
   private issue(client: SimClient, request: Request, linearizable = false): number {
     const xid = client.nextXid++;
+    // The workload keeps within what a real client can send; a frame over the limit is its bug.
+    if (request.op === 'multi' || request.op === 'create' || request.op === 'setData') {
+      const frameBytes = requestFrameBytes(xid, request, linearizable);
+      if (frameBytes > this.limits.clientFrameBytesMax) {
+        throw new Error(
+          `workload: a ${request.op} request frame of ${frameBytes} bytes is over the client frame limit`,
+        );
+      }
+    }
     const server = this.server(client.server as number);
     const op: ClientOp = {
       client: client.id,
@@ -783,7 +1133,12 @@ export class Simulation {
     };
     client.pending.set(xid, op);
     this.checker.record(op);
-    this.queue.push(this.now + 3_000, { kind: 'clientTimeout', client: client.id, xid, generation: client.generation });
+    this.queue.push(this.now + CLIENT_TIMEOUT_MS, {
+      kind: 'clientTimeout',
+      client: client.id,
+      xid,
+      generation: client.generation,
+    });
     server.peer?.submit(client.sessionId as number, xid, request, { linearizable });
     this.pump(server);
     return xid;
@@ -821,6 +1176,24 @@ export class Simulation {
 
   private deliverToClients(server: SimServer, outputs: ClientOutput[]): void {
     for (const output of outputs) {
+      // What reaches a client must fit one client frame, or the server could not send it.
+      if (output.type === 'reply' || output.type === 'event') {
+        const frameBytes = this.measure(
+          () => (output.type === 'reply' ? replyFrameBytes(output.reply) : eventFrameBytes(output.event)),
+          `server ${server.id}: ${output.type} ${JSON.stringify(output.type === 'reply' ? output.reply.result?.op : output.event.type)}`,
+        );
+        if (frameBytes > this.limits.clientFrameBytesMax) {
+          const what =
+            output.type === 'reply'
+              ? `reply to xid ${output.reply.xid} (${output.reply.result?.op ?? output.reply.error})`
+              : `watch event on ${output.event.path}`;
+          this.violation(
+            'frame-within-limit',
+            `server ${server.id}: ${what} is ${frameBytes} bytes, over clientFrameBytesMax (${this.limits.clientFrameBytesMax})`,
+          );
+        }
+        if (output.type === 'reply' && output.reply.error === 'MARSHALLING_ERROR') this.marshallingErrors++;
+      }
       if (output.type === 'sessionCreated' || output.type === 'connectFailed') {
         const client = this.clients.find((c) => c.server === server.id && c.connectId === output.connectId);
         if (!client) {
@@ -914,6 +1287,7 @@ export class Simulation {
       if (previous === undefined) this.predecessor.set(entry.zxid, server.lastApplied);
       if (known === undefined) {
         this.committedDigest.set(entry.zxid, digest);
+        this.committedBytes += logEntryBytes(entry);
         this.checker.observeCommitted(entry);
       }
       server.lastApplied = entry.zxid;
@@ -922,6 +1296,7 @@ export class Simulation {
 
   private observeStatus(server: SimServer): void {
     const status = (server.peer as ZabPeer).status();
+    this.liveness.observe(server.id, status);
     const shape = `${status.role}/${status.phase}/e${status.epoch}`;
     if (shape !== server.lastShape) {
       this.log(
@@ -965,7 +1340,7 @@ export class Simulation {
       const peer = server.peer;
       if (!peer?.isServing()) continue;
       const zxid = peer.status().lastAppliedZxid;
-      const digest = peer.stateDigest();
+      const digest = treeDigest(peer);
       const other = byZxid.get(zxid);
       if (other && other.digest !== digest) {
         this.violation('replicas-identical', `servers ${other.id} and ${server.id} differ at ${formatZxid(zxid)}`);
@@ -1009,7 +1384,48 @@ function bytes(text: string): Uint8Array {
   return new TextEncoder().encode(text);
 }
 
-/** digestOf fingerprints an entry so two members' copies can be compared cheaply. */
+const digests = new WeakMap<LogEntry, string>();
+
+/**
+ * digestOf fingerprints an entry so two members' copies can be compared cheaply (big values by
+ * hash; once per entry object, as the members of a simulation share them).
+ */
 export function digestOf(entry: LogEntry): string {
-  return JSON.stringify(entry, (_key, value) => (value instanceof Uint8Array ? Array.from(value).join('.') : value));
+  let digest = digests.get(entry);
+  if (digest === undefined) {
+    digest = fingerprint(entry);
+    digests.set(entry, digest);
+  }
+  return digest;
+}
+
+function fingerprint(value: unknown): string {
+  return JSON.stringify(value, (_key, value) => {
+    if (!(value instanceof Uint8Array)) return value;
+    if (value.length <= 64) return Array.from(value).join('.');
+    return `${value.length}:${createHash('sha1').update(value).digest('base64')}`;
+  });
+}
+
+/**
+ * treeDigest fingerprints a member's applied state, independent of record order: the records of its
+ * snapshot, big values by hash (core's stateDigest spells every byte out, too slow for trees of
+ * megabytes).
+ */
+function treeDigest(peer: ZabPeer): string {
+  const { zxid, records } = peer.snapshot();
+  const lines: string[] = [];
+  for (const record of records) lines.push(fingerprint(record));
+  lines.sort();
+  const hash = createHash('sha1');
+  for (const line of lines) hash.update(line);
+  return `${zxid}:${hash.digest('base64')}`;
+}
+
+/** describeMessage names a peer message and what it carries, for violation reports. */
+function describeMessage(message: PeerMessage): string {
+  if ('entries' in message) return `${message.type.toUpperCase()} of ${message.entries.length} entries`;
+  if (message.type === 'snapChunk') return `SNAP chunk of ${message.records.length} records`;
+  if (message.type === 'forward') return `forward of ${message.request.op}`;
+  return message.type;
 }

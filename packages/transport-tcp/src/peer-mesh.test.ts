@@ -192,6 +192,21 @@ describe('PeerMesh', () => {
     expect(connections).toBe(2);
   });
 
+  it('disconnect drops a connection on request: both ends see it break, and they connect again', async () => {
+    const nodes = [await node(1), await node(2)];
+    join(nodes);
+    const [one, two] = nodes as [Node, Node];
+    await waitFor(() => one.ups.length === 1 && two.ups.length === 1, 'connected');
+    one.mesh.disconnect(2, 'the learner stalled');
+    await waitFor(() => one.downs.length === 1 && two.downs.length === 1, 'both ends see the break');
+    expect(one.downs[0]).toEqual({ id: 2, code: 'CLOSED' });
+    await waitFor(() => one.ups.length === 2 && two.ups.length === 2, 'connected again');
+    expect(one.mesh.send(2, ack(1))).toBe(true);
+    await waitFor(() => two.received.length === 1, 'a message over the new connection');
+    // Without a connection it does nothing.
+    one.mesh.disconnect(3);
+  });
+
   it('reconnects to a real peer restarted on the same port', async () => {
     const a = await node(1);
     const b = await node(2);

@@ -169,6 +169,14 @@ export class PeerMesh implements PeerTransport {
     return connection.send(encodePeerMessage(message, this.frameBytesMax));
   }
 
+  /**
+   * disconnect drops the established connection to a peer (the protocol gave up on it): both ends
+   * see it break, and the higher id dials again as after any break. No-op without a connection.
+   */
+  disconnect(serverId: number, reason = 'dropped by the protocol'): void {
+    this.peers.get(serverId)?.connection?.destroy(new TransportError('CLOSED', reason));
+  }
+
   /** status tells how the link to a peer stands. */
   status(serverId: number): PeerStatus {
     const peer = this.peers.get(serverId);

@@ -19,6 +19,8 @@ export interface PeerTransport {
   onPeerUp(handler: (serverId: number) => void): void;
   /** onPeerDown sets the handler called when an established connection is lost. */
   onPeerDown(handler: (serverId: number, error: Error | undefined) => void): void;
+  /** disconnect drops the connection to a peer (it reconnects as after any break). */
+  disconnect(serverId: number, reason?: string): void;
   /** close drops every connection and stops listening. */
   close(): Promise<void>;
 }

@@ -65,7 +65,8 @@ export type ClientOutput =
  *     then save `epochs` (if not null) — each durably (fsync) before the next step;
  *  2. send `messages` (only now: they acknowledge what step 1 persisted);
  *  3. deliver `toClients` in order (replies, watch events, session notices);
- *  4. call `advance()`.
+ *  4. drop the connections to the peers in `disconnect` (they reconnect as after any break);
+ *  5. call `advance()`.
  * `applied` lists the entries applied to the tree in this batch, for metrics and checks.
  */
 export interface Ready {
@@ -76,6 +77,12 @@ export interface Ready {
   messages: Outbound[];
   toClients: ClientOutput[];
   applied: LogEntry[];
+  /**
+   * disconnect lists peers whose connection the host should drop: a leader gave up on a learner
+   * (its synchronization stalled) and the learner must learn it at once, as ZooKeeper's leader
+   * closes the socket, instead of waiting out initLimit on a connection that is still up.
+   */
+  disconnect: number[];
 }
 
 /** Role is what this server currently does. */
@@ -313,6 +320,8 @@ export class ZabPeer {
       this.isObserver === this.observers.includes(config.id),
       `server ${config.id} must be a voter or an observer`,
     );
+    // Server id 0 stands for no one in a vote (an observer's own): ids start at 1, as ZooKeeper's myid.
+    for (const id of [...this.voters, ...this.observers]) assert(id >= 1, `server id ${id} must be at least 1`);
     this.random = config.random;
     this.machine = config.machine;
     this.tickMs = config.tickMs;
@@ -369,7 +378,13 @@ export class ZabPeer {
       return;
     }
     if (this.role === 'leading') this.stepLeader(from, message);
-    else if (this.role === 'following' || this.role === 'observing') this.stepLearner(from, message);
+    else if (this.role === 'following' || this.role === 'observing') {
+      // A learner that decided for us on votes asks us to lead while we follow another: tell it
+      // whom we follow (it looks again on a FOLLOWING notification from its leader), or it waits
+      // out initLimit. Our notification at the decision may have reached it before it decided.
+      if (message.type === 'followerInfo') this.send(from, this.notification());
+      this.stepLearner(from, message);
+    }
   }
 
   /**
@@ -478,7 +493,8 @@ export class ZabPeer {
       out.epochs !== null ||
       out.messages.length > 0 ||
       out.toClients.length > 0 ||
-      out.applied.length > 0
+      out.applied.length > 0 ||
+      out.disconnect.length > 0
     );
   }
 
@@ -616,8 +632,9 @@ export class ZabPeer {
   }
 
   private initialVote(): Vote {
-    // Observers never propose themselves: they cannot lead.
-    if (this.isObserver) return { leader: -1, zxid: -1, peerEpoch: -1 };
+    // Observers never propose themselves: they cannot lead. Their vote names no one (server 0),
+    // with values the peer protocol can carry (it has no negative ids, zxids or epochs).
+    if (this.isObserver) return { leader: 0, zxid: 0, peerEpoch: 0 };
     return { leader: this.id, zxid: this.lastLoggedZxid(), peerEpoch: this.currentEpoch };
   }
 
@@ -662,12 +679,14 @@ export class ZabPeer {
     const fromVoter = this.voters.includes(from);
     if (this.role !== 'looking') {
       if (
-        n.state === 'LOOKING' &&
         this.followerState?.leader === from &&
-        n.electionEpoch > this.currentVote.electionEpoch
+        ((n.state === 'LOOKING' && n.electionEpoch > this.currentVote.electionEpoch) ||
+          (n.state === 'FOLLOWING' && n.electionEpoch >= this.currentVote.electionEpoch))
       ) {
         // Our leader is looking again in a later round: it abandoned its term (or never took it
-        // up). Waiting out initLimit or syncLimit for it would only stall the ensemble.
+        // up); or it decided, in our round or a later one, to follow another server (we chose it
+        // on votes while it went with a LEADING notification elsewhere): it will not lead us.
+        // Waiting out initLimit or syncLimit for it would only stall the ensemble.
         this.becomeLooking();
         this.stepNotification(from, n);
         return;
@@ -709,14 +728,24 @@ export class ZabPeer {
       }
     }
     this.outOfElection.set(from, { ...n, from });
-    const votes = new Map<number, Vote & { electionEpoch: number }>();
-    for (const [id, m] of this.outOfElection) {
-      if (this.voters.includes(id)) votes.set(id, { ...voteOf(m), electionEpoch: m.electionEpoch });
+    // Out of the election, a quorum of decided voters naming one leader that says it is LEADING is
+    // enough, whatever zxid and epochs their votes carry: a learner that decided on an older vote
+    // for the same leader (a late notification) advertises that vote for as long as it follows, so
+    // requiring equal votes left a restarted member LOOKING beside an ensemble that serves
+    // (ZooKeeper's Vote.equals also ignores the zxid for servers out of election). We take the
+    // leader's own vote and round.
+    const leaderSaid = this.outOfElection.get(n.leader);
+    if (leaderSaid !== undefined && this.checkLeaderOutOfElection(n.leader) && this.hasQuorumNaming(n.leader)) {
+      this.logicalClock = leaderSaid.electionEpoch;
+      this.decide(voteOf(leaderSaid), leaderSaid.electionEpoch);
     }
-    if (this.hasQuorumFor(votes, voteOf(n)) && this.checkLeaderOutOfElection(n.leader)) {
-      this.logicalClock = n.electionEpoch;
-      this.decide(voteOf(n), n.electionEpoch);
-    }
+  }
+
+  /** hasQuorumNaming: a quorum of the voters out of the election follow or are `leader`. */
+  private hasQuorumNaming(leader: number): boolean {
+    let count = 0;
+    for (const [id, m] of this.outOfElection) if (this.voters.includes(id) && m.leader === leader) count++;
+    return count >= this.quorumSize();
   }
 
   /** checkLeader: a vote for another server counts only if that server says it is LEADING (FLE.checkLeader). */
@@ -742,7 +771,7 @@ export class ZabPeer {
       const v = votes.get(id);
       if (v && v.leader === vote.leader && v.zxid === vote.zxid && v.peerEpoch === vote.peerEpoch) count++;
     }
-    return vote.leader >= 0 && count >= this.quorumSize();
+    return vote.leader >= 1 && count >= this.quorumSize();
   }
 
   private decide(vote: Vote, electionEpoch: number): void {
@@ -1005,6 +1034,8 @@ export class ZabPeer {
         this.ticks - learner.lastHeardTick > this.initLimitTicks
       ) {
         this.forgetLearner(learner.id);
+        // Tell it by dropping the connection: it looks again (and resyncs) as soon as it runs.
+        this.out.disconnect.push(learner.id);
       }
     }
     // Step down when no quorum of voters was heard from within syncLimit (Leader.lead's tick loop).
@@ -1950,6 +1981,7 @@ function emptyReady(): Ready {
     messages: [],
     toClients: [],
     applied: [],
+    disconnect: [],
   };
 }
 
@@ -1959,7 +1991,7 @@ function voteOf(n: Vote): Vote {
 
 /** totalOrder: FLE's vote order (peerEpoch, zxid, server id); true when `next` beats `current`. */
 export function totalOrder(next: Vote, current: Vote): boolean {
-  if (next.leader < 0) return false;
+  if (next.leader < 1) return false;
   if (next.peerEpoch !== current.peerEpoch) return next.peerEpoch > current.peerEpoch;
   if (next.zxid !== current.zxid) return next.zxid > current.zxid;
   return next.leader > current.leader;

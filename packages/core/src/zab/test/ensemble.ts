@@ -7,6 +7,7 @@ import type { LogEntry } from '../../types.js';
 import { peerMessageBytes, replyBytes } from '../../wire-size.js';
 import type { PeerMessage } from '../messages.js';
 import { type ClientOutput, type Ready, ZabPeer } from '../peer.js';
+import { ReadyDriver } from '../ready-driver.js';
 import { createTreeMachine } from '../tree-machine.js';
 
 export const text = (value: string) => new TextEncoder().encode(value);
@@ -33,6 +34,9 @@ export class Ensemble {
   /** down: members that are stopped (they neither receive nor tick; what was sent to them is lost). */
   readonly down = new Set<number>();
   private readonly prng = createPrng(7);
+  private readonly drivers = new WeakMap<ZabPeer, ReadyDriver>();
+  /** snapshotZxid: the zxid of the last snapshot each member installed (its log starts after it). */
+  private readonly snapshotZxid = new Map<number, number>();
 
   constructor(
     readonly voters: number[],
@@ -106,12 +110,13 @@ export class Ensemble {
     for (let round = 0; round < rounds; round++) {
       for (let guard = 0; guard < 10_000; guard++) {
         let progressed = false;
-        for (const [id, peer] of this.peers) {
+        for (const [id] of this.peers) {
           if (this.down.has(id)) continue;
-          while (peer.hasReady()) {
+          const driver = this.driverOf(id);
+          for (let ready = driver.begin(); ready !== null; ready = driver.begin()) {
             progressed = true;
-            this.carryOut(id, peer.ready());
-            peer.advance();
+            this.persist(id, ready);
+            driver.finish();
           }
         }
         const next = this.inbox.shift();
@@ -127,23 +132,53 @@ export class Ensemble {
     }
   }
 
-  private carryOut(id: number, ready: Ready): void {
+  /** driverOf runs core's host loop for a member over this harness's disk, network and clients. */
+  private driverOf(id: number): ReadyDriver {
+    const peer = this.peer(id);
+    let driver = this.drivers.get(peer);
+    if (driver === undefined) {
+      driver = new ReadyDriver(peer, {
+        send: (messages) => this.send(id, messages),
+        deliver: (outputs) => this.outputs.get(id)?.push(...outputs),
+        disconnect: (peers) => this.disconnect(id, peers),
+      });
+      this.drivers.set(peer, driver);
+    }
+    return driver;
+  }
+
+  /** persist carries out the durable part of a Ready, in the documented order. */
+  private persist(id: number, ready: Ready): void {
     this.readies.push({ id, ready });
     const disk = this.durable.get(id) as { entries: LogEntry[]; acceptedEpoch: number; currentEpoch: number };
-    // 1. persist, in the documented order.
     if (ready.truncateAfter !== null)
       disk.entries = disk.entries.filter((e) => e.zxid <= (ready.truncateAfter as number));
-    if (ready.snapshot) disk.entries = disk.entries.filter((e) => e.zxid <= (ready.snapshot?.header.zxid as number));
+    if (ready.snapshot) {
+      disk.entries = disk.entries.filter((e) => e.zxid <= (ready.snapshot?.header.zxid as number));
+      this.snapshotZxid.set(id, ready.snapshot.header.zxid);
+    }
     disk.entries.push(...ready.entries);
     if (ready.epochs) {
       disk.acceptedEpoch = ready.epochs.acceptedEpoch;
       disk.currentEpoch = ready.epochs.currentEpoch;
     }
-    // The rule: what a message acknowledges is durable by now.
-    for (const { message } of ready.messages) {
+    // Every reply fits its frame (wire-size's bounds, which the codec's tests hold to the real encoding).
+    for (const output of ready.toClients) {
+      if (output.type === 'reply')
+        expect(replyBytes(output.reply)).toBeLessThanOrEqual(this.limits.clientFrameBytesMax);
+    }
+  }
+
+  /**
+   * send checks each message as it leaves — what it acknowledges is durable by now (the rule every
+   * ZooKeeper sync-path data-loss bug broke), and it fits the peer frame — and queues it.
+   */
+  private send(id: number, messages: readonly { to: number; message: PeerMessage }[]): void {
+    const disk = this.durable.get(id) as { entries: LogEntry[]; acceptedEpoch: number; currentEpoch: number };
+    for (const { to, message } of messages) {
       if (message.type === 'ack' || message.type === 'ackNewLeader') {
         const acked = message.type === 'ack' ? message.zxid : message.lastZxid;
-        const last = disk.entries.at(-1)?.zxid ?? (ready.snapshot?.header.zxid as number | undefined) ?? 0;
+        const last = disk.entries.at(-1)?.zxid ?? this.snapshotZxid.get(id) ?? 0;
         expect(
           last,
           `server ${id} acks ${acked.toString(16)} with only ${last.toString(16)} durable`,
@@ -152,20 +187,23 @@ export class Ensemble {
       if (message.type === 'ackEpoch') expect(disk.acceptedEpoch).toBe(message.epoch);
       if (message.type === 'ackNewLeader') expect(disk.currentEpoch).toBe(message.epoch);
       if (message.type === 'leaderInfo') expect(disk.acceptedEpoch).toBe(message.epoch);
-    }
-    // Every message and reply fits its frame (wire-size's bounds, which the codec's tests hold to the real encoding).
-    for (const { message } of ready.messages) {
       expect(peerMessageBytes(message), `${message.type} from ${id}`).toBeLessThanOrEqual(
         this.limits.peerFrameBytesMax,
       );
+      this.inbox.push({ from: id, to, message });
     }
-    for (const output of ready.toClients) {
-      if (output.type === 'reply')
-        expect(replyBytes(output.reply)).toBeLessThanOrEqual(this.limits.clientFrameBytesMax);
+  }
+
+  /** disconnect drops connections: both ends see the break, and what is in flight between them is lost. */
+  private disconnect(id: number, peers: readonly number[]): void {
+    for (const other of peers) {
+      for (let i = this.inbox.length - 1; i >= 0; i--) {
+        const item = this.inbox[i] as (typeof this.inbox)[number];
+        if ((item.from === id && item.to === other) || (item.from === other && item.to === id)) this.inbox.splice(i, 1);
+      }
+      this.peer(id).disconnected(other);
+      if (!this.down.has(other)) this.peer(other).disconnected(id);
     }
-    // 2. send; 3. deliver to clients.
-    for (const { to, message } of ready.messages) this.inbox.push({ from: id, to, message });
-    this.outputs.get(id)?.push(...ready.toClients);
   }
 
   leader(): number | undefined {

@@ -1,0 +1,86 @@
+import { splitEarlyMessages } from './early-messages.js';
+import type { ClientOutput, Outbound, Ready, ZabPeer } from './peer.js';
+
+/**
+ * ReadyIo is what a host does with a Ready besides persisting it: the network and the clients.
+ * Each method is called with what the contract allows at that moment (see {@link ReadyDriver}).
+ */
+export interface ReadyIo {
+  /** send hands messages to the network, in order. */
+  send(messages: readonly Outbound[]): void;
+  /** deliver hands replies, watch events and session notices to the client connections, in order. */
+  deliver(outputs: readonly ClientOutput[]): void;
+  /** disconnect drops the connections to these peers (they reconnect as after any break). */
+  disconnect(peers: readonly number[]): void;
+}
+
+/** ReadyDriverOptions choose the one allowed variation of the host loop. */
+export interface ReadyDriverOptions {
+  /**
+   * early sends the leader's PROPOSAL, COMMIT and INFORM before the persist (core's
+   * `splitEarlyMessages`): they vouch for nothing in the batch, so followers log beside the leader.
+   * Default true; false keeps every message for after the persist.
+   */
+  early?: boolean;
+}
+
+/**
+ * ReadyDriver is core's host loop, the one every host runs (zabkit-server, the simulator, core's
+ * tests), with the I/O injected. It carries out one Ready at a time, in the contract's order:
+ *
+ * 1. {@link begin} takes the next Ready and sends the messages that may leave before the persist;
+ *    it returns the Ready, whose `truncateAfter`, `snapshot`, `entries` and `epochs` the host now
+ *    persists, each durably (fsync) before the next — awaited, or over virtual time;
+ * 2. {@link finish}, once that is durable, sends the other messages (they acknowledge it), delivers
+ *    the client outputs, drops the connections in `disconnect`, and advances the peer.
+ *
+ * Nothing that vouches for what is not yet durable can leave before `finish`: that is the rule
+ * every ZooKeeper sync-path data-loss bug broke, and the simulator checks it on every seed.
+ */
+export class ReadyDriver {
+  private current: { ready: Ready; afterPersist: Outbound[] } | null = null;
+  private readonly early: boolean;
+
+  constructor(
+    private readonly peer: ZabPeer,
+    private readonly io: ReadyIo,
+    options: ReadyDriverOptions = {},
+  ) {
+    this.early = options.early ?? true;
+  }
+
+  /** busy is true between begin and finish: a Ready is being persisted. */
+  get busy(): boolean {
+    return this.current !== null;
+  }
+
+  /**
+   * begin takes the next Ready, if there is one and none is in flight, and sends its early
+   * messages. The host persists the returned Ready, then calls {@link finish}.
+   */
+  begin(): Ready | null {
+    if (this.current !== null || !this.peer.hasReady()) return null;
+    const ready = this.peer.ready();
+    if (this.early) {
+      const { early, afterPersist } = splitEarlyMessages(ready);
+      if (early.length > 0) this.io.send(early);
+      this.current = { ready, afterPersist };
+    } else {
+      this.current = { ready, afterPersist: ready.messages };
+    }
+    return ready;
+  }
+
+  /** finish completes the Ready begun last, now durable: the rest of its messages, clients, advance. */
+  finish(): Ready {
+    const current = this.current;
+    if (current === null) throw new Error('ReadyDriver.finish() without a Ready begun');
+    this.current = null;
+    const { ready, afterPersist } = current;
+    if (afterPersist.length > 0) this.io.send(afterPersist);
+    if (ready.toClients.length > 0) this.io.deliver(ready.toClients);
+    if (ready.disconnect.length > 0) this.io.disconnect(ready.disconnect);
+    this.peer.advance();
+    return ready;
+  }
+}

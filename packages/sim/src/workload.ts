@@ -1,0 +1,230 @@
+import type { Limits, MultiOp, Random, Request } from '@zabkit/core';
+import { requestFrameBytes } from './wire.js';
+
+/**
+ * WorkloadMix: what the simulated clients send, drawn per seed (swarm testing) like the faults.
+ * Small-value seeds keep the few-byte values that exercise ordering and contention; the others
+ * send values up to dataBytesMax, requests and replies near the frame limits, and pipelined big
+ * writes, the sizes that took real ensembles down.
+ */
+export interface WorkloadMix {
+  /** valueBytesMax: the largest value a write carries (a few bytes up to dataBytesMax). */
+  valueBytesMax: number;
+  /** bigWriteShare: share of writes whose value is drawn up to valueBytesMax (the rest carry a few bytes). */
+  bigWriteShare: number;
+  /** pipelineMax: requests a client keeps in flight; above 3, it also sends bursts of big writes at once. */
+  pipelineMax: number;
+  /**
+   * limitShare: share of requests that probe the limits: multi and multiRead near the client frame,
+   * getChildren of a directory of long-named children, paths near and over pathBytesMax, ephemerals
+   * with long paths (a big closeSession).
+   */
+  limitShare: number;
+}
+
+/** SimRandom is the simulator's seeded PRNG (core's createPrng): floats and integers. */
+export type SimRandom = Random & { int(bound: number): number };
+
+/** ClientRequest is one request a client sends, and whether it is a linearizable read. */
+export interface ClientRequest {
+  request: Request;
+  linearizable: boolean;
+}
+
+/** KEYS are the contended znodes every client reads and writes. */
+export const KEYS = ['/k0', '/k1', '/k2'];
+/** WIDE_DIR is the directory whose long-named children make getChildren replies near the frame limit. */
+export const WIDE_DIR = '/wide';
+
+/** drawWorkloadMix draws a seed's workload; `draw` is the seed's mix PRNG. */
+export function drawWorkloadMix(draw: SimRandom, limits: Limits): WorkloadMix {
+  const pick = (values: number[]) => values[draw.int(values.length)] as number;
+  return {
+    valueBytesMax: pick([16, 16, 16, 1024, 8 * 1024, limits.dataBytesMax, limits.dataBytesMax]),
+    bigWriteShare: pick([0.1, 0.5, 1]),
+    pipelineMax: pick([3, 3, 8]),
+    limitShare: pick([0, 0, 0.03, 0.1]),
+  };
+}
+
+/**
+ * Workload builds the requests of the simulated clients from one seeded PRNG, within the limits a
+ * real client enforces (a request frame never over clientFrameBytesMax), so every failure it
+ * provokes is the server's.
+ */
+export class Workload {
+  constructor(
+    readonly mix: WorkloadMix,
+    private readonly limits: Limits,
+    private readonly random: SimRandom,
+  ) {}
+
+  /**
+   * next returns the requests client `client` sends now (usually one; a burst of big writes when
+   * it pipelines), tagged from `nextXid` so every value written is distinct.
+   */
+  next(client: number, nextXid: number): ClientRequest[] {
+    const prng = this.random;
+    if (this.mix.limitShare > 0 && prng.next() < this.mix.limitShare) return this.limitProbe(client, nextXid);
+    const roll = prng.int(100);
+    const key = KEYS[prng.int(KEYS.length)] as string;
+    const tag = `c${client}-${nextXid}`;
+    const write = (request: Request): ClientRequest[] => [{ request, linearizable: false }];
+    if (roll < 30) {
+      // Half unconditional, half conditional on a guessed version (BAD_VERSION is a result too).
+      const version = prng.int(2) === 0 ? -1 : prng.int(4);
+      return write({ op: 'setData', path: key, data: this.value(tag), version });
+    }
+    if (roll < 38) return write({ op: 'create', path: key, data: this.value(tag), mode: 0, ttlMs: 0 });
+    if (roll < 42) return write({ op: 'delete', path: key, version: -1 });
+    if (roll < 60) return [{ request: { op: 'getData', path: key, watch: false }, linearizable: false }];
+    if (roll < 72) return [{ request: { op: 'getData', path: key, watch: false }, linearizable: true }];
+    if (roll < 78) {
+      return write({ op: 'create', path: `/e-${client}-${nextXid}`, data: text('eph'), mode: 1, ttlMs: 0 });
+    }
+    if (roll < 84) {
+      return write({
+        op: 'multi',
+        ops: [
+          { op: 'check', path: key, version: prng.int(3) - 1 },
+          { op: 'setData', path: key, data: this.value(`m${client}-${nextXid}`), version: -1 },
+        ],
+      });
+    }
+    if (roll < 88) return [{ request: { op: 'sync', path: key }, linearizable: false }];
+    if (roll < 90 && prng.int(4) === 0) return write({ op: 'closeSession' });
+    if (roll < 93 && this.mix.pipelineMax > 3) return this.bigWriteBurst(client, nextXid);
+    return [{ request: { op: 'getData', path: key, watch: false }, linearizable: false }];
+  }
+
+  /**
+   * bulkWrite is one write of a bulk load (a member is down meanwhile): a create of a fresh znode
+   * of `valueBytes`, so the tree grows and the member comes back far behind.
+   */
+  bulkWrite(load: number, index: number, valueBytes: number): Request {
+    const tag = `b${load}-${index}`;
+    return { op: 'create', path: `/${tag}`, data: fill(tag, valueBytes), mode: 0, ttlMs: 0 };
+  }
+
+  /** value is a write's data: a few bytes, or with bigWriteShare up to valueBytesMax (sometimes exactly). */
+  private value(tag: string): Uint8Array {
+    const max = this.mix.valueBytesMax;
+    if (max <= 16 || this.random.next() >= this.mix.bigWriteShare) return text(tag);
+    const size = this.random.int(5) === 0 ? max : 1 + this.random.int(max);
+    return fill(tag, size);
+  }
+
+  private bigWriteBurst(client: number, nextXid: number): ClientRequest[] {
+    // Pipelined writes of values near the limit: the leader batches them into PROPOSALs.
+    const count = 2 + this.random.int(this.mix.pipelineMax - 1);
+    const burst: ClientRequest[] = [];
+    for (let i = 0; i < count; i++) {
+      const tag = `p${client}-${nextXid + i}`;
+      const size = this.mix.valueBytesMax - this.random.int(Math.max(1, this.mix.valueBytesMax >> 3));
+      const key = KEYS[this.random.int(KEYS.length)] as string;
+      burst.push({ request: { op: 'setData', path: key, data: fill(tag, size), version: -1 }, linearizable: false });
+    }
+    return burst;
+  }
+
+  private limitProbe(client: number, nextXid: number): ClientRequest[] {
+    const read = (request: Request): ClientRequest[] => [{ request, linearizable: this.random.int(4) === 0 }];
+    const write = (request: Request): ClientRequest[] => [{ request, linearizable: false }];
+    switch (this.random.int(7)) {
+      case 0:
+        // Every key at once: with big values the reply is over the client frame (MARSHALLING_ERROR).
+        return read({
+          op: 'multiRead',
+          ops: [
+            ...KEYS.map((path) => ({ op: 'getData' as const, path, watch: false })),
+            { op: 'getChildren', path: WIDE_DIR, watch: false },
+          ],
+        });
+      case 1:
+        return read({ op: 'getChildren', path: WIDE_DIR, watch: this.random.int(2) === 0 });
+      case 2:
+        return write({ op: 'create', path: WIDE_DIR, data: text('wide'), mode: 0, ttlMs: 0 });
+      case 3:
+        // A child with a long name, now and then one byte over pathBytesMax (INVALID_PATH).
+        return write({
+          op: 'create',
+          path: this.longPath(`${WIDE_DIR}/${client}-${nextXid}-`),
+          data: text('w'),
+          mode: 0,
+          ttlMs: 0,
+        });
+      case 4:
+        // An ephemeral with a long path: its session's closeSession lists it.
+        return write({
+          op: 'create',
+          path: this.longPath(`/e-${client}-${nextXid}-`),
+          data: text('e'),
+          mode: 1,
+          ttlMs: 0,
+        });
+      case 5:
+        return write(this.bigMulti(client, nextXid));
+      default:
+        return this.mix.valueBytesMax > 16
+          ? this.bigWriteBurst(client, nextXid)
+          : write(this.bigMulti(client, nextXid));
+    }
+  }
+
+  /** longPath is a fresh path starting with `head`, its length drawn up to pathBytesMax and sometimes one over. */
+  private longPath(head: string): string {
+    const max = this.limits.pathBytesMax;
+    const length = this.random.int(8) === 0 ? max + 1 : max - this.random.int(max >> 2);
+    return head + 'x'.repeat(Math.max(1, length - head.length));
+  }
+
+  /**
+   * bigMulti is a multi whose request is near the client frame limit: creates of long-named
+   * children of WIDE_DIR (a result near the limit too), or sets of big values on the keys.
+   */
+  private bigMulti(client: number, nextXid: number): Request {
+    const frameMax = this.limits.clientFrameBytesMax;
+    const target = frameMax - this.random.int(frameMax >> 3);
+    const creates = this.random.int(2) === 0;
+    const ops: MultiOp[] = [];
+    let bytes = 64;
+    for (let i = 0; ; i++) {
+      const op: MultiOp = creates
+        ? {
+            op: 'create',
+            path: `${WIDE_DIR}/${client}-${nextXid}-${i}-${'y'.repeat(this.random.int(this.limits.pathBytesMax - 64))}`,
+            data: text('m'),
+            mode: 0,
+            ttlMs: 0,
+          }
+        : {
+            op: 'setData',
+            path: KEYS[i % KEYS.length] as string,
+            data: fill(`M${client}-${nextXid}-${i}`, 1 + this.random.int(this.mix.valueBytesMax)),
+            version: -1,
+          };
+      const opBytes = 32 + op.path.length + ('data' in op ? op.data.length : 0);
+      if (ops.length > 0 && bytes + opBytes > target) break;
+      ops.push(op);
+      bytes += opBytes;
+      if (ops.length >= 1_000) break;
+    }
+    const request: Request = { op: 'multi', ops };
+    // A real client refuses to send a frame over the limit: keep the request sendable.
+    while (ops.length > 1 && requestFrameBytes(nextXid, request, false) > frameMax) ops.pop();
+    return request;
+  }
+}
+
+function text(value: string): Uint8Array {
+  return new TextEncoder().encode(value);
+}
+
+/** fill is `size` bytes (at least the tag's) starting with the tag, so every value is distinct and recognisable. */
+function fill(tag: string, size: number): Uint8Array {
+  const head = text(tag);
+  const data = new Uint8Array(Math.max(size, head.length));
+  data.fill(0x2e);
+  data.set(head, 0);
+  return data;
+}
