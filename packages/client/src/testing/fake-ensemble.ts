@@ -56,10 +56,15 @@ function samePassword(a: Uint8Array, b: Uint8Array): boolean {
  * Faults a test injects: kill (the process dies: port and connections closed; its log survives)
  * and restart (recovered from that log, it rejoins and syncs), `serving = false` (cut off from
  * the leader: it stops serving, drops its clients and refuses with NOT_SERVING, as a member
- * without a leader does), `behind` (refuses resumes as a member that has not caught up),
+ * without a leader does), `behind` (its link holds the leader's INFORMs: it serves, but learns no
+ * commit, so it refuses with ZXID_AHEAD the resumes of clients that saw more, by the server's rule),
  * `holdReplies`, dropConnections, and expire (the leader expires a session now).
  */
 export class FakeEnsemble {
+  /** sessionTimeoutMsMax is the longest session timeout the members negotiate (a request above gets it). */
+  readonly sessionTimeoutMsMax = 60_000;
+  /** sessionTimeoutMsMin is the shortest session timeout the members negotiate: two ticks. */
+  readonly sessionTimeoutMsMin: number;
   readonly members: FakeMember[] = [];
   /** frames records every request frame the members received, in order. */
   readonly frames: RequestFrame[] = [];
@@ -81,6 +86,8 @@ export class FakeEnsemble {
   private readonly sessionConnections = new Map<SessionId, { member: FakeMember; connection: ServerConnection }>();
   /** isolated: members cut off from every other peer. */
   private readonly isolated = new Set<number>();
+  /** heldInforms: the INFORMs held back from each member that is `behind`, in order. */
+  private readonly heldInforms = new Map<number, { from: number; message: Outbound['message'] }[]>();
   private readonly expiring = new Set<SessionId>();
   private timer: ReturnType<typeof setInterval> | undefined;
   /** failure is the first error a host loop or a peer raised: stop() rethrows it. */
@@ -90,6 +97,7 @@ export class FakeEnsemble {
     readonly size: number,
     readonly tickMs: number,
   ) {
+    this.sessionTimeoutMsMin = 2 * tickMs;
     this.leader = new PeerHost(this, LEADER_ID, (outputs) => this.dropClientOutputs(outputs));
     for (let index = 0; index < size; index++) this.members.push(new FakeMember(this, index));
   }
@@ -150,8 +158,8 @@ export class FakeEnsemble {
       machine: createTreeMachine({
         serverId: id,
         tickMs: this.tickMs,
-        sessionTimeoutMsMin: 2 * this.tickMs,
-        sessionTimeoutMsMax: 60_000,
+        sessionTimeoutMsMin: this.sessionTimeoutMsMin,
+        sessionTimeoutMsMax: this.sessionTimeoutMsMax,
         limits,
       }),
       tickMs: this.tickMs,
@@ -163,12 +171,38 @@ export class FakeEnsemble {
   send(from: number, { to, message }: Outbound): void {
     const target = this.hostOf(to);
     if (target === undefined || !target.alive || this.isolated.has(from) || this.isolated.has(to)) return;
+    const held = this.heldInforms.get(to);
+    if (held !== undefined && message.type === 'inform') {
+      held.push({ from, message });
+      return;
+    }
     this.contained(() => target.peer.step(from, message));
     target.schedule();
   }
 
+  /** @internal hold holds the INFORMs to member `id` (behind), or delivers the held ones in order and stops holding. */
+  hold(id: number, holding: boolean): void {
+    const held = this.heldInforms.get(id);
+    if (holding) {
+      if (held === undefined) this.heldInforms.set(id, []);
+      return;
+    }
+    this.heldInforms.delete(id);
+    const target = this.hostOf(id);
+    if (held === undefined || target === undefined || !target.alive) return;
+    for (const { from, message } of held) this.contained(() => target.peer.step(from, message));
+    target.schedule();
+  }
+
+  /** @internal isBehind tells whether member `id` is held back. */
+  isBehind(id: number): boolean {
+    return this.heldInforms.has(id);
+  }
+
   /** @internal cut breaks every link of `id` (a killed or isolated member). */
   cut(id: number): void {
+    // What the broken links held is lost with them; a rejoin syncs it again.
+    this.heldInforms.get(id)?.splice(0);
     for (const other of this.hosts()) if (other.id !== id) this.cutLink(id, other.id);
   }
 
@@ -338,8 +372,6 @@ export class FakeMember {
   readonly id: number;
   readonly host: PeerHost;
   port = 0;
-  /** behind: refuse resumes (lastZxidSeen > 0) with ZXID_AHEAD, as a member that has not caught up. */
-  behind = false;
   /** holdReplies: queue replies (not watch events) until releaseReplies(). */
   holdReplies = false;
   /** pings counts the pings received. */
@@ -373,6 +405,20 @@ export class FakeMember {
     this.ensemble.isolate(this.id, !serving);
   }
 
+  /**
+   * behind: true holds the leader's INFORMs to this member (its pings still arrive): it keeps
+   * serving but applies no new commit, so a client that saw a later zxid elsewhere is refused with
+   * ZXID_AHEAD when it resumes here, by the server's own check. false delivers what was held: it
+   * catches up.
+   */
+  get behind(): boolean {
+    return this.ensemble.isBehind(this.id);
+  }
+
+  set behind(behind: boolean) {
+    this.ensemble.hold(this.id, behind);
+  }
+
   /** @internal */
   async listen(port: number): Promise<void> {
     this.listener = new ClientListener({
@@ -397,15 +443,36 @@ export class FakeMember {
     await listener?.close();
   }
 
-  /** restart recovers the member from its log, listens again on the same port, and resolves once it serves again. */
+  /**
+   * restart recovers the member from its log and opens its client port at once, as the server
+   * does (clients are refused NOT_SERVING until it has synced), and resolves once it serves.
+   */
   async restart(): Promise<void> {
-    this.wasServing = false;
     await this.host.boot();
-    await this.listen(this.port);
+    this.wasServing = false;
+    await this.openPort();
+    await this.untilServing();
+  }
+
+  /**
+   * recover recovers the member from its log and resolves once it serves, with its client port
+   * still closed until {@link openPort}: a test can act on a member no client can reach yet.
+   */
+  async recover(): Promise<void> {
+    await this.host.boot();
+    this.wasServing = false;
+    await this.untilServing();
+  }
+
+  /** openPort listens again on the member's port (after {@link recover}). */
+  async openPort(): Promise<void> {
+    if (this.listener === undefined) await this.listen(this.port);
+  }
+
+  private async untilServing(): Promise<void> {
     const deadline = Date.now() + REJOIN_MS_MAX;
     while (!this.host.peer.isServing()) {
-      if (Date.now() > deadline)
-        throw new Error(`member ${this.id} did not serve within ${REJOIN_MS_MAX} ms of its restart`);
+      if (Date.now() > deadline) throw new Error(`member ${this.id} did not serve within ${REJOIN_MS_MAX} ms`);
       await new Promise((resolve) => setTimeout(resolve, this.ensemble.tickMs));
     }
   }
@@ -428,7 +495,7 @@ export class FakeMember {
       connection.refuse('NOT_SERVING', `member ${this.id} has no leader: it is ${status.role}`);
       return;
     }
-    if (request.lastZxidSeen > status.lastAppliedZxid || (this.behind && request.lastZxidSeen > 0)) {
+    if (request.lastZxidSeen > status.lastAppliedZxid) {
       connection.refuse('ZXID_AHEAD', `client saw ${request.lastZxidSeen}, member ${this.id} is behind`);
       return;
     }
