@@ -25,18 +25,15 @@ import type {
   SetDataTxn,
   SetWatchesRequest,
   SnapshotHeader,
-  SnapshotNodeRecord,
   SnapshotRecord,
   Stat,
-  WatchEvent,
 } from '../types.js';
-import { AddWatchMode, WatchEventType, WatcherType } from '../types.js';
+import { AddWatchMode, type WatcherType } from '../types.js';
 import { formatZxid, type Zxid } from '../zxid.js';
+import { NodeIndexes } from './node-indexes.js';
+import { ownData, restoreStat, snapshotRecordsOf, statOf } from './node-records.js';
 import {
-  AVERSION,
-  CTIME,
   CVERSION,
-  CZXID,
   EMPTY_DATA,
   MTIME,
   MZXID,
@@ -49,8 +46,9 @@ import {
   TTL_MS,
   VERSION,
 } from './node-table.js';
-import { isPathWithin, parentPath, SYSTEM_PATH, validatePath } from './path-utils.js';
-import { WatchKind, WatchManager, type WatchTrigger } from './watch-manager.js';
+import { parentPath, SYSTEM_PATH, validatePath } from './path-utils.js';
+import { setWatchesOn } from './set-watches.js';
+import { WatchKind, WatchManager, type WatchTrigger, watchKindsOf } from './watch-manager.js';
 
 /**
  * ApplyResult is what applying one committed transaction produced: `error`/`result` answer the
@@ -91,18 +89,6 @@ function errorResult(code: ErrorCode): ErrorResult {
 }
 
 /**
- * ownData returns bytes the tree may keep: a view into a larger buffer (a decoded frame, a slab
- * of Node's buffer pool) is copied so the znode does not pin the whole buffer. Arrays handed to the
- * tree must not be mutated afterwards: the tree, its snapshots and its read results share them.
- */
-function ownData(data: Uint8Array): Uint8Array {
-  if (!(data instanceof Uint8Array)) throw new TypeError('znode data must be a Uint8Array');
-  if (data.length === 0) return EMPTY_DATA;
-  if (data.byteOffset !== 0 || data.byteLength !== data.buffer.byteLength) return data.slice();
-  return data;
-}
-
-/**
  * DataTree is ZooKeeper's DataTree: the znodes, the sessions with their ephemerals, and the watch
  * manager of the sessions connected to this server. It is the state machine Zab replicates:
  * {@link DataTree.applyTxn} applies committed transactions in zxid order, deterministically and
@@ -117,9 +103,8 @@ export class DataTree {
   /** watchManager holds the watches of sessions connected to this server. */
   readonly watchManager = new WatchManager();
   private readonly sessionTimeouts = new Map<SessionId, number>();
-  private readonly ephemerals = new Map<SessionId, Set<string>>();
-  private readonly containers = new Set<string>();
-  private readonly ttlNodes = new Set<string>();
+  /** indexes: each session's ephemerals, the containers and the TTL znodes. */
+  private readonly indexes = new NodeIndexes();
   private lastZxid: Zxid = 0;
   /** watchesRefused counts the watches the last setWatches could not register (the session's limit). */
   private watchesRefused = 0;
@@ -228,16 +213,7 @@ export class DataTree {
       nodes.i[parentSlot * ROW + CVERSION] = txn.parentCversion;
       nodes.f[parentSlot * ROW + PZXID] = zxid;
     }
-    if (txn.ephemeralOwner !== 0) {
-      let paths = this.ephemerals.get(txn.ephemeralOwner);
-      if (paths === undefined) {
-        paths = new Set();
-        this.ephemerals.set(txn.ephemeralOwner, paths);
-      }
-      paths.add(path);
-    }
-    if (txn.container) this.containers.add(path);
-    if (txn.ttlMs > 0) this.ttlNodes.add(path);
+    this.indexes.add(path, txn.ephemeralOwner, txn.container, txn.ttlMs);
     this.watchManager.triggerCreated(path, zxid, out);
     const result: CreateResult = { op: 'create', path, stat: this.statOf(slot) };
     return { error: null, result };
@@ -294,16 +270,7 @@ export class DataTree {
     const parentSlot = nodes.i[slot * ROW + PARENT]!;
     // Only raise pzxid: a replayed delete must not lower a pzxid set by a later create (ZooKeeper's deleteNode).
     if (zxid > nodes.f[parentSlot * ROW + PZXID]!) nodes.f[parentSlot * ROW + PZXID] = zxid;
-    const owner = nodes.f[slot * ROW + OWNER]!;
-    if (owner !== 0) {
-      const paths = this.ephemerals.get(owner);
-      if (paths !== undefined) {
-        paths.delete(path);
-        if (paths.size === 0) this.ephemerals.delete(owner);
-      }
-    }
-    if (nodes.isContainer(slot)) this.containers.delete(path);
-    if (nodes.f[slot * ROW + TTL_MS]! > 0) this.ttlNodes.delete(path);
+    this.indexes.remove(path, nodes.f[slot * ROW + OWNER]!, nodes.isContainer(slot), nodes.f[slot * ROW + TTL_MS]!);
     nodes.remove(slot);
     this.watchManager.triggerDeleted(path, zxid, out);
   }
@@ -352,7 +319,7 @@ export class DataTree {
     const listed = new Set(txn.paths);
     // The txn lists the ephemerals the leader knew of; any other this replica holds for the session
     // (none, when the pipeline did its job) go too, so that no ephemeral outlives its session.
-    const extra = [...(this.ephemerals.get(txn.sessionId) ?? [])].filter((path) => !listed.has(path)).sort();
+    const extra = this.indexes.ephemeralsOf(txn.sessionId).filter((path) => !listed.has(path));
     for (const path of [...txn.paths, ...extra]) {
       const slot = this.nodes.slotOf(path);
       // The owner check keeps a replayed close from deleting a later, unrelated znode at that path.
@@ -366,7 +333,7 @@ export class DataTree {
         this.raisePzxidOfParent(path, zxid);
       }
     }
-    this.ephemerals.delete(txn.sessionId);
+    this.indexes.dropSession(txn.sessionId);
     this.sessionTimeouts.delete(txn.sessionId);
     return { error: null, result: { op: 'closeSession' } };
   }
@@ -375,20 +342,7 @@ export class DataTree {
   // Reads.
 
   private statOf(slot: number): Stat {
-    const n = this.nodes;
-    return {
-      czxid: n.f[slot * ROW + CZXID]!,
-      mzxid: n.f[slot * ROW + MZXID]!,
-      ctime: n.f[slot * ROW + CTIME]!,
-      mtime: n.f[slot * ROW + MTIME]!,
-      version: n.i[slot * ROW + VERSION]!,
-      cversion: n.i[slot * ROW + CVERSION]!,
-      aversion: n.i[slot * ROW + AVERSION]!,
-      ephemeralOwner: n.f[slot * ROW + OWNER]!,
-      dataLength: n.data[slot]!.length,
-      numChildren: n.i[slot * ROW + NUM_CHILDREN]!,
-      pzxid: n.f[slot * ROW + PZXID]!,
-    };
+    return statOf(this.nodes, slot);
   }
 
   /** stat is a znode's Stat, or null when it does not exist. */
@@ -445,8 +399,7 @@ export class DataTree {
   /** getEphemerals lists a session's ephemerals at or below `prefixPath`, sorted (ZooKeeper's getEphemerals). */
   getEphemerals(sessionId: SessionId, prefixPath: string): GetEphemeralsResult | ErrorResult {
     if (validatePath(prefixPath) !== null) return errorResult('INVALID_PATH');
-    const paths = [...(this.ephemerals.get(sessionId) ?? [])].filter((path) => isPathWithin(path, prefixPath));
-    return { op: 'getEphemerals', paths: paths.sort() };
+    return { op: 'getEphemerals', paths: this.indexes.ephemeralsOf(sessionId, prefixPath) };
   }
 
   /** check answers a version check outside a multi: NO_NODE, BAD_VERSION (version -1 matches any) or ok. */
@@ -471,7 +424,7 @@ export class DataTree {
 
   /** ephemeralsOf lists a session's ephemerals, sorted. */
   ephemeralsOf(sessionId: SessionId): string[] {
-    return [...(this.ephemerals.get(sessionId) ?? [])].sort();
+    return this.indexes.ephemeralsOf(sessionId);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -559,111 +512,19 @@ export class DataTree {
    */
   removeWatches(sessionId: SessionId, path: string, watcherType: WatcherType): EmptyResult | ErrorResult {
     if (validatePath(path) !== null) return errorResult('INVALID_PATH');
-    const kinds: WatchKind[] =
-      watcherType === WatcherType.CHILDREN
-        ? [WatchKind.CHILD]
-        : watcherType === WatcherType.DATA
-          ? [WatchKind.DATA]
-          : watcherType === WatcherType.PERSISTENT
-            ? [WatchKind.PERSISTENT]
-            : watcherType === WatcherType.PERSISTENT_RECURSIVE
-              ? [WatchKind.PERSISTENT_RECURSIVE]
-              : watcherType === WatcherType.ANY
-                ? [WatchKind.DATA, WatchKind.CHILD, WatchKind.PERSISTENT, WatchKind.PERSISTENT_RECURSIVE]
-                : [];
+    const kinds = watchKindsOf(watcherType);
     if (kinds.length === 0) return errorResult('BAD_ARGUMENTS');
     let removed = false;
     for (const kind of kinds) removed = this.watchManager.remove(kind, path, sessionId) || removed;
     return removed ? { op: 'removeWatches' } : errorResult('NO_WATCHER');
   }
 
-  /**
-   * setWatches re-registers a reconnecting session's watches (ZooKeeper's DataTree.setWatches).
-   * A watch whose event already happened after `relativeZxid` fires at once instead: data watch →
-   * NodeDeleted if the znode is gone, NodeDataChanged if mzxid > relativeZxid; exist watch →
-   * NodeCreated if the znode exists; child watch → NodeDeleted if gone, NodeChildrenChanged if
-   * pzxid > relativeZxid. Persistent watches are re-added without events. Invalid paths are skipped.
-   */
+  /** setWatches re-registers a reconnecting session's watches, firing those already missed (see {@link setWatchesOn}). */
   setWatches(sessionId: SessionId, request: SetWatchesRequest): WatchTrigger[] {
-    const out: WatchTrigger[] = [];
-    const relativeZxid = request.relativeZxid;
-    const fire = (type: WatchEventType, path: string, zxid: Zxid): void => {
-      const event: WatchEvent = { type, path, zxid };
-      out.push({ event, sessionIds: new Set([sessionId]) });
-    };
-    for (const path of request.dataWatches) {
-      if (validatePath(path) !== null) continue;
-      const slot = this.nodes.slotOf(path);
-      if (slot < 0) fire(WatchEventType.NODE_DELETED, path, this.lastZxid);
-      else if (this.nodes.f[slot * ROW + MZXID]! > relativeZxid)
-        fire(WatchEventType.NODE_DATA_CHANGED, path, this.nodes.f[slot * ROW + MZXID]!);
-      else this.registerWatch(WatchKind.DATA, path, sessionId);
-    }
-    for (const path of request.existWatches) {
-      if (validatePath(path) !== null) continue;
-      const slot = this.nodes.slotOf(path);
-      if (slot >= 0) fire(WatchEventType.NODE_CREATED, path, this.nodes.f[slot * ROW + CZXID]!);
-      else this.registerWatch(WatchKind.DATA, path, sessionId);
-    }
-    for (const path of request.childWatches) {
-      if (validatePath(path) !== null) continue;
-      const slot = this.nodes.slotOf(path);
-      if (slot < 0) fire(WatchEventType.NODE_DELETED, path, this.lastZxid);
-      else if (this.nodes.f[slot * ROW + PZXID]! > relativeZxid) {
-        fire(WatchEventType.NODE_CHILDREN_CHANGED, path, this.nodes.f[slot * ROW + PZXID]!);
-      } else this.registerWatch(WatchKind.CHILD, path, sessionId);
-    }
-    // Persistent watches stay registered, and what they missed since relativeZxid is replayed from
-    // the Stat zxids (ZooKeeper replays nothing for them), in zxid order after the one-shot events.
-    // Creations, data and child changes are exact; deletions are not replayed: without tombstones a
-    // path deleted meanwhile cannot be told from one that never existed, and a false event is worse.
-    const replayed: WatchTrigger[] = [];
-    const replay = (type: WatchEventType, path: string, zxid: Zxid): void => {
-      replayed.push({ event: { type, path, zxid }, sessionIds: new Set([sessionId]) });
-    };
-    for (const path of request.persistentWatches) {
-      if (validatePath(path) !== null) continue;
-      this.registerWatch(WatchKind.PERSISTENT, path, sessionId);
-      const slot = this.nodes.slotOf(path);
-      if (slot < 0) continue;
-      this.replayNode(slot, relativeZxid, replay);
-      const pzxid = this.nodes.f[slot * ROW + PZXID]!;
-      if (pzxid > relativeZxid) replay(WatchEventType.NODE_CHILDREN_CHANGED, path, pzxid);
-    }
-    for (const path of request.persistentRecursiveWatches) {
-      if (validatePath(path) !== null) continue;
-      this.registerWatch(WatchKind.PERSISTENT_RECURSIVE, path, sessionId);
-      const root = this.nodes.slotOf(path);
-      if (root < 0) continue;
-      // Recursive watches never fire NODE_CHILDREN_CHANGED (ZooKeeper's rule): creations and data changes below.
-      const subtree = [root];
-      for (let i = 0; i < subtree.length; i++) {
-        const slot = subtree[i]!;
-        this.replayNode(slot, relativeZxid, replay);
-        for (const child of this.nodes.childSlots(slot)) subtree.push(child);
-      }
-    }
-    replayed.sort((a, b) => a.event.zxid - b.event.zxid);
-    for (const trigger of replayed) out.push(trigger);
-    return out;
-  }
-
-  /** registerWatch adds a watch for setWatches, counting refusals past the session's limit in {@link watchesRefused}. */
-  private registerWatch(kind: WatchKind, path: string, sessionId: SessionId): void {
-    if (!this.watchManager.add(kind, path, sessionId)) this.watchesRefused++;
-  }
-
-  /** replayNode fires NODE_CREATED or NODE_DATA_CHANGED for a znode created or changed after `relativeZxid`. */
-  private replayNode(
-    slot: number,
-    relativeZxid: Zxid,
-    fire: (type: WatchEventType, path: string, zxid: Zxid) => void,
-  ): void {
-    const path = this.nodes.paths[slot]!;
-    const czxid = this.nodes.f[slot * ROW + CZXID]!;
-    const mzxid = this.nodes.f[slot * ROW + MZXID]!;
-    if (czxid > relativeZxid) fire(WatchEventType.NODE_CREATED, path, czxid);
-    else if (mzxid > relativeZxid) fire(WatchEventType.NODE_DATA_CHANGED, path, mzxid);
+    return setWatchesOn(this.nodes, this.lastZxid, sessionId, request, (kind, path) => {
+      // Counted so that processLocal can answer QUOTA_EXCEEDED past the session's limit.
+      if (!this.watchManager.add(kind, path, sessionId)) this.watchesRefused++;
+    });
   }
 
   /** dropWatches removes every watch of a session (its connection to this server closed; the session may live on elsewhere). */
@@ -676,27 +537,12 @@ export class DataTree {
 
   /** emptyContainers lists containers that had children (cversion > 0) and have none now, sorted (ZooKeeper's ContainerManager). */
   emptyContainers(): string[] {
-    const out: string[] = [];
-    for (const path of this.containers) {
-      const slot = this.nodes.slotOf(path);
-      if (this.nodes.i[slot * ROW + NUM_CHILDREN] === 0 && this.nodes.i[slot * ROW + CVERSION]! > 0) out.push(path);
-    }
-    return out.sort();
+    return this.indexes.emptyContainers(this.nodes);
   }
 
   /** expiredTtlNodes lists childless TTL znodes not modified for longer than their TTL (nowMs - mtime > ttlMs), sorted. */
   expiredTtlNodes(nowMs: number): string[] {
-    const out: string[] = [];
-    for (const path of this.ttlNodes) {
-      const slot = this.nodes.slotOf(path);
-      if (
-        this.nodes.i[slot * ROW + NUM_CHILDREN] === 0 &&
-        nowMs - this.nodes.f[slot * ROW + MTIME]! > this.nodes.f[slot * ROW + TTL_MS]!
-      ) {
-        out.push(path);
-      }
-    }
-    return out.sort();
+    return this.indexes.expiredTtlNodes(this.nodes, nowMs);
   }
 
   /** expiredNodes is emptyContainers() and expiredTtlNodes(nowMs) together, sorted: what the leader should delete now. */
@@ -712,55 +558,9 @@ export class DataTree {
     return { zxid: this.lastZxid, timeMs };
   }
 
-  /**
-   * snapshotRecords yields every znode, parents before children, then every session. It may be
-   * consumed while transactions keep being applied (a fuzzy snapshot): each znode's children are
-   * listed when the znode is visited and a znode gone by the time its turn comes is skipped, so the
-   * records plus a replay of the log from the header's zxid converge to the live tree. Children come
-   * in path order and sessions in id order: equal trees give equal sequences (usable as a digest).
-   */
+  /** snapshotRecords yields every znode, parents first, then every session; fuzzy-safe (see {@link snapshotRecordsOf}). */
   *snapshotRecords(): Generator<SnapshotRecord> {
-    const stack: { paths: string[]; next: number }[] = [{ paths: ['/'], next: 0 }];
-    while (stack.length > 0) {
-      const top = stack[stack.length - 1]!;
-      if (top.next === top.paths.length) {
-        stack.pop();
-        continue;
-      }
-      const path = top.paths[top.next++]!;
-      const slot = this.nodes.slotOf(path);
-      if (slot < 0) continue;
-      const record = this.nodeRecord(slot);
-      // Sorted, so equal trees yield equal record sequences whatever history built them.
-      const childPaths = this.nodes.childSlots(slot).map((child) => this.nodes.paths[child]!);
-      childPaths.sort();
-      if (childPaths.length > 0) stack.push({ paths: childPaths, next: 0 });
-      yield record;
-    }
-    for (const sessionId of [...this.sessionTimeouts.keys()].sort((a, b) => a - b)) {
-      const timeoutMs = this.sessionTimeouts.get(sessionId);
-      if (timeoutMs !== undefined) yield { kind: 'session', sessionId, timeoutMs };
-    }
-  }
-
-  private nodeRecord(slot: number): SnapshotNodeRecord {
-    const n = this.nodes;
-    return {
-      kind: 'node',
-      path: n.paths[slot]!,
-      data: n.data[slot]!,
-      czxid: n.f[slot * ROW + CZXID]!,
-      mzxid: n.f[slot * ROW + MZXID]!,
-      pzxid: n.f[slot * ROW + PZXID]!,
-      ctime: n.f[slot * ROW + CTIME]!,
-      mtime: n.f[slot * ROW + MTIME]!,
-      version: n.i[slot * ROW + VERSION]!,
-      cversion: n.i[slot * ROW + CVERSION]!,
-      aversion: n.i[slot * ROW + AVERSION]!,
-      ephemeralOwner: n.f[slot * ROW + OWNER]!,
-      container: n.isContainer(slot),
-      ttlMs: n.f[slot * ROW + TTL_MS]!,
-    };
+    yield* snapshotRecordsOf(this.nodes, this.sessionTimeouts);
   }
 
   /**
@@ -801,24 +601,8 @@ export class DataTree {
       } else {
         nodes.data[slot] = ownData(record.data);
       }
-      nodes.f[slot * ROW + CZXID] = record.czxid;
-      nodes.f[slot * ROW + MZXID] = record.mzxid;
-      nodes.f[slot * ROW + PZXID] = record.pzxid;
-      nodes.f[slot * ROW + CTIME] = record.ctime;
-      nodes.f[slot * ROW + MTIME] = record.mtime;
-      nodes.i[slot * ROW + VERSION] = record.version;
-      nodes.i[slot * ROW + CVERSION] = record.cversion;
-      nodes.i[slot * ROW + AVERSION] = record.aversion;
-      if (record.ephemeralOwner !== 0) {
-        let paths = tree.ephemerals.get(record.ephemeralOwner);
-        if (paths === undefined) {
-          paths = new Set();
-          tree.ephemerals.set(record.ephemeralOwner, paths);
-        }
-        paths.add(path);
-      }
-      if (record.container) tree.containers.add(path);
-      if (record.ttlMs > 0) tree.ttlNodes.add(path);
+      restoreStat(nodes, slot, record);
+      tree.indexes.add(path, record.ephemeralOwner, record.container, record.ttlMs);
     }
     if (!seen.has('/')) throw new Error('snapshot has no root record');
     tree.lastZxid = header.zxid;

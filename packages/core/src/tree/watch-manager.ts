@@ -1,5 +1,5 @@
 import type { SessionId, WatchEvent } from '../types.js';
-import { WatchEventType } from '../types.js';
+import { WatchEventType, WatcherType } from '../types.js';
 import type { Zxid } from '../zxid.js';
 import { parentPath } from './path-utils.js';
 
@@ -204,4 +204,23 @@ export class WatchManager {
     }
     sources.push(sessions);
   }
+}
+
+/**
+ * watchKindsOf maps a removeWatches `watcherType` to the kinds it removes: CHILDREN and DATA the
+ * one-shot ones (DATA includes exists watches), PERSISTENT and PERSISTENT_RECURSIVE those of
+ * addWatch, ANY all four; none for an unknown type.
+ */
+export function watchKindsOf(watcherType: WatcherType): WatchKind[] {
+  return watcherType === WatcherType.CHILDREN
+    ? [WatchKind.CHILD]
+    : watcherType === WatcherType.DATA
+      ? [WatchKind.DATA]
+      : watcherType === WatcherType.PERSISTENT
+        ? [WatchKind.PERSISTENT]
+        : watcherType === WatcherType.PERSISTENT_RECURSIVE
+          ? [WatchKind.PERSISTENT_RECURSIVE]
+          : watcherType === WatcherType.ANY
+            ? [WatchKind.DATA, WatchKind.CHILD, WatchKind.PERSISTENT, WatchKind.PERSISTENT_RECURSIVE]
+            : [];
 }

@@ -1,0 +1,117 @@
+import type { SessionId, SnapshotNodeRecord, SnapshotRecord, Stat } from '../types.js';
+import {
+  AVERSION,
+  CTIME,
+  CVERSION,
+  CZXID,
+  EMPTY_DATA,
+  MTIME,
+  MZXID,
+  type NodeTable,
+  NUM_CHILDREN,
+  OWNER,
+  PZXID,
+  ROW,
+  TTL_MS,
+  VERSION,
+} from './node-table.js';
+
+/**
+ * The conversions between a znode's row in the {@link NodeTable} and the records the rest of the
+ * system sees: its Stat (replies) and its snapshot record (snapshots and SNAP chunks).
+ */
+
+/** statOf is the Stat of the znode in `slot`. */
+export function statOf(nodes: NodeTable, slot: number): Stat {
+  return {
+    czxid: nodes.f[slot * ROW + CZXID]!,
+    mzxid: nodes.f[slot * ROW + MZXID]!,
+    ctime: nodes.f[slot * ROW + CTIME]!,
+    mtime: nodes.f[slot * ROW + MTIME]!,
+    version: nodes.i[slot * ROW + VERSION]!,
+    cversion: nodes.i[slot * ROW + CVERSION]!,
+    aversion: nodes.i[slot * ROW + AVERSION]!,
+    ephemeralOwner: nodes.f[slot * ROW + OWNER]!,
+    dataLength: nodes.data[slot]!.length,
+    numChildren: nodes.i[slot * ROW + NUM_CHILDREN]!,
+    pzxid: nodes.f[slot * ROW + PZXID]!,
+  };
+}
+
+/** nodeRecord is the snapshot record of the znode in `slot`. */
+export function nodeRecord(nodes: NodeTable, slot: number): SnapshotNodeRecord {
+  return {
+    kind: 'node',
+    path: nodes.paths[slot]!,
+    data: nodes.data[slot]!,
+    czxid: nodes.f[slot * ROW + CZXID]!,
+    mzxid: nodes.f[slot * ROW + MZXID]!,
+    pzxid: nodes.f[slot * ROW + PZXID]!,
+    ctime: nodes.f[slot * ROW + CTIME]!,
+    mtime: nodes.f[slot * ROW + MTIME]!,
+    version: nodes.i[slot * ROW + VERSION]!,
+    cversion: nodes.i[slot * ROW + CVERSION]!,
+    aversion: nodes.i[slot * ROW + AVERSION]!,
+    ephemeralOwner: nodes.f[slot * ROW + OWNER]!,
+    container: nodes.isContainer(slot),
+    ttlMs: nodes.f[slot * ROW + TTL_MS]!,
+  };
+}
+
+/** restoreStat sets the znode in `slot` to the Stat fields of a snapshot record (its data and flags are set on insert). */
+export function restoreStat(nodes: NodeTable, slot: number, record: SnapshotNodeRecord): void {
+  nodes.f[slot * ROW + CZXID] = record.czxid;
+  nodes.f[slot * ROW + MZXID] = record.mzxid;
+  nodes.f[slot * ROW + PZXID] = record.pzxid;
+  nodes.f[slot * ROW + CTIME] = record.ctime;
+  nodes.f[slot * ROW + MTIME] = record.mtime;
+  nodes.i[slot * ROW + VERSION] = record.version;
+  nodes.i[slot * ROW + CVERSION] = record.cversion;
+  nodes.i[slot * ROW + AVERSION] = record.aversion;
+}
+
+/**
+ * ownData returns bytes the tree may keep: a view into a larger buffer (a decoded frame, a slab
+ * of Node's buffer pool) is copied so the znode does not pin the whole buffer. Arrays handed to the
+ * tree must not be mutated afterwards: the tree, its snapshots and its read results share them.
+ */
+export function ownData(data: Uint8Array): Uint8Array {
+  if (!(data instanceof Uint8Array)) throw new TypeError('znode data must be a Uint8Array');
+  if (data.length === 0) return EMPTY_DATA;
+  if (data.byteOffset !== 0 || data.byteLength !== data.buffer.byteLength) return data.slice();
+  return data;
+}
+
+/**
+ * snapshotRecordsOf yields every znode, parents before children, then every session. It may be
+ * consumed while transactions keep being applied (a fuzzy snapshot): each znode's children are
+ * listed when the znode is visited and a znode gone by the time its turn comes is skipped, so the
+ * records plus a replay of the log from the header's zxid converge to the live tree. Children come
+ * in path order and sessions in id order: equal trees give equal sequences (usable as a digest).
+ */
+export function* snapshotRecordsOf(
+  nodes: NodeTable,
+  sessionTimeouts: ReadonlyMap<SessionId, number>,
+): Generator<SnapshotRecord> {
+  const stack: { paths: string[]; next: number }[] = [{ paths: ['/'], next: 0 }];
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    if (top.next === top.paths.length) {
+      stack.pop();
+      continue;
+    }
+    const path = top.paths[top.next++]!;
+    const slot = nodes.slotOf(path);
+    if (slot < 0) continue;
+    const record = nodeRecord(nodes, slot);
+    // Sorted, so equal trees yield equal record sequences whatever history built them.
+    const childPaths = nodes.childSlots(slot).map((child) => nodes.paths[child]!);
+    childPaths.sort();
+    if (childPaths.length > 0) stack.push({ paths: childPaths, next: 0 });
+    yield record;
+  }
+  for (const sessionId of [...sessionTimeouts.keys()].sort((a, b) => a - b)) {
+    const timeoutMs = sessionTimeouts.get(sessionId);
+    if (timeoutMs !== undefined) yield { kind: 'session', sessionId, timeoutMs };
+  }
+}
