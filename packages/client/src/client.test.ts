@@ -1,3 +1,4 @@
+import { zxidEpoch } from '@zabkit/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, type ZabClient } from './client.js';
 import { ZabError } from './errors.js';
@@ -285,10 +286,11 @@ describe('connection', () => {
 
   it('skips members behind the zxid it has seen (ZXID_AHEAD) and never reads older data', async () => {
     const { client, ensemble } = await setup(3);
-    await client.create('/z', 'new');
     const member = ensemble.memberOf(client.sessionId)!;
     const others = ensemble.members.filter((m) => m !== member);
+    // others[0] learns no commit from now on: the create's zxid is past what it applied.
     others[0]!.behind = true;
+    await client.create('/z', 'new');
     const reconnected = nextEvent((listener) => client.on('reconnected', listener), 'reconnected');
     member.dropConnections();
     await reconnected;
@@ -345,11 +347,29 @@ describe('connection', () => {
   it('declares the session expired when no member is reachable within the session timeout', async () => {
     const { client, ensemble } = await setup(2, { sessionTimeoutMs: 400 });
     const disconnected = nextEvent((listener) => client.on('disconnected', listener), 'disconnected');
+    await client.create('/mine', '', { mode: 'EPHEMERAL' });
     await Promise.all(ensemble.members.map((member) => member.kill()));
     await disconnected;
     const late = rejection(client.get('/'));
     await nextEvent((listener) => client.on('expired', listener), 'local expiry', 3_000);
     expect(ZabError.isInstance(await late, 'SESSION_EXPIRED')).toBe(true);
+    // The leader, which no member reaches, comes to the same end on its own clock: no heartbeat
+    // reached it within the timeout, so it expires the session and deletes its ephemerals.
+    await waitFor(() => !ensemble.sessions.isLive(client.sessionId), 'the leader to expire the session', 3_000);
+    expect(ensemble.tree.stat('/mine')).toBeNull();
+  });
+
+  it('the session id is the zxid that created it, and the timeout is what the server negotiated', async () => {
+    const { client, ensemble } = await setup(1, { sessionTimeoutMs: 10 * 60_000 });
+    expect(client.sessionTimeoutMs).toBe(ensemble.sessionTimeoutMsMax);
+    await client.create('/owned', '', { mode: 'EPHEMERAL' });
+    const stat = ensemble.tree.stat('/owned')!;
+    expect(stat.ephemeralOwner).toBe(client.sessionId);
+    // A zxid: the leader's epoch in the high 32 bits, and before the session's own first write.
+    expect(zxidEpoch(client.sessionId)).toBeGreaterThan(0);
+    expect(client.sessionId).toBeLessThan(stat.czxid);
+    const next = await open(ensemble.connectString);
+    expect(next.sessionId).toBeGreaterThan(stat.czxid);
   });
 
   it('an abort rejects at once with the reason and leaves the other calls matched', async () => {

@@ -1,4 +1,5 @@
-import { FRAME_BYTES_MAX_DEFAULT, PASSWORD_BYTES, type ReplyFrame, type RequestFrame } from '@zabkit/codec';
+import type { ReplyFrame } from '@zabkit/codec';
+import { FRAME_BYTES_MAX_DEFAULT } from '@zabkit/codec';
 import {
   AddWatchMode,
   CreateMode,
@@ -11,13 +12,14 @@ import {
   WatcherType,
   type Zxid,
 } from '@zabkit/core';
-import { backoffDelayMs, ClientConnection, type SessionServerMessage, TransportError } from '@zabkit/transport-tcp';
+import { type Call, CallQueue } from './call-queue.js';
 import { Chroot } from './chroot.js';
-import { parseConnectString, type ServerAddress } from './connect-string.js';
+import { parseConnectString } from './connect-string.js';
 import { Emitter } from './emitter.js';
-import { ZabError } from './errors.js';
+import { abortReason, ZabError } from './errors.js';
 import { EventQueue } from './event-queue.js';
 import { ServerList } from './server-list.js';
+import { Session } from './session.js';
 import { Transaction } from './transaction.js';
 import type {
   CallOptions,
@@ -49,49 +51,14 @@ const SESSION_TIMEOUT_MS_DEFAULT = 30_000;
 const CONNECT_TIMEOUT_MS_DEFAULT = 15_000;
 const PENDING_REQUESTS_MAX_DEFAULT = 10_000;
 const WATCH_EVENTS_MAX_DEFAULT = 10_000;
-const XID_MAX = 0x7fff_ffff;
-const BACKOFF = { reconnectDelayMsBase: 50, reconnectDelayMsMax: 1_000 };
 const REBALANCE_DELAY_MS_DEFAULT = 5_000;
-/** REBALANCE_DOUBLINGS_MAX caps the rebalance delay at 2^3 = 8 times rebalanceDelayMs after refused tries. */
-const REBALANCE_DOUBLINGS_MAX = 3;
-/** MOVE_WAIT_MS_MAX bounds each of a move's two waits (replies due, home's handshake) while calls are held. */
-const MOVE_WAIT_MS_MAX = 500;
 
 const SILENT: ClientLogger = { debug() {}, info() {}, warn() {} };
 const encoder = new TextEncoder();
 
-/** Call is one request of the session: waiting for a connection, then in flight until its reply. */
-interface Call {
-  xid: number;
-  request: Request;
-  linearizable: boolean;
-  /** settle turns the reply into the caller's result (synchronously: watches register before any later event). */
-  settle(reply: ReplyFrame): void;
-  fail(error: unknown): void;
-  /** abandoned: the caller aborted; the reply, when it comes, is dropped. */
-  abandoned: boolean;
-}
-
-/** Attempt is one connection being opened; it holds what arrives before the client adopts it. */
-interface Attempt {
-  server: ServerAddress;
-  connection: ClientConnection | undefined;
-  adopted: boolean;
-  early: SessionServerMessage[];
-  closedEarly: { error: TransportError | undefined } | undefined;
-}
-
 function toBytes(data: Data | undefined): Uint8Array {
   if (data === undefined) return new Uint8Array(0);
   return typeof data === 'string' ? encoder.encode(data) : data;
-}
-
-function describe(server: ServerAddress): string {
-  return server.host.includes(':') ? `[${server.host}]:${server.port}` : `${server.host}:${server.port}`;
-}
-
-function abortReason(signal: AbortSignal): unknown {
-  return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
 }
 
 /**
@@ -114,66 +81,53 @@ export async function connect(connectString: string, options: ConnectOptions = {
  * fails the calls that were in flight with CONNECTION_LOSS (never resending them); calls made
  * while disconnected wait for the reconnect. Once the session has expired every call fails with
  * SESSION_EXPIRED. Build one with {@link connect}.
+ *
+ * ZabClient is the API: it turns calls into requests and replies into results, paths through
+ * the chroot, and watch events into listeners and streams. The connection's life (members,
+ * reconnects, heartbeats, expiry, the move home, the call queue) is its session's (session.ts).
  */
 export class ZabClient {
-  private readonly serverList: ServerList;
   private readonly chroot: Chroot;
   private readonly logger: ClientLogger;
-  private readonly random: () => number;
-  private readonly requestedTimeoutMs: number;
-  private readonly connectTimeoutMs: number;
-  private readonly frameBytesMax: number;
-  private readonly pendingRequestsMax: number;
-  private readonly rebalanceDelayMs: number;
   private readonly emitter = new Emitter<ClientEvents>();
   private readonly watches = new WatchRegistry();
+  private readonly session: Session;
   private readonly streams = new Set<EventQueue<WatchedEvent>>();
   private readonly wrappers = new WeakMap<(event: WatchedEvent) => void, WatchListener>();
   private readonly emitWatch: WatchListener;
-
-  private stateValue: ConnectionState = 'CONNECTING';
-  private connection: ClientConnection | undefined;
-  private currentServer: ServerAddress | undefined;
-  private sessionIdValue = 0;
-  private password: Uint8Array = new Uint8Array(PASSWORD_BYTES);
-  private negotiatedTimeoutMs = 0;
-  private lastZxid: Zxid = 0;
-  private nextXid = 1;
-  private readonly waiting: Call[] = [];
-  private inFlight: Call[] = [];
-  private inFlightHead = 0;
-  private lastSentMs = 0;
-  private lastHeardMs = 0;
-  private pingTimer: ReturnType<typeof setTimeout> | undefined;
-  private closing = false;
-  private wakeSleep: (() => void) | undefined;
-  private readonly stateWaiters = new Set<() => void>();
-  /** rebalanceTimer is set while the client is away from its home member and will try to move back. */
-  private rebalanceTimer: ReturnType<typeof setTimeout> | undefined;
-  /** rebalanceTries counts the tries to move home that failed since the client was last at home. */
-  private rebalanceTries = 0;
-  private moving = false;
-  /** holding: calls wait in `waiting` instead of being sent (a move to home waits for the replies already due). */
-  private holding = false;
-  private onDrained: (() => void) | undefined;
 
   /** @internal use {@link connect}. */
   constructor(connectString: string, options: ConnectOptions = {}) {
     const parsed = parseConnectString(connectString);
     this.chroot = new Chroot(parsed.chroot);
     this.logger = options.logger ?? SILENT;
-    this.random = options.random ?? Math.random;
-    this.requestedTimeoutMs = options.sessionTimeoutMs ?? SESSION_TIMEOUT_MS_DEFAULT;
-    this.connectTimeoutMs = options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS_DEFAULT;
-    this.frameBytesMax = options.frameBytesMax ?? FRAME_BYTES_MAX_DEFAULT;
-    this.pendingRequestsMax = options.pendingRequestsMax ?? PENDING_REQUESTS_MAX_DEFAULT;
-    this.rebalanceDelayMs = options.rebalanceDelayMs ?? REBALANCE_DELAY_MS_DEFAULT;
-    if (!(this.requestedTimeoutMs > 0))
-      throw new RangeError(`sessionTimeoutMs must be > 0: ${this.requestedTimeoutMs}`);
-    if (!(this.connectTimeoutMs > 0)) throw new RangeError(`connectTimeoutMs must be > 0: ${this.connectTimeoutMs}`);
-    if (!(this.rebalanceDelayMs >= 0 && Number.isFinite(this.rebalanceDelayMs)))
-      throw new RangeError(`rebalanceDelayMs must be a finite number >= 0: ${this.rebalanceDelayMs}`);
-    this.serverList = new ServerList(parsed.servers, options.serverOrder ?? 'random', this.random);
+    const random = options.random ?? Math.random;
+    const requestedTimeoutMs = options.sessionTimeoutMs ?? SESSION_TIMEOUT_MS_DEFAULT;
+    const connectTimeoutMs = options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS_DEFAULT;
+    const rebalanceDelayMs = options.rebalanceDelayMs ?? REBALANCE_DELAY_MS_DEFAULT;
+    if (!(requestedTimeoutMs > 0)) throw new RangeError(`sessionTimeoutMs must be > 0: ${requestedTimeoutMs}`);
+    if (!(connectTimeoutMs > 0)) throw new RangeError(`connectTimeoutMs must be > 0: ${connectTimeoutMs}`);
+    if (!(rebalanceDelayMs >= 0 && Number.isFinite(rebalanceDelayMs)))
+      throw new RangeError(`rebalanceDelayMs must be a finite number >= 0: ${rebalanceDelayMs}`);
+    this.session = new Session({
+      serverList: new ServerList(parsed.servers, options.serverOrder ?? 'random', random),
+      calls: new CallQueue(options.pendingRequestsMax ?? PENDING_REQUESTS_MAX_DEFAULT),
+      watches: this.watches,
+      emitter: this.emitter,
+      logger: this.logger,
+      random,
+      requestedTimeoutMs,
+      connectTimeoutMs,
+      frameBytesMax: options.frameBytesMax ?? FRAME_BYTES_MAX_DEFAULT,
+      rebalanceDelayMs,
+      onEnd: (how, error) => {
+        for (const stream of this.streams) {
+          if (how === 'closed') stream.end();
+          else stream.fail(error);
+        }
+        this.streams.clear();
+      },
+    });
     this.emitWatch = (event) => this.emitter.emit('watch', this.toWatchedEvent(event));
   }
 
@@ -182,27 +136,27 @@ export class ZabClient {
 
   /** state is where the session is: CONNECTING, CONNECTED, DISCONNECTED (reconnecting), EXPIRED or CLOSED. */
   get state(): ConnectionState {
-    return this.stateValue;
+    return this.session.state;
   }
 
   /** sessionId is the session's id (0 before it is established). */
   get sessionId(): number {
-    return this.sessionIdValue;
+    return this.session.sessionId;
   }
 
   /** sessionTimeoutMs is the timeout the server negotiated (0 before the session is established). */
   get sessionTimeoutMs(): number {
-    return this.negotiatedTimeoutMs;
+    return this.session.timeoutMs;
   }
 
   /** lastZxidSeen is the highest zxid of any reply or event: a reconnect never goes to a server behind it. */
   get lastZxidSeen(): Zxid {
-    return this.lastZxid;
+    return this.session.lastZxid;
   }
 
   /** server is the `host:port` the client is connected to, or undefined while disconnected. */
   get server(): string | undefined {
-    return this.connection === undefined || this.currentServer === undefined ? undefined : describe(this.currentServer);
+    return this.session.server;
   }
 
   /** on subscribes to a client event; returns the function that unsubscribes. */
@@ -223,38 +177,12 @@ export class ZabClient {
    * moment: the client may have left it again by the time the caller looks.
    */
   waitForState(state: ConnectionState, options: CallOptions = {}): Promise<void> {
-    const { signal } = options;
-    return new Promise<void>((resolve, reject) => {
-      if (signal?.aborted) {
-        reject(abortReason(signal));
-        return;
-      }
-      const done = () => {
-        this.stateWaiters.delete(check);
-        signal?.removeEventListener('abort', onAbort);
-      };
-      const check = () => {
-        if (this.stateValue === state) {
-          done();
-          resolve();
-        } else if (this.stateValue === 'EXPIRED' || this.stateValue === 'CLOSED') {
-          done();
-          reject(this.deadError('waitForState'));
-        }
-      };
-      const onAbort = () => {
-        done();
-        reject(abortReason(signal!));
-      };
-      this.stateWaiters.add(check);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      check();
-    });
+    return this.session.waitForState(state, options.signal);
   }
 
-  private setState(state: ConnectionState): void {
-    this.stateValue = state;
-    for (const check of [...this.stateWaiters]) check();
+  /** @internal open establishes the first session (used by {@link connect}). */
+  open(signal?: AbortSignal): Promise<void> {
+    return this.session.open(signal);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -427,7 +355,7 @@ export class ZabClient {
       removed = true;
       this.streams.delete(queue);
       options.signal?.removeEventListener('abort', onAbort);
-      if (this.watches.remove(kind, serverPath, listener) && this.isUsable()) {
+      if (this.watches.remove(kind, serverPath, listener) && this.session.isUsable()) {
         const watcherType = kind === 'persistent' ? WatcherType.PERSISTENT : WatcherType.PERSISTENT_RECURSIVE;
         this.call({ op: 'removeWatches', path: serverPath, watcherType }, undefined, path).catch((error: unknown) =>
           this.logger.debug({ path, error: String(error) }, 'removeWatches failed'),
@@ -459,8 +387,8 @@ export class ZabClient {
       removed = true;
       return stream;
     }
-    if (!this.isUsable()) {
-      queue.fail(this.deadError('addWatch', path));
+    if (!this.session.isUsable()) {
+      queue.fail(this.session.deadError('addWatch', path));
       removed = true;
       return stream;
     }
@@ -473,8 +401,8 @@ export class ZabClient {
       async (error: unknown) => {
         // A lost connection is harmless: the watch is in the registry, so the reconnect's
         // setWatches registers it before any later request.
-        if (ZabError.isInstance(error, 'CONNECTION_LOSS') && this.isUsable()) {
-          await this.reconnected();
+        if (ZabError.isInstance(error, 'CONNECTION_LOSS') && this.session.isUsable()) {
+          await this.session.reconnected();
           return;
         }
         queue.fail(error);
@@ -491,500 +419,12 @@ export class ZabClient {
    * with SESSION_EXPIRED. Calls already made are answered first. If the client is disconnected,
    * it closes locally and the server expires the session after its timeout.
    */
-  async close(): Promise<void> {
-    if (this.stateValue === 'CLOSED' || this.closing) return;
-    this.closing = true;
-    if (this.stateValue === 'CONNECTED') {
-      const timeoutMs = Math.min(this.negotiatedTimeoutMs, 5_000);
-      const signal = AbortSignal.timeout(timeoutMs);
-      try {
-        await this.call({ op: 'closeSession' }, signal, undefined, undefined, false, true);
-      } catch (error) {
-        this.logger.debug({ error: String(error) }, 'closeSession did not complete; closing locally');
-      }
-    }
-    this.finish('CLOSED', new ZabError('SESSION_EXPIRED', { message: 'the client is closed' }), 'closed');
-    this.emitter.emit('closed');
-  }
-
-  // -------------------------------------------------------------------------------------------
-  // Connecting.
-
-  /** @internal open establishes the first session (used by {@link connect}). */
-  async open(signal?: AbortSignal): Promise<void> {
-    const deadline = Date.now() + this.connectTimeoutMs;
-    // Each server's last error, except the timeout of an attempt that the connect deadline cut
-    // short: that says nothing about the server, and would hide an earlier refusal's reason.
-    const lastErrors = new Map<ServerAddress, string>();
-    const onAbort = () => this.wakeSleep?.();
-    signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      for (let round = 0; ; round++) {
-        for (let i = 0; i < this.serverList.size; i++) {
-          if (signal?.aborted) throw abortReason(signal);
-          const remaining = deadline - Date.now();
-          if (remaining <= 0) {
-            throw new ZabError('CONNECTION_LOSS', {
-              message: `no server accepted a session within ${this.connectTimeoutMs} ms: ${[...lastErrors].map(([where, message]) => `${describe(where)}: ${message}`).join('; ')}`,
-              op: 'connect',
-            });
-          }
-          const server = this.serverList.next();
-          const timeoutMs = Math.min(remaining, this.attemptTimeoutMs());
-          try {
-            const attempt = await this.attempt(server, timeoutMs, signal);
-            if (signal?.aborted) {
-              attempt.connection?.close();
-              throw abortReason(signal);
-            }
-            this.adopt(attempt, 'connected');
-            return;
-          } catch (error) {
-            if (signal?.aborted) throw abortReason(signal);
-            const cutShort =
-              timeoutMs < this.attemptTimeoutMs() &&
-              TransportError.isInstance(error) &&
-              error.code === 'CONNECT_TIMEOUT';
-            if (!cutShort || !lastErrors.has(server))
-              lastErrors.set(server, error instanceof Error ? error.message : String(error));
-            this.logger.debug({ server: describe(server), error: String(error) }, 'connect attempt failed');
-          }
-        }
-        await this.sleep(Math.min(backoffDelayMs(round, this.random, BACKOFF), Math.max(0, deadline - Date.now())));
-      }
-    } catch (error) {
-      this.setState('CLOSED');
-      throw error;
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
-    }
-  }
-
-  /** attemptTimeoutMs bounds one connect attempt: a share of the session timeout per server, as ZooKeeper's connectTimeout. */
-  private attemptTimeoutMs(): number {
-    const timeoutMs = this.negotiatedTimeoutMs || this.requestedTimeoutMs;
-    return Math.max(1_000, Math.floor(timeoutMs / this.serverList.size));
-  }
-
-  private async attempt(server: ServerAddress, timeoutMs: number, signal?: AbortSignal): Promise<Attempt> {
-    const attempt: Attempt = { server, connection: undefined, adopted: false, early: [], closedEarly: undefined };
-    const pending = ClientConnection.connect({
-      host: server.host,
-      port: server.port,
-      connectTimeoutMs: timeoutMs,
-      frameBytesMax: this.frameBytesMax,
-      request: {
-        lastZxidSeen: this.lastZxid,
-        timeoutMs: this.requestedTimeoutMs,
-        sessionId: this.sessionIdValue,
-        password: this.password,
-        readOnly: false,
-      },
-      onMessage: (message) => {
-        if (attempt.adopted) this.onMessage(attempt, message);
-        else attempt.early.push(message);
-      },
-      onClose: (error) => {
-        if (attempt.adopted) this.onConnectionClose(attempt, error);
-        else attempt.closedEarly = { error };
-      },
-    });
-    if (signal !== undefined) {
-      // An abort does not wait for the attempt's own timeout.
-      const aborted = new Promise<never>((_, reject) => {
-        const onAbort = () => reject(abortReason(signal));
-        if (signal.aborted) onAbort();
-        else signal.addEventListener('abort', onAbort, { once: true });
-        pending.finally(() => signal.removeEventListener('abort', onAbort)).catch(() => {});
-      });
-      pending.then((connection) => signal.aborted && connection.close()).catch(() => {});
-      attempt.connection = await Promise.race([pending, aborted]);
-    } else attempt.connection = await pending;
-    return attempt;
-  }
-
-  /**
-   * adopt makes an accepted connection the session's: watches re-registered first, then waiting
-   * calls, in order. `movedHome`: the client left a working connection for its home member.
-   */
-  private adopt(attempt: Attempt, event: 'connected' | 'reconnected', movedHome = false): void {
-    const connection = attempt.connection!;
-    const response = connection.response;
-    if (event === 'connected') {
-      this.sessionIdValue = response.sessionId;
-      this.password = response.password;
-    } else if (response.sessionId !== this.sessionIdValue) {
-      connection.close();
-      this.expire(`server ${describe(attempt.server)} answered with another session id`);
-      return;
-    }
-    this.negotiatedTimeoutMs = response.timeoutMs;
-    this.connection = connection;
-    this.currentServer = attempt.server;
-    this.serverList.connectedTo(attempt.server);
-    attempt.adopted = true;
-    const now = Date.now();
-    this.lastHeardMs = now;
-    this.lastSentMs = now;
-    // ZooKeeper's readTimeout: a server that sends nothing (not even a pong) for 2/3 of the timeout is gone.
-    connection.setIdleTimeout(Math.max(1, Math.floor((response.timeoutMs * 2) / 3)));
-    this.setState('CONNECTED');
-    if (event === 'reconnected') {
-      for (const request of this.watches.setWatchesBatches(this.lastZxid)) {
-        this.send(this.internalCall(request, 'setWatches'));
-      }
-    }
-    for (const call of this.waiting.splice(0)) this.send(call);
-    this.schedulePing();
-    this.scheduleRebalance();
-    this.logger.info(
-      { server: describe(attempt.server), sessionId: this.sessionIdValue, timeoutMs: response.timeoutMs },
-      event === 'connected'
-        ? 'session established'
-        : movedHome
-          ? 'session moved to its home member'
-          : 'session resumed',
-    );
-    if (event === 'connected') {
-      this.emitter.emit('connected', { server: describe(attempt.server), sessionId: this.sessionIdValue });
-    } else this.emitter.emit('reconnected', { server: describe(attempt.server) });
-    for (const message of attempt.early.splice(0)) {
-      if (this.connection === connection) this.onMessage(attempt, message);
-    }
-    if (attempt.closedEarly !== undefined) this.onConnectionClose(attempt, attempt.closedEarly.error);
-  }
-
-  /**
-   * reconnect resumes the session after a connection loss: from the member after the lost one,
-   * round robin (so the clients of one member split over the others by their own orders), with
-   * backoff and full jitter after each full round (as ZooKeeper's StaticHostProvider sleeps after
-   * one), until a member accepts or the session timeout has passed. Any refusal but
-   * SESSION_EXPIRED moves on to the next member.
-   */
-  private async reconnect(): Promise<void> {
-    for (let round = 0; this.stateValue === 'DISCONNECTED'; round++) {
-      for (let i = 0; i < this.serverList.size && this.stateValue === 'DISCONNECTED'; i++) {
-        // The cluster expires a session it has not heard from for its timeout; past that, so does the client.
-        const remaining = this.lastHeardMs + this.negotiatedTimeoutMs - Date.now();
-        if (remaining <= 0) {
-          this.expire(`no server was reachable within the session timeout (${this.negotiatedTimeoutMs} ms)`);
-          return;
-        }
-        const server = this.serverList.next();
-        try {
-          const attempt = await this.attempt(server, Math.min(remaining, this.attemptTimeoutMs()));
-          if (this.stateValue !== 'DISCONNECTED') {
-            attempt.connection?.close();
-            return;
-          }
-          this.adopt(attempt, 'reconnected');
-          return;
-        } catch (error) {
-          if (TransportError.isInstance(error) && error.reason === 'SESSION_EXPIRED') {
-            this.expire(`${describe(server)}: ${error.message}`);
-            return;
-          }
-          this.logger.debug({ server: describe(server), error: String(error) }, 'reconnect attempt failed');
-        }
-      }
-      const remaining = this.lastHeardMs + this.negotiatedTimeoutMs - Date.now();
-      await this.sleep(Math.min(backoffDelayMs(round, this.random, BACKOFF), Math.max(0, remaining)));
-    }
-  }
-
-  // -------------------------------------------------------------------------------------------
-  // Moving back home (rebalancing).
-
-  /**
-   * scheduleRebalance arms the move back to the home member while the client is connected
-   * elsewhere: after between half and all of rebalanceDelayMs, doubled per refused try (capped).
-   * Without it every fault would leave the clients on fewer members: a member that comes back
-   * (restarted, resumed, caught up) would never get its clients back.
-   */
-  private scheduleRebalance(): void {
-    if (this.currentServer === this.serverList.home) {
-      this.rebalanceTries = 0;
-      this.stopRebalance();
-      return;
-    }
-    if (this.rebalanceTimer !== undefined || this.rebalanceDelayMs === 0 || this.closing) return;
-    if (this.stateValue !== 'CONNECTED') return;
-    const capMs = this.rebalanceDelayMs * 2 ** Math.min(this.rebalanceTries, REBALANCE_DOUBLINGS_MAX);
-    const delayMs = capMs / 2 + (this.random() * capMs) / 2;
-    this.rebalanceTimer = setTimeout(() => {
-      this.rebalanceTimer = undefined;
-      this.moveHome().catch((error: unknown) => this.logger.warn({ error: String(error) }, 'moving home failed'));
-    }, delayMs);
-  }
-
-  private stopRebalance(): void {
-    if (this.rebalanceTimer !== undefined) clearTimeout(this.rebalanceTimer);
-    this.rebalanceTimer = undefined;
-  }
-
-  /**
-   * moveHome resumes the session on the home member. A member may drop the session's old
-   * connection as soon as another one resumes it, so the client first holds new calls and waits
-   * for the replies already due (FIFO order across the two connections, nothing in flight to
-   * lose), then resumes on home with its final lastZxidSeen, adopts the new connection (setWatches
-   * first, then the held calls; `reconnected`) and closes the old one. Each wait is bounded by
-   * MOVE_WAIT_MS_MAX, so a home member that is paused stalls calls only that long. If home
-   * refuses or does not answer in time, or a watch event raised lastZxidSeen during the handshake
-   * (home may be behind it), the client stays where it is, sends the held calls there, and tries
-   * again later.
-   */
-  private async moveHome(): Promise<void> {
-    const from = this.connection;
-    const home = this.serverList.home;
-    if (this.moving || from === undefined || this.stateValue !== 'CONNECTED' || this.closing) return;
-    if (this.currentServer === home) return;
-    this.moving = true;
-    let attempt: Attempt | undefined;
-    const stillHere = () =>
-      this.connection === from &&
-      this.stateValue === 'CONNECTED' &&
-      !this.closing &&
-      attempt?.closedEarly === undefined;
-    const waitMs = Math.min(this.attemptTimeoutMs(), MOVE_WAIT_MS_MAX);
-    try {
-      this.holding = true;
-      if (!(await this.drain(waitMs)) || !stillHere()) return;
-      const checkedZxid = this.lastZxid;
-      attempt = await this.tryHome(home, waitMs);
-      if (attempt === undefined || !stillHere() || this.lastZxid > checkedZxid) return;
-      const accepted = attempt;
-      attempt = undefined;
-      this.holding = false;
-      this.adopt(accepted, 'reconnected', true);
-      from.close();
-    } finally {
-      this.moving = false;
-      this.holding = false;
-      // A home connection that was not adopted: the old one keeps the session (or, if the member
-      // dropped it for the new one, the client reconnects as after any loss).
-      attempt?.connection?.close();
-      if (this.connection === from && this.stateValue === 'CONNECTED') {
-        this.flushWaiting();
-        this.rebalanceTries++;
-        this.scheduleRebalance();
-      }
-    }
-  }
-
-  /** tryHome opens a resume on the home member; undefined if it refused or did not answer (SESSION_EXPIRED expires the session). */
-  private async tryHome(home: ServerAddress, timeoutMs: number): Promise<Attempt | undefined> {
-    try {
-      return await this.attempt(home, timeoutMs);
-    } catch (error) {
-      if (TransportError.isInstance(error) && error.reason === 'SESSION_EXPIRED') {
-        this.expire(`${describe(home)}: ${error.message}`);
-        return undefined;
-      }
-      this.logger.debug(
-        { server: describe(home), error: String(error) },
-        'the home member did not take the session; staying',
-      );
-      return undefined;
-    }
-  }
-
-  /** drain resolves true once no call is in flight, false if that takes longer than `timeoutMs` or the connection went. */
-  private drain(timeoutMs: number): Promise<boolean> {
-    if (this.inFlightCount() === 0) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const finish = (drained: boolean) => {
-        clearTimeout(timer);
-        this.onDrained = undefined;
-        resolve(drained);
-      };
-      const timer = setTimeout(() => finish(false), timeoutMs);
-      this.onDrained = () => finish(this.inFlightCount() === 0);
-    });
-  }
-
-  private inFlightCount(): number {
-    return this.inFlight.length - this.inFlightHead;
-  }
-
-  /** flushWaiting sends the calls that waited (for a reconnect or a move that did not happen), in call order. */
-  private flushWaiting(): void {
-    if (this.stateValue !== 'CONNECTED' || this.connection === undefined || this.holding) return;
-    for (const call of this.waiting.splice(0)) this.send(call);
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.wakeSleep = undefined;
-        resolve();
-      }, ms);
-      this.wakeSleep = () => {
-        clearTimeout(timer);
-        this.wakeSleep = undefined;
-        resolve();
-      };
-    });
-  }
-
-  private onMessage(attempt: Attempt, message: SessionServerMessage): void {
-    if (this.connection !== attempt.connection) return;
-    this.lastHeardMs = Date.now();
-    switch (message.kind) {
-      case 'pong':
-        return;
-      case 'watchEvent': {
-        if (message.event.zxid > this.lastZxid) this.lastZxid = message.event.zxid;
-        for (const listener of this.watches.materialize(message.event)) {
-          try {
-            listener(message.event);
-          } catch (error) {
-            this.logger.warn({ path: message.event.path, error: String(error) }, 'a watch listener threw');
-          }
-        }
-        return;
-      }
-      case 'reply': {
-        const call = this.inFlight[this.inFlightHead];
-        if (call === undefined || call.xid !== message.xid) {
-          this.logger.warn(
-            { server: describe(attempt.server), xid: message.xid, expected: call?.xid },
-            'reply out of order: dropping the connection',
-          );
-          attempt.connection?.close();
-          return;
-        }
-        this.inFlight[this.inFlightHead++] = undefined as unknown as Call;
-        if (this.inFlightHead === this.inFlight.length) {
-          this.inFlight = [];
-          this.inFlightHead = 0;
-        } else if (this.inFlightHead > 1024 && this.inFlightHead * 2 > this.inFlight.length) {
-          this.inFlight = this.inFlight.slice(this.inFlightHead);
-          this.inFlightHead = 0;
-        }
-        if (message.zxid > this.lastZxid) this.lastZxid = message.zxid;
-        if (!call.abandoned) call.settle(message);
-        if (this.onDrained !== undefined && this.inFlightCount() === 0) this.onDrained();
-        return;
-      }
-    }
-  }
-
-  private onConnectionClose(attempt: Attempt, error: TransportError | undefined): void {
-    if (this.connection !== attempt.connection) return;
-    this.connection = undefined;
-    this.stopPing();
-    this.stopRebalance();
-    const reason = error?.message ?? 'closed';
-    this.failInFlight(
-      () =>
-        new ZabError('CONNECTION_LOSS', {
-          message: `the connection to ${describe(attempt.server)} was lost: ${reason}`,
-        }),
-    );
-    if (this.stateValue !== 'CONNECTED') return;
-    if (this.closing) return;
-    this.setState('DISCONNECTED');
-    this.logger.info({ server: describe(attempt.server), reason }, 'disconnected; reconnecting');
-    this.emitter.emit('disconnected', { server: describe(attempt.server), reason });
-    this.reconnect().catch((failure: unknown) => {
-      this.logger.warn({ error: String(failure) }, 'reconnect failed');
-      this.expire(`reconnect failed: ${String(failure)}`);
-    });
-  }
-
-  private expire(reason: string): void {
-    if (this.stateValue === 'EXPIRED' || this.stateValue === 'CLOSED') return;
-    this.logger.warn({ sessionId: this.sessionIdValue, reason }, 'session expired');
-    this.finish(
-      'EXPIRED',
-      new ZabError('SESSION_EXPIRED', { message: `the session has expired: ${reason}` }),
-      'expired',
-    );
-    this.emitter.emit('expired', { reason });
-  }
-
-  /** finish ends the session locally: connection closed, calls and watch streams failed or ended. */
-  private finish(state: 'EXPIRED' | 'CLOSED', error: ZabError, how: 'expired' | 'closed'): void {
-    this.setState(state);
-    this.wakeSleep?.();
-    this.stopPing();
-    this.stopRebalance();
-    const connection = this.connection;
-    this.connection = undefined;
-    connection?.close();
-    const withOp = (call: Call) =>
-      new ZabError(error.code, { message: error.message.replace(/^[A-Z_]+: /, ''), op: call.request.op });
-    this.failInFlight(withOp);
-    for (const call of this.waiting.splice(0)) call.fail(withOp(call));
-    this.watches.clear();
-    for (const stream of this.streams) {
-      if (how === 'closed') stream.end();
-      else stream.fail(error);
-    }
-    this.streams.clear();
-  }
-
-  private failInFlight(errorOf: (call: Call) => unknown): void {
-    const calls = this.inFlight.slice(this.inFlightHead);
-    this.inFlight = [];
-    this.inFlightHead = 0;
-    for (const call of calls) call.fail(errorOf(call));
-    this.onDrained?.();
-  }
-
-  private schedulePing(): void {
-    this.stopPing();
-    const intervalMs = Math.max(1, Math.floor(this.negotiatedTimeoutMs / 3));
-    const tick = () => {
-      this.pingTimer = undefined;
-      const connection = this.connection;
-      if (connection === undefined || this.stateValue !== 'CONNECTED') return;
-      const idleMs = Date.now() - this.lastSentMs;
-      if (idleMs >= intervalMs) {
-        connection.send({ kind: 'ping' });
-        this.lastSentMs = Date.now();
-        this.pingTimer = setTimeout(tick, intervalMs);
-      } else this.pingTimer = setTimeout(tick, intervalMs - idleMs);
-    };
-    this.pingTimer = setTimeout(tick, intervalMs);
-  }
-
-  private stopPing(): void {
-    if (this.pingTimer !== undefined) clearTimeout(this.pingTimer);
-    this.pingTimer = undefined;
-  }
-
-  /** reconnected resolves at the next reconnect, or rejects when the session ends first. */
-  private reconnected(): Promise<void> {
-    if (this.stateValue === 'CONNECTED') return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const offs = [
-        this.emitter.on('reconnected', () => done(undefined)),
-        this.emitter.on('expired', () => done(this.deadError('addWatch'))),
-        this.emitter.on('closed', () => done(this.deadError('addWatch'))),
-      ];
-      const done = (error: unknown) => {
-        for (const off of offs) off();
-        if (error === undefined) resolve();
-        else reject(error);
-      };
-    });
+  close(): Promise<void> {
+    return this.session.close((signal) => this.call({ op: 'closeSession' }, signal, undefined, undefined, false, true));
   }
 
   // -------------------------------------------------------------------------------------------
   // Calls.
-
-  private isUsable(): boolean {
-    return !this.closing && this.stateValue !== 'EXPIRED' && this.stateValue !== 'CLOSED';
-  }
-
-  private deadError(op: string, path?: string): ZabError {
-    return new ZabError('SESSION_EXPIRED', {
-      message: this.stateValue === 'EXPIRED' ? 'the session has expired' : 'the client is closed',
-      op,
-      path,
-    });
-  }
 
   /**
    * call sends one request (or queues it until connected) and resolves with what `onReply`
@@ -1006,14 +446,13 @@ export class ZabClient {
         reject(abortReason(signal));
         return;
       }
-      if (!this.isUsable() && !(evenIfClosing && this.stateValue === 'CONNECTED')) {
-        reject(this.deadError(request.op, path));
+      if (!this.session.isUsable() && !(evenIfClosing && this.session.state === 'CONNECTED')) {
+        reject(this.session.deadError(request.op, path));
         return;
       }
       const onAbort = () => {
         call.abandoned = true;
-        const index = this.waiting.indexOf(call);
-        if (index !== -1) this.waiting.splice(index, 1);
+        this.session.calls.withdraw(call);
         reject(abortReason(signal!));
       };
       const call: Call = {
@@ -1039,52 +478,8 @@ export class ZabClient {
         },
       };
       signal?.addEventListener('abort', onAbort, { once: true });
-      if (this.stateValue === 'CONNECTED' && this.connection !== undefined && !this.holding) this.send(call);
-      else if (this.waiting.length >= this.pendingRequestsMax) {
-        call.fail(
-          new ZabError('CONNECTION_LOSS', {
-            message: `${this.holding ? 'moving to the home member' : 'disconnected'}, and ${this.pendingRequestsMax} calls already wait`,
-          }),
-        );
-      } else this.waiting.push(call);
+      this.session.submit(call);
     });
-  }
-
-  private internalCall(request: Request, what: string): Call {
-    return {
-      xid: 0,
-      request,
-      linearizable: false,
-      abandoned: false,
-      settle: (reply) => {
-        if (reply.error !== null) this.logger.warn({ error: reply.error }, `${what} failed`);
-      },
-      fail: () => {},
-    };
-  }
-
-  private send(call: Call): void {
-    const connection = this.connection!;
-    call.xid = this.nextXid;
-    this.nextXid = this.nextXid === XID_MAX ? 1 : this.nextXid + 1;
-    this.inFlight.push(call);
-    const frame: RequestFrame = { kind: 'request', xid: call.xid, request: call.request };
-    if (call.linearizable) frame.linearizable = true;
-    try {
-      connection.send(frame);
-    } catch (error) {
-      // The codec refused the frame (too big, out of range): fail this call alone.
-      this.inFlight.pop();
-      call.fail(
-        new ZabError('MARSHALLING_ERROR', {
-          message: String((error as Error).message ?? error),
-          op: call.request.op,
-          cause: error,
-        }),
-      );
-      return;
-    }
-    this.lastSentMs = Date.now();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -1181,6 +576,10 @@ export class ZabClient {
   }
 }
 
+/**
+ * WatchStream is a persistent watch's events as an AsyncIterable (use `for await`). Breaking the
+ * loop or calling `close()` removes the watch.
+ */
 /**
  * WatchStream is a persistent watch's events as an AsyncIterable (use `for await`). Breaking the
  * loop or calling `close()` removes the watch.

@@ -13,6 +13,11 @@ export interface ConnectString {
 
 export const CLIENT_PORT_DEFAULT = 7181;
 
+/** describeServer writes a member as `host:port` (`[host]:port` for IPv6), as logs and events name it. */
+export function describeServer(server: ServerAddress): string {
+  return server.host.includes(':') ? `[${server.host}]:${server.port}` : `${server.host}:${server.port}`;
+}
+
 /**
  * parseConnectString reads `host[:port],...[/chroot]`; a missing port means 7181, IPv6 hosts are
  * written in brackets (`[::1]:7181`). Throws TypeError naming the bad part.

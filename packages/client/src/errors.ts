@@ -67,3 +67,8 @@ export class ZabError extends Error {
     return code === undefined || (error as ZabError).code === code;
   }
 }
+
+/** abortReason is what an aborted call rejects with: the signal's reason, or an AbortError. */
+export function abortReason(signal: AbortSignal): unknown {
+  return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
+}

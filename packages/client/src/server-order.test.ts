@@ -126,11 +126,18 @@ describe("serverOrder 'random' (the default)", () => {
   it('a member that refused resumes as behind (ZXID_AHEAD) gets its clients back once it has caught up', async () => {
     const ensemble = await ensembleOf(3);
     const clients = await fleet(ensemble, CLIENTS);
-    await Promise.all(clients.map((client, i) => client.create(`/c${i}`)));
     const lagging = ensemble.members[1]!;
+    await lagging.kill();
+    await waitFor(() => allConnected(ensemble, clients, lagging), 'every client away from the lagging member');
+    // It comes back up to date but learns no commit after that; with its port still closed, every
+    // client writes (and so sees a zxid it has not applied) before it can take any of them.
     lagging.behind = true;
+    await lagging.recover();
+    await Promise.all(clients.map((client, i) => client.create(`/c${i}`)));
+    await lagging.openPort();
     for (const member of ensemble.members) member.dropConnections();
     await waitFor(() => allConnected(ensemble, clients, lagging), 'every client away from the lagging member');
+    expect(lagging.connects.length).toBeGreaterThan(0);
     lagging.behind = false;
     await waitForSpread(ensemble, clients);
   });
@@ -222,9 +229,13 @@ describe('moving back to the home member', () => {
     const events: string[] = [];
     client.on('disconnected', () => events.push('disconnected'));
     client.on('reconnected', () => events.push('reconnected'));
+    // Home comes back but learns no commit after its sync; the client writes before home's port
+    // opens, so it has seen a zxid home has not applied, and home refuses it (ZXID_AHEAD).
     home.behind = true;
     const refusedBefore = home.connects.length;
-    await home.restart();
+    await home.recover();
+    await client.set('/b', 'newer than home');
+    await home.openPort();
     await waitFor(() => home.connects.length >= refusedBefore + 2, 'two tries to go home');
     expect(ensemble.memberOf(client.sessionId)).toBe(away);
     expect(events).toEqual([]);

@@ -1,59 +1,120 @@
-import type { ConnectRequest, ReplyFrame, RequestFrame } from '@zabkit/codec';
+import { createHash } from 'node:crypto';
+import { CodecError, type ConnectRequest, PASSWORD_BYTES, type ReplyFrame, type RequestFrame } from '@zabkit/codec';
 import {
-  DataTree,
-  type LocalRequest,
-  type LogEntry,
-  RequestPipeline,
+  type ClientOutput,
+  createPrng,
+  createTreeMachine,
+  deriveLimits,
+  MemoryStorage,
+  type Outbound,
+  type PeerConfig,
+  type Ready,
+  ReadyDriver,
   type SessionId,
-  SessionTracker,
-  type WatchTrigger,
-  type WriteRequest,
+  type Stat,
+  ZabPeer,
 } from '@zabkit/core';
 import { ClientListener, type ServerConnection } from '@zabkit/transport-tcp';
 
+/** LEADER_ID is the ensemble's one voter; the members the tests see are its observers, ids 2, 3, … */
+const LEADER_ID = 1;
+/** START_TICKS_MAX bounds the ticks the first election and the observers' first sync may take. */
+const START_TICKS_MAX = 1_000;
+/** REJOIN_MS_MAX bounds how long a restarted member may take to serve again. */
+const REJOIN_MS_MAX = 5_000;
+
 /**
- * FakeEnsemble is a test double of a zabkit ensemble for the client's unit tests: several client
- * ports (members) in one process over ONE shared DataTree, RequestPipeline and SessionTracker, so
- * writes commit at once and every member is up to date. It speaks the real codec over real TCP,
- * creates, resumes and expires sessions like the server, delivers watch events before replies,
- * and lets a test kill a member (its connections drop), make one refuse resumes as behind
- * (ZXID_AHEAD), hold replies, or record the frames it received. It is not the server: no Zab, no
- * disk; integration tests run the real one.
+ * sessionPassword is the server's session password (apps/server's member.ts): derived from the
+ * session id, the same on every member, so a session resumes anywhere and a wrong one is refused.
+ */
+export function sessionPassword(sessionId: SessionId): Uint8Array {
+  const digest = createHash('sha256').update(`zabkit-session:${sessionId}`).digest();
+  return new Uint8Array(digest.buffer, digest.byteOffset, PASSWORD_BYTES).slice();
+}
+
+function samePassword(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, i) => byte === b[i]);
+}
+
+/**
+ * FakeEnsemble is a real zabkit ensemble in the test's process, for the client's unit tests: the
+ * ZabPeers of @zabkit/core, each with createTreeMachine and an in-memory log (core's
+ * MemoryStorage: it survives a kill, as a disk would), driven by core's host loop as the server's
+ * Member drives them (persist, send, deliver to clients, advance), with the peer messages
+ * delivered in-process at once and ticks from a timer. So sessions, their ids (the zxid of the
+ * createSession), expiry (decided by the leader in ticks), FIFO order, watches and errors are the
+ * server's own.
+ *
+ * One voter (id 1) leads, with no client port; each member a test talks to is an observer of it
+ * (ids 2, 3, …) with a client port on loopback (ClientListener, the real codec over TCP). An
+ * observer serves reads from its replica, forwards writes and session creation to the leader,
+ * and learns each commit by INFORM — so a test can kill, restart, isolate or slow any member
+ * without an election, and every member has applied a write before its reply reaches a client
+ * (delivery takes microtasks, a reply a socket). Leader loss is the integration tests' part,
+ * against real servers.
+ *
+ * Faults a test injects: kill (the process dies: port and connections closed; its log survives)
+ * and restart (recovered from that log, it rejoins and syncs), `serving = false` (cut off from
+ * the leader: it stops serving, drops its clients and refuses with NOT_SERVING, as a member
+ * without a leader does), `behind` (its link holds the leader's INFORMs: it serves, but learns no
+ * commit, so it refuses with ZXID_AHEAD the resumes of clients that saw more, by the server's rule),
+ * `holdReplies`, dropConnections, and expire (the leader expires a session now).
  */
 export class FakeEnsemble {
-  readonly tree = new DataTree();
-  readonly sessions: SessionTracker;
-  readonly pipeline: RequestPipeline;
+  /** sessionTimeoutMsMax is the longest session timeout the members negotiate (a request above gets it). */
+  readonly sessionTimeoutMsMax = 60_000;
+  /** sessionTimeoutMsMin is the shortest session timeout the members negotiate: two ticks. */
+  readonly sessionTimeoutMsMin: number;
   readonly members: FakeMember[] = [];
-  /** sessionConnections maps a session to the connection that holds it now. */
-  readonly sessionConnections = new Map<SessionId, { member: FakeMember; connection: ServerConnection }>();
-  /** frames records every request frame received, in order. */
+  /** frames records every request frame the members received, in order. */
   readonly frames: RequestFrame[] = [];
-  private zxid = 2 ** 32;
-  private timer: ReturnType<typeof setInterval>;
+  /** tree reads the leader's applied tree. */
+  readonly tree = {
+    /** stat is a znode's Stat in the leader's applied state, or null if there is none. */
+    stat: (path: string): Stat | null => {
+      const { result } = this.leader.peer.readDirect({ op: 'exists', path, watch: false });
+      return result?.op === 'exists' ? result.stat : null;
+    },
+  };
+  /** sessions reads the sessions of the leader's applied state. */
+  readonly sessions = {
+    isLive: (sessionId: SessionId): boolean => this.leader.peer.sessionTimeoutMs(sessionId) !== undefined,
+  };
+  /** leader is the voter that leads; it has no client port. */
+  private readonly leader: PeerHost;
+  /** sessionConnections maps a session to the member and connection that bound it last. */
+  private readonly sessionConnections = new Map<SessionId, { member: FakeMember; connection: ServerConnection }>();
+  /** isolated: members cut off from every other peer. */
+  private readonly isolated = new Set<number>();
+  /** heldInforms: the INFORMs held back from each member that is `behind`, in order. */
+  private readonly heldInforms = new Map<number, { from: number; message: Outbound['message'] }[]>();
+  private readonly expiring = new Set<SessionId>();
+  private timer: ReturnType<typeof setInterval> | undefined;
+  /** failure is the first error a host loop or a peer raised: stop() rethrows it. */
+  private failure: unknown;
 
-  private constructor(readonly tickMs: number) {
-    this.sessions = new SessionTracker({
-      serverId: 1,
-      epoch: 1,
-      tickMs,
-      sessionTimeoutMsMin: 2 * tickMs,
-      sessionTimeoutMsMax: 60_000,
-    });
-    this.pipeline = new RequestPipeline(this.tree, this.sessions);
-    this.timer = setInterval(() => {
-      for (const sessionId of this.sessions.tick()) this.closeSession(sessionId);
-    }, tickMs);
+  private constructor(
+    readonly size: number,
+    readonly tickMs: number,
+  ) {
+    this.sessionTimeoutMsMin = 2 * tickMs;
+    this.leader = new PeerHost(this, LEADER_ID, (outputs) => this.dropClientOutputs(outputs));
+    for (let index = 0; index < size; index++) this.members.push(new FakeMember(this, index));
   }
 
-  /** start opens `size` members on free loopback ports. */
+  /** start runs a leader and `size` members, waits until every member serves, and opens their client ports. */
   static async start(size = 3, tickMs = 20): Promise<FakeEnsemble> {
-    const ensemble = new FakeEnsemble(tickMs);
-    for (let i = 0; i < size; i++) {
-      const member = new FakeMember(ensemble, i);
-      await member.listen(0);
-      ensemble.members.push(member);
+    const ensemble = new FakeEnsemble(size, tickMs);
+    await ensemble.leader.boot();
+    for (const member of ensemble.members) await member.host.boot();
+    // The first election and syncs, on ticks as fast as the host loops allow.
+    for (let tick = 0; !ensemble.members.every((member) => member.host.peer.isServing()); tick++) {
+      if (tick === START_TICKS_MAX) throw new Error(`the fake ensemble did not serve within ${tick} ticks`);
+      ensemble.tickAll();
+      await new Promise((resolve) => setImmediate(resolve));
     }
+    for (const member of ensemble.members) await member.listen(0);
+    ensemble.timer = setInterval(() => ensemble.tickAll(), tickMs);
     return ensemble;
   }
 
@@ -62,121 +123,363 @@ export class FakeEnsemble {
     return this.members.map((member) => `127.0.0.1:${member.port}`).join(',');
   }
 
-  /** lastZxid is the tree's last applied zxid. */
-  get lastZxid(): number {
-    return this.tree.lastProcessedZxid;
-  }
-
-  /** memberOf is the member a session is connected to now. */
+  /** memberOf is the member a session is connected to now (the one that accepted it last). */
   memberOf(sessionId: SessionId): FakeMember | undefined {
     return this.sessionConnections.get(sessionId)?.member;
   }
 
-  /** expire ends a session as the leader would when its timeout passes. */
+  /**
+   * expire makes the leader expire a session now, as its expiry check does once the session's
+   * timeout has passed without a heartbeat: it proposes the session's closeSession (cxid 0). Every
+   * member that applies it closes the session's connection; a resume is refused SESSION_EXPIRED.
+   */
   expire(sessionId: SessionId): void {
-    this.sessions.setClosing(sessionId, true);
-    this.closeSession(sessionId);
+    if (this.expiring.has(sessionId)) return;
+    this.expiring.add(sessionId);
+    this.contained(() => this.leader.peer.submit(sessionId, 0, { op: 'closeSession' }));
+    this.leader.schedule();
   }
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    this.leader.alive = false;
     await Promise.all(this.members.map((member) => member.kill()));
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  /** @internal the peer configuration every host uses. */
+  peerConfig(id: number): PeerConfig {
+    const limits = deriveLimits();
+    return {
+      id,
+      voters: [LEADER_ID],
+      observers: this.members.map((member) => member.id),
+      random: createPrng(id),
+      machine: createTreeMachine({
+        serverId: id,
+        tickMs: this.tickMs,
+        sessionTimeoutMsMin: this.sessionTimeoutMsMin,
+        sessionTimeoutMsMax: this.sessionTimeoutMsMax,
+        limits,
+      }),
+      tickMs: this.tickMs,
+      limits,
+    };
+  }
+
+  /** @internal send delivers a peer message at once, unless either end is dead or isolated. */
+  send(from: number, { to, message }: Outbound): void {
+    const target = this.hostOf(to);
+    if (target === undefined || !target.alive || this.isolated.has(from) || this.isolated.has(to)) return;
+    const held = this.heldInforms.get(to);
+    if (held !== undefined && message.type === 'inform') {
+      held.push({ from, message });
+      return;
+    }
+    this.contained(() => target.peer.step(from, message));
+    target.schedule();
+  }
+
+  /** @internal hold holds the INFORMs to member `id` (behind), or delivers the held ones in order and stops holding. */
+  hold(id: number, holding: boolean): void {
+    const held = this.heldInforms.get(id);
+    if (holding) {
+      if (held === undefined) this.heldInforms.set(id, []);
+      return;
+    }
+    this.heldInforms.delete(id);
+    const target = this.hostOf(id);
+    if (held === undefined || target === undefined || !target.alive) return;
+    for (const { from, message } of held) this.contained(() => target.peer.step(from, message));
+    target.schedule();
+  }
+
+  /** @internal isBehind tells whether member `id` is held back. */
+  isBehind(id: number): boolean {
+    return this.heldInforms.has(id);
+  }
+
+  /** @internal cut breaks every link of `id` (a killed or isolated member). */
+  cut(id: number): void {
+    // What the broken links held is lost with them; a rejoin syncs it again.
+    this.heldInforms.get(id)?.splice(0);
+    for (const other of this.hosts()) if (other.id !== id) this.cutLink(id, other.id);
+  }
+
+  /** @internal cutLink breaks the link between two peers: each live end learns it, as from a mesh disconnect. */
+  cutLink(a: number, b: number): void {
+    for (const [self, other] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      const host = this.hostOf(self);
+      if (host === undefined || !host.alive) continue;
+      this.contained(() => host.peer.disconnected(other));
+      host.schedule();
+    }
+  }
+
+  /** @internal isolate cuts a member off from every peer (serving = false), or joins it again. */
+  isolate(id: number, isolated: boolean): void {
+    if (isolated === this.isolated.has(id)) return;
+    if (isolated) {
+      this.isolated.add(id);
+      this.cut(id);
+    } else this.isolated.delete(id);
   }
 
   /** @internal */
-  commit(
-    sessionId: SessionId,
-    cxid: number,
-    txn: LogEntry['txn'],
-  ): { entry: LogEntry; error: ReplyFrame['error']; result: ReplyFrame['result'] } {
-    const zxid = ++this.zxid;
-    this.pipeline.noteProposed(zxid, txn);
-    const entry: LogEntry = { zxid, sessionId, cxid, timeMs: Date.now(), txn };
-    const applied = this.tree.applyTxn(entry);
-    this.pipeline.noteApplied(zxid);
-    this.deliver(applied.watches);
-    return { entry, error: applied.error, result: applied.result };
+  bound(sessionId: SessionId, member: FakeMember, connection: ServerConnection): void {
+    this.sessionConnections.set(sessionId, { member, connection });
   }
 
   /** @internal */
-  deliver(triggers: readonly WatchTrigger[]): void {
-    for (const trigger of triggers) {
-      for (const sessionId of trigger.sessionIds) {
-        const holder = this.sessionConnections.get(sessionId);
-        holder?.member.sendTo(holder.connection, { kind: 'watchEvent', xid: -1, event: trigger.event });
-      }
+  unbound(sessionId: SessionId, connection: ServerConnection): void {
+    if (this.sessionConnections.get(sessionId)?.connection === connection) this.sessionConnections.delete(sessionId);
+  }
+
+  /** @internal contained runs work on a peer; an error (a broken invariant, a bug) is kept for stop() to throw. */
+  contained(work: () => void): void {
+    try {
+      work();
+    } catch (error) {
+      this.fail(error);
     }
   }
 
   /** @internal */
-  closeSession(sessionId: SessionId): void {
-    const txn = this.pipeline.prepareCloseSession(sessionId);
-    this.commit(0, 0, txn);
-    this.sessions.removeSession(sessionId);
-    const holder = this.sessionConnections.get(sessionId);
-    this.sessionConnections.delete(sessionId);
-    holder?.connection.close();
+  fail(error: unknown): void {
+    this.failure ??= error;
+    console.error('fake ensemble:', error);
   }
 
-  /** @internal */
-  nextZxidForTest(): number {
-    return this.zxid;
+  private hostOf(id: number): PeerHost | undefined {
+    if (id === LEADER_ID) return this.leader;
+    return this.members[id - LEADER_ID - 1]?.host;
+  }
+
+  private hosts(): PeerHost[] {
+    return [this.leader, ...this.members.map((member) => member.host)];
+  }
+
+  private tickAll(): void {
+    const now = Date.now();
+    for (const host of this.hosts()) {
+      if (!host.alive) continue;
+      this.contained(() => host.peer.tick(now));
+      host.schedule();
+    }
+  }
+
+  /** dropClientOutputs: the leader has no client port; the replies to expire()'s closeSession go nowhere. */
+  private dropClientOutputs(outputs: readonly ClientOutput[]): void {
+    for (const output of outputs) {
+      if (output.type === 'sessionClosed') this.expiring.delete(output.sessionId);
+    }
   }
 }
 
-/** FakeMember is one client port of a FakeEnsemble. */
+/**
+ * PeerHost runs one ZabPeer in memory with core's host loop (ReadyDriver), as the server's Member
+ * does with disk and TCP: the driver sends the leader's PROPOSAL/COMMIT/INFORM, the host persists
+ * the Ready to its MemoryStorage, then the driver sends the rest, delivers the client output and
+ * advances the peer.
+ */
+export class PeerHost {
+  readonly storage = new MemoryStorage();
+  alive = false;
+  private peerValue: ZabPeer | undefined;
+  private driver: ReadyDriver | undefined;
+  private pumping = false;
+  private pumpScheduled = false;
+
+  constructor(
+    private readonly ensemble: FakeEnsemble,
+    readonly id: number,
+    private readonly deliver: (outputs: readonly ClientOutput[]) => void,
+    private readonly afterAdvance: () => void = () => {},
+  ) {}
+
+  get peer(): ZabPeer {
+    if (this.peerValue === undefined) throw new Error(`peer ${this.id} was never booted`);
+    return this.peerValue;
+  }
+
+  /** boot starts the peer from what its storage holds (nothing at first; its log after a kill). */
+  async boot(): Promise<void> {
+    const recovered = await this.storage.load();
+    const peer = new ZabPeer(this.ensemble.peerConfig(this.id), recovered);
+    this.peerValue = peer;
+    this.driver = new ReadyDriver(peer, {
+      send: (messages) => {
+        for (const outbound of messages) this.ensemble.send(this.id, outbound);
+      },
+      deliver: (outputs) => this.deliver(outputs),
+      // The leader gave up on a stalled learner: drop the link both ways, as the mesh does.
+      disconnect: (peers) => {
+        for (const id of peers) this.ensemble.cutLink(this.id, id);
+      },
+    });
+    this.alive = true;
+    this.schedule();
+  }
+
+  /** schedule runs the host loop once the current work is done. */
+  schedule(): void {
+    if (this.pumpScheduled || !this.alive) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump().catch((error: unknown) => this.ensemble.fail(error));
+    });
+  }
+
+  private async pump(): Promise<void> {
+    if (this.pumping || !this.alive) return;
+    this.pumping = true;
+    const peer = this.peer;
+    const driver = this.driver as ReadyDriver;
+    try {
+      for (let ready = driver.begin(); ready !== null; ready = driver.begin()) {
+        await this.persist(ready);
+        // Killed during the persist: the process is gone, nothing after it happens.
+        if (!this.alive || this.peerValue !== peer) return;
+        driver.finish();
+        this.afterAdvance();
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private async persist(ready: Ready): Promise<void> {
+    if (ready.truncateAfter !== null) await this.storage.truncateAfter(ready.truncateAfter);
+    if (ready.snapshot !== null) await this.storage.saveSnapshot(ready.snapshot.header, ready.snapshot.records);
+    if (ready.entries.length > 0) await this.storage.append(ready.entries);
+    if (ready.epochs !== null) await this.storage.saveEpochs(ready.epochs);
+  }
+}
+
+/**
+ * FakeMember is one observer of a FakeEnsemble with its client port, serving sessions as the
+ * server's Member does: it refuses a connect with NOT_SERVING while it has no leader and with
+ * ZXID_AHEAD when the client has seen more than it applied; it creates a session through the
+ * leader (submitCreateSession) and resumes one with its password anywhere it is live; a session
+ * is bound to one connection at a time (a new one detaches and closes the old); pings touch it;
+ * replies and watch events go to the session's connection, which closes when the session does.
+ */
 export class FakeMember {
+  readonly id: number;
+  readonly host: PeerHost;
   port = 0;
-  /** behind: refuse resumes (lastZxidSeen > 0) with ZXID_AHEAD, as a member that has not caught up. */
-  behind = false;
-  /** serving: false refuses every connect with NOT_SERVING. */
-  serving = true;
   /** holdReplies: queue replies (not watch events) until releaseReplies(). */
   holdReplies = false;
   /** pings counts the pings received. */
   pings = 0;
   readonly connects: ConnectRequest[] = [];
   private listener: ClientListener | undefined;
-  private readonly connections = new Set<ServerConnection>();
+  private readonly connections = new Map<SessionId, ServerConnection>();
+  private readonly pendingConnects = new Map<number, ServerConnection>();
   private readonly held: { connection: ServerConnection; reply: ReplyFrame }[] = [];
+  private wasServing = false;
 
   constructor(
     private readonly ensemble: FakeEnsemble,
     readonly index: number,
-  ) {}
-
-  get connectionCount(): number {
-    return this.connections.size;
+  ) {
+    this.id = LEADER_ID + 1 + index;
+    this.host = new PeerHost(
+      ensemble,
+      this.id,
+      (outputs) => this.deliver(outputs),
+      () => this.afterAdvance(),
+    );
   }
 
+  /** serving: false cuts the member off from the leader (it stops serving and drops its clients); true joins it again. */
+  get serving(): boolean {
+    return this.host.alive && this.host.peer.isServing();
+  }
+
+  set serving(serving: boolean) {
+    this.ensemble.isolate(this.id, !serving);
+  }
+
+  /**
+   * behind: true holds the leader's INFORMs to this member (its pings still arrive): it keeps
+   * serving but applies no new commit, so a client that saw a later zxid elsewhere is refused with
+   * ZXID_AHEAD when it resumes here, by the server's own check. false delivers what was held: it
+   * catches up.
+   */
+  get behind(): boolean {
+    return this.ensemble.isBehind(this.id);
+  }
+
+  set behind(behind: boolean) {
+    this.ensemble.hold(this.id, behind);
+  }
+
+  /** @internal */
   async listen(port: number): Promise<void> {
     this.listener = new ClientListener({
       host: '127.0.0.1',
       port,
+      frameBytesMax: deriveLimits().clientFrameBytesMax,
       onConnect: (connection, request) => this.onConnect(connection, request),
     });
     const bound = await this.listener.listen();
     this.port = bound.port;
   }
 
-  /** kill closes the port and every connection, as a crashed process would. */
+  /** kill stops the member as a crashed process: port and connections closed, peer gone; its log survives. */
   async kill(): Promise<void> {
+    if (!this.host.alive && this.listener === undefined) return;
+    this.host.alive = false;
+    this.ensemble.cut(this.id);
     const listener = this.listener;
     this.listener = undefined;
-    for (const connection of this.connections) connection.close();
-    this.connections.clear();
+    this.dropConnections();
+    this.held.length = 0;
     await listener?.close();
   }
 
-  /** restart listens again on the same port. */
+  /**
+   * restart recovers the member from its log and opens its client port at once, as the server
+   * does (clients are refused NOT_SERVING until it has synced), and resolves once it serves.
+   */
   async restart(): Promise<void> {
-    await this.listen(this.port);
+    await this.host.boot();
+    this.wasServing = false;
+    await this.openPort();
+    await this.untilServing();
+  }
+
+  /**
+   * recover recovers the member from its log and resolves once it serves, with its client port
+   * still closed until {@link openPort}: a test can act on a member no client can reach yet.
+   */
+  async recover(): Promise<void> {
+    await this.host.boot();
+    this.wasServing = false;
+    await this.untilServing();
+  }
+
+  /** openPort listens again on the member's port (after {@link recover}). */
+  async openPort(): Promise<void> {
+    if (this.listener === undefined) await this.listen(this.port);
+  }
+
+  private async untilServing(): Promise<void> {
+    const deadline = Date.now() + REJOIN_MS_MAX;
+    while (!this.host.peer.isServing()) {
+      if (Date.now() > deadline) throw new Error(`member ${this.id} did not serve within ${REJOIN_MS_MAX} ms`);
+      await new Promise((resolve) => setTimeout(resolve, this.ensemble.tickMs));
+    }
   }
 
   /** dropConnections closes every client connection but keeps listening (a leader change does this). */
   dropConnections(): void {
-    for (const connection of this.connections) connection.close();
-    this.connections.clear();
+    for (const connection of [...this.connections.values(), ...this.pendingConnects.values()]) connection.close();
   }
 
   releaseReplies(): void {
@@ -184,132 +487,133 @@ export class FakeMember {
     for (const { connection, reply } of this.held.splice(0)) connection.send(reply);
   }
 
-  /** @internal */
-  sendTo(connection: ServerConnection, message: Parameters<ServerConnection['send']>[0]): void {
-    connection.send(message);
-  }
-
-  private reply(connection: ServerConnection, reply: ReplyFrame): void {
-    if (this.holdReplies) this.held.push({ connection, reply });
-    else connection.send(reply);
-  }
-
   private onConnect(connection: ServerConnection, request: ConnectRequest): void {
-    const { ensemble } = this;
     this.connects.push(request);
-    if (!this.serving) {
-      connection.refuse('NOT_SERVING', 'no leader');
+    const peer = this.host.peer;
+    const status = peer.status();
+    if (!this.host.alive || !status.established) {
+      connection.refuse('NOT_SERVING', `member ${this.id} has no leader: it is ${status.role}`);
       return;
     }
-    if (request.lastZxidSeen > ensemble.lastZxid || (this.behind && request.lastZxidSeen > 0)) {
-      connection.refuse('ZXID_AHEAD', `client saw ${request.lastZxidSeen}, this member is behind`);
+    if (request.lastZxidSeen > status.lastAppliedZxid) {
+      connection.refuse('ZXID_AHEAD', `client saw ${request.lastZxidSeen}, member ${this.id} is behind`);
       return;
     }
-    let sessionId = request.sessionId;
-    let timeoutMs: number;
-    if (sessionId === 0) {
-      const txn = ensemble.pipeline.prepareCreateSession(request.timeoutMs);
-      if (txn.type !== 'createSession') throw new Error('expected a createSession txn');
-      ensemble.commit(0, 0, txn);
-      sessionId = txn.sessionId;
-      timeoutMs = txn.timeoutMs;
-    } else {
-      if (!ensemble.sessions.isLive(sessionId) || !samePassword(request.password, passwordOf(sessionId))) {
-        connection.refuse('SESSION_EXPIRED', `session ${sessionId} expired`);
-        return;
-      }
-      ensemble.sessions.touch(sessionId);
-      timeoutMs = ensemble.sessions.timeoutMsOf(sessionId)!;
-      const previous = ensemble.sessionConnections.get(sessionId);
-      previous?.connection.close();
+    if (request.sessionId === 0) {
+      let connectId = 0;
+      this.ensemble.contained(() => {
+        connectId = peer.submitCreateSession(request.timeoutMs);
+      });
+      this.pendingConnects.set(connectId, connection);
+      connection.onClose(() => {
+        if (this.pendingConnects.get(connectId) === connection) this.pendingConnects.delete(connectId);
+      });
+      this.host.schedule();
+      return;
     }
-    this.connections.add(connection);
-    ensemble.tree.dropWatches(sessionId);
-    ensemble.sessionConnections.set(sessionId, { member: this, connection });
-    connection.onClose(() => {
-      this.connections.delete(connection);
-      const holder = ensemble.sessionConnections.get(sessionId);
-      if (holder?.connection === connection) {
-        ensemble.sessionConnections.delete(sessionId);
-        // Watches live on the connection; a reconnect re-registers them with setWatches.
-        ensemble.tree.dropWatches(sessionId);
-      }
-    });
+    const timeoutMs = peer.sessionTimeoutMs(request.sessionId);
+    if (timeoutMs === undefined || !samePassword(request.password, sessionPassword(request.sessionId))) {
+      connection.refuse('SESSION_EXPIRED', `session 0x${request.sessionId.toString(16)} has expired`);
+      return;
+    }
+    this.bind(connection, request.sessionId, timeoutMs);
+  }
+
+  private bind(connection: ServerConnection, sessionId: SessionId, timeoutMs: number): void {
+    const peer = this.host.peer;
+    const previous = this.connections.get(sessionId);
+    if (previous !== undefined && previous !== connection) {
+      // The session moved to a new connection: the old one must not answer for it any more.
+      this.ensemble.contained(() => peer.detachSession(sessionId));
+      previous.close();
+    }
+    this.connections.set(sessionId, connection);
+    this.ensemble.bound(sessionId, this, connection);
+    connection.accept({ timeoutMs, sessionId, password: sessionPassword(sessionId), readOnly: false });
+    connection.setIdleTimeout(timeoutMs);
+    this.ensemble.contained(() => peer.touchSession(sessionId));
     connection.onMessage((message) => {
-      if (ensemble.sessionConnections.get(sessionId)?.connection !== connection) return;
-      ensemble.sessions.touch(sessionId);
+      if (!this.host.alive || this.host.peer !== peer) return;
       if (message.kind === 'ping') {
         this.pings++;
+        this.ensemble.contained(() => peer.touchSession(sessionId));
         connection.send({ kind: 'pong' });
         return;
       }
-      ensemble.frames.push(message);
-      this.onRequest(connection, sessionId, message);
+      this.ensemble.frames.push(message);
+      const linearizable = message.linearizable === true;
+      this.ensemble.contained(() => peer.submit(sessionId, message.xid, message.request, { linearizable }));
+      this.host.schedule();
     });
-    connection.accept({ timeoutMs, sessionId, password: passwordOf(sessionId), readOnly: false });
+    connection.onClose(() => {
+      this.ensemble.unbound(sessionId, connection);
+      if (this.connections.get(sessionId) === connection) {
+        this.connections.delete(sessionId);
+        if (this.host.alive && this.host.peer === peer) this.ensemble.contained(() => peer.detachSession(sessionId));
+      }
+    });
   }
 
-  private onRequest(connection: ServerConnection, sessionId: SessionId, frame: RequestFrame): void {
-    const { ensemble } = this;
-    const { xid, request } = frame;
-    switch (request.op) {
-      case 'create':
-      case 'delete':
-      case 'setData':
-      case 'multi':
-      case 'closeSession': {
-        const txn = ensemble.pipeline.prepare(sessionId, xid, request as WriteRequest, Date.now());
-        const { entry, error, result } = ensemble.commit(sessionId, xid, txn);
-        const reply: ReplyFrame = {
-          kind: 'reply',
-          xid,
-          zxid: entry.zxid,
-          error,
-          result: request.op === 'closeSession' ? { op: 'closeSession' } : result,
-        };
-        this.reply(connection, reply);
-        if (request.op === 'closeSession' && error === null) {
-          ensemble.sessions.removeSession(sessionId);
-          ensemble.sessionConnections.delete(sessionId);
-          connection.close();
+  private deliver(outputs: readonly ClientOutput[]): void {
+    const closing: SessionId[] = [];
+    for (const output of outputs) {
+      switch (output.type) {
+        case 'reply': {
+          const { sessionId, xid, zxid, error, result } = output.reply;
+          const connection = this.connections.get(sessionId);
+          if (connection !== undefined) this.reply(connection, { kind: 'reply', xid, zxid, error, result });
+          if (result?.op === 'closeSession' && error === null) closing.push(sessionId);
+          break;
         }
-        return;
-      }
-      case 'sync':
-        this.reply(connection, {
-          kind: 'reply',
-          xid,
-          zxid: ensemble.lastZxid,
-          error: null,
-          result: { op: 'sync', path: request.path },
-        });
-        return;
-      default: {
-        const outcome = ensemble.tree.processLocal(sessionId, request as LocalRequest);
-        ensemble.deliver(outcome.watches);
-        this.reply(connection, {
-          kind: 'reply',
-          xid,
-          zxid: ensemble.lastZxid,
-          error: outcome.error,
-          result: outcome.result,
-        });
+        case 'event':
+          this.connections.get(output.sessionId)?.send({ kind: 'watchEvent', xid: -1, event: output.event });
+          break;
+        case 'sessionCreated': {
+          const connection = this.pendingConnects.get(output.connectId);
+          if (connection === undefined) break;
+          this.pendingConnects.delete(output.connectId);
+          this.bind(connection, output.sessionId, output.timeoutMs);
+          break;
+        }
+        case 'connectFailed': {
+          const connection = this.pendingConnects.get(output.connectId);
+          if (connection === undefined) break;
+          this.pendingConnects.delete(output.connectId);
+          connection.refuse('NOT_SERVING', `member ${this.id} lost its leader while creating the session`);
+          break;
+        }
+        case 'sessionClosed':
+          closing.push(output.sessionId);
+          break;
       }
     }
+    // Close after the batch, so a closeSession's own reply goes out first.
+    for (const sessionId of closing) {
+      const connection = this.connections.get(sessionId);
+      if (connection === undefined) continue;
+      this.connections.delete(sessionId);
+      connection.close();
+    }
   }
-}
 
-/** passwordOf is the fake's session password: derived from the id, so a wrong one can be tested. */
-export function passwordOf(sessionId: SessionId): Uint8Array {
-  const password = new Uint8Array(16);
-  let x = sessionId % 2 ** 32;
-  for (let i = 0; i < 16; i++) {
-    x = (x * 1103515245 + 12345) % 2 ** 31;
-    password[i] = x & 0xff;
+  /** reply sends a reply (or holds it); one the codec cannot encode is answered MARSHALLING_ERROR, as the server does. */
+  private reply(connection: ServerConnection, reply: ReplyFrame): void {
+    if (this.holdReplies) {
+      this.held.push({ connection, reply });
+      return;
+    }
+    try {
+      connection.send(reply);
+    } catch (failure) {
+      if (!CodecError.isInstance(failure)) throw failure;
+      connection.send({ ...reply, error: 'MARSHALLING_ERROR', result: null });
+    }
   }
-  return password;
-}
 
-function samePassword(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((byte, i) => byte === b[i]);
+  /** afterAdvance: a member that stops serving closes its client connections (ZooKeeper does too); clients move on. */
+  private afterAdvance(): void {
+    const serving = this.host.peer.isServing();
+    if (!serving && this.wasServing) this.dropConnections();
+    this.wasServing = serving;
+  }
 }
