@@ -6,6 +6,7 @@ import { logEntryBytes, replyBytes, snapshotRecordBytes } from '../wire-size.js'
 import { formatZxid, makeZxid, type Zxid, zxidCounter, zxidEpoch } from '../zxid.js';
 import type { ReplicatedMachine } from './machine.js';
 import type { CreateSessionRequest, NotificationMessage, PeerMessage, PeerState, ZabMessage } from './messages.js';
+import { quorumAckedZxid, quorumSize } from './quorum.js';
 
 /** PeerConfig configures one member. Every duration is in ticks; the host decides how long a tick is. */
 export interface PeerConfig {
@@ -1312,9 +1313,8 @@ export class ZabPeer {
       if (!learner.observer && (learner.stage === 'synced' || learner.stage === 'uptodate'))
         acked.push(learner.ackedZxid);
     }
-    if (acked.length < this.quorumSize()) return;
-    acked.sort((a, b) => b - a);
-    const candidate = acked[this.quorumSize() - 1] as Zxid;
+    const candidate = quorumAckedZxid(acked, this.voters.length);
+    if (candidate === null) return;
     // Only entries of this epoch are committed by counting acks; older ones were committed at establishment.
     if (candidate <= this.committedZxid || zxidEpoch(candidate) !== leader.epoch) return;
     const from = this.committedZxid;
@@ -1949,7 +1949,7 @@ export class ZabPeer {
   }
 
   private quorumSize(): number {
-    return Math.floor(this.voters.length / 2) + 1;
+    return quorumSize(this.voters.length);
   }
 }
 
