@@ -4,9 +4,15 @@ import type { Epochs, RecoveredState, Snapshot } from '../storage.js';
 import type { ErrorCode, ErrorTxn, LogEntry, Reply, Request, SessionId, SnapshotRecord, WatchEvent } from '../types.js';
 import { logEntryBytes, replyBytes, snapshotRecordBytes } from '../wire-size.js';
 import { formatZxid, makeZxid, type Zxid, zxidCounter, zxidEpoch } from '../zxid.js';
+import { History } from './history.js';
+import { assert, NO_ZXID, ZabInvariantError } from './invariant.js';
 import type { ReplicatedMachine } from './machine.js';
 import type { CreateSessionRequest, NotificationMessage, PeerMessage, PeerState, ZabMessage } from './messages.js';
+import { type ClientOutput, type Outbound, Outbox, type Ready } from './outbox.js';
 import { quorumAckedZxid, quorumSize } from './quorum.js';
+
+export type { ClientOutput, Outbound, Ready };
+export { ZabInvariantError };
 
 /** PeerConfig configures one member. Every duration is in ticks; the host decides how long a tick is. */
 export interface PeerConfig {
@@ -44,46 +50,6 @@ export interface PeerConfig {
    * leader's proposals in flight are bounded in bytes. Give the machine the same object.
    */
   limits?: Limits;
-}
-
-/** Outbound is one message for the host to send. */
-export interface Outbound {
-  to: number;
-  message: PeerMessage;
-}
-
-/** ClientOutput is one thing for a client session, in the order the session must see it. */
-export type ClientOutput =
-  | { type: 'reply'; reply: Reply }
-  | { type: 'event'; sessionId: SessionId; event: WatchEvent }
-  | { type: 'sessionCreated'; connectId: number; sessionId: SessionId; timeoutMs: number }
-  | { type: 'connectFailed'; connectId: number; error: ErrorCode }
-  | { type: 'sessionClosed'; sessionId: SessionId };
-
-/**
- * Ready is one batch of work for the host, which must carry it out in this order:
- *  1. persist: `truncateAfter` (if not null), then `snapshot` (if not null), then append `entries`,
- *     then save `epochs` (if not null) — each durably (fsync) before the next step;
- *  2. send `messages` (only now: they acknowledge what step 1 persisted);
- *  3. deliver `toClients` in order (replies, watch events, session notices);
- *  4. drop the connections to the peers in `disconnect` (they reconnect as after any break);
- *  5. call `advance()`.
- * `applied` lists the entries applied to the tree in this batch, for metrics and checks.
- */
-export interface Ready {
-  truncateAfter: Zxid | null;
-  snapshot: Snapshot | null;
-  entries: LogEntry[];
-  epochs: Epochs | null;
-  messages: Outbound[];
-  toClients: ClientOutput[];
-  applied: LogEntry[];
-  /**
-   * disconnect lists peers whose connection the host should drop: a leader gave up on a learner
-   * (its synchronization stalled) and the learner must learn it at once, as ZooKeeper's leader
-   * closes the socket, instead of waiting out initLimit on a connection that is still up.
-   */
-  disconnect: number[];
 }
 
 /** Role is what this server currently does. */
@@ -234,8 +200,6 @@ interface PendingRequest {
   readAfterBarrier: boolean;
 }
 
-const NO_ZXID = -1;
-
 /**
  * ZabPeer is one member of a Zab ensemble as a pure state machine (etcd raft's RawNode). The host
  * calls {@link ZabPeer.tick}, {@link ZabPeer.step} and the submit methods, then takes
@@ -268,13 +232,8 @@ export class ZabPeer {
   // Durable state (as of the last Ready handed out; durable once advanced).
   private acceptedEpoch: number;
   private currentEpoch: number;
-  /** log holds accepted entries above logBase, in zxid order; the applied prefix is trimmed to historyEntriesMax. */
-  private log: LogEntry[];
-  /** logBytes is the encoded size of the entries in `log`, for trimming by historyBytesMax. */
-  private logBytes = 0;
-  private logBase: Zxid;
-  private persistedZxid: Zxid;
-  private committedZxid: Zxid;
+  /** log is the accepted history and its persisted and committed marks. */
+  private readonly log: History;
 
   // Role.
   private role: Role = 'looking';
@@ -300,17 +259,9 @@ export class ZabPeer {
   private nextLocalBarrierId = 1;
 
   // Output.
-  private out: Ready = emptyReady();
-  /**
-   * lastSent: the last message queued to each peer in `out` (it has not been handed out yet). A
-   * PROPOSAL, ACK, COMMIT or INFORM that follows one of its own kind to the same peer joins it, so
-   * a Ready carries one of each per peer however many requests it holds; order per peer is kept.
-   */
-  private lastSent = new Map<number, PeerMessage>();
-  /** lastSentBytes: the size of `lastSent`'s entries or records, so merging stops at batchBytesTarget. */
-  private lastSentBytes = new Map<number, number>();
+  private readonly outbox: Outbox;
+  /** inflight: the Ready handed out and not yet advanced. */
   private inflight: Ready | null = null;
-  private inflightEndZxid: Zxid = 0;
 
   constructor(config: PeerConfig, recovered: RecoveredState) {
     this.id = config.id;
@@ -338,16 +289,10 @@ export class ZabPeer {
 
     this.acceptedEpoch = recovered.epochs.acceptedEpoch;
     this.currentEpoch = recovered.epochs.currentEpoch;
-    this.logBase = recovered.snapshot?.header.zxid ?? 0;
+    this.outbox = new Outbox(this.syncBatchEntriesMax, this.limits.batchBytesTarget);
+    const base = recovered.snapshot?.header.zxid ?? 0;
     if (recovered.snapshot) this.machine.restore(recovered.snapshot.header.zxid, recovered.snapshot.records);
-    this.log = recovered.entries.filter((entry) => entry.zxid > this.logBase);
-    for (let i = 1; i < this.log.length; i++) {
-      assert((this.log[i] as LogEntry).zxid > (this.log[i - 1] as LogEntry).zxid, 'recovered log out of order');
-    }
-    for (const entry of this.log) this.logBytes += logEntryBytes(entry);
-    this.persistedZxid = this.lastLoggedZxid();
-    // Only what the snapshot holds is known to be committed; the rest is settled by synchronization.
-    this.committedZxid = this.logBase;
+    this.log = new History(base, recovered.entries, this.outbox, this.historyEntriesMax, this.limits.historyBytesMax);
     this.becomeLooking();
   }
 
@@ -433,7 +378,7 @@ export class ZabPeer {
   submitCreateSession(timeoutMs: number): number {
     const connectId = this.nextConnectCounter++ * 256 + (this.id % 256);
     if (!this.isServing()) {
-      this.out.toClients.push({ type: 'connectFailed', connectId, error: 'CONNECTION_LOSS' });
+      this.outbox.ready.toClients.push({ type: 'connectFailed', connectId, error: 'CONNECTION_LOSS' });
       return connectId;
     }
     const request: CreateSessionRequest = { op: 'createSession', timeoutMs };
@@ -485,30 +430,15 @@ export class ZabPeer {
 
   /** hasReady tells whether a Ready batch is waiting and none is in flight. */
   hasReady(): boolean {
-    if (this.inflight !== null) return false;
-    const out = this.out;
-    return (
-      out.truncateAfter !== null ||
-      out.snapshot !== null ||
-      out.entries.length > 0 ||
-      out.epochs !== null ||
-      out.messages.length > 0 ||
-      out.toClients.length > 0 ||
-      out.applied.length > 0 ||
-      out.disconnect.length > 0
-    );
+    return this.inflight === null && !this.outbox.isEmpty();
   }
 
   /** ready hands out the next batch; call {@link advance} once it is carried out. */
   ready(): Ready {
     assert(this.inflight === null, 'ready() called before advance()');
-    const batch = this.out;
-    this.out = emptyReady();
-    this.lastSent.clear();
-    this.lastSentBytes.clear();
-    this.inflight = batch;
-    this.inflightEndZxid = this.lastLoggedZxid();
-    return batch;
+    this.inflight = this.outbox.take();
+    this.log.handedOut();
+    return this.inflight;
   }
 
   /** advance tells the peer the last Ready is carried out: what it persisted is durable. */
@@ -516,7 +446,7 @@ export class ZabPeer {
     const batch = this.inflight;
     assert(batch !== null, 'advance() without ready()');
     this.inflight = null;
-    if (this.inflightEndZxid > this.persistedZxid) this.persistedZxid = this.inflightEndZxid;
+    this.log.advanced();
     if (this.role === 'leading' && this.leaderState) {
       this.leaderMaybeCommit();
     }
@@ -546,11 +476,11 @@ export class ZabPeer {
       epoch: leader?.epoch ?? follower?.epoch ?? 0,
       acceptedEpoch: this.acceptedEpoch,
       currentEpoch: this.currentEpoch,
-      lastLoggedZxid: this.lastLoggedZxid(),
-      persistedZxid: this.persistedZxid,
-      committedZxid: this.committedZxid,
+      lastLoggedZxid: this.log.lastLoggedZxid(),
+      persistedZxid: this.log.persistedZxid,
+      committedZxid: this.log.committedZxid,
       lastAppliedZxid: this.machine.lastAppliedZxid,
-      outstanding: leader ? this.lastLoggedZxid() - Math.max(this.committedZxid, makeZxid(leader.epoch, 0)) : 0,
+      outstanding: leader ? this.log.lastLoggedZxid() - Math.max(this.log.committedZxid, makeZxid(leader.epoch, 0)) : 0,
     };
   }
 
@@ -562,13 +492,12 @@ export class ZabPeer {
 
   /** hasLogged tells whether the entry with this zxid is in this server's accepted history (or below its base). */
   hasLogged(zxid: Zxid): boolean {
-    if (zxid <= this.logBase) return true;
-    return this.findIndex(zxid) !== -1;
+    return this.log.hasLogged(zxid);
   }
 
   /** history returns the accepted entries held in memory (above the base), for checks and DIFF. */
   history(): readonly LogEntry[] {
-    return this.log;
+    return this.log.entries();
   }
 
   /** sessionTimeoutMs is a live session's negotiated timeout in the applied state, or undefined if it is not live. */
@@ -636,7 +565,7 @@ export class ZabPeer {
     // Observers never propose themselves: they cannot lead. Their vote names no one (server 0),
     // with values the peer protocol can carry (it has no negative ids, zxids or epochs).
     if (this.isObserver) return { leader: 0, zxid: 0, peerEpoch: 0 };
-    return { leader: this.id, zxid: this.lastLoggedZxid(), peerEpoch: this.currentEpoch };
+    return { leader: this.id, zxid: this.log.lastLoggedZxid(), peerEpoch: this.currentEpoch };
   }
 
   private notification(): NotificationMessage {
@@ -826,7 +755,7 @@ export class ZabPeer {
     leader.phase = 'epochAck';
     // Persist acceptedEpoch before anyone hears of the epoch.
     this.acceptedEpoch = leader.epoch;
-    this.out.epochs = { acceptedEpoch: this.acceptedEpoch, currentEpoch: this.currentEpoch };
+    this.outbox.ready.epochs = { acceptedEpoch: this.acceptedEpoch, currentEpoch: this.currentEpoch };
     for (const learner of leader.learners.values()) {
       this.send(learner.id, { type: 'leaderInfo', epoch: leader.epoch });
     }
@@ -851,7 +780,7 @@ export class ZabPeer {
     leader.phase = 'sync';
     leader.lastProgressTick = this.ticks;
     this.currentEpoch = leader.epoch;
-    this.out.epochs = { acceptedEpoch: this.acceptedEpoch, currentEpoch: this.currentEpoch };
+    this.outbox.ready.epochs = { acceptedEpoch: this.acceptedEpoch, currentEpoch: this.currentEpoch };
     for (const learner of leader.learners.values()) {
       if (learner.stage === 'syncing') this.leaderSendSync(learner);
     }
@@ -860,30 +789,32 @@ export class ZabPeer {
 
   /** isAheadOfUs: a history ending at (currentEpoch, lastZxid) is more recent than ours. */
   private isAheadOfUs(currentEpoch: number, lastZxid: Zxid): boolean {
-    return currentEpoch > this.currentEpoch || (currentEpoch === this.currentEpoch && lastZxid > this.lastLoggedZxid());
+    return (
+      currentEpoch > this.currentEpoch || (currentEpoch === this.currentEpoch && lastZxid > this.log.lastLoggedZxid())
+    );
   }
 
   private leaderSendSync(learner: Learner): void {
     const leader = this.leaderState as LeaderState;
     const epoch = leader.epoch;
-    const last = this.lastLoggedZxid();
+    const last = this.log.lastLoggedZxid();
     const peerLast = learner.lastZxid;
     let mode: 'DIFF' | 'TRUNC' | 'SNAP';
     let truncZxid = 0;
     let from: Zxid;
-    const base = this.logBase;
+    const base = this.log.base;
     if (peerLast === last) {
       mode = 'DIFF';
       from = last;
-    } else if (peerLast === base || (peerLast > base && this.findIndex(peerLast) !== -1)) {
+    } else if (peerLast === base || (peerLast > base && this.log.findIndex(peerLast) !== -1)) {
       mode = 'DIFF';
       from = peerLast;
     } else if (peerLast > base) {
       // The learner has entries we do not: truncate it to the last zxid we share below its end.
       let index = this.log.length - 1;
-      while (index >= 0 && (this.log[index] as LogEntry).zxid > peerLast) index--;
+      while (index >= 0 && this.log.at(index).zxid > peerLast) index--;
       if (index >= 0) {
-        truncZxid = (this.log[index] as LogEntry).zxid;
+        truncZxid = this.log.at(index).zxid;
         mode = 'TRUNC';
         from = truncZxid;
       } else {
@@ -901,7 +832,10 @@ export class ZabPeer {
       truncZxid: mode === 'TRUNC' ? truncZxid : 0,
       snapshotZxid: mode === 'SNAP' ? from : 0,
     });
-    assert(from === this.logBase || this.findIndex(from) !== -1, () => `sync start ${formatZxid(from)} not in history`);
+    assert(
+      from === this.log.base || this.log.findIndex(from) !== -1,
+      () => `sync start ${formatZxid(from)} not in history`,
+    );
     learner.stage = 'syncing';
     // From here on the learner is in the forwarding set: after NEWLEADER ends the stream it gets
     // every new proposal; until then the stream carries them, read from the log.
@@ -954,9 +888,9 @@ export class ZabPeer {
         if (records.length > 0) this.sendStreamChunk(learner, { type: 'snapChunk', epoch, records }, bytes);
         continue;
       }
-      let index = stream.sentZxid === this.logBase ? 0 : this.findIndex(stream.sentZxid) + 1;
+      let index = stream.sentZxid === this.log.base ? 0 : this.log.findIndex(stream.sentZxid) + 1;
       assert(
-        index > 0 || stream.sentZxid === this.logBase,
+        index > 0 || stream.sentZxid === this.log.base,
         () => `stream cursor ${formatZxid(stream.sentZxid)} trimmed`,
       );
       if (index >= this.log.length) {
@@ -967,7 +901,7 @@ export class ZabPeer {
       const entries: LogEntry[] = [];
       let bytes = 0;
       while (index < this.log.length && entries.length < this.syncBatchEntriesMax) {
-        const entry = this.log[index] as LogEntry;
+        const entry = this.log.at(index);
         const size = logEntryBytes(entry);
         if (entries.length > 0 && bytes + size > target) break;
         entries.push(entry);
@@ -992,10 +926,10 @@ export class ZabPeer {
     if (leader.phase !== 'sync' || leader.newLeaderAcks.size < this.quorumSize()) return;
     leader.phase = 'broadcast';
     // Everything in the new leader's history is committed once a quorum holds it (Zab's initial history).
-    this.committedZxid = this.lastLoggedZxid();
+    this.log.committedZxid = this.log.lastLoggedZxid();
     for (const learner of leader.learners.values()) {
       if (learner.stage === 'synced') {
-        this.send(learner.id, { type: 'upToDate', epoch: leader.epoch, committedZxid: this.committedZxid });
+        this.send(learner.id, { type: 'upToDate', epoch: leader.epoch, committedZxid: this.log.committedZxid });
         learner.stage = 'uptodate';
       }
     }
@@ -1036,7 +970,7 @@ export class ZabPeer {
       ) {
         this.forgetLearner(learner.id);
         // Tell it by dropping the connection: it looks again (and resyncs) as soon as it runs.
-        this.out.disconnect.push(learner.id);
+        this.outbox.ready.disconnect.push(learner.id);
       }
     }
     // Step down when no quorum of voters was heard from within syncLimit (Leader.lead's tick loop).
@@ -1133,7 +1067,7 @@ export class ZabPeer {
         } else if (leader.phase === 'sync' || leader.phase === 'broadcast') {
           if (
             message.currentEpoch > this.currentEpoch ||
-            (message.currentEpoch === this.currentEpoch && message.lastZxid > this.lastLoggedZxid())
+            (message.currentEpoch === this.currentEpoch && message.lastZxid > this.log.lastLoggedZxid())
           ) {
             // A learner ahead of an established leader cannot be synced; it will find the real history in an election.
             return;
@@ -1152,7 +1086,7 @@ export class ZabPeer {
         if (leader.phase === 'sync') {
           this.leaderMaybeEstablish();
         } else if (leader.phase === 'broadcast') {
-          this.send(from, { type: 'upToDate', epoch: leader.epoch, committedZxid: this.committedZxid });
+          this.send(from, { type: 'upToDate', epoch: leader.epoch, committedZxid: this.log.committedZxid });
           learner.stage = 'uptodate';
           this.leaderMaybeCommit();
         }
@@ -1274,41 +1208,20 @@ export class ZabPeer {
     assert(zxidEpoch(entry.zxid) === leader.epoch && zxidCounter(entry.zxid) === leader.nextCounter, 'zxid sequence');
     leader.nextCounter++;
     this.machine.noteProposed(entry);
-    const bytes = this.appendLog(entry);
+    const bytes = this.log.append(entry);
     leader.proposedBytes += bytes;
     for (const learner of leader.learners.values()) {
       if (learner.observer || learner.stream !== null) continue;
       if (learner.stage === 'syncing' || learner.stage === 'synced' || learner.stage === 'uptodate') {
-        this.sendEntry(learner.id, 'proposal', leader.epoch, entry, bytes);
+        this.outbox.sendEntry(learner.id, 'proposal', leader.epoch, entry, bytes);
       }
     }
-  }
-
-  /**
-   * sendEntry queues an entry for a peer in a PROPOSAL or INFORM: it joins the message of that
-   * kind already queued to the peer in this Ready while that stays under batchBytesTarget (and
-   * syncBatchEntriesMax entries), so a Ready carries few such messages and none over the frame limit.
-   */
-  private sendEntry(to: number, type: 'proposal' | 'inform', epoch: number, entry: LogEntry, bytes: number): void {
-    const last = this.lastSent.get(to);
-    if (
-      last?.type === type &&
-      last.epoch === epoch &&
-      last.entries.length < this.syncBatchEntriesMax &&
-      (this.lastSentBytes.get(to) ?? 0) + bytes <= this.limits.batchBytesTarget
-    ) {
-      last.entries.push(entry);
-      this.lastSentBytes.set(to, (this.lastSentBytes.get(to) ?? 0) + bytes);
-      return;
-    }
-    this.send(to, { type, epoch, entries: [entry] });
-    this.lastSentBytes.set(to, bytes);
   }
 
   private leaderMaybeCommit(): void {
     const leader = this.leaderState as LeaderState;
     if (leader.phase !== 'broadcast') return;
-    const acked: Zxid[] = [this.persistedZxid];
+    const acked: Zxid[] = [this.log.persistedZxid];
     for (const learner of leader.learners.values()) {
       if (!learner.observer && (learner.stage === 'synced' || learner.stage === 'uptodate'))
         acked.push(learner.ackedZxid);
@@ -1316,14 +1229,14 @@ export class ZabPeer {
     const candidate = quorumAckedZxid(acked, this.voters.length);
     if (candidate === null) return;
     // Only entries of this epoch are committed by counting acks; older ones were committed at establishment.
-    if (candidate <= this.committedZxid || zxidEpoch(candidate) !== leader.epoch) return;
-    const from = this.committedZxid;
-    this.committedZxid = candidate;
-    const start = from <= this.logBase ? 0 : this.findIndex(from) + 1;
-    const end = this.findIndex(candidate) + 1;
+    if (candidate <= this.log.committedZxid || zxidEpoch(candidate) !== leader.epoch) return;
+    const from = this.log.committedZxid;
+    this.log.committedZxid = candidate;
+    const start = from <= this.log.base ? 0 : this.log.findIndex(from) + 1;
+    const end = this.log.findIndex(candidate) + 1;
     const sizes: number[] = [];
     for (let i = start; i < end; i++) {
-      const entry = this.log[i] as LogEntry;
+      const entry = this.log.at(i);
       const size = logEntryBytes(entry);
       sizes.push(size);
       if (zxidEpoch(entry.zxid) === leader.epoch) leader.proposedBytes -= size;
@@ -1332,13 +1245,11 @@ export class ZabPeer {
       if (learner.stage === 'info' || learner.stream !== null) continue;
       if (learner.observer) {
         for (let i = start; i < end; i++) {
-          this.sendEntry(learner.id, 'inform', leader.epoch, this.log[i] as LogEntry, sizes[i - start] as number);
+          this.outbox.sendEntry(learner.id, 'inform', leader.epoch, this.log.at(i), sizes[i - start] as number);
         }
       } else if (learner.stage !== 'syncing') {
         // COMMIT is cumulative: a later commit round in the same Ready moves the queued one forward.
-        const last = this.lastSent.get(learner.id);
-        if (last?.type === 'commit' && last.epoch === leader.epoch) last.zxid = candidate;
-        else this.send(learner.id, { type: 'commit', epoch: leader.epoch, zxid: candidate });
+        this.outbox.sendCommit(learner.id, leader.epoch, candidate);
       }
     }
     this.applyCommitted();
@@ -1350,7 +1261,7 @@ export class ZabPeer {
     const id = leader.nextBarrierId++;
     const barrier: Barrier = {
       acks: new Set([this.id]),
-      zxid: this.committedZxid,
+      zxid: this.log.committedZxid,
       origin,
       localId,
       startedTick: this.ticks,
@@ -1466,14 +1377,14 @@ export class ZabPeer {
       follower.phase = 'sync';
       if (zab.epoch > this.acceptedEpoch) {
         this.acceptedEpoch = zab.epoch;
-        this.out.epochs = { acceptedEpoch: this.acceptedEpoch, currentEpoch: this.currentEpoch };
+        this.outbox.ready.epochs = { acceptedEpoch: this.acceptedEpoch, currentEpoch: this.currentEpoch };
       }
       // Sent with the Ready that persists acceptedEpoch: never before it is durable.
       this.send(from, {
         type: 'ackEpoch',
         epoch: zab.epoch,
         currentEpoch: this.currentEpoch,
-        lastZxid: this.lastLoggedZxid(),
+        lastZxid: this.log.lastLoggedZxid(),
       });
       return;
     }
@@ -1507,16 +1418,11 @@ export class ZabPeer {
           return;
         }
         if (!this.appendInSequence(zab.entries, follower.epoch)) return;
-        {
-          // ACK is cumulative and goes out only once this Ready's entries are durable: one per Ready.
-          const last = this.lastSent.get(from);
-          if (last?.type === 'ack' && last.epoch === follower.epoch) last.zxid = this.lastLoggedZxid();
-          else this.send(from, { type: 'ack', epoch: follower.epoch, zxid: this.lastLoggedZxid() });
-        }
+        this.outbox.sendAck(from, follower.epoch, this.log.lastLoggedZxid());
         return;
       case 'commit':
         if (follower.phase === 'sync') return;
-        if (zab.zxid > this.committedZxid) this.committedZxid = zab.zxid;
+        if (zab.zxid > this.log.committedZxid) this.log.committedZxid = zab.zxid;
         this.applyCommitted();
         return;
       case 'inform':
@@ -1527,14 +1433,14 @@ export class ZabPeer {
         if (!this.appendInSequence(zab.entries, follower.epoch)) return;
         {
           const last = zab.entries.at(-1);
-          if (last && last.zxid > this.committedZxid) this.committedZxid = last.zxid;
+          if (last && last.zxid > this.log.committedZxid) this.log.committedZxid = last.zxid;
         }
         this.applyCommitted();
         return;
       case 'upToDate':
         if (follower.phase !== 'synced') return;
         follower.phase = 'broadcast';
-        if (zab.committedZxid > this.committedZxid) this.committedZxid = zab.committedZxid;
+        if (zab.committedZxid > this.log.committedZxid) this.log.committedZxid = zab.committedZxid;
         this.applyCommitted();
         return;
       case 'ping':
@@ -1555,38 +1461,31 @@ export class ZabPeer {
   /** learnerAckChunk acknowledges one more message of the sync stream (flow control; one SYNCACK per Ready). */
   private learnerAckChunk(follower: FollowerState): void {
     follower.syncChunks++;
-    const last = this.lastSent.get(follower.leader);
-    if (last?.type === 'syncAck' && last.epoch === follower.epoch) last.chunks = follower.syncChunks;
-    else this.send(follower.leader, { type: 'syncAck', epoch: follower.epoch, chunks: follower.syncChunks });
+    this.outbox.sendSyncAck(follower.leader, follower.epoch, follower.syncChunks);
   }
 
   /** learnerInstallSync: NEWLEADER arrived; take the whole sync stream into the log, durably, then ack. */
   private learnerInstallSync(follower: FollowerState): void {
     if (follower.syncMode === 'SNAP') {
       // Drop our history above the snapshot first, so a crash mid-install never replays it over the snapshot.
-      this.truncateLog(Math.min(follower.snapshotZxid, this.lastLoggedZxid()), true);
+      this.log.truncate(Math.min(follower.snapshotZxid, this.log.lastLoggedZxid()), this.machine.lastAppliedZxid, true);
       this.machine.restore(follower.snapshotZxid, follower.snapRecords);
-      this.log = [];
-      this.logBytes = 0;
-      this.out.entries = [];
-      this.logBase = follower.snapshotZxid;
-      this.committedZxid = follower.snapshotZxid;
-      this.out.truncateAfter = follower.snapshotZxid;
-      this.out.snapshot = {
+      this.log.resetToSnapshot(follower.snapshotZxid);
+      this.outbox.ready.snapshot = {
         header: { zxid: follower.snapshotZxid, timeMs: this.nowMs },
         records: follower.snapRecords,
       };
     } else if (follower.syncMode === 'TRUNC') {
-      this.truncateLog(follower.truncZxid, false);
+      this.log.truncate(follower.truncZxid, this.machine.lastAppliedZxid, false);
     }
-    this.appendNew(follower.syncEntries);
+    this.log.appendNew(follower.syncEntries);
     follower.syncEntries = [];
     follower.snapRecords = [];
     follower.phase = 'synced';
     // currentEpoch only after everything synced is persisted: it rides in the same Ready, after the entries.
     this.currentEpoch = follower.epoch;
-    this.out.epochs = { acceptedEpoch: this.acceptedEpoch, currentEpoch: this.currentEpoch };
-    this.send(follower.leader, { type: 'ackNewLeader', epoch: follower.epoch, lastZxid: this.lastLoggedZxid() });
+    this.outbox.ready.epochs = { acceptedEpoch: this.acceptedEpoch, currentEpoch: this.currentEpoch };
+    this.send(follower.leader, { type: 'ackNewLeader', epoch: follower.epoch, lastZxid: this.log.lastLoggedZxid() });
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -1672,7 +1571,7 @@ export class ZabPeer {
       return;
     }
     const outcome = this.machine.read(sessionId, item.request);
-    for (const event of outcome.events) this.out.toClients.push({ type: 'event', ...event });
+    for (const event of outcome.events) this.outbox.ready.toClients.push({ type: 'event', ...event });
     const reply: Reply = {
       sessionId,
       xid: item.xid,
@@ -1685,7 +1584,7 @@ export class ZabPeer {
       this.replyNow(sessionId, item.xid, 'MARSHALLING_ERROR', null);
       return;
     }
-    this.out.toClients.push({ type: 'reply', reply });
+    this.outbox.ready.toClients.push({ type: 'reply', reply });
   }
 
   private replyNow(
@@ -1695,14 +1594,14 @@ export class ZabPeer {
     result: Reply['result'],
     zxid: Zxid = this.machine.lastAppliedZxid,
   ): void {
-    this.out.toClients.push({ type: 'reply', reply: { sessionId, xid, zxid, error, result } });
+    this.outbox.ready.toClients.push({ type: 'reply', reply: { sessionId, xid, zxid, error, result } });
   }
 
   /** failPending fails every request in flight with CONNECTION_LOSS (this server stops serving). */
   private failPending(): void {
     for (const [sessionId, queue] of this.pending) {
       for (const item of queue) {
-        this.out.toClients.push({
+        this.outbox.ready.toClients.push({
           type: 'reply',
           reply: {
             sessionId,
@@ -1718,7 +1617,7 @@ export class ZabPeer {
     this.barrierWaiters.clear();
     this.awaitingApply.clear();
     for (const connectId of this.pendingConnects.keys()) {
-      this.out.toClients.push({ type: 'connectFailed', connectId, error: 'CONNECTION_LOSS' });
+      this.outbox.ready.toClients.push({ type: 'connectFailed', connectId, error: 'CONNECTION_LOSS' });
     }
     this.pendingConnects.clear();
   }
@@ -1726,80 +1625,34 @@ export class ZabPeer {
   // ---------------------------------------------------------------------------------------------
   // Log and apply.
 
-  /** appendNew appends the entries above the last logged one, skipping what is already held (INFORM overlaps). */
-  private appendNew(entries: readonly LogEntry[]): void {
-    for (const entry of entries) if (entry.zxid > this.lastLoggedZxid()) this.appendLog(entry);
-  }
-
-  /** appendLog accepts one entry into the history (to persist in this Ready); returns its encoded size. */
-  private appendLog(entry: LogEntry): number {
-    assert(
-      entry.zxid > this.lastLoggedZxid(),
-      () => `append ${formatZxid(entry.zxid)} not above ${formatZxid(this.lastLoggedZxid())}`,
-    );
-    const bytes = logEntryBytes(entry);
-    this.log.push(entry);
-    this.logBytes += bytes;
-    this.out.entries.push(entry);
-    return bytes;
-  }
-
-  /**
-   * truncateLog drops accepted entries above `zxid` (TRUNC). Committed entries are never truncated:
-   * that would be data loss, so it is an assertion, not an error.
-   */
-  private truncateLog(zxid: Zxid, forSnapshot: boolean): void {
-    if (!forSnapshot) {
-      assert(
-        zxid >= this.machine.lastAppliedZxid,
-        () => `TRUNC to ${formatZxid(zxid)} below applied ${formatZxid(this.machine.lastAppliedZxid)}`,
-      );
-      assert(
-        zxid === this.logBase || this.findIndex(zxid) !== -1,
-        () => `TRUNC to ${formatZxid(zxid)}, which is not in this server's history`,
-      );
-    }
-    let keep = this.log.length;
-    while (keep > 0 && (this.log[keep - 1] as LogEntry).zxid > zxid) {
-      keep--;
-      this.logBytes -= logEntryBytes(this.log[keep] as LogEntry);
-    }
-    this.log.length = keep;
-    this.out.entries = this.out.entries.filter((entry) => entry.zxid <= zxid);
-    this.out.truncateAfter = this.out.truncateAfter === null ? zxid : Math.min(this.out.truncateAfter, zxid);
-    if (this.persistedZxid > zxid) this.persistedZxid = zxid;
-    if (this.inflight && this.inflightEndZxid > zxid) this.inflightEndZxid = zxid;
-    if (this.committedZxid > zxid && !forSnapshot) this.committedZxid = Math.max(zxid, this.machine.lastAppliedZxid);
-  }
-
   /** applyCommitted applies, in order, every entry that is both committed and durable here. */
   private applyCommitted(): void {
-    const limit = Math.min(this.committedZxid, this.persistedZxid);
+    const limit = Math.min(this.log.committedZxid, this.log.persistedZxid);
     const applied = this.machine.lastAppliedZxid;
     if (applied >= limit) return;
-    let index = applied <= this.logBase ? 0 : this.findIndex(applied) + 1;
+    let index = applied <= this.log.base ? 0 : this.log.findIndex(applied) + 1;
     assert(index >= 0, () => `applied ${formatZxid(applied)} not in history`);
     while (index < this.log.length) {
-      const entry = this.log[index] as LogEntry;
+      const entry = this.log.at(index);
       if (entry.zxid > limit) break;
       if (entry.zxid > this.machine.lastAppliedZxid) this.applyEntry(entry);
       index++;
     }
-    this.trimHistory();
+    this.log.trim(() => this.historyPin());
   }
 
   private applyEntry(entry: LogEntry): void {
     const before = this.machine.lastAppliedZxid;
     assert(entry.zxid > before, () => `apply ${formatZxid(entry.zxid)} after ${formatZxid(before)}`);
     const outcome = this.machine.apply(entry);
-    this.out.applied.push(entry);
-    for (const event of outcome.events) this.out.toClients.push({ type: 'event', ...event });
+    this.outbox.ready.applied.push(entry);
+    for (const event of outcome.events) this.outbox.ready.toClients.push({ type: 'event', ...event });
     const txn = entry.txn;
     if (txn.type === 'createSession') {
       const connect = this.pendingConnects.get(entry.cxid);
       if (connect) {
         this.pendingConnects.delete(entry.cxid);
-        this.out.toClients.push({
+        this.outbox.ready.toClients.push({
           type: 'sessionCreated',
           connectId: entry.cxid,
           sessionId: txn.sessionId,
@@ -1811,7 +1664,7 @@ export class ZabPeer {
       }
     }
     if (txn.type === 'closeSession') {
-      this.out.toClients.push({ type: 'sessionClosed', sessionId: txn.sessionId });
+      this.outbox.ready.toClients.push({ type: 'sessionClosed', sessionId: txn.sessionId });
       if (this.leaderState) {
         this.leaderState.sessionExpiry.delete(txn.sessionId);
         this.leaderState.sessionTimeoutTicks.delete(txn.sessionId);
@@ -1841,45 +1694,15 @@ export class ZabPeer {
     }
   }
 
-  /**
-   * trimHistory drops the oldest applied entries while the history is over historyEntriesMax
-   * entries or historyBytesMax bytes. Entries a sync stream still has to send stay: a stalled
-   * stream is dropped by the leader's tick after initLimit, which releases them.
-   */
-  private trimHistory(): void {
-    const excessEntries = this.log.length - this.historyEntriesMax;
-    if (excessEntries <= 0 && this.logBytes <= this.limits.historyBytesMax) return;
+  /** historyPin: the history may be trimmed up to the applied zxid, but not past what a leader's sync stream still has to send. */
+  private historyPin(): Zxid {
     let pin = this.machine.lastAppliedZxid;
     if (this.leaderState) {
       for (const learner of this.leaderState.learners.values()) {
         if (learner.stream !== null && learner.stream.sentZxid < pin) pin = learner.stream.sentZxid;
       }
     }
-    let drop = 0;
-    let bytes = this.logBytes;
-    while (drop < this.log.length && (drop < excessEntries || bytes > this.limits.historyBytesMax)) {
-      const entry = this.log[drop] as LogEntry;
-      if (entry.zxid > pin) break;
-      bytes -= logEntryBytes(entry);
-      drop++;
-    }
-    if (drop === 0) return;
-    this.logBase = (this.log[drop - 1] as LogEntry).zxid;
-    this.logBytes = bytes;
-    this.log.splice(0, drop);
-  }
-
-  private findIndex(zxid: Zxid): number {
-    let low = 0;
-    let high = this.log.length - 1;
-    while (low <= high) {
-      const middle = (low + high) >>> 1;
-      const value = (this.log[middle] as LogEntry).zxid;
-      if (value === zxid) return middle;
-      if (value < zxid) low = middle + 1;
-      else high = middle - 1;
-    }
-    return -1;
+    return pin;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -1892,26 +1715,22 @@ export class ZabPeer {
    */
   private appendInSequence(entries: readonly LogEntry[], epoch: number): boolean {
     for (const entry of entries) {
-      if (entry.zxid <= this.lastLoggedZxid()) continue;
+      if (entry.zxid <= this.log.lastLoggedZxid()) continue;
       if (!this.followsInSequence(entry.zxid, epoch)) {
         this.becomeLooking();
         return false;
       }
-      this.appendLog(entry);
+      this.log.append(entry);
     }
     return true;
   }
 
   /** followsInSequence: `zxid` is the next proposal of `epoch` after our last logged entry. */
   private followsInSequence(zxid: Zxid, epoch: number): boolean {
-    const last = this.lastLoggedZxid();
+    const last = this.log.lastLoggedZxid();
     if (zxidEpoch(zxid) !== epoch) return false;
     if (zxidEpoch(last) === epoch) return zxid === last + 1;
     return zxidCounter(zxid) === 1;
-  }
-
-  private lastLoggedZxid(): Zxid {
-    return this.log.length > 0 ? (this.log[this.log.length - 1] as LogEntry).zxid : this.logBase;
   }
 
   private epochOfRole(): number {
@@ -1939,9 +1758,7 @@ export class ZabPeer {
   }
 
   private send(to: number, message: PeerMessage): void {
-    this.out.messages.push({ to, message });
-    this.lastSent.set(to, message);
-    this.lastSentBytes.delete(to);
+    this.outbox.send(to, message);
   }
 
   private allMembers(): number[] {
@@ -1972,19 +1789,6 @@ function errorTxn(code: ErrorCode): ErrorTxn {
   return { type: 'error', code };
 }
 
-function emptyReady(): Ready {
-  return {
-    truncateAfter: null,
-    snapshot: null,
-    entries: [],
-    epochs: null,
-    messages: [],
-    toClients: [],
-    applied: [],
-    disconnect: [],
-  };
-}
-
 function voteOf(n: Vote): Vote {
   return { leader: n.leader, zxid: n.zxid, peerEpoch: n.peerEpoch };
 }
@@ -1995,14 +1799,4 @@ export function totalOrder(next: Vote, current: Vote): boolean {
   if (next.peerEpoch !== current.peerEpoch) return next.peerEpoch > current.peerEpoch;
   if (next.zxid !== current.zxid) return next.zxid > current.zxid;
   return next.leader > current.leader;
-}
-
-/** ZabInvariantError: an internal invariant broke; the peer must stop rather than serve wrong data. */
-export class ZabInvariantError extends Error {
-  override readonly name = 'ZabInvariantError';
-}
-
-/** assert throws ZabInvariantError; pass the message as a function where building it costs (hot paths). */
-function assert(condition: boolean, message: string | (() => string)): asserts condition {
-  if (!condition) throw new ZabInvariantError(typeof message === 'string' ? message : message());
 }
