@@ -7,8 +7,9 @@ import type { ReplicatedMachine } from './machine.js';
  * Sessions in zabkit — the one model, used by the server, the simulator and the tests alike.
  *
  * - Creation: a client asks any member (ZabPeer.submitCreateSession); the request goes to the
- *   leader, which negotiates the timeout ({@link negotiateSessionTimeoutMs}, clamped into the
- *   machine's sessionTimeoutMsMin..Max) and proposes a createSession transaction. The session id
+ *   leader, which negotiates the timeout ({@link negotiateSessionTimeoutMs}: clamped into the
+ *   machine's sessionTimeoutMsMin..Max, by default 2 and 20 ticks; the machine's
+ *   negotiateTimeoutMs) and proposes a createSession transaction. The session id
  *   IS the zxid of that transaction: unique across leaders and epochs with no other rule, and
  *   known to every replica that applies it. The member the client asked answers once it applied it.
  * - Liveness: every request and ping of a session touches it (ZabPeer.touchSession). A learner
@@ -23,13 +24,35 @@ import type { ReplicatedMachine } from './machine.js';
  *   leader change as long as its client reconnects within its timeout.
  */
 
+/** SessionTimeoutBounds are the least and most a session's timeout may be, in ms. */
+export interface SessionTimeoutBounds {
+  sessionTimeoutMsMin: number;
+  sessionTimeoutMsMax: number;
+}
+
+/**
+ * sessionTimeoutBounds checks the configured bounds, defaulting to 2 × tickMs and 20 × tickMs
+ * (ZooKeeper's minSessionTimeout and maxSessionTimeout); a bad tick or bound is a RangeError.
+ */
+export function sessionTimeoutBounds(tickMs: number, minMs?: number, maxMs?: number): SessionTimeoutBounds {
+  if (!(Number.isInteger(tickMs) && tickMs > 0)) throw new RangeError(`tickMs must be a positive integer: ${tickMs}`);
+  const sessionTimeoutMsMin = minMs ?? 2 * tickMs;
+  const sessionTimeoutMsMax = maxMs ?? 20 * tickMs;
+  if (!(sessionTimeoutMsMin > 0 && sessionTimeoutMsMin <= sessionTimeoutMsMax)) {
+    throw new RangeError(
+      `session timeout bounds invalid: min ${sessionTimeoutMsMin} ms, max ${sessionTimeoutMsMax} ms`,
+    );
+  }
+  return { sessionTimeoutMsMin, sessionTimeoutMsMax };
+}
+
 /**
  * negotiateSessionTimeoutMs is the timeout a session gets for the one it asked: clamped into
- * [minMs, maxMs] (ZooKeeper's minSessionTimeout and maxSessionTimeout); a non-number gets the minimum.
+ * the bounds (ZooKeeper's minSessionTimeout and maxSessionTimeout); a non-number gets the minimum.
  */
-export function negotiateSessionTimeoutMs(requestedMs: number, minMs: number, maxMs: number): number {
-  if (typeof requestedMs !== 'number' || Number.isNaN(requestedMs)) return minMs;
-  return Math.min(maxMs, Math.max(minMs, Math.floor(requestedMs)));
+export function negotiateSessionTimeoutMs(requestedMs: number, bounds: SessionTimeoutBounds): number {
+  if (typeof requestedMs !== 'number' || Number.isNaN(requestedMs)) return bounds.sessionTimeoutMsMin;
+  return Math.min(bounds.sessionTimeoutMsMax, Math.max(bounds.sessionTimeoutMsMin, Math.floor(requestedMs)));
 }
 
 /** sessionTimeoutTicks: how many ticks without a touch a session of `timeoutMs` lives (at least one). */

@@ -6,6 +6,7 @@ import type { LogEntry, Request, SessionId, SnapshotRecord, Txn, WatchEvent, Wri
 import { HEADER_BYTES, INT_BYTES, txnBytes } from '../wire-size.js';
 import type { Zxid } from '../zxid.js';
 import type { ApplyOutcome, ReadOutcome, ReplicatedMachine } from './machine.js';
+import { negotiateSessionTimeoutMs, type SessionTimeoutBounds, sessionTimeoutBounds } from './sessions.js';
 
 /** TreeMachineOptions bound what the data tree accepts. */
 export interface TreeMachineOptions {
@@ -38,8 +39,10 @@ class TreeMachine implements ReplicatedMachine {
   private pipeline: RequestPipeline;
   private lastPrepared: Txn | null = null;
   private readonly limits: Limits;
+  private readonly timeoutBounds: SessionTimeoutBounds;
 
   constructor(private readonly options: TreeMachineOptions) {
+    this.timeoutBounds = sessionTimeoutBounds(options.tickMs, options.sessionTimeoutMsMin, options.sessionTimeoutMsMax);
     this.limits = options.limits ?? deriveLimits();
     this.tree.watchManager.watchesPerSessionMax = this.limits.watchesPerSessionMax;
     this.sessionTracker = this.newTracker();
@@ -124,7 +127,7 @@ class TreeMachine implements ReplicatedMachine {
   }
 
   negotiateTimeoutMs(requestedMs: number): number {
-    return this.sessionTracker.negotiateTimeout(requestedMs);
+    return negotiateSessionTimeoutMs(requestedMs, this.timeoutBounds);
   }
 
   expiredNodes(nowMs: number): string[] {
