@@ -10,8 +10,6 @@ import { negotiateSessionTimeoutMs, type SessionTimeoutBounds, sessionTimeoutBou
 
 /** TreeMachineOptions bound what the data tree accepts. */
 export interface TreeMachineOptions {
-  /** serverId labels this server in the pipeline's session tracker (1..255). */
-  serverId?: number;
   /** tickMs is the tick length the session bounds default from. */
   tickMs: number;
   /** sessionTimeoutMsMin / Max: negotiated session timeouts are clamped into these (default 2× and 20× tickMs). */
@@ -26,8 +24,8 @@ export interface TreeMachineOptions {
 
 /**
  * createTreeMachine is the ReplicatedMachine Zab replicates in zabkit: the DataTree, the leader's
- * RequestPipeline over it, and the tracker of live sessions the pipeline checks requests against.
- * Session expiry itself is decided by the Zab leader in ticks (ZabPeer), which issues closeSession.
+ * RequestPipeline over it, and the set of live sessions the pipeline checks requests against.
+ * Session ids, timeouts and expiry are the Zab leader's (zab/sessions.ts), which issues closeSession.
  */
 export function createTreeMachine(options: TreeMachineOptions): ReplicatedMachine {
   return new TreeMachine(options);
@@ -41,7 +39,7 @@ class TreeMachine implements ReplicatedMachine {
   private readonly limits: Limits;
   private readonly timeoutBounds: SessionTimeoutBounds;
 
-  constructor(private readonly options: TreeMachineOptions) {
+  constructor(options: TreeMachineOptions) {
     this.timeoutBounds = sessionTimeoutBounds(options.tickMs, options.sessionTimeoutMsMin, options.sessionTimeoutMsMax);
     this.limits = options.limits ?? deriveLimits();
     this.tree.watchManager.watchesPerSessionMax = this.limits.watchesPerSessionMax;
@@ -180,14 +178,7 @@ class TreeMachine implements ReplicatedMachine {
   }
 
   private newTracker(): SessionTracker {
-    const tracker = new SessionTracker({
-      serverId: this.options.serverId ?? 1,
-      epoch: 0,
-      tickMs: this.options.tickMs,
-      ...(this.options.sessionTimeoutMsMin !== undefined && { sessionTimeoutMsMin: this.options.sessionTimeoutMsMin }),
-      ...(this.options.sessionTimeoutMsMax !== undefined && { sessionTimeoutMsMax: this.options.sessionTimeoutMsMax }),
-    });
-    return tracker;
+    return new SessionTracker();
   }
 
   private newPipeline(): RequestPipeline {
