@@ -186,7 +186,6 @@ export class Member {
         observers,
         random: createPrng(randomInt(0, 2 ** 31)),
         machine: createTreeMachine({
-          serverId: config.id,
           tickMs: config.tickMs,
           sessionTimeoutMsMin: config.sessionTimeoutMsMin,
           sessionTimeoutMsMax: config.sessionTimeoutMsMax,

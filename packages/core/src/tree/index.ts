@@ -11,7 +11,6 @@ export {
 } from './path-utils.js';
 export type { RequestPipelineOptions } from './request-pipeline.js';
 export { DATA_BYTES_MAX_DEFAULT, RequestPipeline, TTL_MS_MAX } from './request-pipeline.js';
-export type { SessionTrackerOptions } from './session-tracker.js';
-export { makeSessionId, SERVER_ID_MAX, SessionTracker } from './session-tracker.js';
+export { SessionTracker } from './session-tracker.js';
 export type { WatchTrigger } from './watch-manager.js';
 export { WatchKind, WatchManager } from './watch-manager.js';

@@ -120,14 +120,13 @@ export class RequestPipeline {
   }
 
   /**
-   * prepare checks a write request of a live session and returns the transaction to propose. It
-   * touches the session. `cxid` only labels assertion messages: the LogEntry carries it.
+   * prepare checks a write request of a live session and returns the transaction to propose.
+   * (Session liveness in time is the Zab leader's: zab/sessions.ts.) `cxid` only labels assertion messages: the LogEntry carries it.
    */
   prepare(sessionId: SessionId, cxid: number, request: WriteRequest, timeMs: number): Txn {
     this.beginPrepare(`prepare(session ${sessionId}, cxid ${cxid})`);
     const sessionError = this.sessions.checkSession(sessionId);
     if (sessionError !== null) return this.finishPrepare(errorTxn(sessionError));
-    this.sessions.touch(sessionId);
     try {
       switch (request?.op) {
         case 'create':
@@ -151,18 +150,19 @@ export class RequestPipeline {
   }
 
   /**
-   * prepareCreateSession issues a session in the tracker (timeout negotiated within its bounds)
-   * and returns its CreateSessionTxn; noteProposed/discardPrepared follow as for prepare.
+   * prepareCreateSession tracks a new session as live and returns its CreateSessionTxn; the caller
+   * chose the id and negotiated the timeout (zab/sessions.ts: the id is the zxid the transaction
+   * will have). noteProposed/discardPrepared follow as for prepare.
    */
-  prepareCreateSession(requestedTimeoutMs: number): CreateSessionTxn {
+  prepareCreateSession(sessionId: SessionId, timeoutMs: number): CreateSessionTxn {
     this.beginPrepare('prepareCreateSession');
-    const { sessionId, timeoutMs } = this.sessions.createSession(requestedTimeoutMs);
+    this.sessions.addSession(sessionId, timeoutMs);
     return this.finishPrepare({ type: 'createSession', sessionId, timeoutMs });
   }
 
   /**
    * prepareCloseSession returns the CloseSessionTxn for a session the leader closes itself (an
-   * expired one from SessionTracker.tick): its ephemerals, as the tree plus outstanding changes
+   * expired one, zab/sessions.ts): its ephemerals, as the tree plus outstanding changes
    * will hold them, are deleted in that one transaction.
    */
   prepareCloseSession(sessionId: SessionId): CloseSessionTxn {

@@ -31,6 +31,7 @@ export type {
 export { PEER_MESSAGE_TYPES } from './messages.js';
 export type { ClientOutput, Outbound, PeerConfig, PeerStatus, Ready, Role } from './peer.js';
 export { totalOrder, ZabInvariantError, ZabPeer } from './peer.js';
+export { isQuorum, quorumAckedZxid, quorumSize } from './quorum.js';
 export type { ReadyDriverOptions, ReadyIo } from './ready-driver.js';
 export { ReadyDriver } from './ready-driver.js';
 export type { TreeMachineOptions } from './tree-machine.js';

@@ -6,11 +6,10 @@ import type { LogEntry, Request, SessionId, SnapshotRecord, Txn, WatchEvent, Wri
 import { HEADER_BYTES, INT_BYTES, txnBytes } from '../wire-size.js';
 import type { Zxid } from '../zxid.js';
 import type { ApplyOutcome, ReadOutcome, ReplicatedMachine } from './machine.js';
+import { negotiateSessionTimeoutMs, type SessionTimeoutBounds, sessionTimeoutBounds } from './sessions.js';
 
 /** TreeMachineOptions bound what the data tree accepts. */
 export interface TreeMachineOptions {
-  /** serverId labels this server in the pipeline's session tracker (1..255). */
-  serverId?: number;
   /** tickMs is the tick length the session bounds default from. */
   tickMs: number;
   /** sessionTimeoutMsMin / Max: negotiated session timeouts are clamped into these (default 2× and 20× tickMs). */
@@ -25,8 +24,8 @@ export interface TreeMachineOptions {
 
 /**
  * createTreeMachine is the ReplicatedMachine Zab replicates in zabkit: the DataTree, the leader's
- * RequestPipeline over it, and the tracker of live sessions the pipeline checks requests against.
- * Session expiry itself is decided by the Zab leader in ticks (ZabPeer), which issues closeSession.
+ * RequestPipeline over it, and the set of live sessions the pipeline checks requests against.
+ * Session ids, timeouts and expiry are the Zab leader's (zab/sessions.ts), which issues closeSession.
  */
 export function createTreeMachine(options: TreeMachineOptions): ReplicatedMachine {
   return new TreeMachine(options);
@@ -38,8 +37,10 @@ class TreeMachine implements ReplicatedMachine {
   private pipeline: RequestPipeline;
   private lastPrepared: Txn | null = null;
   private readonly limits: Limits;
+  private readonly timeoutBounds: SessionTimeoutBounds;
 
-  constructor(private readonly options: TreeMachineOptions) {
+  constructor(options: TreeMachineOptions) {
+    this.timeoutBounds = sessionTimeoutBounds(options.tickMs, options.sessionTimeoutMsMin, options.sessionTimeoutMsMax);
     this.limits = options.limits ?? deriveLimits();
     this.tree.watchManager.watchesPerSessionMax = this.limits.watchesPerSessionMax;
     this.sessionTracker = this.newTracker();
@@ -124,7 +125,7 @@ class TreeMachine implements ReplicatedMachine {
   }
 
   negotiateTimeoutMs(requestedMs: number): number {
-    return this.sessionTracker.negotiateTimeout(requestedMs);
+    return negotiateSessionTimeoutMs(requestedMs, this.timeoutBounds);
   }
 
   expiredNodes(nowMs: number): string[] {
@@ -177,14 +178,7 @@ class TreeMachine implements ReplicatedMachine {
   }
 
   private newTracker(): SessionTracker {
-    const tracker = new SessionTracker({
-      serverId: this.options.serverId ?? 1,
-      epoch: 0,
-      tickMs: this.options.tickMs,
-      ...(this.options.sessionTimeoutMsMin !== undefined && { sessionTimeoutMsMin: this.options.sessionTimeoutMsMin }),
-      ...(this.options.sessionTimeoutMsMax !== undefined && { sessionTimeoutMsMax: this.options.sessionTimeoutMsMax }),
-    });
-    return tracker;
+    return new SessionTracker();
   }
 
   private newPipeline(): RequestPipeline {

@@ -8,6 +8,7 @@ import type {
   WriteRequest,
 } from '../../types.js';
 import { CreateMode } from '../../types.js';
+import { negotiateSessionTimeoutMs, sessionTimeoutBounds } from '../../zab/sessions.js';
 import { makeZxid } from '../../zxid.js';
 import { type ApplyResult, DataTree } from '../data-tree.js';
 import { RequestPipeline, type RequestPipelineOptions } from '../request-pipeline.js';
@@ -33,7 +34,7 @@ export class Leader {
     options: RequestPipelineOptions = {},
     readonly epoch = 1,
   ) {
-    this.tracker = new SessionTracker({ serverId: 1, epoch, tickMs: 100 });
+    this.tracker = new SessionTracker();
     this.pipeline = new RequestPipeline(this.tree, this.tracker, options);
   }
 
@@ -64,7 +65,10 @@ export class Leader {
   }
 
   session(timeoutMs = 4000): SessionId {
-    const txn = this.pipeline.prepareCreateSession(timeoutMs);
+    // As ZabPeer's leader does (zab/sessions.ts): the id is the zxid of the createSession, and the
+    // timeout is negotiated into [2, 20] ticks of 100 ms.
+    const negotiated = negotiateSessionTimeoutMs(timeoutMs, sessionTimeoutBounds(100));
+    const txn = this.pipeline.prepareCreateSession(makeZxid(this.epoch, this.counter + 1), negotiated);
     this.apply(this.record(0, 0, txn));
     return txn.sessionId;
   }

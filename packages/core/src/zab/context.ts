@@ -1,0 +1,67 @@
+import type { Limits } from '../limits.js';
+import type { Random } from '../prng.js';
+import type { ClientRequests } from './client-requests.js';
+import type { History } from './history.js';
+import type { ReplicatedMachine } from './machine.js';
+import type { Outbox } from './outbox.js';
+
+/**
+ * Phase is where a leader or learner is in Zab: discovery (agree on a new epoch), synchronization
+ * (bring the learners' histories to the leader's) and broadcast (propose, acknowledge, commit).
+ * PeerStatus.phase adds 'election' for a LOOKING member.
+ */
+export type Phase = 'discovery' | 'synchronization' | 'broadcast';
+
+/** PeerSettings is a member's configuration with every default filled in (see PeerConfig). */
+export interface PeerSettings {
+  id: number;
+  voters: readonly number[];
+  observers: readonly number[];
+  /** isObserver: this member does not vote (it is in `observers`). */
+  isObserver: boolean;
+  tickMs: number;
+  electionTimeoutTicks: number;
+  finalizeWaitTicks: number;
+  initLimitTicks: number;
+  syncLimitTicks: number;
+  historyEntriesMax: number;
+  syncBatchEntriesMax: number;
+  snapChunkRecordsMax: number;
+  expiryCheckTicks: number;
+  limits: Limits;
+}
+
+/** Clock is a member's logical time: ticks counted by tick(), and the host's wall clock, used only for znode times. */
+export interface Clock {
+  ticks: number;
+  nowMs: number;
+}
+
+/** EpochMarks are Zab's two durable epochs: the last epoch accepted in discovery, and the epoch of the history held. */
+export interface EpochMarks {
+  acceptedEpoch: number;
+  currentEpoch: number;
+}
+
+/**
+ * PeerContext is what the parts of one member share (election.ts, leader.ts, learner.ts,
+ * client-requests.ts): its settings, the replicated machine, the history, the Ready being filled,
+ * the clients' queues, and the two transitions any part may cause — back to LOOKING, and applying
+ * what became committed and durable. ZabPeer (peer.ts) builds it and owns the role.
+ */
+export interface PeerContext {
+  readonly settings: PeerSettings;
+  readonly random: Random;
+  readonly machine: ReplicatedMachine;
+  readonly log: History;
+  readonly outbox: Outbox;
+  readonly clients: ClientRequests;
+  readonly clock: Clock;
+  readonly epochs: EpochMarks;
+  /** saveEpochs persists both epochs in the Ready being filled (before anything that relies on them is sent). */
+  saveEpochs(): void;
+  /** becomeLooking abandons the current role and starts an election. */
+  becomeLooking(): void;
+  /** applyCommitted applies, in order, every entry that is both committed and durable here. */
+  applyCommitted(): void;
+}

@@ -1,0 +1,252 @@
+import type { Zxid } from '../zxid.js';
+import type { PeerContext } from './context.js';
+import type { NotificationMessage, PeerState } from './messages.js';
+import { quorumSize } from './quorum.js';
+
+/** Vote is what a server proposes in FastLeaderElection: a leader and the history it would bring. */
+export interface Vote {
+  leader: number;
+  zxid: Zxid;
+  peerEpoch: number;
+}
+
+/** ElectionRole is what the member around the election does now, as its notifications say it. */
+export type ElectionRole = 'looking' | 'following' | 'leading' | 'observing';
+
+/** ElectionHost is what the election needs from the member around it. */
+export interface ElectionHost {
+  role(): ElectionRole;
+  /** followedLeader is the leader this member follows or observes, or null. */
+  followedLeader(): number | null;
+  /** decided takes up the role the election decided: leading if `leader` is this member, else learning from it. */
+  decided(leader: number): void;
+}
+
+/**
+ * Election is ZooKeeper's FastLeaderElection for one member. Each LOOKING voter proposes the vote
+ * with the most recent history it has heard of ({@link totalOrder}: peerEpoch, then zxid, then
+ * server id) and sends it to everyone; a vote that a quorum of voters agrees on wins after a short
+ * wait for a better one (finalizeWaitTicks plus jitter). A server that has decided answers LOOKING
+ * peers with its vote, so a late joiner follows a quorum of decided voters that name a leader
+ * which says it is LEADING. Observers vote for no one and never count.
+ */
+export class Election {
+  private logicalClock = 0;
+  private proposal: Vote = { leader: 0, zxid: 0, peerEpoch: 0 };
+  private readonly recvSet = new Map<number, Vote & { electionEpoch: number }>();
+  private readonly outOfElection = new Map<number, NotificationMessage & { from: number }>();
+  private finalizeAtTick: number | null = null;
+  private lastVoteSentTick = 0;
+  /** currentVote is what this server answers LOOKING peers once it has decided. */
+  private currentVote: Vote & { electionEpoch: number } = { leader: 0, zxid: 0, peerEpoch: 0, electionEpoch: 0 };
+
+  constructor(
+    private readonly context: PeerContext,
+    private readonly host: ElectionHost,
+  ) {}
+
+  /** start begins a new round: this server is LOOKING and votes for itself (an observer for no one). */
+  start(): void {
+    this.logicalClock++;
+    this.recvSet.clear();
+    this.outOfElection.clear();
+    this.finalizeAtTick = null;
+    this.proposal = this.initialVote();
+    this.currentVote = { ...this.proposal, electionEpoch: this.logicalClock };
+    this.sendNotifications();
+    // Our own vote counts too: alone (a one-voter ensemble) it is already a quorum.
+    if (!this.context.settings.isObserver) {
+      this.recvSet.set(this.context.settings.id, { ...this.proposal, electionEpoch: this.logicalClock });
+      this.maybeScheduleFinalize();
+    }
+  }
+
+  /** tick decides once the wait for a better vote is over, and re-sends the vote after electionTimeoutTicks of silence. */
+  tick(): void {
+    const ticks = this.context.clock.ticks;
+    if (this.finalizeAtTick !== null && ticks >= this.finalizeAtTick) {
+      this.finalizeAtTick = null;
+      if (!this.context.settings.isObserver && this.hasQuorumFor(this.recvSet, this.proposal)) {
+        this.decide(this.proposal, this.logicalClock);
+        return;
+      }
+    }
+    if (ticks - this.lastVoteSentTick >= this.context.settings.electionTimeoutTicks) this.sendNotifications();
+  }
+
+  /** notification is this server's vote as it tells it, with its state. */
+  notification(): NotificationMessage {
+    const role = this.host.role();
+    const state: PeerState =
+      role === 'looking'
+        ? 'LOOKING'
+        : role === 'leading'
+          ? 'LEADING'
+          : role === 'observing'
+            ? 'OBSERVING'
+            : 'FOLLOWING';
+    const vote = role === 'looking' ? { ...this.proposal, electionEpoch: this.logicalClock } : this.currentVote;
+    return {
+      type: 'notification',
+      leader: vote.leader,
+      zxid: vote.zxid,
+      electionEpoch: vote.electionEpoch,
+      peerEpoch: vote.peerEpoch,
+      state,
+    };
+  }
+
+  /** step takes a notification from another member, whatever this one's role. */
+  step(from: number, n: NotificationMessage): void {
+    const { voters } = this.context.settings;
+    const fromVoter = voters.includes(from);
+    if (this.host.role() !== 'looking') {
+      if (
+        this.host.followedLeader() === from &&
+        ((n.state === 'LOOKING' && n.electionEpoch > this.currentVote.electionEpoch) ||
+          (n.state === 'FOLLOWING' && n.electionEpoch >= this.currentVote.electionEpoch))
+      ) {
+        // Our leader is looking again in a later round: it abandoned its term (or never took it
+        // up); or it decided, in our round or a later one, to follow another server (we chose it
+        // on votes while it went with a LEADING notification elsewhere): it will not lead us.
+        // Waiting out initLimit or syncLimit for it would only stall the ensemble.
+        this.context.becomeLooking();
+        this.step(from, n);
+        return;
+      }
+      // A decided server answers a LOOKING peer with the leader it follows, so late joiners learn it.
+      if (n.state === 'LOOKING') this.context.outbox.send(from, this.notification());
+      return;
+    }
+    const { id, isObserver } = this.context.settings;
+    if (n.state === 'LOOKING' || n.state === 'OBSERVING') {
+      if (!fromVoter || n.state === 'OBSERVING') {
+        // An observer's vote never counts; answer it so it learns what we think.
+        if (n.state === 'LOOKING') this.context.outbox.send(from, this.notification());
+        return;
+      }
+      if (n.electionEpoch > this.logicalClock) {
+        this.logicalClock = n.electionEpoch;
+        this.recvSet.clear();
+        const mine = this.initialVote();
+        this.proposal = isObserver || totalOrder(n, mine) ? voteOf(n) : mine;
+        this.sendNotifications();
+      } else if (n.electionEpoch < this.logicalClock) {
+        this.context.outbox.send(from, this.notification());
+        return;
+      } else if (totalOrder(n, this.proposal)) {
+        this.proposal = voteOf(n);
+        this.sendNotifications();
+      }
+      this.recvSet.set(from, { ...voteOf(n), electionEpoch: n.electionEpoch });
+      if (!isObserver) this.recvSet.set(id, { ...this.proposal, electionEpoch: this.logicalClock });
+      this.maybeScheduleFinalize();
+      return;
+    }
+    // n.state is FOLLOWING or LEADING: the sender already decided.
+    if (n.electionEpoch === this.logicalClock && fromVoter) {
+      this.recvSet.set(from, { ...voteOf(n), electionEpoch: n.electionEpoch });
+      if (this.hasQuorumFor(this.recvSet, voteOf(n)) && this.checkLeader(n.leader, n.electionEpoch)) {
+        this.decide(voteOf(n), n.electionEpoch);
+        return;
+      }
+    }
+    this.outOfElection.set(from, { ...n, from });
+    // Out of the election, a quorum of decided voters naming one leader that says it is LEADING is
+    // enough, whatever zxid and epochs their votes carry: a learner that decided on an older vote
+    // for the same leader (a late notification) advertises that vote for as long as it follows, so
+    // requiring equal votes left a restarted member LOOKING beside an ensemble that serves
+    // (ZooKeeper's Vote.equals also ignores the zxid for servers out of election). We take the
+    // leader's own vote and round.
+    const leaderSaid = this.outOfElection.get(n.leader);
+    if (leaderSaid !== undefined && this.checkLeaderOutOfElection(n.leader) && this.hasQuorumNaming(n.leader)) {
+      this.logicalClock = leaderSaid.electionEpoch;
+      this.decide(voteOf(leaderSaid), leaderSaid.electionEpoch);
+    }
+  }
+
+  /** maybeScheduleFinalize starts the wait for a better vote once a quorum agrees with ours, or cancels it. */
+  private maybeScheduleFinalize(): void {
+    if (this.hasQuorumFor(this.recvSet, this.proposal)) {
+      if (this.finalizeAtTick === null) {
+        const { finalizeWaitTicks } = this.context.settings;
+        const jitter = Math.floor(this.context.random.next() * (finalizeWaitTicks + 1));
+        this.finalizeAtTick = this.context.clock.ticks + finalizeWaitTicks + jitter;
+      }
+    } else {
+      this.finalizeAtTick = null;
+    }
+  }
+
+  private initialVote(): Vote {
+    // Observers never propose themselves: they cannot lead. Their vote names no one (server 0),
+    // with values the peer protocol can carry (it has no negative ids, zxids or epochs).
+    const { id, isObserver } = this.context.settings;
+    if (isObserver) return { leader: 0, zxid: 0, peerEpoch: 0 };
+    return { leader: id, zxid: this.context.log.lastLoggedZxid(), peerEpoch: this.context.epochs.currentEpoch };
+  }
+
+  private sendNotifications(): void {
+    const message = this.notification();
+    const { id, voters, observers } = this.context.settings;
+    for (const member of [...voters, ...observers]) if (member !== id) this.context.outbox.send(member, message);
+    this.lastVoteSentTick = this.context.clock.ticks;
+  }
+
+  /** hasQuorumNaming: a quorum of the voters out of the election follow or are `leader`. */
+  private hasQuorumNaming(leader: number): boolean {
+    const { voters } = this.context.settings;
+    let count = 0;
+    for (const [id, m] of this.outOfElection) if (voters.includes(id) && m.leader === leader) count++;
+    return count >= quorumSize(voters.length);
+  }
+
+  /** checkLeader: a vote for another server counts only if that server says it is LEADING (FLE.checkLeader). */
+  private checkLeader(leader: number, electionEpoch: number): boolean {
+    if (leader === this.context.settings.id) return electionEpoch === this.logicalClock;
+    const said = this.outOfElection.get(leader);
+    return said !== undefined && said.state === 'LEADING';
+  }
+
+  private checkLeaderOutOfElection(leader: number): boolean {
+    if (leader === this.context.settings.id) return false;
+    const said = this.outOfElection.get(leader);
+    return said !== undefined && said.state === 'LEADING';
+  }
+
+  /**
+   * hasQuorumFor: a quorum of voters in `votes` vote for `vote` (leader, zxid, peerEpoch). Election
+   * epochs are not compared: a late joiner takes the leader's electionEpoch when it decides.
+   */
+  private hasQuorumFor(votes: Map<number, Vote>, vote: Vote): boolean {
+    const { voters } = this.context.settings;
+    let count = 0;
+    for (const id of voters) {
+      const v = votes.get(id);
+      if (v && v.leader === vote.leader && v.zxid === vote.zxid && v.peerEpoch === vote.peerEpoch) count++;
+    }
+    return vote.leader >= 1 && count >= quorumSize(voters.length);
+  }
+
+  private decide(vote: Vote, electionEpoch: number): void {
+    this.currentVote = { ...vote, electionEpoch };
+    this.recvSet.clear();
+    this.outOfElection.clear();
+    this.finalizeAtTick = null;
+    this.host.decided(vote.leader);
+    // Tell everyone what we decided, so LOOKING peers can follow the same leader.
+    this.sendNotifications();
+  }
+}
+
+function voteOf(n: Vote): Vote {
+  return { leader: n.leader, zxid: n.zxid, peerEpoch: n.peerEpoch };
+}
+
+/** totalOrder: FLE's vote order (peerEpoch, zxid, server id); true when `next` beats `current`. */
+export function totalOrder(next: Vote, current: Vote): boolean {
+  if (next.leader < 1) return false;
+  if (next.peerEpoch !== current.peerEpoch) return next.peerEpoch > current.peerEpoch;
+  if (next.zxid !== current.zxid) return next.zxid > current.zxid;
+  return next.leader > current.leader;
+}

@@ -1,0 +1,184 @@
+import type { LogEntry } from '../types.js';
+import { logEntryBytes } from '../wire-size.js';
+import { formatZxid, type Zxid } from '../zxid.js';
+import { assert } from './invariant.js';
+import type { Outbox } from './outbox.js';
+
+/**
+ * History is a member's accepted log as the protocol sees it (etcd raft's log.go and
+ * log_unstable.go in one): the entries above `base` held in memory, in zxid order, and three
+ * marks over them:
+ *  - lastLoggedZxid: the last entry accepted (appended to the Ready being filled, or earlier);
+ *  - persistedZxid: the last entry the host made durable (a Ready's entries become durable at
+ *    advance(); acknowledgements of them ride in that same Ready, sent only after the persist);
+ *  - committedZxid: the last entry known committed (a quorum logged it).
+ * An entry is applied once it is both committed and persisted here. The applied prefix is trimmed
+ * to historyEntriesMax entries and historyBytesMax bytes, except what a leader's sync stream still
+ * has to send (the pin); a learner further behind than `base` gets a SNAP.
+ */
+export class History {
+  /** base: every entry up to here is in the snapshot (or is the empty history's 0); held entries are above it. */
+  base: Zxid;
+  persistedZxid: Zxid;
+  committedZxid: Zxid;
+  private log: LogEntry[];
+  /** logBytes is the encoded size of the entries in `log`, for trimming by historyBytesMax. */
+  private logBytes = 0;
+  /** inflightEndZxid: the last entry of the Ready handed out and not yet advanced; null when none is. */
+  private inflightEndZxid: Zxid | null = null;
+
+  constructor(
+    base: Zxid,
+    recovered: readonly LogEntry[],
+    private readonly outbox: Outbox,
+    private readonly entriesMax: number,
+    private readonly bytesMax: number,
+  ) {
+    this.base = base;
+    this.log = recovered.filter((entry) => entry.zxid > base);
+    for (let i = 1; i < this.log.length; i++) {
+      assert((this.log[i] as LogEntry).zxid > (this.log[i - 1] as LogEntry).zxid, 'recovered log out of order');
+    }
+    for (const entry of this.log) this.logBytes += logEntryBytes(entry);
+    this.persistedZxid = this.lastLoggedZxid();
+    // Only what the snapshot holds is known to be committed; the rest is settled by synchronization.
+    this.committedZxid = base;
+  }
+
+  /** entries are the accepted entries held in memory, above `base`. */
+  entries(): readonly LogEntry[] {
+    return this.log;
+  }
+
+  get length(): number {
+    return this.log.length;
+  }
+
+  at(index: number): LogEntry {
+    return this.log[index] as LogEntry;
+  }
+
+  lastLoggedZxid(): Zxid {
+    return this.log.length > 0 ? (this.log[this.log.length - 1] as LogEntry).zxid : this.base;
+  }
+
+  /** hasLogged tells whether the entry with this zxid is in the history (or below its base). */
+  hasLogged(zxid: Zxid): boolean {
+    if (zxid <= this.base) return true;
+    return this.findIndex(zxid) !== -1;
+  }
+
+  /** findIndex is the index of the entry with this zxid, or -1. */
+  findIndex(zxid: Zxid): number {
+    let low = 0;
+    let high = this.log.length - 1;
+    while (low <= high) {
+      const middle = (low + high) >>> 1;
+      const value = (this.log[middle] as LogEntry).zxid;
+      if (value === zxid) return middle;
+      if (value < zxid) low = middle + 1;
+      else high = middle - 1;
+    }
+    return -1;
+  }
+
+  /** indexAfter is the index of the entry after `zxid`, which is `base` or a held entry. */
+  indexAfter(zxid: Zxid): number {
+    return zxid <= this.base ? 0 : this.findIndex(zxid) + 1;
+  }
+
+  /** append accepts one entry into the history (to persist in this Ready); returns its encoded size. */
+  append(entry: LogEntry): number {
+    assert(
+      entry.zxid > this.lastLoggedZxid(),
+      () => `append ${formatZxid(entry.zxid)} not above ${formatZxid(this.lastLoggedZxid())}`,
+    );
+    const bytes = logEntryBytes(entry);
+    this.log.push(entry);
+    this.logBytes += bytes;
+    this.outbox.ready.entries.push(entry);
+    return bytes;
+  }
+
+  /** appendNew appends the entries above the last logged one, skipping what is already held (INFORM overlaps). */
+  appendNew(entries: readonly LogEntry[]): void {
+    for (const entry of entries) if (entry.zxid > this.lastLoggedZxid()) this.append(entry);
+  }
+
+  /**
+   * truncate drops accepted entries above `zxid` (TRUNC), or all of them above a snapshot about to
+   * be installed (`forSnapshot`). Committed entries are never truncated: that would be data loss,
+   * so it is an assertion, not an error.
+   */
+  truncate(zxid: Zxid, appliedZxid: Zxid, forSnapshot: boolean): void {
+    if (!forSnapshot) {
+      assert(zxid >= appliedZxid, () => `TRUNC to ${formatZxid(zxid)} below applied ${formatZxid(appliedZxid)}`);
+      assert(
+        zxid === this.base || this.findIndex(zxid) !== -1,
+        () => `TRUNC to ${formatZxid(zxid)}, which is not in this server's history`,
+      );
+    }
+    let keep = this.log.length;
+    while (keep > 0 && (this.log[keep - 1] as LogEntry).zxid > zxid) {
+      keep--;
+      this.logBytes -= logEntryBytes(this.log[keep] as LogEntry);
+    }
+    this.log.length = keep;
+    const out = this.outbox.ready;
+    out.entries = out.entries.filter((entry) => entry.zxid <= zxid);
+    out.truncateAfter = out.truncateAfter === null ? zxid : Math.min(out.truncateAfter, zxid);
+    if (this.persistedZxid > zxid) this.persistedZxid = zxid;
+    if (this.inflightEndZxid !== null && this.inflightEndZxid > zxid) this.inflightEndZxid = zxid;
+    if (this.committedZxid > zxid && !forSnapshot) this.committedZxid = Math.max(zxid, appliedZxid);
+  }
+
+  /**
+   * resetToSnapshot empties the history onto a snapshot at `zxid` that the Ready being filled
+   * installs (SNAP): the host truncates everything after it, and it is the new base and committed.
+   */
+  resetToSnapshot(zxid: Zxid): void {
+    this.log = [];
+    this.logBytes = 0;
+    this.outbox.ready.entries = [];
+    this.base = zxid;
+    this.committedZxid = zxid;
+    this.outbox.ready.truncateAfter = zxid;
+  }
+
+  /** handedOut: the Ready being filled goes to the host now; its entries are durable at {@link advanced}. */
+  handedOut(): void {
+    this.inflightEndZxid = this.lastLoggedZxid();
+  }
+
+  /** advanced: the host carried out the Ready handed out; what it persisted is durable. */
+  advanced(): void {
+    if (this.inflightEndZxid !== null && this.inflightEndZxid > this.persistedZxid) {
+      this.persistedZxid = this.inflightEndZxid;
+    }
+    this.inflightEndZxid = null;
+  }
+
+  /**
+   * trim drops the oldest applied entries while the history is over historyEntriesMax entries or
+   * historyBytesMax bytes, none above `pin()` (the applied zxid, or lower where a sync stream still
+   * has to send entries: a stalled stream is dropped by the leader's tick after initLimit, which
+   * releases them).
+   */
+  trim(pin: () => Zxid): void {
+    const excessEntries = this.log.length - this.entriesMax;
+    if (excessEntries <= 0 && this.logBytes <= this.bytesMax) return;
+    const limit = pin();
+    let drop = 0;
+    let bytes = this.logBytes;
+    while (drop < this.log.length && (drop < excessEntries || bytes > this.bytesMax)) {
+      const entry = this.log[drop] as LogEntry;
+      if (entry.zxid > limit) break;
+      bytes -= logEntryBytes(entry);
+      drop++;
+    }
+    if (drop === 0) return;
+    this.base = (this.log[drop - 1] as LogEntry).zxid;
+    this.logBytes = bytes;
+    this.log.splice(0, drop);
+  }
+}

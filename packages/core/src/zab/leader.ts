@@ -1,0 +1,564 @@
+import { requestLimitError } from '../limits.js';
+import type { ErrorCode, ErrorTxn, LogEntry, Request, SessionId } from '../types.js';
+import { logEntryBytes } from '../wire-size.js';
+import { formatZxid, makeZxid, type Zxid, zxidCounter, zxidEpoch } from '../zxid.js';
+import type { PeerContext, Phase } from './context.js';
+import { assert, NO_ZXID } from './invariant.js';
+import type { CreateSessionRequest, PeerMessage, ZabMessage } from './messages.js';
+import { quorumAckedZxid, quorumSize } from './quorum.js';
+import { SessionExpiry } from './sessions.js';
+import { planSync, SyncStream } from './sync-stream.js';
+
+/**
+ * LearnerHandle is the leader's record of one learner (ZooKeeper's LearnerHandler): where it is in
+ * discovery, synchronization and broadcast, what it acknowledged, and its sync stream.
+ */
+interface LearnerHandle {
+  id: number;
+  observer: boolean;
+  /**
+   * phase: discovery from its FOLLOWERINFO, synchronization from its ACKEPOCH (SYNC and the stream
+   * sent), broadcast once UPTODATE is sent to it.
+   */
+  phase: Phase;
+  /** newLeaderAcked: it acknowledged NEWLEADER (it durably holds the synced history); it acks proposals from here on. */
+  newLeaderAcked: boolean;
+  /** ackedZxid is the last zxid this learner durably logged in this epoch (voters only count once synced). */
+  ackedZxid: Zxid;
+  lastHeardTick: number;
+  /** currentEpoch and lastZxid: its history as its ACKEPOCH described it. */
+  currentEpoch: number;
+  lastZxid: Zxid;
+  /** stream is the synchronization being streamed to it; proposals wait for NEWLEADER, which ends it. */
+  stream: SyncStream | null;
+  /** followId: from its FOLLOWERINFO; forwards carrying another are late copies of an earlier following. */
+  followId: number;
+}
+
+/** Barrier is a read barrier the leader confirms with a quorum (ZooKeeper's sync, and linearizable reads). */
+interface Barrier {
+  acks: Set<number>;
+  zxid: Zxid;
+  /** origin: the learner that asked and its barrier id, or null for this server's own waiter. */
+  origin: { id: number; barrierId: number } | null;
+  localId: number;
+  startedTick: number;
+}
+
+/** WaitingRequest is a client request the leader holds while its proposals in flight are over budget. */
+interface WaitingRequest {
+  sessionId: SessionId;
+  cxid: number;
+  request: Request | CreateSessionRequest;
+}
+
+/**
+ * Leader is the leading role (ZooKeeper's Leader with its LearnerHandlers).
+ *  - Discovery: a quorum of voters' FOLLOWERINFO (this leader included) fixes the new epoch above
+ *    all their acceptedEpochs; LEADERINFO proposes it; a quorum of ACKEPOCH, none of them ahead of
+ *    this leader's history, establishes it (currentEpoch).
+ *  - Synchronization: each learner gets SYNC (DIFF, TRUNC or SNAP; sync-stream.ts) and the stream,
+ *    then NEWLEADER; a quorum of ACK of NEWLEADER starts broadcast, and the whole history is then
+ *    committed. Learners that acked get UPTODATE.
+ *  - Broadcast: client writes become PROPOSALs; a proposal is committed once a quorum of voters
+ *    (this leader included, counting only what it persisted) acknowledged it (quorum.ts), then
+ *    COMMIT goes to followers and INFORM (the entry) to observers. A write is acknowledged to its
+ *    client when the member it was sent to applies it (client-requests.ts).
+ */
+export class Leader {
+  epoch = 0;
+  phase: Phase = 'discovery';
+  private readonly learners = new Map<number, LearnerHandle>();
+  /** infoVoters: voters whose FOLLOWERINFO (or self) was counted towards the new epoch. */
+  private readonly infoVoters: Map<number, number>;
+  private readonly ackEpochVoters: Set<number>;
+  private readonly newLeaderAcks: Set<number>;
+  /** nextCounter is the counter of the next zxid this leader proposes. */
+  private nextCounter = 1;
+  private readonly startedTick: number;
+  /** lastProgressTick: the last tick a learner moved its synchronization on (synchronization times out without progress). */
+  private lastProgressTick: number;
+  /** proposedBytes: bytes of this epoch's entries proposed and not yet committed. */
+  private proposedBytes = 0;
+  /** waiting: client requests held while proposedBytes is at proposalBytesInflightMax, in arrival order. */
+  private readonly waiting: WaitingRequest[] = [];
+  private readonly barriers = new Map<number, Barrier>();
+  private nextBarrierId = 1;
+  /** sessions: session deadlines, kept from establishment on (sessions.ts). */
+  readonly sessions: SessionExpiry;
+
+  constructor(private readonly context: PeerContext) {
+    const { id, tickMs, expiryCheckTicks } = context.settings;
+    const ticks = context.clock.ticks;
+    this.infoVoters = new Map([[id, context.epochs.acceptedEpoch]]);
+    this.ackEpochVoters = new Set([id]);
+    this.newLeaderAcks = new Set([id]);
+    this.startedTick = ticks;
+    this.lastProgressTick = ticks;
+    this.sessions = new SessionExpiry(tickMs, expiryCheckTicks, ticks);
+  }
+
+  /** start begins discovery (alone, a one-voter ensemble goes straight to broadcast). */
+  start(): void {
+    this.maybeChooseEpoch();
+  }
+
+  /** established: a quorum acknowledged NEWLEADER; this leader serves. */
+  get established(): boolean {
+    return this.phase === 'broadcast';
+  }
+
+  /** outstanding is the number of this epoch's proposals not yet committed. */
+  outstanding(): number {
+    const log = this.context.log;
+    return log.lastLoggedZxid() - Math.max(log.committedZxid, makeZxid(this.epoch, 0));
+  }
+
+  /** historyPin lowers `pin` to the last entry a sync stream sent: the history is kept above it. */
+  historyPin(pin: Zxid): Zxid {
+    let lowest = pin;
+    for (const learner of this.learners.values()) {
+      if (learner.stream !== null && learner.stream.sentZxid < lowest) lowest = learner.stream.sentZxid;
+    }
+    return lowest;
+  }
+
+  /** forgetLearner drops the record of a learner (its connection broke, or it stalled); it must sync again. */
+  forgetLearner(peerId: number): void {
+    if (this.learners.delete(peerId)) {
+      this.ackEpochVoters.delete(peerId);
+      if (this.phase !== 'broadcast') this.newLeaderAcks.delete(peerId);
+      if (this.phase === 'discovery') this.infoVoters.delete(peerId);
+      for (const [id, barrier] of this.barriers) {
+        if (barrier.origin?.id === peerId) this.barriers.delete(id);
+      }
+    }
+  }
+
+  tick(): void {
+    const { initLimitTicks, syncLimitTicks } = this.context.settings;
+    const ticks = this.context.clock.ticks;
+    if (this.phase !== 'broadcast') {
+      // Discovery is bounded from the start; synchronization only while nobody makes progress, so a
+      // big SNAP to a quorum takes as long as it needs (ZooKeeper's initLimit is a per-read timeout there too).
+      const since = this.phase === 'synchronization' ? this.lastProgressTick : this.startedTick;
+      if (ticks - since > initLimitTicks) {
+        this.context.becomeLooking();
+        return;
+      }
+      // Learners that finished their sync wait for UPTODATE: keep them from timing out meanwhile.
+      for (const learner of this.learners.values()) {
+        if (learner.phase === 'synchronization' && learner.newLeaderAcked) {
+          this.send(learner.id, { type: 'ping', epoch: this.epoch, sessions: [] });
+        }
+      }
+      return;
+    }
+    // A learner whose synchronization stalled for initLimit is dropped (it rejoins and resyncs):
+    // its stream would otherwise pin the history in memory.
+    for (const learner of [...this.learners.values()]) {
+      const stalling =
+        learner.phase === 'discovery' || (learner.phase === 'synchronization' && !learner.newLeaderAcked);
+      if (stalling && ticks - learner.lastHeardTick > initLimitTicks) {
+        this.forgetLearner(learner.id);
+        // Tell it by dropping the connection: it looks again (and resyncs) as soon as it runs.
+        this.context.outbox.ready.disconnect.push(learner.id);
+      }
+    }
+    // Step down when no quorum of voters was heard from within syncLimit (Leader.lead's tick loop).
+    let heard = 1;
+    for (const learner of this.learners.values()) {
+      if (!learner.observer && learner.phase === 'broadcast' && ticks - learner.lastHeardTick <= syncLimitTicks) {
+        heard++;
+      }
+    }
+    if (heard < this.quorumSize()) {
+      this.context.becomeLooking();
+      return;
+    }
+    for (const learner of this.learners.values()) {
+      if (learner.phase === 'broadcast') this.send(learner.id, { type: 'ping', epoch: this.epoch, sessions: [] });
+    }
+    for (const [id, barrier] of this.barriers) {
+      if (ticks - barrier.startedTick > syncLimitTicks) this.finishBarrier(id, barrier, false);
+    }
+    this.sessions.check(ticks, this.context.clock.nowMs, this.context.machine, (sessionId, request) =>
+      this.handleRequest(sessionId, 0, request),
+    );
+  }
+
+  step(from: number, message: ZabMessage): void {
+    const learner = this.learners.get(from);
+    const ticks = this.context.clock.ticks;
+    // Only messages of this epoch show the learner still follows us.
+    if (learner && message.epoch === this.epoch) learner.lastHeardTick = ticks;
+    switch (message.type) {
+      case 'followerInfo': {
+        const observer = !this.context.settings.voters.includes(from);
+        if (observer !== message.observer) return;
+        this.learners.set(from, {
+          id: from,
+          observer,
+          phase: 'discovery',
+          newLeaderAcked: false,
+          ackedZxid: NO_ZXID,
+          lastHeardTick: ticks,
+          currentEpoch: 0,
+          lastZxid: 0,
+          stream: null,
+          followId: message.followId,
+        });
+        this.ackEpochVoters.delete(from);
+        this.newLeaderAcks.delete(from);
+        if (this.phase === 'discovery' && !this.epochChosen()) {
+          if (!observer) this.infoVoters.set(from, message.acceptedEpoch);
+          this.maybeChooseEpoch();
+        } else {
+          this.send(from, { type: 'leaderInfo', epoch: this.epoch });
+        }
+        return;
+      }
+      case 'ackEpoch': {
+        if (!learner || message.epoch !== this.epoch || learner.phase !== 'discovery') return;
+        learner.phase = 'synchronization';
+        learner.currentEpoch = message.currentEpoch;
+        learner.lastZxid = message.lastZxid;
+        this.lastProgressTick = ticks;
+        if (this.phase === 'discovery') {
+          if (!this.epochChosen()) return;
+          if (!learner.observer) this.ackEpochVoters.add(from);
+          this.maybeStartSync();
+        } else {
+          if (this.isAheadOfUs(message.currentEpoch, message.lastZxid)) {
+            // A learner ahead of an established leader cannot be synced; it will find the real history in an election.
+            return;
+          }
+          this.sendSync(learner);
+        }
+        return;
+      }
+      case 'ackNewLeader': {
+        if (!learner || message.epoch !== this.epoch || learner.phase !== 'synchronization') return;
+        if (learner.newLeaderAcked || learner.stream !== null) return;
+        learner.newLeaderAcked = true;
+        this.lastProgressTick = ticks;
+        learner.ackedZxid = message.lastZxid;
+        if (!learner.observer) this.newLeaderAcks.add(from);
+        if (this.phase === 'synchronization') {
+          this.maybeEstablish();
+        } else if (this.phase === 'broadcast') {
+          this.send(from, { type: 'upToDate', epoch: this.epoch, committedZxid: this.context.log.committedZxid });
+          learner.phase = 'broadcast';
+          this.maybeCommit();
+        }
+        return;
+      }
+      case 'syncAck': {
+        const stream = learner?.stream;
+        if (!learner || !stream || message.epoch !== this.epoch) return;
+        if (!stream.acknowledge(message.chunks)) return;
+        this.lastProgressTick = ticks;
+        this.pumpStream(learner);
+        return;
+      }
+      case 'ack': {
+        if (!learner || message.epoch !== this.epoch || learner.observer) return;
+        if (!learner.newLeaderAcked) return;
+        if (message.zxid > learner.ackedZxid) learner.ackedZxid = message.zxid;
+        this.maybeCommit();
+        return;
+      }
+      case 'ping': {
+        if (!learner || message.epoch !== this.epoch) return;
+        for (const sessionId of message.sessions) this.touch(sessionId);
+        return;
+      }
+      case 'forward': {
+        if (!learner || message.epoch !== this.epoch || this.phase !== 'broadcast') return;
+        if (!learner.newLeaderAcked) return;
+        // Only from the learner's current following: a copy from an earlier one (a connection
+        // that broke with it in flight) would apply the request twice. Client xids are not
+        // compared: they wrap, and a session resumed by a new client process starts again at 1.
+        if (message.followId !== learner.followId) return;
+        this.admit(message.sessionId, message.cxid, message.request);
+        return;
+      }
+      case 'barrierRequest': {
+        if (!learner || message.epoch !== this.epoch || this.phase !== 'broadcast') return;
+        this.startBarrier({ id: from, barrierId: message.id }, 0);
+        return;
+      }
+      case 'barrierAck': {
+        if (!learner || message.epoch !== this.epoch || learner.observer) return;
+        const barrier = this.barriers.get(message.id);
+        if (!barrier) return;
+        barrier.acks.add(from);
+        if (barrier.acks.size >= this.quorumSize()) this.finishBarrier(message.id, barrier, true);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  /** touch renews a session's deadline (a request or ping of it). */
+  touch(sessionId: SessionId): void {
+    this.sessions.touch(sessionId, this.context.clock.ticks);
+  }
+
+  /**
+   * admit takes a client request (local, or forwarded by a learner) into the pipeline, or holds it
+   * while the proposals in flight are at proposalBytesInflightMax: a burst of big writes then
+   * waits here, in order, instead of piling into every follower's send queue. Requests the leader
+   * issues itself (expiry) are never held.
+   */
+  admit(sessionId: SessionId, cxid: number, request: Request | CreateSessionRequest): void {
+    if (this.waiting.length > 0 || this.proposedBytes >= this.context.settings.limits.proposalBytesInflightMax) {
+      this.waiting.push({ sessionId, cxid, request });
+      return;
+    }
+    this.handleRequest(sessionId, cxid, request);
+  }
+
+  /**
+   * maybeCommit commits what a quorum of voters acknowledged (this leader counts with what it
+   * persisted), tells followers (COMMIT) and observers (INFORM), and applies it.
+   */
+  maybeCommit(): void {
+    if (this.phase !== 'broadcast') return;
+    const log = this.context.log;
+    const acked: Zxid[] = [log.persistedZxid];
+    for (const learner of this.learners.values()) {
+      if (!learner.observer && learner.newLeaderAcked) acked.push(learner.ackedZxid);
+    }
+    const candidate = quorumAckedZxid(acked, this.context.settings.voters.length);
+    if (candidate === null) return;
+    // Only entries of this epoch are committed by counting acks; older ones were committed at establishment.
+    if (candidate <= log.committedZxid || zxidEpoch(candidate) !== this.epoch) return;
+    const from = log.committedZxid;
+    log.committedZxid = candidate;
+    const start = log.indexAfter(from);
+    const end = log.findIndex(candidate) + 1;
+    const sizes: number[] = [];
+    for (let i = start; i < end; i++) {
+      const entry = log.at(i);
+      const size = logEntryBytes(entry);
+      sizes.push(size);
+      if (zxidEpoch(entry.zxid) === this.epoch) this.proposedBytes -= size;
+    }
+    for (const learner of this.learners.values()) {
+      if (learner.phase === 'discovery' || learner.stream !== null) continue;
+      if (learner.observer) {
+        for (let i = start; i < end; i++) {
+          this.context.outbox.sendEntry(learner.id, 'inform', this.epoch, log.at(i), sizes[i - start] as number);
+        }
+      } else if (learner.newLeaderAcked) {
+        this.context.outbox.sendCommit(learner.id, this.epoch, candidate);
+      }
+    }
+    this.context.applyCommitted();
+    if (this.waiting.length > 0) this.admitWaiting();
+  }
+
+  /** startBarrier asks the voters to confirm this leader still leads; answered to `origin` (a learner) or locally. */
+  startBarrier(origin: Barrier['origin'], localId: number): void {
+    const id = this.nextBarrierId++;
+    const barrier: Barrier = {
+      acks: new Set([this.context.settings.id]),
+      zxid: this.context.log.committedZxid,
+      origin,
+      localId,
+      startedTick: this.context.clock.ticks,
+    };
+    this.barriers.set(id, barrier);
+    if (barrier.acks.size >= this.quorumSize()) {
+      this.finishBarrier(id, barrier, true);
+      return;
+    }
+    for (const learner of this.learners.values()) {
+      if (!learner.observer && learner.phase === 'broadcast') {
+        this.send(learner.id, { type: 'barrier', epoch: this.epoch, id });
+      }
+    }
+  }
+
+  /** epochChosen: discovery heard a quorum of FOLLOWERINFO and proposed its epoch (LEADERINFO); it waits for ACKEPOCH. */
+  private epochChosen(): boolean {
+    return this.epoch !== 0;
+  }
+
+  private maybeChooseEpoch(): void {
+    if (this.phase !== 'discovery' || this.epochChosen() || this.infoVoters.size < this.quorumSize()) return;
+    // New epoch: above every acceptedEpoch of a quorum (Zab discovery), and above our own.
+    let epoch = this.context.epochs.acceptedEpoch;
+    for (const accepted of this.infoVoters.values()) epoch = Math.max(epoch, accepted);
+    this.epoch = epoch + 1;
+    // Persist acceptedEpoch before anyone hears of the epoch.
+    this.context.epochs.acceptedEpoch = this.epoch;
+    this.context.saveEpochs();
+    for (const learner of this.learners.values()) {
+      this.send(learner.id, { type: 'leaderInfo', epoch: this.epoch });
+    }
+    this.maybeStartSync();
+  }
+
+  private maybeStartSync(): void {
+    if (this.phase !== 'discovery' || !this.epochChosen() || this.ackEpochVoters.size < this.quorumSize()) return;
+    // Zab: the epoch is established by a quorum none of whose members is ahead of the leader. A
+    // learner ahead of us (typically the old leader, back with proposals nobody else logged: they
+    // were never committed) does not count, as in ZooKeeper's waitForEpochAck; it is synced with
+    // the others (TRUNC), and we wait for a quorum of the rest instead of giving up the term.
+    let counted = 0;
+    for (const id of this.ackEpochVoters) {
+      const learner = this.learners.get(id);
+      if (
+        id === this.context.settings.id ||
+        (learner !== undefined && !this.isAheadOfUs(learner.currentEpoch, learner.lastZxid))
+      ) {
+        counted++;
+      }
+    }
+    if (counted < this.quorumSize()) return;
+    this.phase = 'synchronization';
+    this.lastProgressTick = this.context.clock.ticks;
+    this.context.epochs.currentEpoch = this.epoch;
+    this.context.saveEpochs();
+    for (const learner of this.learners.values()) {
+      if (learner.phase === 'synchronization' && !learner.newLeaderAcked) this.sendSync(learner);
+    }
+    this.maybeEstablish();
+  }
+
+  /** isAheadOfUs: a history ending at (currentEpoch, lastZxid) is more recent than ours. */
+  private isAheadOfUs(currentEpoch: number, lastZxid: Zxid): boolean {
+    const ours = this.context.epochs.currentEpoch;
+    return currentEpoch > ours || (currentEpoch === ours && lastZxid > this.context.log.lastLoggedZxid());
+  }
+
+  private sendSync(learner: LearnerHandle): void {
+    const log = this.context.log;
+    const plan = planSync(log, this.context.machine.lastAppliedZxid, learner.lastZxid);
+    this.send(learner.id, {
+      type: 'sync',
+      epoch: this.epoch,
+      mode: plan.mode,
+      truncZxid: plan.mode === 'TRUNC' ? plan.truncZxid : 0,
+      snapshotZxid: plan.mode === 'SNAP' ? plan.from : 0,
+    });
+    assert(
+      plan.from === log.base || log.findIndex(plan.from) !== -1,
+      () => `sync start ${formatZxid(plan.from)} not in history`,
+    );
+    learner.phase = 'synchronization';
+    // From here on the learner is in the forwarding set: after NEWLEADER ends the stream it gets
+    // every new proposal; until then the stream carries them, read from the log.
+    learner.ackedZxid = NO_ZXID;
+    learner.stream = new SyncStream(this.context, learner.id, this.epoch, plan);
+    this.pumpStream(learner);
+  }
+
+  private pumpStream(learner: LearnerHandle): void {
+    if (learner.stream?.pump()) learner.stream = null;
+  }
+
+  private maybeEstablish(): void {
+    if (this.phase !== 'synchronization' || this.newLeaderAcks.size < this.quorumSize()) return;
+    this.phase = 'broadcast';
+    const log = this.context.log;
+    // Everything in the new leader's history is committed once a quorum holds it (Zab's initial history).
+    log.committedZxid = log.lastLoggedZxid();
+    for (const learner of this.learners.values()) {
+      if (learner.phase === 'synchronization' && learner.newLeaderAcked) {
+        this.send(learner.id, { type: 'upToDate', epoch: this.epoch, committedZxid: log.committedZxid });
+        learner.phase = 'broadcast';
+      }
+    }
+    // Session expiry restarts from now on a new leader, as ZooKeeper's SessionTracker does.
+    const ticks = this.context.clock.ticks;
+    for (const { sessionId, timeoutMs } of this.context.machine.sessions()) {
+      this.sessions.track(sessionId, timeoutMs, ticks);
+    }
+    this.context.applyCommitted();
+  }
+
+  /** handleRequest turns a request into a proposal (ZooKeeper's PrepRequestProcessor + ProposalRequestProcessor). */
+  private handleRequest(sessionId: SessionId, cxid: number, request: Request | CreateSessionRequest): Zxid {
+    if (this.phase !== 'broadcast') return NO_ZXID;
+    const { machine, clock } = this.context;
+    const zxid = makeZxid(this.epoch, this.nextCounter);
+    if (request.op === 'createSession') {
+      const timeoutMs = machine.negotiateTimeoutMs(request.timeoutMs);
+      // Session ids are unique across leaders: the zxid that creates a session is unique (sessions.ts).
+      const newSessionId = zxid;
+      this.propose({
+        zxid,
+        sessionId: newSessionId,
+        cxid,
+        timeMs: clock.nowMs,
+        txn: { type: 'createSession', sessionId: newSessionId, timeoutMs },
+      });
+      this.sessions.track(newSessionId, timeoutMs, clock.ticks);
+      return zxid;
+    }
+    if (sessionId !== 0) this.touch(sessionId);
+    // A learner checked the path limit before forwarding; a learner configured otherwise did not.
+    const refused = requestLimitError(request, this.context.settings.limits);
+    const txn = refused === null ? machine.prepare(sessionId, request, clock.nowMs) : errorTxn(refused);
+    this.propose({ zxid, sessionId, cxid, timeMs: clock.nowMs, txn });
+    return zxid;
+  }
+
+  /** admitWaiting proposes held requests while the budget allows. */
+  private admitWaiting(): void {
+    const budget = this.context.settings.limits.proposalBytesInflightMax;
+    let taken = 0;
+    while (taken < this.waiting.length && this.proposedBytes < budget) {
+      const next = this.waiting[taken++] as WaitingRequest;
+      this.handleRequest(next.sessionId, next.cxid, next.request);
+    }
+    if (taken > 0) this.waiting.splice(0, taken);
+  }
+
+  private propose(entry: LogEntry): void {
+    assert(zxidEpoch(entry.zxid) === this.epoch && zxidCounter(entry.zxid) === this.nextCounter, 'zxid sequence');
+    this.nextCounter++;
+    this.context.machine.noteProposed(entry);
+    const bytes = this.context.log.append(entry);
+    this.proposedBytes += bytes;
+    for (const learner of this.learners.values()) {
+      if (learner.observer || learner.stream !== null) continue;
+      if (learner.phase !== 'discovery') {
+        this.context.outbox.sendEntry(learner.id, 'proposal', this.epoch, entry, bytes);
+      }
+    }
+  }
+
+  private finishBarrier(id: number, barrier: Barrier, ok: boolean): void {
+    this.barriers.delete(id);
+    if (barrier.origin) {
+      if (ok) {
+        this.send(barrier.origin.id, {
+          type: 'barrierResult',
+          epoch: this.epoch,
+          id: barrier.origin.barrierId,
+          zxid: barrier.zxid,
+        });
+      }
+      // A failed barrier is not answered: the learner's request fails when it loses the leader.
+      return;
+    }
+    this.context.clients.resolveBarrier(barrier.localId, ok ? barrier.zxid : null);
+  }
+
+  private send(to: number, message: PeerMessage): void {
+    this.context.outbox.send(to, message);
+  }
+
+  private quorumSize(): number {
+    return quorumSize(this.context.settings.voters.length);
+  }
+}
+
+function errorTxn(code: ErrorCode): ErrorTxn {
+  return { type: 'error', code };
+}
