@@ -156,7 +156,6 @@ export class FakeEnsemble {
       observers: this.members.map((member) => member.id),
       random: createPrng(id),
       machine: createTreeMachine({
-        serverId: id,
         tickMs: this.tickMs,
         sessionTimeoutMsMin: this.sessionTimeoutMsMin,
         sessionTimeoutMsMax: this.sessionTimeoutMsMax,
