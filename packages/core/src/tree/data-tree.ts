@@ -428,7 +428,7 @@ export class DataTree {
   }
 
   // -------------------------------------------------------------------------------------------
-  // Sessions as replicated (the leader's SessionTracker decides expiry).
+  // Sessions as replicated (expiry is the leader's: see zab/sessions.ts).
 
   /** hasSession tells whether a createSession was applied and no closeSession yet. */
   hasSession(sessionId: SessionId): boolean {
@@ -440,7 +440,7 @@ export class DataTree {
     return this.sessionTimeouts.get(sessionId);
   }
 
-  /** sessions lists the live sessions and their timeouts (a new leader seeds its SessionTracker with them). */
+  /** sessions lists the live sessions and their timeouts (a new leader restarts their expiry from them: zab/sessions.ts). */
   sessions(): [SessionId, number][] {
     return [...this.sessionTimeouts];
   }
