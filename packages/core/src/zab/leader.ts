@@ -213,6 +213,12 @@ export class Leader {
         if (this.phase === 'discovery' && !this.epochChosen()) {
           if (!observer) this.infoVoters.set(from, message.acceptedEpoch);
           this.maybeChooseEpoch();
+        } else if (!observer && message.acceptedEpoch > this.epoch) {
+          // This voter promised a later epoch (to a leader that never established it) and would
+          // refuse ours: it could not rejoin until the next leader change, leaving the ensemble one
+          // failure from an outage. Bring that change now: the election's discovery picks an epoch
+          // above its promise (found by the simulator, seed 276 on the real storage).
+          this.context.becomeLooking();
         } else {
           this.send(from, { type: 'leaderInfo', epoch: this.epoch });
         }
