@@ -9,10 +9,10 @@ import {
   logEntryBytes,
   type PeerMessage,
   type Ready,
+  ReadyDriver,
   type ReplicatedMachine,
   type Request,
   type SessionId,
-  splitEarlyMessages,
   ZabPeer,
   type Zxid,
   zxidEpoch,
@@ -24,6 +24,7 @@ import { LivenessWatch, livenessBoundMs, SIM_TIMEOUTS } from './liveness.js';
 import { SendQueues } from './send-queues.js';
 import { SimDisk } from './sim-disk.js';
 import { simLimits, simPeerSendQueueBytesMax } from './sim-limits.js';
+import { checkVouch, type DurableState, VOUCH_INVARIANT } from './vouch-checker.js';
 import { eventFrameBytes, peerFrameBytes, replyFrameBytes, requestFrameBytes } from './wire.js';
 import { type ClientRequest, drawWorkloadMix, Workload, type WorkloadMix } from './workload.js';
 
@@ -148,7 +149,7 @@ type SimEvent =
       message: PeerMessage;
       bytes: number;
     }
-  | { kind: 'persisted'; server: number; incarnation: number; ready: Ready }
+  | { kind: 'persisted'; server: number; incarnation: number }
   | { kind: 'notifyBreak'; server: number; incarnation: number; peer: number }
   | { kind: 'restart'; server: number }
   | { kind: 'unpause'; server: number }
@@ -162,9 +163,10 @@ type SimEvent =
 interface SimServer {
   id: number;
   peer: ZabPeer | null;
+  /** driver is core's host loop over `peer` (ReadyDriver): early messages, persist, the rest, advance. */
+  driver: ReadyDriver | null;
   disk: SimDisk;
   incarnation: number;
-  busy: boolean;
   pausedUntil: number;
   lastApplied: Zxid;
   wasEstablished: boolean;
@@ -336,9 +338,9 @@ export class Simulation {
       this.servers.push({
         id,
         peer: null,
+        driver: null,
         disk: new SimDisk(),
         incarnation: 0,
-        busy: false,
         pausedUntil: 0,
         lastApplied: 0,
         wasEstablished: false,
@@ -527,7 +529,6 @@ export class Simulation {
     server.held = [];
     this.liveness.started(server.id);
     server.incarnation++;
-    server.busy = false;
     server.pausedUntil = 0;
     server.wasEstablished = false;
     const recovered = server.disk.load();
@@ -547,6 +548,23 @@ export class Simulation {
       },
       recovered,
     );
+    server.driver = new ReadyDriver(server.peer, {
+      send: (messages) => {
+        for (const { to, message } of messages) {
+          // Checked as it leaves, as core's test ensemble does: what it acknowledges is durable by now.
+          const wrong = checkVouch(server.id, to, message, this.durableState(server));
+          if (wrong !== null) this.violation(VOUCH_INVARIANT, wrong);
+          this.sendMessage(server.id, to, message);
+        }
+      },
+      deliver: (outputs) => this.deliverToClients(server, outputs as ClientOutput[]),
+      disconnect: (peers) => {
+        for (const id of peers) {
+          this.log(`${server.id} drops its connection to ${id}`);
+          this.breakConnection(server.id, id);
+        }
+      },
+    });
     server.lastApplied = server.peer.status().lastAppliedZxid;
     this.log(`start ${server.id}#${server.incarnation} last=${formatZxid(server.peer.status().lastLoggedZxid)}`);
     this.queue.push(this.now + 1 + this.prng.int(TICK_MS), {
@@ -565,8 +583,8 @@ export class Simulation {
     this.crashes++;
     this.faultToken++;
     server.peer = null;
+    server.driver = null;
     server.incarnation++;
-    server.busy = false;
     for (const other of this.servers) if (other !== server) this.breakConnection(server.id, other.id, true);
     for (const client of this.clients) if (client.server === server.id) this.disconnectClient(client);
     if (autoRestart && this.faultsOn) {
@@ -772,17 +790,11 @@ export class Simulation {
         if (!server.peer || server.incarnation !== event.incarnation) return;
         if (this.hold(server, event)) return;
         server.disk.sync();
-        for (const { to, message } of event.ready.messages) this.sendMessage(server.id, to, message);
-        this.deliverToClients(server, event.ready.toClients);
-        for (const id of event.ready.disconnect) {
-          this.log(`${server.id} drops its connection to ${id}`);
-          this.breakConnection(server.id, id);
-        }
+        // The rest of the messages (checked against the durable state as they leave), the clients, advance.
+        const ready = (server.driver as ReadyDriver).finish();
         // A SNAP install moves the replica to the snapshot's zxid without applying entries one by one.
-        if (event.ready.snapshot) server.lastApplied = event.ready.snapshot.header.zxid;
-        this.observeApplied(server, event.ready.applied);
-        server.peer.advance();
-        server.busy = false;
+        if (ready.snapshot) server.lastApplied = ready.snapshot.header.zxid;
+        this.observeApplied(server, ready.applied);
         this.observeStatus(server);
         this.pump(server);
         return;
@@ -882,16 +894,15 @@ export class Simulation {
     return true;
   }
 
-  /** pump hands the server's next Ready to its (simulated) disk; it is carried out when the fsync completes. */
+  /**
+   * pump runs core's host loop (ReadyDriver) one step: begin takes the next Ready and sends what may
+   * leave before the persist; the persist takes virtual time; the 'persisted' event finishes it.
+   */
   private pump(server: SimServer): void {
-    const peer = server.peer;
-    if (!peer || server.busy || this.now < server.pausedUntil || server.held.length > 0 || !peer.hasReady()) return;
-    const ready = peer.ready();
-    server.busy = true;
-    // As the server does: PROPOSAL/COMMIT/INFORM go out before the fsync, the rest after it.
-    const { early, afterPersist } = splitEarlyMessages(ready);
-    for (const { to, message } of early) this.sendMessage(server.id, to, message);
-    ready.messages = afterPersist;
+    const driver = server.driver;
+    if (!driver || driver.busy || this.now < server.pausedUntil || server.held.length > 0) return;
+    const ready = driver.begin();
+    if (ready === null) return;
     server.disk.write(ready);
     const keep = this.options.beforePersist?.(server.id, ready);
     if (keep !== undefined) {
@@ -901,7 +912,14 @@ export class Simulation {
     const persists =
       ready.entries.length > 0 || ready.epochs !== null || ready.snapshot !== null || ready.truncateAfter !== null;
     const delay = persists ? this.prng.int(this.faults.fsyncMsMax + 1) : 0;
-    this.queue.push(this.now + delay, { kind: 'persisted', server: server.id, incarnation: server.incarnation, ready });
+    this.queue.push(this.now + delay, { kind: 'persisted', server: server.id, incarnation: server.incarnation });
+  }
+
+  /** durableState is what the server's disk holds durably: the end of its history and its epochs. */
+  private durableState(server: SimServer): DurableState {
+    const epochs = server.disk.durableEpochs();
+    const lastZxid = Math.max(server.disk.durableEntries().at(-1)?.zxid ?? 0, server.disk.durableSnapshotZxid());
+    return { lastZxid, acceptedEpoch: epochs.acceptedEpoch, currentEpoch: epochs.currentEpoch };
   }
 
   private sendMessage(from: number, to: number, message: PeerMessage): void {
