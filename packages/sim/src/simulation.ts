@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { CodecError } from '@zabkit/codec';
 import {
   type ClientOutput,
@@ -10,6 +9,7 @@ import {
   type PeerMessage,
   type Ready,
   ReadyDriver,
+  type RecoveredState,
   type ReplicatedMachine,
   type Request,
   type SessionId,
@@ -17,13 +17,15 @@ import {
   type Zxid,
   zxidEpoch,
 } from '@zabkit/core';
+import { digestOf, treeDigest } from './digest.js';
 import { Episodes } from './episodes.js';
 import { EventQueue } from './event-queue.js';
 import { type ClientOp, HistoryChecker } from './history.js';
 import { LivenessWatch, livenessBoundMs, SIM_TIMEOUTS } from './liveness.js';
+import { type DurableView, MemberStorage } from './member-storage.js';
 import { SendQueues } from './send-queues.js';
-import { SimDisk } from './sim-disk.js';
 import { simLimits, simPeerSendQueueBytesMax } from './sim-limits.js';
+import { checkRecovery, RECOVERY_INVARIANT } from './storage-checker.js';
 import { checkVouch, type DurableState, VOUCH_INVARIANT } from './vouch-checker.js';
 import { eventFrameBytes, peerFrameBytes, replyFrameBytes, requestFrameBytes } from './wire.js';
 import { type ClientRequest, drawWorkloadMix, Workload, type WorkloadMix } from './workload.js';
@@ -84,8 +86,9 @@ export interface SimOptions {
   historyEntriesMax?: number;
   /**
    * beforePersist lets a scenario crash a server at an exact point: called when a Ready is handed to
-   * the disk; returning a number crashes the server right then, keeping that many of the batch's
-   * unsynced writes (0 = none reached the disk).
+   * the storage; returning a number k lets k of the persist's fsyncs complete, then crashes the
+   * server at the next one (what was written and not yet synced is lost or torn), or, if the persist
+   * needs no more, once it is durable but before anything it vouches for is sent.
    */
   beforePersist?: (serverId: number, ready: Ready) => number | undefined;
 }
@@ -150,6 +153,7 @@ type SimEvent =
       bytes: number;
     }
   | { kind: 'persisted'; server: number; incarnation: number }
+  | { kind: 'fsync'; server: number; incarnation: number; release: () => void }
   | { kind: 'notifyBreak'; server: number; incarnation: number; peer: number }
   | { kind: 'restart'; server: number }
   | { kind: 'unpause'; server: number }
@@ -165,7 +169,14 @@ interface SimServer {
   peer: ZabPeer | null;
   /** driver is core's host loop over `peer` (ReadyDriver): early messages, persist, the rest, advance. */
   driver: ReadyDriver | null;
-  disk: SimDisk;
+  /** storage: the member's real FileStorage on its simulated disk (member-storage.ts). */
+  storage: MemberStorage;
+  /** loading: FileStorage.load() is running (a restart); the peer starts when it resolves. */
+  loading: boolean;
+  /** fsyncBudgetMs: what is left of the current persist's time, shared among its fsyncs. */
+  fsyncBudgetMs: number;
+  /** crashAtSync: a scenario's crash point in the current persist (fsyncs still to let through). */
+  crashAtSync: number | null;
   incarnation: number;
   pausedUntil: number;
   lastApplied: Zxid;
@@ -257,6 +268,12 @@ export class Simulation {
   private leaderFollowsNotices = 0;
   /** partitionEra: a pending heal of an older era does not end the partitions of a newer one. */
   private partitionEra = 0;
+  /** running: storage operations (persists, recoveries) under way and not waiting on an fsync. */
+  private running = 0;
+  /** pendingDrain: storage may have work to do before the next event (see settle). */
+  private pendingDrain = false;
+  /** completions: what the host does once a storage operation finished, run by settle in order. */
+  private completions: (() => void)[] = [];
 
   constructor(options: SimOptions) {
     this.options = options;
@@ -324,8 +341,8 @@ export class Simulation {
           this.isolate(id);
         },
         healNetwork: () => this.healNetwork(),
-        crash: (id) => this.crash(this.server(id), undefined, false),
-        restart: (id, wipe) => this.restart(id, { wipe }),
+        crash: (id) => this.crash(this.server(id), false),
+        restart: (id, wipe) => this.restartNow(id, { wipe }),
         pause: (id, ms) => this.pause(id, ms),
         bulkLoad: (avoid, count, valueBytes) => this.bulkLoad(avoid, count, valueBytes),
         livenessBoundMs: () => this.livenessBoundMs(),
@@ -339,7 +356,10 @@ export class Simulation {
         id,
         peer: null,
         driver: null,
-        disk: new SimDisk(),
+        storage: null as unknown as MemberStorage,
+        loading: false,
+        fsyncBudgetMs: 0,
+        crashAtSync: null,
         incarnation: 0,
         pausedUntil: 0,
         lastApplied: 0,
@@ -348,6 +368,7 @@ export class Simulation {
         held: [],
       });
     }
+    for (const server of this.servers) server.storage = this.memberStorage(server);
     for (const server of this.servers) this.start(server);
     for (let i = 0; i < (options.clients ?? 4); i++) {
       this.clients.push({
@@ -373,10 +394,10 @@ export class Simulation {
    * established leader with a quorum, every pending request answered, and a fresh write committed,
    * within the liveness bound. Throws {@link SimViolation} on any broken invariant.
    */
-  run(): SimResult {
+  async run(): Promise<SimResult> {
     const safetyMs = this.options.safetyMs ?? 20_000;
     this.queue.push(this.nextFaultDelay(), { kind: 'fault' });
-    this.runUntil(safetyMs);
+    await this.runUntil(safetyMs);
     this.healAll();
     // Liveness: once the last pause has run out the heal watch wants a leader with a quorum serving
     // within the bound; then a fresh write must commit and every client request be answered, which
@@ -385,7 +406,7 @@ export class Simulation {
     const startedAt = this.now;
     let probe: { client: SimClient; xid: number } | null = null;
     for (;;) {
-      this.runUntil(this.now + 50);
+      await this.runUntil(this.now + 50);
       const healedAt = this.liveness.healedAt ?? startedAt;
       const deadline = Math.max(startedAt, healedAt) + this.livenessBoundMs() + settleMs;
       if (this.now > deadline) {
@@ -410,7 +431,7 @@ export class Simulation {
         probe = null;
       }
     }
-    this.checkConvergence();
+    await this.checkConvergence();
     const violation = this.checker.verify(this.committedView());
     if (violation) this.violation(violation.invariant, violation.detail);
     return {
@@ -493,8 +514,9 @@ export class Simulation {
   }
 
   /** runUntil processes events until virtual time `until`. */
-  runUntil(until: number): void {
+  async runUntil(until: number): Promise<void> {
     for (;;) {
+      if (this.pendingDrain || this.completions.length > 0) await this.settle();
       const time = this.queue.peekTime();
       if (time === undefined || time > until) break;
       const next = this.queue.pop() as { time: number; value: SimEvent };
@@ -525,13 +547,76 @@ export class Simulation {
   // ---------------------------------------------------------------------------------------------
   // Servers.
 
+  /** memberStorage gives a member its FileStorage on a simulated disk whose fsyncs take virtual time. */
+  private memberStorage(server: SimServer): MemberStorage {
+    return new MemberStorage(
+      () => this.syncGate(server),
+      (line) => this.log(`${server.id}: ${line}`),
+    );
+  }
+
+  /**
+   * syncGate is one fsync of a member's storage: it completes after part of the persist's time (the
+   * 'fsync' event), or, at a scenario's crash point, never: the member crashes there.
+   */
+  private syncGate(server: SimServer): Promise<void> {
+    this.running--;
+    if (server.crashAtSync !== null && server.crashAtSync-- === 0) {
+      server.crashAtSync = null;
+      this.completions.push(() => this.crash(server));
+      return new Promise(() => undefined);
+    }
+    const waitMs = this.prng.int(server.fsyncBudgetMs + 1);
+    server.fsyncBudgetMs -= waitMs;
+    return new Promise((release) => {
+      this.queue.push(this.now + waitMs, {
+        kind: 'fsync',
+        server: server.id,
+        incarnation: server.incarnation,
+        release,
+      });
+    });
+  }
+
+  /**
+   * start recovers a member from its disk through FileStorage's load() (no virtual time passes),
+   * holds what it recovered to what its storage had confirmed (storage-checker.ts), then starts it.
+   */
   private start(server: SimServer): void {
+    if (server.peer || server.loading) return;
     server.held = [];
-    this.liveness.started(server.id);
     server.incarnation++;
+    server.loading = true;
+    const incarnation = server.incarnation;
+    this.running++;
+    this.pendingDrain = true;
+    server.storage.load().then(
+      (recovered) => {
+        this.running--;
+        this.completions.push(() => {
+          if (server.incarnation !== incarnation) return;
+          server.loading = false;
+          const wrong = checkRecovery(server.id, recovered, server.storage);
+          if (wrong !== null) this.violation(RECOVERY_INVARIANT, wrong);
+          server.storage.adopt(recovered);
+          this.startPeer(server, recovered);
+        });
+      },
+      (error: unknown) => {
+        this.running--;
+        this.completions.push(() => {
+          if (server.incarnation !== incarnation) return;
+          this.violation(RECOVERY_INVARIANT, `server ${server.id}: FileStorage.load() failed: ${describeError(error)}`);
+        });
+      },
+    );
+  }
+
+  private startPeer(server: SimServer, recovered: RecoveredState): void {
+    this.liveness.started(server.id);
     server.pausedUntil = 0;
     server.wasEstablished = false;
-    const recovered = server.disk.load();
+    server.crashAtSync = null;
     const machine = this.options.makeMachine(this.limits);
     server.peer = new ZabPeer(
       {
@@ -575,11 +660,11 @@ export class Simulation {
     this.pump(server);
   }
 
-  private crash(server: SimServer, keepUnsynced?: number, autoRestart = true): void {
+  private crash(server: SimServer, autoRestart = true): void {
     if (!server.peer) return;
-    const { kept, lost } =
-      keepUnsynced === undefined ? server.disk.crash(() => this.prng.next()) : server.disk.crashKeeping(keepUnsynced);
-    this.log(`crash ${server.id}#${server.incarnation} (unsynced writes kept ${kept}, lost ${lost})`);
+    // The disk keeps what was synced and a random prefix of the rest, the next write maybe torn.
+    server.storage.crash(this.prng);
+    this.log(`crash ${server.id}#${server.incarnation}`);
     this.crashes++;
     this.faultToken++;
     server.peer = null;
@@ -607,21 +692,32 @@ export class Simulation {
     return this.server(id).peer !== null;
   }
 
-  /** diskOf gives a server's simulated disk. */
-  diskOf(id: number): SimDisk {
-    return this.server(id).disk;
+  /**
+   * durableOf is what a server's storage has confirmed durable (each persist step counted once it
+   * resolved); right after a restart, what its recovery found.
+   */
+  durableOf(id: number): DurableView {
+    return this.server(id).storage.durableState();
   }
 
-  /** kill crashes a server now (kill -9): `keepUnsynced` of its unsynced writes reach the disk. */
-  kill(id: number, keepUnsynced = 0): void {
-    this.crash(this.server(id), keepUnsynced, false);
+  /** kill crashes a server now (kill -9): its unsynced writes are lost or torn. */
+  kill(id: number): void {
+    this.crash(this.server(id), false);
   }
 
-  /** restart starts a crashed server from its disk; `wipe` first empties the disk (a replaced machine). */
-  restart(id: number, options: { wipe?: boolean } = {}): void {
+  /**
+   * restart starts a crashed server from its disk (FileStorage's recovery; no virtual time passes);
+   * `wipe` first empties the disk (a replaced machine).
+   */
+  async restart(id: number, options: { wipe?: boolean } = {}): Promise<void> {
+    this.restartNow(id, options);
+    await this.settle();
+  }
+
+  private restartNow(id: number, options: { wipe?: boolean } = {}): void {
     const server = this.server(id);
-    if (server.peer) throw new Error(`server ${id} is running`);
-    if (options.wipe) server.disk = new SimDisk();
+    if (server.peer || server.loading) throw new Error(`server ${id} is running`);
+    if (options.wipe) server.storage.wipe();
     this.start(server);
     this.noteHeal();
   }
@@ -689,11 +785,11 @@ export class Simulation {
   }
 
   /** waitFor runs until `predicate` holds, or throws after `maxMs` of virtual time. */
-  waitFor(what: string, predicate: () => boolean, maxMs = 20_000): void {
+  async waitFor(what: string, predicate: () => boolean, maxMs = 20_000): Promise<void> {
     const deadline = this.now + maxMs;
     while (!predicate()) {
       if (this.now >= deadline) this.violation('scenario', `timed out waiting for: ${what}`);
-      this.runUntil(this.now + 10);
+      await this.runUntil(this.now + 10);
     }
   }
 
@@ -703,22 +799,22 @@ export class Simulation {
   }
 
   /** openSession creates a session through server `id` and returns its id. */
-  openSession(id: number, timeoutMs = SESSION_TIMEOUT_MS): SessionId {
+  async openSession(id: number, timeoutMs = SESSION_TIMEOUT_MS): Promise<SessionId> {
     const server = this.server(id);
     const connectId = this.peerOf(id).submitCreateSession(timeoutMs);
     this.pump(server);
-    this.waitFor(`session via ${id}`, () => this.scripted.has(`c${id}:${connectId}`));
+    await this.waitFor(`session via ${id}`, () => this.scripted.has(`c${id}:${connectId}`));
     const output = this.scripted.get(`c${id}:${connectId}`) as ClientOutput;
     if (output.type !== 'sessionCreated') throw new Error(`session via ${id} failed: ${JSON.stringify(output)}`);
     return output.sessionId;
   }
 
   /** request submits a request of a session through server `id` and runs until it is answered. */
-  request(id: number, sessionId: SessionId, request: Request, options: { linearizable?: boolean } = {}) {
+  async request(id: number, sessionId: SessionId, request: Request, options: { linearizable?: boolean } = {}) {
     const xid = this.nextScriptXid++;
     this.peerOf(id).submit(sessionId, xid, request, options);
     this.pump(this.server(id));
-    this.waitFor(`reply to xid ${xid} via ${id}`, () => this.scripted.has(`r${id}:${sessionId}:${xid}`));
+    await this.waitFor(`reply to xid ${xid} via ${id}`, () => this.scripted.has(`r${id}:${sessionId}:${xid}`));
     const output = this.scripted.get(`r${id}:${sessionId}:${xid}`) as Extract<ClientOutput, { type: 'reply' }>;
     if (output.reply.error === null && ['create', 'delete', 'setData', 'multi'].includes(request.op)) {
       this.ackedWrites.push(output.reply.zxid);
@@ -727,8 +823,8 @@ export class Simulation {
   }
 
   /** awaitReply runs until the request `xid` submitted through server `id` is answered, and returns the reply. */
-  awaitReply(id: number, sessionId: SessionId, xid: number) {
-    this.waitFor(`reply to xid ${xid} via ${id}`, () => this.scripted.has(`r${id}:${sessionId}:${xid}`));
+  async awaitReply(id: number, sessionId: SessionId, xid: number) {
+    await this.waitFor(`reply to xid ${xid} via ${id}`, () => this.scripted.has(`r${id}:${sessionId}:${xid}`));
     return (this.scripted.get(`r${id}:${sessionId}:${xid}`) as Extract<ClientOutput, { type: 'reply' }>).reply;
   }
 
@@ -741,8 +837,8 @@ export class Simulation {
   }
 
   /** assertReplicasIdentical checks that every serving member that applied the same zxid holds the same tree. */
-  assertReplicasIdentical(): void {
-    this.checkConvergence();
+  async assertReplicasIdentical(): Promise<void> {
+    await this.checkConvergence();
   }
 
   private handle(event: SimEvent): void {
@@ -789,7 +885,6 @@ export class Simulation {
         const server = this.server(event.server);
         if (!server.peer || server.incarnation !== event.incarnation) return;
         if (this.hold(server, event)) return;
-        server.disk.sync();
         // The rest of the messages (checked against the durable state as they leave), the clients, advance.
         const ready = (server.driver as ReadyDriver).finish();
         // A SNAP install moves the replica to the snapshot's zxid without applying entries one by one.
@@ -809,6 +904,14 @@ export class Simulation {
         this.notified.set(directed, generation);
         server.peer.disconnected(event.peer);
         this.pump(server);
+        return;
+      }
+      case 'fsync': {
+        // The disk is not paused with the process: the fsync completes; the host sees it when it runs.
+        if (this.server(event.server).incarnation !== event.incarnation) return;
+        this.running++;
+        this.pendingDrain = true;
+        event.release();
         return;
       }
       case 'restart': {
@@ -903,23 +1006,67 @@ export class Simulation {
     if (!driver || driver.busy || this.now < server.pausedUntil || server.held.length > 0) return;
     const ready = driver.begin();
     if (ready === null) return;
-    server.disk.write(ready);
+    const incarnation = server.incarnation;
+    const persisted = () => this.queue.push(this.now, { kind: 'persisted', server: server.id, incarnation });
     const keep = this.options.beforePersist?.(server.id, ready);
-    if (keep !== undefined) {
-      this.crash(server, keep);
-      return;
-    }
+    server.crashAtSync = keep ?? null;
     const persists =
       ready.entries.length > 0 || ready.epochs !== null || ready.snapshot !== null || ready.truncateAfter !== null;
-    const delay = persists ? this.prng.int(this.faults.fsyncMsMax + 1) : 0;
-    this.queue.push(this.now + delay, { kind: 'persisted', server: server.id, incarnation: server.incarnation });
+    if (!persists) {
+      if (keep !== undefined) this.crash(server);
+      else persisted();
+      return;
+    }
+    // The persist takes up to fsyncMsMax of virtual time, shared among its fsyncs.
+    server.fsyncBudgetMs = this.prng.int(this.faults.fsyncMsMax + 1);
+    this.running++;
+    this.pendingDrain = true;
+    server.storage.persist(ready).then(
+      () => {
+        this.running--;
+        this.completions.push(() => {
+          if (server.incarnation !== incarnation) return;
+          if (server.crashAtSync !== null) {
+            // The scenario's crash point lies past the last fsync: durable, nothing sent yet.
+            this.crash(server);
+            return;
+          }
+          persisted();
+        });
+      },
+      (error: unknown) => {
+        this.running--;
+        this.completions.push(() => {
+          if (server.incarnation !== incarnation) return;
+          this.violation('storage-works', `server ${server.id}: persisting failed: ${describeError(error)}`);
+        });
+      },
+    );
   }
 
   /** durableState is what the server's disk holds durably: the end of its history and its epochs. */
   private durableState(server: SimServer): DurableState {
-    const epochs = server.disk.durableEpochs();
-    const lastZxid = Math.max(server.disk.durableEntries().at(-1)?.zxid ?? 0, server.disk.durableSnapshotZxid());
-    return { lastZxid, acceptedEpoch: epochs.acceptedEpoch, currentEpoch: epochs.currentEpoch };
+    return server.storage.durableState();
+  }
+
+  /**
+   * settle lets the members' storage run: FileStorage is asynchronous, and on a simulated disk it
+   * resolves without real I/O, so turning the event loop until every persist and recovery has
+   * finished or waits on an fsync gate is exact; then the completions run in the order they came.
+   * Called between events, so a seed replays exactly.
+   */
+  private async settle(): Promise<void> {
+    let turns = 0;
+    while (this.pendingDrain || this.running > 0 || this.completions.length > 0) {
+      this.pendingDrain = false;
+      if (this.running > 0 || this.completions.length === 0) {
+        await new Promise((resolve) => setImmediate(resolve));
+        if (++turns > 100_000) throw new Error('simulation: storage never settles');
+      }
+      const work = this.completions;
+      this.completions = [];
+      for (const complete of work) complete();
+    }
   }
 
   private sendMessage(from: number, to: number, message: PeerMessage): void {
@@ -1350,9 +1497,9 @@ export class Simulation {
     if (!(status.role === 'leading' && status.established)) server.wasEstablished = false;
   }
 
-  private checkConvergence(): void {
+  private async checkConvergence(): Promise<void> {
     // Let the healed ensemble settle, then caught-up members must hold identical trees.
-    this.runUntil(this.now + 3_000);
+    await this.runUntil(this.now + 3_000);
     const byZxid = new Map<Zxid, { id: number; digest: string }>();
     for (const server of this.servers) {
       const peer = server.peer;
@@ -1402,48 +1549,14 @@ function bytes(text: string): Uint8Array {
   return new TextEncoder().encode(text);
 }
 
-const digests = new WeakMap<LogEntry, string>();
-
-/**
- * digestOf fingerprints an entry so two members' copies can be compared cheaply (big values by
- * hash; once per entry object, as the members of a simulation share them).
- */
-export function digestOf(entry: LogEntry): string {
-  let digest = digests.get(entry);
-  if (digest === undefined) {
-    digest = fingerprint(entry);
-    digests.set(entry, digest);
-  }
-  return digest;
-}
-
-function fingerprint(value: unknown): string {
-  return JSON.stringify(value, (_key, value) => {
-    if (!(value instanceof Uint8Array)) return value;
-    if (value.length <= 64) return Array.from(value).join('.');
-    return `${value.length}:${createHash('sha1').update(value).digest('base64')}`;
-  });
-}
-
-/**
- * treeDigest fingerprints a member's applied state, independent of record order: the records of its
- * snapshot, big values by hash (core's stateDigest spells every byte out, too slow for trees of
- * megabytes).
- */
-function treeDigest(peer: ZabPeer): string {
-  const { zxid, records } = peer.snapshot();
-  const lines: string[] = [];
-  for (const record of records) lines.push(fingerprint(record));
-  lines.sort();
-  const hash = createHash('sha1');
-  for (const line of lines) hash.update(line);
-  return `${zxid}:${hash.digest('base64')}`;
-}
-
 /** describeMessage names a peer message and what it carries, for violation reports. */
 function describeMessage(message: PeerMessage): string {
   if ('entries' in message) return `${message.type.toUpperCase()} of ${message.entries.length} entries`;
   if (message.type === 'snapChunk') return `SNAP chunk of ${message.records.length} records`;
   if (message.type === 'forward') return `forward of ${message.request.op}`;
   return message.type;
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
