@@ -38,7 +38,7 @@ process.stdout.write(
 const started = Date.now();
 const tty = process.stdout.isTTY === true;
 let lastPrinted = 0;
-const { results, violation } = runSeeds({
+const { results, violation } = await runSeeds({
   firstSeed,
   seeds,
   nodes,

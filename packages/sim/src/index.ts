@@ -1,15 +1,16 @@
+export { digestOf } from './digest.js';
 export type { EpisodeStats } from './episodes.js';
 export { EventQueue } from './event-queue.js';
 export type { ClientOp } from './history.js';
 export { HistoryChecker } from './history.js';
 export type { NetworkTiming, SimTimeouts } from './liveness.js';
 export { livenessBoundMs, SIM_TIMEOUTS } from './liveness.js';
+export type { DurableView } from './member-storage.js';
 export type { CommittedEntry, PrefixViolation } from './prefix.js';
 export { checkPrefixHistories } from './prefix.js';
 export type { SeedRunOptions } from './run-seeds.js';
 export { runSeeds, simulationFor } from './run-seeds.js';
 export { SendQueues } from './send-queues.js';
-export { SimDisk } from './sim-disk.js';
 export {
   SIM_DATA_BYTES_MAX,
   SIM_REQUEST_BYTES_INFLIGHT_MAX,
@@ -17,6 +18,6 @@ export {
   simPeerSendQueueBytesMax,
 } from './sim-limits.js';
 export type { FaultMix, SimOptions, SimResult } from './simulation.js';
-export { digestOf, Simulation, SimViolation } from './simulation.js';
+export { Simulation, SimViolation } from './simulation.js';
 export type { ClientRequest, WorkloadMix } from './workload.js';
 export { Workload } from './workload.js';

@@ -36,12 +36,14 @@ export function simulationFor(
 }
 
 /** runSeeds runs consecutive seeds and stops at the first violation, which it returns. */
-export function runSeeds(options: SeedRunOptions): { results: SimResult[]; violation: SimViolation | null } {
+export async function runSeeds(
+  options: SeedRunOptions,
+): Promise<{ results: SimResult[]; violation: SimViolation | null }> {
   const results: SimResult[] = [];
   for (let i = 0; i < options.seeds; i++) {
     const seed = options.firstSeed + i;
     try {
-      const result = simulationFor(seed, options.nodes, options.observers, {
+      const result = await simulationFor(seed, options.nodes, options.observers, {
         ...(options.safetyMs !== undefined && { safetyMs: options.safetyMs }),
       }).run();
       results.push(result);

@@ -182,6 +182,7 @@ export class SimulatedDisk implements FileSystem {
         await check();
         if (!writable) throw new Error('EBADF: not open for writing');
         const bytes = buffer.slice(offset, offset + length);
+        if (position < inode.durable.length) detachDurable(inode);
         if (position + length > inode.current.length) inode.current = resize(inode.current, position + length);
         inode.current.set(bytes, position);
         inode.pending.push({ kind: 'write', position, bytes });
@@ -197,11 +198,14 @@ export class SimulatedDisk implements FileSystem {
         await check();
         this.syncs++;
         this.onSync?.();
-        inode.durable = inode.current.slice();
+        // A view, not a copy: appends past its end leave it intact; a write or truncation inside it
+        // copies it first (detachDurable), so an fsync costs no copy of the whole file.
+        inode.durable = inode.current.subarray(0);
         inode.pending = [];
       },
       truncate: async (length) => {
         await check();
+        if (length < inode.durable.length) detachDurable(inode);
         inode.current = resize(inode.current, length);
         inode.pending.push({ kind: 'truncate', length });
       },
@@ -230,6 +234,11 @@ export class SimulatedDisk implements FileSystem {
   }
 }
 
+/** detachDurable gives an inode's durable image its own copy before the bytes it shares with `current` change. */
+function detachDurable(inode: Inode): void {
+  if (inode.durable.buffer === inode.current.buffer) inode.durable = inode.durable.slice();
+}
+
 /** applyPrefix replays a random prefix of an inode's unsynced changes onto its durable content, the next one possibly torn. */
 function applyPrefix(inode: Inode, random: Random): Uint8Array {
   let image: Uint8Array = inode.durable.slice();
@@ -255,10 +264,23 @@ function applyChange(image: Uint8Array, change: PendingWrite): Uint8Array {
   return result;
 }
 
+/**
+ * resize gives `bytes` cut or zero-extended to `length`. It may return a view of the same buffer:
+ * growing reuses spare capacity (doubling when out of it), so appending to a file costs amortised
+ * O(appended bytes), not a copy of the whole file per write. Callers own `bytes` and replace it by
+ * the result; durable images and everything handed out are copies (slice).
+ */
 function resize(bytes: Uint8Array, length: number): Uint8Array {
   if (length === bytes.length) return bytes;
-  const result = new Uint8Array(length);
-  result.set(bytes.subarray(0, Math.min(length, bytes.length)));
+  if (length < bytes.length) return bytes.subarray(0, length);
+  const capacity = bytes.buffer.byteLength - bytes.byteOffset;
+  if (length <= capacity) {
+    const grown = new Uint8Array(bytes.buffer, bytes.byteOffset, length);
+    grown.fill(0, bytes.length);
+    return grown;
+  }
+  const result = new Uint8Array(new ArrayBuffer(Math.max(length, 2 * bytes.length)), 0, length);
+  result.set(bytes);
   return result;
 }
 

@@ -1,0 +1,356 @@
+import { formatZxid, type LogEntry, type ReadyDriver, type ZabPeer } from '@zabkit/core';
+import { ACKED_WRITE_INVARIANT } from './acked-write-checker.js';
+import { SimFaults } from './faults.js';
+import { LEADER_INVARIANT } from './leader-checker.js';
+import { livenessBoundMs, SIM_TIMEOUTS } from './liveness.js';
+import { type SimResult, SimViolation } from './options.js';
+import { checkAppliedOrder, ORDER_INVARIANT } from './order-checker.js';
+import { PREFIX_INVARIANT } from './prefix-checker.js';
+import { checkReplicasIdentical, REPLICA_INVARIANT } from './replica-checker.js';
+import {
+  BREAK_NOTICE_MS_MAX,
+  bytes,
+  CLIENT_TIMEOUT_MS,
+  linkKey,
+  type SimClient,
+  type SimEvent,
+  type SimServer,
+  TICK_MS,
+} from './world.js';
+
+/**
+ * SimEventLoop runs the virtual clock: it pops events in time order, lets the members' storage
+ * settle between them (host.ts), and runs a seed through its safety and liveness phases, checking
+ * the invariants on each step.
+ */
+export abstract class SimEventLoop extends SimFaults {
+  /**
+   * run drives the safety phase (faults), then heals everything and requires liveness: an
+   * established leader with a quorum, every pending request answered, and a fresh write committed,
+   * within the liveness bound. Throws {@link SimViolation} on any broken invariant.
+   */
+  async run(): Promise<SimResult> {
+    const safetyMs = this.options.safetyMs ?? 20_000;
+    this.queue.push(this.nextFaultDelay(), { kind: 'fault' });
+    await this.runUntil(safetyMs);
+    this.healAll();
+    // Liveness: once the last pause has run out the heal watch wants a leader with a quorum serving
+    // within the bound; then a fresh write must commit and every client request be answered, which
+    // may take a client timeout more (a request sent to a member that lost its leader).
+    const settleMs = this.options.livenessMs ?? 3 * CLIENT_TIMEOUT_MS;
+    const startedAt = this.now;
+    let probe: { client: SimClient; xid: number } | null = null;
+    for (;;) {
+      await this.runUntil(this.now + 50);
+      const healedAt = this.liveness.healedAt ?? startedAt;
+      const deadline = Math.max(startedAt, healedAt) + this.livenessBoundMs() + settleMs;
+      if (this.now > deadline) {
+        const status = this.servers.map((s) => (s.peer ? this.describe(s) : `${s.id}:down`)).join(' ');
+        const pending = this.clients.reduce((n, c) => n + c.pending.size, 0);
+        this.violation(
+          'liveness',
+          `${probe ? 'the probe write or ' : ''}${pending} pending client requests not answered within ${deadline - healedAt} ms of the last heal at ${healedAt} ms (${status})`,
+        );
+      }
+      if (!this.quiet() || !this.leaderServing()) continue;
+      if (!probe) {
+        const client = this.clients.find((c) => c.sessionId !== null && c.server !== null);
+        if (client)
+          probe = { client, xid: this.issue(client, { op: 'setData', path: '/', data: bytes('probe'), version: -1 }) };
+        continue;
+      }
+      const answered = this.checker.find(probe.client.id, probe.xid);
+      if (answered && answered.complete !== null && answered.ok) {
+        if (this.clients.every((c) => c.pending.size === 0)) break;
+      } else if (answered && answered.complete !== null) {
+        probe = null;
+      }
+    }
+    await this.checkConvergence();
+    const violation = this.checker.verify(this.committedView());
+    if (violation) this.violation(violation.invariant, violation.detail);
+    return {
+      seed: this.seed,
+      faults: this.faults,
+      workload: this.workload.mix,
+      committed: this.prefixChecker.committed,
+      committedBytes: this.prefixChecker.committedBytes,
+      operations: this.checker.count,
+      elections: this.elections,
+      crashes: this.crashes,
+      heals: this.liveness.heals,
+      recoveryMsMax: this.liveness.recoveryMsMax,
+      recoveryRatioMax: this.liveness.recoveryRatioMax,
+      livenessBoundMs: this.livenessBoundMs(),
+      peerFrameBytesMax: this.peerFrameBytesSeen,
+      sendQueueBytesPeak: this.sendQueues.peakBytes,
+      sendQueueBreaks: this.sendQueueBreaks,
+      marshallingErrors: this.marshallingErrors,
+      leaderFollowsNotices: this.leaderFollowsNotices,
+      leaderPartitions: this.episodes.stats.leaderPartitions,
+      longDowns: this.episodes.stats.longDowns,
+      wipes: this.episodes.stats.wipes,
+      stalls: this.episodes.stats.stalls,
+      timeMs: this.now,
+    };
+  }
+
+  /**
+   * livenessBoundMs is this seed's bound (liveness.ts): from the last heal to a leader with a quorum
+   * serving, given its latency, fsync time and the bytes a sync may have to stream.
+   */
+  livenessBoundMs(): number {
+    return livenessBoundMs(
+      SIM_TIMEOUTS,
+      {
+        delayMsMax: this.faults.delayMsMax,
+        fsyncMsMax: this.faults.fsyncMsMax,
+        breakNoticeMsMax: BREAK_NOTICE_MS_MAX,
+      },
+      this.limits,
+      this.prefixChecker.committedBytes,
+    );
+  }
+
+  /** nowMs is the virtual time. */
+  nowMs(): number {
+    return this.now;
+  }
+
+  /** stats: what the network measured so far (the largest peer frame, the fullest send queue). */
+  stats(): Pick<SimResult, 'peerFrameBytesMax' | 'sendQueueBytesPeak' | 'sendQueueBreaks' | 'marshallingErrors'> {
+    return {
+      peerFrameBytesMax: this.peerFrameBytesSeen,
+      sendQueueBytesPeak: this.sendQueues.peakBytes,
+      sendQueueBreaks: this.sendQueueBreaks,
+      marshallingErrors: this.marshallingErrors,
+    };
+  }
+
+  /** leaderServing: an established leader with a quorum of voters serving under it. */
+  leaderServing(): boolean {
+    const leader = this.establishedLeader();
+    if (!leader) return false;
+    let serving = 0;
+    for (const id of this.voterIds) {
+      const peer = this.server(id).peer;
+      if (peer?.isServing() && peer.status().leader === leader.id) serving++;
+    }
+    return serving >= this.quorum();
+  }
+
+  /** quiet: no fault in force: no partition or slow link, every member up, none paused, every break noticed. */
+  quiet(): boolean {
+    if (this.blocked.size > 0 || this.slowLinks.size > 0 || this.now < this.breakNoticeUntil) return false;
+    for (const server of this.servers) {
+      if (!server.peer || this.now < server.pausedUntil || server.held.length > 0) return false;
+    }
+    return true;
+  }
+
+  /** runUntil processes events until virtual time `until`. */
+  async runUntil(until: number): Promise<void> {
+    for (;;) {
+      if (this.pendingDrain || this.completions.length > 0) await this.settle();
+      const time = this.queue.peekTime();
+      if (time === undefined || time > until) break;
+      const next = this.queue.pop() as { time: number; value: SimEvent };
+      this.now = next.time;
+      this.handle(next.value);
+      const kind = next.value.kind;
+      if (kind === 'heal' || kind === 'restart' || kind === 'unpause' || kind === 'notifyBreak') this.noteHeal();
+    }
+    this.now = Math.max(this.now, until);
+  }
+
+  /** establishedLeader is the server currently established as leader with the highest epoch, if any. */
+  establishedLeader(): SimServer | undefined {
+    let best: SimServer | undefined;
+    for (const server of this.servers) {
+      const status = server.peer?.status();
+      if (
+        status?.role === 'leading' &&
+        status.established &&
+        (!best || status.epoch > (best.peer?.status().epoch ?? 0))
+      ) {
+        best = server;
+      }
+    }
+    return best;
+  }
+
+  protected handle(event: SimEvent): void {
+    switch (event.kind) {
+      case 'tick': {
+        const server = this.server(event.server);
+        if (!server.peer || server.incarnation !== event.incarnation) return;
+        if (this.hold(server, event)) return;
+        server.peer.tick(this.now);
+        this.observeStatus(server);
+        this.pump(server);
+        this.queue.push(this.now + TICK_MS, event);
+        return;
+      }
+      case 'deliver': {
+        const server = this.server(event.to);
+        const key = linkKey(event.from, event.to);
+        const current = (this.generations.get(key) ?? 0) === event.generation;
+        if (!server.peer || (!current && !this.staleGenerations.has(`${key}#${event.generation}`))) {
+          this.sendQueues.release(event.from, event.to, event.generation, event.bytes);
+          return;
+        }
+        // A paused process takes nothing in: what reaches it stays queued on the connection.
+        if (this.hold(server, event)) return;
+        this.sendQueues.release(event.from, event.to, event.generation, event.bytes);
+        // A socket reports its close before a new connection from the same peer delivers anything.
+        const directed = `${event.from}>${event.to}`;
+        if (event.generation > (this.notified.get(directed) ?? 0)) {
+          this.notified.set(directed, event.generation);
+          server.peer.disconnected(event.from);
+        }
+        if (event.message.type === 'notification' && event.message.state === 'FOLLOWING') {
+          const status = server.peer.status();
+          if (status.role !== 'looking' && status.role !== 'leading' && status.leader === event.from) {
+            this.leaderFollowsNotices++;
+          }
+        }
+        server.peer.step(event.from, event.message);
+        this.observeStatus(server);
+        this.pump(server);
+        return;
+      }
+      case 'persisted': {
+        const server = this.server(event.server);
+        if (!server.peer || server.incarnation !== event.incarnation) return;
+        if (this.hold(server, event)) return;
+        // The rest of the messages (checked against the durable state as they leave), the clients, advance.
+        const ready = (server.driver as ReadyDriver).finish();
+        // A SNAP install moves the replica to the snapshot's zxid without applying entries one by one.
+        if (ready.snapshot) server.lastApplied = ready.snapshot.header.zxid;
+        this.observeApplied(server, ready.applied);
+        this.observeStatus(server);
+        this.pump(server);
+        return;
+      }
+      case 'notifyBreak': {
+        const server = this.server(event.server);
+        if (!server.peer || server.incarnation !== event.incarnation) return;
+        if (this.hold(server, event)) return;
+        const directed = `${event.peer}>${event.server}`;
+        const generation = this.generations.get(linkKey(event.peer, event.server)) ?? 0;
+        if (generation <= (this.notified.get(directed) ?? 0)) return;
+        this.notified.set(directed, generation);
+        server.peer.disconnected(event.peer);
+        this.pump(server);
+        return;
+      }
+      case 'fsync': {
+        // The disk is not paused with the process: the fsync completes; the host sees it when it runs.
+        if (this.server(event.server).incarnation !== event.incarnation) return;
+        this.running++;
+        this.pendingDrain = true;
+        event.release();
+        return;
+      }
+      case 'restart': {
+        const server = this.server(event.server);
+        if (!server.peer) this.start(server);
+        return;
+      }
+      case 'unpause': {
+        const server = this.server(event.server);
+        if (this.now < server.pausedUntil) return;
+        // The process resumes: what reached it meanwhile is handled in arrival order.
+        const held = server.held;
+        server.held = [];
+        for (const waiting of held) this.handle(waiting);
+        if (server.peer) this.pump(server);
+        return;
+      }
+      case 'fault':
+        if (!this.faultsOn) return;
+        this.injectFault();
+        this.queue.push(this.now + this.nextFaultDelay(), { kind: 'fault' });
+        return;
+      case 'heal':
+        // Partitions overlap and the first heal ends them all; one of an older era has nothing left.
+        if (event.era === this.partitionEra) this.blocked.clear();
+        return;
+      case 'client':
+        this.stepClient(this.clients[event.client] as SimClient);
+        return;
+      case 'clientTimeout': {
+        const client = this.clients[event.client] as SimClient;
+        if (client.generation !== event.generation || !client.pending.has(event.xid)) return;
+        this.log(`client ${client.id} timed out on xid ${event.xid} at server ${client.server}`);
+        this.disconnectClient(client);
+        return;
+      }
+      case 'livenessCheck':
+        this.liveness.check(event.token);
+        return;
+      case 'episode':
+        event.action();
+        return;
+    }
+  }
+
+  /**
+   * noteHeal is called when a fault may have ended: once nothing is in force any more, the
+   * liveness watch arms (liveness.ts).
+   */
+  protected noteHeal(): void {
+    if (this.options.livenessWatch !== false) this.liveness.noteHeal();
+  }
+
+  /**
+   * orphanBoundMs is how long a learner may keep following a member that gave up on it: the
+   * LOOKING notification it sent when it stopped leading (re-sent every election timeout), or the
+   * FOLLOWING one when it decided for another, must reach the learner, which then looks too.
+   */
+  orphanBoundMs(): number {
+    return SIM_TIMEOUTS.electionTimeoutTicks * TICK_MS + this.faults.delayMsMax + this.faults.fsyncMsMax + 2 * TICK_MS;
+  }
+
+  protected observeApplied(server: SimServer, applied: LogEntry[]): void {
+    for (const entry of applied) {
+      const order = checkAppliedOrder(server.id, server.lastApplied, entry.zxid);
+      if (order !== null) this.violation(ORDER_INVARIANT, order);
+      const prefix = this.prefixChecker.observe(server.id, server.lastApplied, entry, (first) =>
+        this.checker.observeCommitted(first),
+      );
+      if (prefix !== null) this.violation(PREFIX_INVARIANT, prefix);
+      server.lastApplied = entry.zxid;
+    }
+  }
+
+  protected observeStatus(server: SimServer): void {
+    const status = (server.peer as ZabPeer).status();
+    this.liveness.observe(server.id, status);
+    const shape = `${status.role}/${status.phase}/e${status.epoch}`;
+    if (shape !== server.lastShape) {
+      this.log(
+        `${server.id}: ${server.lastShape} -> ${shape} (logged ${formatZxid(status.lastLoggedZxid)}, accepted ${status.acceptedEpoch}, current ${status.currentEpoch})`,
+      );
+      server.lastShape = shape;
+    }
+    if (status.role === 'leading' && status.established && !server.wasEstablished) {
+      server.wasEstablished = true;
+      this.elections++;
+      this.log(`leader ${server.id} established in epoch ${status.epoch} at ${formatZxid(status.lastLoggedZxid)}`);
+      const twoLeaders = this.leaderChecker.established(server.id, status.epoch);
+      if (twoLeaders !== null) this.violation(LEADER_INVARIANT, twoLeaders);
+      const peer = server.peer as ZabPeer;
+      const lost = this.ackedWriteChecker.established(server.id, status.epoch, (zxid) => peer.hasLogged(zxid));
+      if (lost !== null) this.violation(ACKED_WRITE_INVARIANT, lost);
+    }
+    if (!(status.role === 'leading' && status.established)) server.wasEstablished = false;
+  }
+
+  protected async checkConvergence(): Promise<void> {
+    // Let the healed ensemble settle, then caught-up members must hold identical trees.
+    await this.runUntil(this.now + 3_000);
+    const different = checkReplicasIdentical(this.servers);
+    if (different !== null) this.violation(REPLICA_INVARIANT, different);
+  }
+}
