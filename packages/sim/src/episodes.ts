@@ -1,4 +1,4 @@
-import type { Limits, Zxid } from '@zabkit/core';
+import { type Limits, quorumSize, type Zxid } from '@zabkit/core';
 import type { SimRandom } from './workload.js';
 
 /**
@@ -118,7 +118,7 @@ export class Episodes {
     // once'); a voter only if the others still make a quorum.
     const votersLeft = host.voterIds.length - 1;
     const candidates = host.memberIds.filter(
-      (id) => id !== leader && (!host.voterIds.includes(id) || votersLeft >= Math.floor(host.voterIds.length / 2) + 1),
+      (id) => id !== leader && (!host.voterIds.includes(id) || votersLeft >= quorumSize(host.voterIds.length)),
     );
     if (candidates.length === 0) return;
     const victim = candidates[host.random.int(candidates.length)] as number;

@@ -6,6 +6,7 @@ import {
   type Limits,
   type LogEntry,
   type PeerMessage,
+  quorumSize,
   type ReadyDriver,
   type Request,
   type SessionId,
@@ -311,7 +312,7 @@ export abstract class SimWorld {
   }
 
   protected quorum(): number {
-    return Math.floor(this.voterIds.length / 2) + 1;
+    return quorumSize(this.voterIds.length);
   }
 
   // Implemented by the layers above: network.ts, host.ts, clients.ts, faults.ts, event-loop.ts.

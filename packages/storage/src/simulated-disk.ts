@@ -181,7 +181,8 @@ export class SimulatedDisk implements FileSystem {
       write: async (buffer, offset, length, position) => {
         await check();
         if (!writable) throw new Error('EBADF: not open for writing');
-        const bytes = buffer.slice(offset, offset + length);
+        // A copy even for a Node Buffer (whose slice is a view): the caller may reuse its buffer.
+        const bytes = Uint8Array.prototype.slice.call(buffer, offset, offset + length);
         if (position < inode.durable.length) detachDurable(inode);
         if (position + length > inode.current.length) inode.current = resize(inode.current, position + length);
         inode.current.set(bytes, position);
