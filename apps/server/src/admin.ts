@@ -1,15 +1,149 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Counter } from 'prom-client';
+import { readAdminToken, type ServerConfig } from './config.js';
 import { DASHBOARD_HTML, DASHBOARD_SCRIPT_HASH, DASHBOARD_STYLE_HASH } from './dashboard.js';
 import type { Member } from './member.js';
+
+/** LOOPBACK_HOSTS: the names of this machine that the admin port always answers to. */
+const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]'];
+
+/** WILDCARD_HOSTS: adminHost values that listen everywhere and so name no host a client could use. */
+const WILDCARD_HOSTS = new Set(['0.0.0.0', '[::]']);
+
+/**
+ * AdminAccess is what the admin port lets in, fixed at start from the configuration (never from a
+ * request): the host names a request's Host header may name, the origins whose pages may read the
+ * answers (every allowed host at every member's admin port, http or https), the digest of the
+ * bearer token that znode data needs (null: loopback peers only), and the dashboard's CSP.
+ */
+export interface AdminAccess {
+  hosts: ReadonlySet<string>;
+  adminPorts: ReadonlySet<number>;
+  tokenDigest: Buffer | null;
+  dashboardPolicy: string;
+}
+
+/**
+ * adminAccess derives the admin port's rules from the configuration and the token (if any):
+ * allowed hosts are loopback, the members' hosts, adminHost unless it is a wildcard, and
+ * adminAllowedHosts.
+ */
+export function adminAccess(
+  config: Pick<ServerConfig, 'members' | 'adminHost' | 'adminAllowedHosts'>,
+  token: string | null,
+): AdminAccess {
+  const hosts = new Set<string>();
+  for (const name of [
+    ...LOOPBACK_HOSTS,
+    ...config.members.map((member) => member.host),
+    config.adminHost,
+    ...config.adminAllowedHosts,
+  ]) {
+    const host = canonicalHost(name);
+    if (host !== null && !WILDCARD_HOSTS.has(host)) hosts.add(host);
+  }
+  const adminPorts = new Set(config.members.map((member) => member.adminPort));
+  return {
+    hosts,
+    adminPorts,
+    tokenDigest: token === null ? null : digest(token),
+    dashboardPolicy: dashboardPolicy(hosts, adminPorts),
+  };
+}
+
+/** canonicalHost is a host name as a browser writes it in a URL (lowercase, IPv6 bracketed), or null if it is none. */
+function canonicalHost(name: string): string | null {
+  const bracketed = name.includes(':') && !name.startsWith('[') ? `[${name}]` : name;
+  if (!/^[A-Za-z0-9.\-[\]:]+$/.test(bracketed)) return null;
+  try {
+    const url = new URL(`http://${bracketed}/`);
+    return url.port === '' && url.username === '' ? url.hostname : null;
+  } catch {
+    return null;
+  }
+}
+
+/** hostOf is the host name a Host header names (its port dropped), or null if the header is missing or malformed. */
+function hostOf(header: string | undefined): string | null {
+  if (header === undefined || !/^[A-Za-z0-9.\-[\]:]+$/.test(header)) return null;
+  try {
+    const url = new URL(`http://${header}/`);
+    return url.username === '' ? url.hostname : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * allowedOrigin is the request's Origin if it is one of the ensemble's admin origins
+ * (`http(s)://<allowed host>:<a member's adminPort>`), else null: only those pages may read answers.
+ */
+function allowedOrigin(access: AdminAccess, origin: string | undefined): string | null {
+  if (origin === undefined) return null;
+  let url: URL;
+  try {
+    url = new URL(origin);
+  } catch {
+    return null;
+  }
+  if (url.origin !== origin || (url.protocol !== 'http:' && url.protocol !== 'https:')) return null;
+  const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port);
+  return access.hosts.has(url.hostname) && access.adminPorts.has(port) ? origin : null;
+}
+
+function digest(token: string): Buffer {
+  return createHash('sha256').update(token, 'utf8').digest();
+}
+
+/** isLoopback: the peer address is this machine's loopback (IPv4, IPv6, or IPv4 mapped into IPv6). */
+function isLoopback(address: string | undefined): boolean {
+  return address !== undefined && (address === '::1' || /^(::ffff:)?127\./.test(address));
+}
+
+/**
+ * treeRefusal says why a request may not read znode data, or null if it may: with a token
+ * configured, it must carry `Authorization: Bearer <token>` (compared in constant time, digest
+ * against digest); without one, it must come from a loopback peer.
+ */
+function treeRefusal(access: AdminAccess, request: IncomingMessage): { error: string; challenge: string } | null {
+  const realm = 'Bearer realm="zabkit-admin"';
+  if (access.tokenDigest === null) {
+    if (isLoopback(request.socket.remoteAddress)) return null;
+    return {
+      error: 'znode data is served to loopback peers only: configure adminTokenFile to read it from elsewhere',
+      challenge: realm,
+    };
+  }
+  const header = request.headers.authorization;
+  const match = header === undefined ? null : /^Bearer +([\x21-\x7e]+) *$/i.exec(header);
+  if (!match) {
+    return { error: 'znode data needs the admin token: send Authorization: Bearer <token>', challenge: realm };
+  }
+  if (timingSafeEqual(digest(match[1] as string), access.tokenDigest)) return null;
+  return { error: 'the admin token was refused', challenge: `${realm}, error="invalid_token"` };
+}
 
 /**
  * startAdmin serves one member's admin HTTP API: GET /health (200 while serving with a writable data
  * directory, 503 with the reason otherwise),
  * GET /status (JSON), GET /metrics (Prometheus text), GET /api/latency (recent percentiles, JSON),
- * GET /api/tree?path=/x (read-only znode browser), GET / (the dashboard). Anything else is 404;
- * only GET (and HEAD) is allowed, anything else is 405.
+ * GET /api/tree?path=/x (read-only znode browser: the bearer token of adminTokenFile, or a loopback
+ * peer without one; 401 otherwise), GET / (the dashboard). Anything else is 404; only GET (and
+ * HEAD) is allowed, anything else is 405, but for CORS preflights from the ensemble's admin origins.
+ * Every request must name an allowed host in its Host header (421 otherwise), and only the
+ * ensemble's admin origins get CORS headers. The token file is read here, at start (a ConfigError
+ * if it is missing or empty).
  */
 export async function startAdmin(member: Member, host: string, port: number): Promise<Server> {
+  const token = member.config.adminTokenFile === undefined ? null : readAdminToken(member.config.adminTokenFile);
+  const access = adminAccess(member.config, token);
+  const refusals = new Counter({
+    name: 'zabkit_admin_refusals_total',
+    help: 'Admin HTTP requests refused, by rule: host (Host header not allowed), origin (CORS preflight from a foreign origin), token (znode data without the token or a loopback peer)',
+    labelNames: ['rule'],
+    registers: [member.metrics.registry],
+  });
   member.metrics.gauge('zabkit_sessions', 'Live sessions in the replicated tree', () => member.status().sessions);
   member.metrics.gauge('zabkit_znodes', 'Znodes in this replica', () => member.status().znodes);
   member.metrics.gauge('zabkit_watches', 'Watches registered on this member', () => member.status().watches);
@@ -40,7 +174,7 @@ export async function startAdmin(member: Member, host: string, port: number): Pr
     () => member.budgetStats().pausedConnections,
   );
   const server = createServer((request, response) => {
-    handle(member, request, response).catch((error) => {
+    handle(member, access, refusals, request, response).catch((error) => {
       if (!response.headersSent) send(response, 500, { error: String((error as Error).message) });
     });
   });
@@ -51,8 +185,41 @@ export async function startAdmin(member: Member, host: string, port: number): Pr
   return server;
 }
 
-async function handle(member: Member, request: IncomingMessage, response: ServerResponse): Promise<void> {
+async function handle(
+  member: Member,
+  access: AdminAccess,
+  refusals: Counter<'rule'>,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
+  const host = hostOf(request.headers.host);
+  if (host === null || !access.hosts.has(host)) {
+    // DNS rebinding: a page of evil.example, its name pointed at this machine, is same-origin with
+    // us in the browser; only the Host header it sends tells it apart.
+    refusals.inc({ rule: 'host' });
+    send(response, 421, {
+      error: `host not allowed: the Host header must name loopback, a member's host, adminHost or one of adminAllowedHosts (got ${JSON.stringify(String(request.headers.host ?? '').slice(0, 100))})`,
+    });
+    return;
+  }
+  response.setHeader('vary', 'Origin');
+  const origin = allowedOrigin(access, request.headers.origin);
+  if (origin !== null) response.setHeader('access-control-allow-origin', origin);
   const url = new URL(request.url ?? '/', 'http://admin');
+  if (request.method === 'OPTIONS' && request.headers['access-control-request-method'] !== undefined) {
+    if (origin === null) {
+      refusals.inc({ rule: 'origin' });
+      send(response, 403, { error: "CORS preflight refused: the Origin is not one of the ensemble's admin origins" });
+      return;
+    }
+    response.writeHead(204, {
+      'access-control-allow-methods': 'GET, HEAD',
+      'access-control-allow-headers': 'Authorization',
+      'access-control-max-age': '600',
+    });
+    response.end();
+    return;
+  }
   if (request.method !== 'GET' && request.method !== 'HEAD') {
     response.setHeader('allow', 'GET, HEAD');
     send(response, 405, { error: 'only GET is allowed' });
@@ -82,12 +249,19 @@ async function handle(member: Member, request: IncomingMessage, response: Server
       const text = await member.metrics.registry.metrics();
       response.writeHead(200, {
         'content-type': member.metrics.registry.contentType,
-        'access-control-allow-origin': '*',
+        'x-content-type-options': 'nosniff',
       });
       response.end(text);
       return;
     }
     case '/api/tree': {
+      const refusal = treeRefusal(access, request);
+      if (refusal !== null) {
+        refusals.inc({ rule: 'token' });
+        response.setHeader('www-authenticate', refusal.challenge);
+        send(response, 401, { error: refusal.error });
+        return;
+      }
       const path = url.searchParams.get('path') ?? '/';
       const { data, children } = member.readTree(path);
       if (data.error !== null) {
@@ -109,7 +283,7 @@ async function handle(member: Member, request: IncomingMessage, response: Server
     case '/':
       response.writeHead(200, {
         'content-type': 'text/html; charset=utf-8',
-        'content-security-policy': dashboardPolicy(member, request.headers.host),
+        'content-security-policy': access.dashboardPolicy,
         'cache-control': 'no-store',
         'x-content-type-options': 'nosniff',
       });
@@ -122,19 +296,17 @@ async function handle(member: Member, request: IncomingMessage, response: Server
 
 /**
  * dashboardPolicy lets the dashboard run its own inline script and style and talk to the members'
- * admin ports on the host it was loaded from, and nothing else: no page it shows can reach out.
+ * admin ports on the allowed hosts, and nothing else: no page it shows can reach out. It is built
+ * once from the configuration, never from a request. (`http:` sources match https too, CSP 3.)
+ * CSP has no syntax for an IPv6 literal (Chromium ignores `http://[::1]:7080` with a console
+ * error), so a dashboard opened on one reaches its own member only ('self').
  */
-function dashboardPolicy(member: Member, hostHeader: string | undefined): string {
-  let hostname: string | null = null;
-  try {
-    hostname = new URL(`http://${hostHeader ?? ''}`).hostname;
-  } catch {
-    hostname = null;
+function dashboardPolicy(hosts: ReadonlySet<string>, adminPorts: ReadonlySet<number>): string {
+  const admins: string[] = [];
+  for (const host of hosts) {
+    if (host.startsWith('[')) continue;
+    for (const adminPort of adminPorts) admins.push(`http://${host}:${adminPort}`);
   }
-  const admins =
-    hostname && /^[A-Za-z0-9.\-[\]:]+$/.test(hostname)
-      ? member.config.members.map((m) => `http://${hostname}:${m.adminPort}`)
-      : [];
   return [
     "default-src 'none'",
     `script-src '${DASHBOARD_SCRIPT_HASH}'`,
@@ -147,7 +319,11 @@ function dashboardPolicy(member: Member, hostHeader: string | undefined): string
 }
 
 function send(response: ServerResponse, status: number, body: unknown): void {
-  // Read-only JSON: the dashboard of one member polls the others' admin ports.
-  response.writeHead(status, { 'content-type': 'application/json', 'access-control-allow-origin': '*' });
+  // CORS headers, if any, were set per request: only the ensemble's admin origins may read this.
+  response.writeHead(status, {
+    'content-type': 'application/json',
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+  });
   response.end(JSON.stringify(body));
 }

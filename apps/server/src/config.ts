@@ -11,6 +11,10 @@ export class ConfigError extends Error {
 
 const port = z.number().int().min(0).max(65535);
 
+/** HOST_NAME: a DNS name, an IPv4 address or an IPv6 address (bracketed or not); no port, no wildcard. */
+const HOST_NAME =
+  /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[?[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*\]?)$/;
+
 const memberSchema = z.strictObject({
   id: z.number().int().min(1).max(255),
   host: z.string().min(1),
@@ -30,6 +34,17 @@ const baseConfigSchema = z.strictObject({
   /** clientHost, adminHost: where to listen; admin stays on loopback unless configured. */
   clientHost: z.string().min(1).optional(),
   adminHost: z.string().min(1).default('127.0.0.1'),
+  /**
+   * adminAllowedHosts: host names (or addresses) the admin port answers to besides loopback, the
+   * members' hosts and adminHost: a DNS name or a tunnel's name that operators open the dashboard
+   * with. A request whose Host header names anything else is refused (DNS rebinding).
+   */
+  adminAllowedHosts: z.array(z.string().regex(HOST_NAME, 'expected a host name or an IP address')).default([]),
+  /**
+   * adminTokenFile: a file holding the bearer token that GET /api/tree (znode data) requires; read
+   * at start. Without it, znode data is served to loopback peers only.
+   */
+  adminTokenFile: z.string().min(1).optional(),
   tickMs: z.number().int().min(1).max(60_000).default(100),
   initLimitTicks: z.number().int().min(1).default(50),
   syncLimitTicks: z.number().int().min(1).default(20),
@@ -215,7 +230,8 @@ export function loadConfig(args: readonly string[]): ServerConfig {
     }
     const key = camel(name);
     if (!FLAG_KEYS.includes(key)) throw new ConfigError(`unknown flag --${name}`);
-    overrides[key] = /^-?\d+$/.test(value) ? Number(value) : value;
+    if (key === 'adminAllowedHosts') overrides[key] = value.split(',').filter((host) => host !== '');
+    else overrides[key] = /^-?\d+$/.test(value) ? Number(value) : value;
   }
   let base: Record<string, unknown> = {};
   if (file !== undefined) {
@@ -237,7 +253,33 @@ export function loadConfig(args: readonly string[]): ServerConfig {
   const config = parseConfig({ ...base, ...overrides });
   config.dataDir = resolve(config.dataDir);
   checkWritable(config.dataDir);
+  if (config.adminTokenFile !== undefined) {
+    config.adminTokenFile = resolve(config.adminTokenFile);
+    readAdminToken(config.adminTokenFile);
+  }
   return config;
+}
+
+/**
+ * readAdminToken reads the admin bearer token from `file`: its content without surrounding
+ * whitespace, one token of printable ASCII. A missing, unreadable or empty file is a ConfigError,
+ * so a member never starts with its znode data open by mistake.
+ */
+export function readAdminToken(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(
+      `adminTokenFile ${file} cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
+  }
+  const token = text.trim();
+  if (token === '') throw new ConfigError(`adminTokenFile ${file} is empty: it must hold the admin bearer token`);
+  if (!/^[\x21-\x7e]+$/.test(token)) {
+    throw new ConfigError(`adminTokenFile ${file} must hold one token of printable ASCII without spaces`);
+  }
+  return token;
 }
 
 /** checkWritable creates the data directory if needed and proves it takes a file. */
