@@ -4,14 +4,19 @@ import { createHash } from 'node:crypto';
  * DASHBOARD_SCRIPT is the dashboard's only script. It polls every member's GET /status and
  * GET /api/latency (the member list comes from this member's status; the others are asked on the
  * page's own host name at their admin ports) and draws roles, zxids, throughput and latency live,
- * plus a read-only browser of this member's znode tree. Stable hooks for tests and scripts:
- * `tr[data-member][data-role][data-zxid]` per member, `#tree [data-path]` per child.
+ * plus a read-only browser of this member's znode tree. When GET /api/tree answers 401 the tree
+ * panel asks for the admin token, keeps it in sessionStorage (this tab, this member's origin) and
+ * sends it as `Authorization: Bearer …`; the 2 s refresh leaves the question alone while it is
+ * open. Stable hooks for tests and scripts: `tr[data-member][data-role][data-zxid]` per member,
+ * `#tree [data-path]` per child, `#token-input` and `#token-submit` for the token.
  */
 const DASHBOARD_SCRIPT = `
 const HISTORY = 120;
 const rates = [];
 const latencies = [];
 let currentPath = '/';
+const TOKEN_KEY = 'zabkit-admin-token';
+let askingToken = false;
 const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
 const ms = (v) => (v === null || v === undefined ? '–' : v < 10 ? v.toFixed(2) : v.toFixed(1));
 async function json(url) {
@@ -20,7 +25,7 @@ async function json(url) {
   return response.json();
 }
 async function memberRow(self, member) {
-  const base = member.id === self.id ? '' : 'http://' + location.hostname + ':' + member.adminPort;
+  const base = member.id === self.id ? '' : location.protocol + '//' + location.hostname + ':' + member.adminPort;
   try {
     const [status, latency] = await Promise.all([
       member.id === self.id ? self : json(base + '/status'),
@@ -96,16 +101,45 @@ async function refresh() {
   spark('throughput', [rates], ['#1f5fbf'], 'tx/s');
   spark('latency', [latencies.map((l) => l[0]), latencies.map((l) => l[1])], ['#0a7d32', '#b3261e'], 'ms');
 }
-async function browse(path) {
+function askToken(message) {
+  askingToken = true;
+  const tree = document.getElementById('tree');
+  tree.innerHTML = '<div class="muted" id="token-reason">' + esc(message) + '</div>'
+    + '<div id="token-form"><input id="token-input" type="password" autocomplete="off" placeholder="admin token">'
+    + ' <button id="token-submit" type="button">Open</button></div>';
+  const input = document.getElementById('token-input');
+  const submit = () => {
+    if (!input.value) return;
+    sessionStorage.setItem(TOKEN_KEY, input.value.trim());
+    askingToken = false;
+    browse(currentPath);
+  };
+  document.getElementById('token-submit').addEventListener('click', submit);
+  input.addEventListener('keydown', (event) => { if (event.key === 'Enter') submit(); });
+  input.focus();
+}
+async function browse(path, polling) {
+  if (polling && askingToken) return;
   currentPath = path;
   const tree = document.getElementById('tree');
   let node;
   try {
-    node = await json('/api/tree?path=' + encodeURIComponent(path));
+    const sent = sessionStorage.getItem(TOKEN_KEY);
+    const headers = sent ? { authorization: 'Bearer ' + sent } : {};
+    const response = await fetch('/api/tree?path=' + encodeURIComponent(path), { cache: 'no-store', headers });
+    node = await response.json();
+    // The token changed while this was in flight: the browse that sent the new one answers.
+    if (sent !== sessionStorage.getItem(TOKEN_KEY)) return;
+    if (response.status === 401) {
+      sessionStorage.removeItem(TOKEN_KEY);
+      askToken((sent ? 'The token was refused. ' : '') + (node.error || 'this member needs its admin token'));
+      return;
+    }
   } catch {
     tree.innerHTML = '<div class="muted">tree unreachable</div>';
     return;
   }
+  if (askingToken) return;
   if (node.error) {
     tree.innerHTML = '<div class="muted">' + esc(path) + ': ' + esc(node.error) + ' <a data-path="/">[root]</a></div>';
   } else {
@@ -123,7 +157,7 @@ async function browse(path) {
 refresh();
 browse('/');
 setInterval(refresh, 1000);
-setInterval(() => browse(currentPath), 2000);
+setInterval(() => browse(currentPath, true), 2000);
 `;
 
 const DASHBOARD_STYLE = `
@@ -137,6 +171,7 @@ const DASHBOARD_STYLE = `
   .charts { display: flex; gap: 24px; flex-wrap: wrap; }
   canvas { background: #fff; box-shadow: 0 1px 2px #0002; }
   #tree { background: #fff; box-shadow: 0 1px 2px #0002; padding: 12px; max-width: 900px; }
+  #tree input { font: inherit; padding: 4px 8px; width: 320px; }
   #tree a { cursor: pointer; color: #1f5fbf; text-decoration: none; margin-right: 8px; }
   pre { background: #f5f6f8; padding: 8px; white-space: pre-wrap; word-break: break-all; }
   .muted { color: #6b7280; } .legend span { margin-right: 12px; } .legend .p50 { color: #0a7d32; } .legend .p99 { color: #b3261e; }

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
@@ -118,6 +118,65 @@ describe('admin dashboard in headless Chromium', () => {
     for (const url of requested) {
       expect(adminOrigins.has(new URL(url).origin), `request to ${url}`).toBe(true);
     }
+    expect(pageErrors).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it('asks for the admin token when /api/tree answers 401, and browses the tree with it', async () => {
+    if (MISSING_CHROMIUM) throw new Error(MISSING_CHROMIUM);
+    const leader = await ensemble.waitForLeader();
+    const viewed = leader === 3 ? 2 : 3;
+    const member = ensemble.members.find((m) => m.id === viewed);
+    if (!member) throw new Error(`no member ${viewed}`);
+    const token = 'dashboard-token-0123456789';
+    const tokenFile = join(mkdtempSync(join(tmpdir(), 'zabkit-dashboard-token-')), 'admin-token');
+    writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
+    const config = JSON.parse(readFileSync(member.configPath, 'utf8')) as Record<string, unknown>;
+    writeFileSync(member.configPath, JSON.stringify({ ...config, adminTokenFile: tokenFile }));
+    await ensemble.stop(viewed);
+    await ensemble.restart(viewed);
+    await ensemble.waitForLeader();
+
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    const treeRequests: { url: string; authorization: string | undefined }[] = [];
+    const pageErrors: string[] = [];
+    page.on('request', (request) => {
+      if (new URL(request.url()).pathname === '/api/tree')
+        treeRequests.push({ url: request.url(), authorization: request.headers().authorization });
+    });
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    page.on('console', (message) => {
+      // Chromium logs every 401 as a failed resource load; that is the answer the page expects.
+      if (message.type() === 'error' && !message.text().includes('status of 401')) pageErrors.push(message.text());
+    });
+    await page.goto(`http://${member.host}:${member.adminPort}/`);
+
+    const input = page.locator('#token-input');
+    await until('the tree panel asks for the token', async () => (await input.count()) === 1, 10_000);
+    expect(await page.locator('#token-reason').textContent()).toContain('Authorization: Bearer');
+    // The 2 s refresh leaves the question alone while it is open.
+    await input.fill('not-the-token');
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    expect(await input.inputValue()).toBe('not-the-token');
+    await page.locator('#token-submit').click();
+    await until(
+      'a wrong token is refused and asked again',
+      async () => ((await page.locator('#token-reason').textContent()) ?? '').startsWith('The token was refused.'),
+      10_000,
+    );
+    await page.locator('#token-input').fill(token);
+    await page.locator('#token-input').press('Enter');
+    await until('the tree shows the root', async () => (await page.locator('#tree-path').textContent()) === '/');
+    const child = page.locator('#children a[data-path="/dashboard-write"]');
+    await until('the tree lists the znode', async () => (await child.count()) === 1, 10_000);
+    await child.click();
+    await until(
+      'the tree shows the znode',
+      async () => (await page.locator('#tree-path').textContent()) === '/dashboard-write',
+    );
+    expect(await page.locator('#tree pre').textContent()).toBe('seen in the browser');
+    expect(await page.evaluate(() => sessionStorage.getItem('zabkit-admin-token'))).toBe(token);
+    expect(treeRequests.at(-1)?.authorization).toBe(`Bearer ${token}`);
     expect(pageErrors).toEqual([]);
     await page.close();
   }, 60_000);
