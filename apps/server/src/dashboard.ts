@@ -132,7 +132,8 @@ async function browse(path, polling) {
     if (sent !== sessionStorage.getItem(TOKEN_KEY)) return;
     if (response.status === 401) {
       sessionStorage.removeItem(TOKEN_KEY);
-      askToken((sent ? 'The token was refused. ' : '') + (node.error || 'this member needs its admin token'));
+      const reason = String(node.error || 'this member needs its admin token');
+      askToken(reason.charAt(0).toUpperCase() + reason.slice(1));
       return;
     }
   } catch {
