@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { isIP } from 'node:net';
 import { Counter } from 'prom-client';
 import { readAdminToken, type ServerConfig } from './config.js';
 import { DASHBOARD_HTML, DASHBOARD_SCRIPT_HASH, DASHBOARD_STYLE_HASH } from './dashboard.js';
@@ -193,12 +194,13 @@ async function handle(
   response: ServerResponse,
 ): Promise<void> {
   const host = hostOf(request.headers.host);
-  if (host === null || !access.hosts.has(host)) {
+  if (host === null || !(access.hosts.has(host) || isIP(host.replace(/^\[|\]$/g, '')) !== 0)) {
     // DNS rebinding: a page of evil.example, its name pointed at this machine, is same-origin with
-    // us in the browser; only the Host header it sends tells it apart.
+    // us in the browser; only the Host header it sends tells it apart. An IP address is always
+    // accepted: rebinding needs a name, and probes (Kubernetes httpGet) send the pod's IP.
     refusals.inc({ rule: 'host' });
     send(response, 421, {
-      error: `host not allowed: the Host header must name loopback, a member's host, adminHost or one of adminAllowedHosts (got ${JSON.stringify(String(request.headers.host ?? '').slice(0, 100))})`,
+      error: `host not allowed: the Host header must be an IP address, or name loopback, a member's host, adminHost or one of adminAllowedHosts (got ${JSON.stringify(String(request.headers.host ?? '').slice(0, 100))})`,
     });
     return;
   }

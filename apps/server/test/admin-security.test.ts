@@ -154,7 +154,9 @@ describe('admin port: the Host header is checked, never reflected', () => {
       ]) {
         const answer = await get(port, path, { host });
         expect(answer.status, `${path} with Host ${host}`).toBe(421);
-        expect(JSON.parse(answer.body).error).toMatch(/^host not allowed: the Host header must name loopback/);
+        expect(JSON.parse(answer.body).error).toMatch(
+          /^host not allowed: the Host header must be an IP address, or name loopback/,
+        );
         expect(answer.body).not.toContain(SECRET);
         expect(answer.headers['content-security-policy']).toBeUndefined();
         expect(answer.headers['access-control-allow-origin']).toBeUndefined();
@@ -164,9 +166,17 @@ describe('admin port: the Host header is checked, never reflected', () => {
     expect(metrics.body).toMatch(/^zabkit_admin_refusals_total\{rule="host",member="1"\} ([1-9]\d*)$/m);
   });
 
-  it('answers the loopback names and the members hosts', async () => {
+  it('answers the loopback names, the members hosts and any IP address (rebinding needs a name; probes send the pod IP)', async () => {
     const port = member(1).adminPort;
-    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `LocalHost:${port}`, `[::1]:${port}`, 'localhost']) {
+    for (const host of [
+      `127.0.0.1:${port}`,
+      `localhost:${port}`,
+      `LocalHost:${port}`,
+      `[::1]:${port}`,
+      'localhost',
+      `10.1.2.3:${port}`,
+      '[fd00::7]',
+    ]) {
       expect((await get(port, '/status', { host })).status, host).toBe(200);
     }
   });
