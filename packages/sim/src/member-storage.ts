@@ -50,6 +50,11 @@ export class MemberStorage {
   private readonly written = new Map<Zxid, LogEntry>();
   /** epochsWritten: the highest epochs handed to saveEpochs. */
   private epochsWritten: Epochs = { acceptedEpoch: 0, currentEpoch: 0 };
+  /**
+   * truncating: the lowest truncateAfter begun and not yet confirmed. A crash meanwhile may leave
+   * the truncation done, half done or not done: entries above it may or may not come back.
+   */
+  private truncating: Zxid | null = null;
 
   constructor(
     private readonly gate: SyncGate,
@@ -90,6 +95,7 @@ export class MemberStorage {
       zxids: recovered.entries.map((entry) => entry.zxid),
       snapshotZxid,
     };
+    this.truncating = null;
   }
 
   /**
@@ -104,8 +110,10 @@ export class MemberStorage {
     const alive = () => generation === this.generation;
     if (ready.truncateAfter !== null) {
       const zxid = ready.truncateAfter;
+      this.truncating = Math.min(this.truncating ?? zxid, zxid);
       await storage.truncateAfter(zxid);
       if (!alive()) return never();
+      this.truncating = null;
       this.durable.zxids = this.durable.zxids.filter((z) => z <= zxid);
       if (this.durable.snapshotZxid > zxid) this.durable.snapshotZxid = 0;
     }
@@ -165,6 +173,11 @@ export class MemberStorage {
       zxids: this.durable.zxids,
       snapshotZxid: this.durable.snapshotZxid,
     };
+  }
+
+  /** truncatingAfter is the truncation begun and not confirmed when the member crashed, if any (for the storage checker). */
+  truncatingAfter(): Zxid | null {
+    return this.truncating;
   }
 
   /** writtenEntry is the entry handed to append under `zxid`, if any (for the storage checker). */

@@ -10,7 +10,8 @@ export const RECOVERY_INVARIANT = 'recovery-keeps-what-was-durable';
  * before the crash (TigerBeetle's storage_checker): every entry and epoch confirmed durable is
  * back, and nothing comes back that was never written — a torn or half-written record is never
  * served. Recovery may keep unsynced writes that happened to reach the disk, so entries past the
- * durable end must each be exactly one the member wrote. Returns what is wrong, or null.
+ * durable end must each be exactly one the member wrote; a truncation begun before the crash may
+ * have removed what it discards. Returns what is wrong, or null.
  */
 export function checkRecovery(id: number, recovered: RecoveredState, storage: MemberStorage): string | null {
   const durable = storage.durableState();
@@ -39,14 +40,19 @@ export function checkRecovery(id: number, recovered: RecoveredState, storage: Me
       return `${what} ${formatZxid(entry.zxid)} different from what it wrote (a torn record served)`;
     }
   }
+  // A truncation the member asked for and crashed during may have taken effect: what it discards
+  // may be gone (Zab discards it anyway), and nothing below it.
+  const truncating = storage.truncatingAfter();
+  const kept = (zxid: Zxid) => truncating === null || zxid <= truncating;
   for (const zxid of durable.zxids) {
-    if (zxid > snapshotZxid && !present.has(zxid)) {
+    if (zxid > snapshotZxid && !present.has(zxid) && kept(zxid)) {
       return `${what} without ${formatZxid(zxid)}, which its storage had confirmed durable`;
     }
   }
   const last = Math.max(previous, snapshotZxid);
-  if (last < durable.lastZxid) {
-    return `${what} up to ${formatZxid(last)}, short of the durable ${formatZxid(durable.lastZxid)}`;
+  const durableEnd = truncating === null ? durable.lastZxid : Math.min(durable.lastZxid, truncating);
+  if (last < durableEnd) {
+    return `${what} up to ${formatZxid(last)}, short of the durable ${formatZxid(durableEnd)}`;
   }
   return null;
 }
