@@ -18,6 +18,8 @@ export interface ElectionHost {
   role(): ElectionRole;
   /** followedLeader is the leader this member follows or observes, or null. */
   followedLeader(): number | null;
+  /** establishing: this member leads and has not yet established its epoch (discovery or synchronization). */
+  establishing(): boolean;
   /** decided takes up the role the election decided: leading if `leader` is this member, else learning from it. */
   decided(leader: number): void;
 }
@@ -110,6 +112,20 @@ export class Election {
         // up); or it decided, in our round or a later one, to follow another server (we chose it
         // on votes while it went with a LEADING notification elsewhere): it will not lead us.
         // Waiting out initLimit or syncLimit for it would only stall the ensemble.
+        this.context.becomeLooking();
+        this.step(from, n);
+        return;
+      }
+      if (
+        this.host.establishing() &&
+        fromVoter &&
+        n.state === 'LEADING' &&
+        n.leader === from &&
+        totalOrder(n, this.currentVote)
+      ) {
+        // Two voters decided to lead (each on votes from before the other's arrived) and split the
+        // followers between them: neither may reach a quorum, and both would wait out initLimit.
+        // The one with the worse vote gives up at once; stepping down is always safe.
         this.context.becomeLooking();
         this.step(from, n);
         return;

@@ -168,6 +168,7 @@ export class ZabPeer {
       role: () => this.state.role,
       followedLeader: () =>
         this.state.role === 'following' || this.state.role === 'observing' ? this.state.learner.leaderId : null,
+      establishing: () => this.state.role === 'leading' && this.state.leader.phase !== 'broadcast',
       decided: (leader) => this.decided(leader),
     });
     this.becomeLooking();
