@@ -42,6 +42,15 @@ const FOUND = [
     // past the liveness bound. The worse one now gives up on the other's LEADING (split-decision.test.ts).
     why: 'two voters that decided to lead: the worse one gives up at once',
   },
+  {
+    nodes: 3,
+    observers: 0,
+    seed: 118_316_900,
+    // 1 decided to follow 3 in its round; 3 joined 2 out of the election and took 2's older round,
+    // so its FOLLOWING notification was ignored as stale and 1 waited for a leader that would never
+    // lead it (lost-leader.test.ts: a FOLLOWING from the leader is heeded whatever its round).
+    why: 'a learner whose leader joined another out of the election looks again at once',
+  },
 ];
 
 /** runSlice runs consecutive seeds, skipping the known gaps, and stops at the first violation. */

@@ -46,6 +46,13 @@ describe('a learner lets go of a member that will not lead it', () => {
     expect(peer.status().role).toBe('looking');
   });
 
+  it('its leader says it follows another server in an earlier round (it joined that leader out of the election): the learner looks again', () => {
+    const { ensemble, leader, follower, other } = settledEnsemble();
+    const peer = ensemble.peer(follower);
+    peer.step(leader, notificationFrom(ensemble, leader, { state: 'FOLLOWING', leader: other, electionEpoch: 0 }));
+    expect(peer.status().role).toBe('looking');
+  });
+
   it('a member that follows another answers a FOLLOWERINFO with its notification, so a learner that chose it learns', () => {
     const { ensemble, leader, follower, other } = settledEnsemble();
     const peer = ensemble.peer(other);
