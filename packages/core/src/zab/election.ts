@@ -123,11 +123,16 @@ export class Election {
         fromVoter &&
         n.state === 'LEADING' &&
         n.leader === from &&
+        n.electionEpoch >= this.currentVote.electionEpoch &&
         totalOrder(n, this.currentVote)
       ) {
         // Two voters decided to lead (each on votes from before the other's arrived) and split the
         // followers between them: neither may reach a quorum, and both would wait out initLimit.
-        // The one with the worse vote gives up at once; stepping down is always safe.
+        // The one with the worse vote gives up at once; stepping down is always safe. Only a
+        // leader of our round or a later one counts: a paused leader of an older round still says
+        // LEADING with a better zxid until it notices it lost its quorum, and must not make the
+        // leader elected meanwhile give up (it made clients lose their connections in the
+        // integration test that pauses the leader).
         this.context.becomeLooking();
         this.step(from, n);
         return;

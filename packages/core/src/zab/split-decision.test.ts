@@ -33,6 +33,12 @@ describe('two voters that decided to lead', () => {
     expect(peer.status().role).toBe('looking');
   });
 
+  it('a leader of an older round that still says LEADING (paused, stale) does not make it give up', () => {
+    const peer = leaderInDiscovery().peer(2);
+    peer.step(3, leading(3, 0));
+    expect(peer.status()).toMatchObject({ role: 'leading', phase: 'discovery' });
+  });
+
   it('the one with the better vote keeps leading', () => {
     const peer = leaderInDiscovery().peer(2);
     peer.step(1, leading(1, 1));
