@@ -5,7 +5,7 @@ export type { Ensemble, EnsembleMember, StartEnsembleOptions } from './ensemble.
 export { DEFAULT_BASE_PORTS, startEnsemble } from './ensemble.js';
 export { createLogger, prettyLine } from './logger.js';
 export type { MemberStatus } from './member.js';
-export { Member, sessionPassword } from './member.js';
+export { Member } from './member.js';
 export { Metrics } from './metrics.js';
 export type { MemberPorts } from './ports.js';
 export { defaultPorts, PORTS_DEFAULT } from './ports.js';

@@ -1,4 +1,4 @@
-import { createHash, randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { CodecError, type ConnectRequest } from '@zabkit/codec';
 import {
   type ClientOutput,
@@ -15,6 +15,7 @@ import {
   type Ready,
   ReadyDriver,
   type Result,
+  SESSION_PASSWORD_BYTES,
   type SessionId,
   ZabInvariantError,
   ZabPeer,
@@ -36,26 +37,6 @@ const LIMIT_ERRORS: Partial<Record<ErrorCode, string>> = {
   INVALID_PATH: 'invalid_path',
   QUOTA_EXCEEDED: 'watch_quota',
 };
-
-/** PASSWORD_BYTES is the length of a session password, as ZooKeeper's. */
-const PASSWORD_BYTES = 16;
-
-/**
- * sessionPassword derives a session's password from its id, the same on every member, so a client
- * can resume its session anywhere. Like ZooKeeper's (Random seeded with the id), it guards against
- * accidents (a client resuming the wrong session), not attackers.
- */
-export function sessionPassword(sessionId: SessionId): Uint8Array {
-  const digest = createHash('sha256').update(`zabkit-session:${sessionId}`).digest();
-  return new Uint8Array(digest.buffer, digest.byteOffset, PASSWORD_BYTES).slice();
-}
-
-function samePassword(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= (a[i] as number) ^ (b[i] as number);
-  return diff === 0;
-}
 
 /** MemberStatus is what GET /status reports. */
 export interface MemberStatus {
@@ -96,7 +77,7 @@ export interface MemberStatus {
  */
 export class Member {
   private readonly connections = new Map<SessionId, ServerConnection>();
-  private readonly pendingConnects = new Map<number, { connection: ServerConnection; request: ConnectRequest }>();
+  private readonly pendingConnects = new Map<number, { connection: ServerConnection; password: Uint8Array }>();
   private pumping = false;
   private pumpScheduled = false;
   private tickTimer: NodeJS.Timeout | undefined;
@@ -520,21 +501,25 @@ export class Member {
       return;
     }
     if (request.sessionId === 0) {
-      const connectId = this.peer.submitCreateSession(request.timeoutMs);
-      this.pendingConnects.set(connectId, { connection, request });
+      // The session's password: random, replicated with the session (core's zab/sessions.ts).
+      const password = new Uint8Array(randomBytes(SESSION_PASSWORD_BYTES));
+      const connectId = this.peer.submitCreateSession(request.timeoutMs, password);
+      this.pendingConnects.set(connectId, { connection, password });
       connection.onClose(() => this.pendingConnects.delete(connectId));
       this.schedule();
       return;
     }
-    const timeoutMs = this.peer.sessionTimeoutMs(request.sessionId);
-    if (timeoutMs === undefined || !samePassword(request.password, sessionPassword(request.sessionId))) {
+    // A session that is not live and a wrong password get the same answer (ZooKeeper does the
+    // same), so probing ids tells an outsider nothing; the real session is not touched.
+    const timeoutMs = this.peer.resumableSession(request.sessionId, request.password);
+    if (timeoutMs === undefined) {
       connection.refuse('SESSION_EXPIRED', `session 0x${request.sessionId.toString(16)} has expired`);
       return;
     }
-    this.bind(connection, request.sessionId, timeoutMs);
+    this.bind(connection, request.sessionId, timeoutMs, request.password);
   }
 
-  private bind(connection: ServerConnection, sessionId: SessionId, timeoutMs: number): void {
+  private bind(connection: ServerConnection, sessionId: SessionId, timeoutMs: number, password: Uint8Array): void {
     const previous = this.connections.get(sessionId);
     if (previous && previous !== connection) {
       // The session moved to a new connection: the old one must not answer for it any more.
@@ -542,7 +527,7 @@ export class Member {
       previous.close();
     }
     this.connections.set(sessionId, connection);
-    connection.accept({ timeoutMs, sessionId, password: sessionPassword(sessionId), readOnly: false });
+    connection.accept({ timeoutMs, sessionId, password, readOnly: false });
     connection.setIdleTimeout(timeoutMs);
     this.peer.touchSession(sessionId);
     this.metrics.connections(this.connections.size);
@@ -612,7 +597,7 @@ export class Member {
           const pending = this.pendingConnects.get(output.connectId);
           if (!pending) break;
           this.pendingConnects.delete(output.connectId);
-          this.bind(pending.connection, output.sessionId, output.timeoutMs);
+          this.bind(pending.connection, output.sessionId, output.timeoutMs, pending.password);
           break;
         }
         case 'connectFailed': {

@@ -6,6 +6,8 @@ import type { PeerHandshakeMessage } from './peer-protocol.js';
 
 export const ZXID_BIG = 0x1f_ffff * 0x1_0000_0000 + 0xffff_fffe; // epoch near the cap: needs all 53 bits
 export const SESSION_BIG = 0x1f_ffff_ffff_fff0;
+/** SESSION_PASSWORD: a session password in the fixtures (every byte value class: 0, low, high). */
+export const SESSION_PASSWORD = Uint8Array.from({ length: 16 }, (_, i) => (i * 37 + 200) % 256);
 
 export const sampleStat: Stat = {
   czxid: 0x1_0000_0001,
@@ -124,7 +126,8 @@ export const sampleTxns: Txn[] = [
       { type: 'error', code: 'BAD_VERSION' },
     ],
   },
-  { type: 'createSession', sessionId: SESSION_BIG, timeoutMs: 30_000 },
+  { type: 'createSession', sessionId: SESSION_BIG, timeoutMs: 30_000, password: SESSION_PASSWORD },
+  { type: 'createSession', sessionId: 5, timeoutMs: 30_000, password: new Uint8Array(0) },
   { type: 'closeSession', sessionId: SESSION_BIG, paths: ['/e1', '/e2'] },
   { type: 'error', code: 'NODE_EXISTS' },
 ];
@@ -154,7 +157,7 @@ export const sampleSnapshotRecords: SnapshotRecord[] = [
     container: false,
     ttlMs: 0,
   },
-  { kind: 'session', sessionId: SESSION_BIG, timeoutMs: 10_000 },
+  { kind: 'session', sessionId: SESSION_BIG, timeoutMs: 10_000, password: SESSION_PASSWORD },
 ];
 
 const password = Uint8Array.from({ length: 16 }, (_, i) => i * 17);
@@ -227,7 +230,7 @@ export const samplePeerMessages: PeerMessage[] = [
   { type: 'commit', epoch: 7, zxid: ZXID_BIG },
   { type: 'inform', epoch: 7, entries: sampleLogEntries.slice(3) },
   { type: 'ping', epoch: 7, sessions: [1, SESSION_BIG] },
-  ...[...sampleRequests, { op: 'createSession' as const, timeoutMs: 30_000 }].map(
+  ...[...sampleRequests, { op: 'createSession' as const, timeoutMs: 30_000, password: SESSION_PASSWORD }].map(
     (request, i): PeerMessage => ({
       type: 'forward',
       epoch: 7,

@@ -3,7 +3,7 @@ import { FRAME_BYTES_MAX_DEFAULT } from './frame.js';
 import { decodeMessageBody, encodeMessageFrame } from './message.js';
 import { OP_CODES } from './op-codes.js';
 import { protocolVersion } from './protocol-version.js';
-import { logEntry, snapshotRecord } from './records.js';
+import { logEntry, sessionPassword, snapshotRecord } from './records.js';
 import { requestVariants } from './requests.js';
 import { array, boolean, int32, int64, named, nonNegativeInt32, string, uint32, union } from './schema.js';
 
@@ -64,7 +64,7 @@ const zxid = int64;
 /** forwardedRequest is a request a learner forwards: any client request, or createSession. */
 export const forwardedRequest = union<Request | CreateSessionRequest, 'op'>('forwarded request', 'op', {
   ...requestVariants,
-  createSession: { code: OP_CODES.createSession, fields: { timeoutMs: nonNegativeInt32 } },
+  createSession: { code: OP_CODES.createSession, fields: { timeoutMs: nonNegativeInt32, password: sessionPassword } },
 });
 
 /**

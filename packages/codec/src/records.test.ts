@@ -26,6 +26,29 @@ describe('LogEntry and SnapshotRecord', () => {
     expect(decodeSnapshotRecord(encodeSnapshotRecord(record))).toEqual(record);
   });
 
+  it('reads a createSession and a session record written before passwords as having none', () => {
+    // As version 0.x wrote them: [code, sessionId, timeoutMs], no password field.
+    const entry = decodeLogEntry(packBody([0x1_0000_0001, 0, 0, 5, [-10, 0x1_0000_0001, 4000]]));
+    expect(entry.txn).toEqual({
+      type: 'createSession',
+      sessionId: 0x1_0000_0001,
+      timeoutMs: 4000,
+      password: new Uint8Array(0),
+    });
+    const record = decodeSnapshotRecord(packBody([2, 0x1_0000_0001, 4000]));
+    expect(record).toEqual({ kind: 'session', sessionId: 0x1_0000_0001, timeoutMs: 4000, password: new Uint8Array(0) });
+  });
+
+  it('refuses a session password of any length but 16 or 0', () => {
+    for (const length of [1, 15, 17, 64]) {
+      const body = packBody([2, 7, 4000, new Uint8Array(length)]);
+      expect(() => decodeSnapshotRecord(body)).toThrow(CodecError);
+      expect(() =>
+        encodeSnapshotRecord({ kind: 'session', sessionId: 7, timeoutMs: 4000, password: new Uint8Array(length) }),
+      ).toThrow(CodecError);
+    }
+  });
+
   it('round-trips a snapshot header', () => {
     const header = { zxid: 2 ** 53 - 1, timeMs: 1_700_000_000_000 };
     expect(snapshotHeader.decode(snapshotHeader.encode(header))).toEqual(header);

@@ -10,6 +10,7 @@ import {
   type LogEntry,
   type MultiTxn,
   type MultiTxnOp,
+  SESSION_PASSWORD_BYTES,
   type SetDataTxn,
   type SnapshotHeader,
   type SnapshotRecord,
@@ -34,6 +35,7 @@ import {
   type UnionCodec,
   union,
   type Variant,
+  withDefault,
 } from './schema.js';
 
 /** errorCode is an ErrorCode written as its KeeperException number (ERROR_CODE_NUMBERS). */
@@ -85,10 +87,35 @@ export const multiTxnOp: FieldCodec<MultiTxnOp> = union<MultiTxnOp, 'type'>('mul
   error: errorTxn,
 });
 
+/**
+ * sessionPassword is a session's password in a createSession transaction, a forwarded
+ * createSession or a snapshot's session record: SESSION_PASSWORD_BYTES bytes, or none for a record
+ * written before passwords were replicated (then it decodes as empty, and that session cannot be
+ * resumed: core's zab/sessions.ts). Appended last, so records of either age decode.
+ */
+export const sessionPassword: FieldCodec<Uint8Array> = withDefault<Uint8Array>(
+  {
+    description: `${SESSION_PASSWORD_BYTES} bytes or none`,
+    encode: (value) => {
+      if (!(value instanceof Uint8Array) || (value.length !== 0 && value.length !== SESSION_PASSWORD_BYTES)) {
+        throw new CodecError(`expected ${SESSION_PASSWORD_BYTES} bytes or none`);
+      }
+      return value;
+    },
+    decode: (value) => {
+      if (!(value instanceof Uint8Array) || (value.length !== 0 && value.length !== SESSION_PASSWORD_BYTES)) {
+        throw new CodecError(`expected ${SESSION_PASSWORD_BYTES} bytes or none`);
+      }
+      return Uint8Array.from(value);
+    },
+  },
+  new Uint8Array(0),
+);
+
 const multiTxn: Variant<Omit<MultiTxn, 'type'>> = { code: OP_CODES.multi, fields: { txns: array(multiTxnOp) } };
 const createSessionTxn: Variant<Omit<CreateSessionTxn, 'type'>> = {
   code: OP_CODES.createSession,
-  fields: { sessionId: int64, timeoutMs: nonNegativeInt32 },
+  fields: { sessionId: int64, timeoutMs: nonNegativeInt32, password: sessionPassword },
 };
 const closeSessionTxn: Variant<Omit<CloseSessionTxn, 'type'>> = {
   code: OP_CODES.closeSession,
@@ -135,7 +162,7 @@ export const snapshotRecord: UnionCodec<SnapshotRecord> = union<SnapshotRecord, 
       ttlMs: int64,
     },
   },
-  session: { code: 2, fields: { sessionId: int64, timeoutMs: nonNegativeInt32 } },
+  session: { code: 2, fields: { sessionId: int64, timeoutMs: nonNegativeInt32, password: sessionPassword } },
 });
 
 /** snapshotHeader is a SnapshotHeader. */

@@ -39,6 +39,8 @@ const data = fc.oneof(
 );
 const int64 = fc.oneof(fc.constantFrom(0, 1, ZXID_BIG, 2 ** 53 - 1), fc.maxSafeNat());
 const int32 = fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 });
+/** password: a session password, or none (a record from before passwords). */
+const password = fc.oneof(fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.constant(new Uint8Array(0)));
 
 const multiOp: fc.Arbitrary<MultiTxnOp> = fc.oneof(
   plain({
@@ -62,6 +64,7 @@ const txn: fc.Arbitrary<Txn> = fc.oneof(
     type: fc.constant('createSession' as const),
     sessionId: int64,
     timeoutMs: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+    password,
   }),
   plain({ type: fc.constant('closeSession' as const), sessionId: int64, paths: fc.array(path, { maxLength: 8 }) }),
 );
@@ -87,6 +90,7 @@ const snapshotRecord: fc.Arbitrary<SnapshotRecord> = fc.oneof(
     kind: fc.constant('session' as const),
     sessionId: int64,
     timeoutMs: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+    password,
   }),
 );
 

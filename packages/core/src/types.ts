@@ -256,6 +256,12 @@ export interface CreateSessionTxn {
   type: 'createSession';
   sessionId: SessionId;
   timeoutMs: number;
+  /**
+   * password is the session's secret (SESSION_PASSWORD_BYTES random bytes chosen by the member the
+   * client asked), replicated so that any member can check a resume. Empty for a session written
+   * by a version before it: such a session cannot be resumed (zab/sessions.ts).
+   */
+  password: Uint8Array;
 }
 export interface CloseSessionTxn {
   type: 'closeSession';
@@ -324,6 +330,8 @@ export interface SnapshotSessionRecord {
   kind: 'session';
   sessionId: SessionId;
   timeoutMs: number;
+  /** password: as CreateSessionTxn's. */
+  password: Uint8Array;
 }
 export type SnapshotRecord = SnapshotNodeRecord | SnapshotSessionRecord;
 

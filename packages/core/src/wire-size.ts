@@ -75,7 +75,7 @@ export function txnBytes(txn: Txn): number {
       return bytes;
     }
     case 'createSession':
-      return head + 2 * INT_BYTES;
+      return head + 2 * INT_BYTES + binBytes(txn.password);
     case 'closeSession': {
       let bytes = head + INT_BYTES + HEADER_BYTES;
       for (const path of txn.paths) bytes += stringBytes(path);
@@ -93,7 +93,7 @@ export function logEntryBytes(entry: LogEntry): number {
 
 /** snapshotRecordBytes bounds one encoded SnapshotRecord. */
 export function snapshotRecordBytes(record: SnapshotRecord): number {
-  if (record.kind === 'session') return HEADER_BYTES + 3 * INT_BYTES;
+  if (record.kind === 'session') return HEADER_BYTES + 3 * INT_BYTES + binBytes(record.password);
   return HEADER_BYTES + INT_BYTES + stringBytes(record.path) + binBytes(record.data) + 11 * INT_BYTES + 1;
 }
 
@@ -207,7 +207,9 @@ export function peerMessageBytes(message: PeerMessage): number {
     case 'forward':
       return (
         ENVELOPE_BYTES +
-        (message.request.op === 'createSession' ? HEADER_BYTES + 2 * INT_BYTES : requestBytes(message.request))
+        (message.request.op === 'createSession'
+          ? HEADER_BYTES + 2 * INT_BYTES + binBytes(message.request.password)
+          : requestBytes(message.request))
       );
     default:
       return ENVELOPE_BYTES;

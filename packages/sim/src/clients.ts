@@ -1,4 +1,4 @@
-import type { ClientOutput, Request, ZabPeer } from '@zabkit/core';
+import { type ClientOutput, type Request, seededPassword, type ZabPeer } from '@zabkit/core';
 import type { ClientOp } from './history.js';
 import { SimHost } from './host.js';
 import { eventFrameBytes, replyFrameBytes, requestFrameBytes } from './wire.js';
@@ -102,11 +102,31 @@ export abstract class SimClients extends SimHost {
     client.server = server.id;
     client.generation++;
     if (client.sessionId !== null) {
-      // Reconnect to another server within the session timeout (the session moves).
+      // Reconnect to another server within the session timeout (the session moves). Every member
+      // that applied the session holds its password: a resume with it must be accepted wherever
+      // the session is live, and one with any other password refused.
+      if (peer.sessionTimeoutMs(client.sessionId) !== undefined) {
+        if (peer.resumableSession(client.sessionId, client.password) === undefined) {
+          this.violation(
+            'session-password-replicated',
+            `server ${server.id} refuses session ${client.sessionId}'s own password`,
+          );
+        }
+        const wrong = client.password.slice();
+        const at = this.passwords.int(wrong.length);
+        wrong[at] = (wrong[at] as number) ^ (1 << this.passwords.int(8));
+        if (peer.resumableSession(client.sessionId, wrong) !== undefined) {
+          this.violation(
+            'session-password-replicated',
+            `server ${server.id} resumes session ${client.sessionId} with a wrong password`,
+          );
+        }
+      }
       this.log(`client ${client.id} reconnects session ${client.sessionId} to ${server.id}`);
       return;
     }
-    client.connectId = peer.submitCreateSession(SESSION_TIMEOUT_MS);
+    client.password = seededPassword(this.passwords);
+    client.connectId = peer.submitCreateSession(SESSION_TIMEOUT_MS, client.password);
     this.pump(server);
   }
 

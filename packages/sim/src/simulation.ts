@@ -1,4 +1,4 @@
-import type { ClientOutput, Request, SessionId, ZabPeer } from '@zabkit/core';
+import { type ClientOutput, type Request, type SessionId, seededPassword, type ZabPeer } from '@zabkit/core';
 import { SimEventLoop } from './event-loop.js';
 import type { DurableView } from './member-storage.js';
 import type { SimOptions } from './options.js';
@@ -21,6 +21,7 @@ export class Simulation extends SimEventLoop {
       this.clients.push({
         id: i,
         sessionId: null,
+        password: new Uint8Array(0),
         server: null,
         connectId: null,
         nextXid: 1,
@@ -94,7 +95,7 @@ export class Simulation extends SimEventLoop {
   /** openSession creates a session through server `id` and returns its id. */
   async openSession(id: number, timeoutMs = SESSION_TIMEOUT_MS): Promise<SessionId> {
     const server = this.server(id);
-    const connectId = this.peerOf(id).submitCreateSession(timeoutMs);
+    const connectId = this.peerOf(id).submitCreateSession(timeoutMs, seededPassword(this.passwords));
     this.pump(server);
     await this.waitFor(`session via ${id}`, () => this.scripted.has(`c${id}:${connectId}`));
     const output = this.scripted.get(`c${id}:${connectId}`) as ClientOutput;

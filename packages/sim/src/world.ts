@@ -74,6 +74,8 @@ export interface SimServer {
 export interface SimClient {
   id: number;
   sessionId: SessionId | null;
+  /** password is the session's password, drawn when the client asks for the session. */
+  password: Uint8Array;
   server: number | null;
   connectId: number | null;
   nextXid: number;
@@ -108,6 +110,8 @@ export abstract class SimWorld {
   readonly faults: FaultMix;
 
   protected readonly prng: ReturnType<typeof createPrng>;
+  /** passwords: session passwords come from their own stream, so they shift no other draw of the seed. */
+  protected readonly passwords: ReturnType<typeof createPrng>;
 
   protected readonly queue = new EventQueue<SimEvent>();
 
@@ -202,6 +206,7 @@ export abstract class SimWorld {
     this.options = options;
     this.seed = options.seed;
     this.prng = createPrng(options.seed);
+    this.passwords = createPrng(options.seed ^ 0x9a55);
     this.traceSize = options.traceSize ?? 60;
     this.limits = options.limits ?? simLimits();
     this.sendQueues = new SendQueues(simPeerSendQueueBytesMax(this.limits));

@@ -34,7 +34,9 @@ export function crashEntry(counter: number): LogEntry {
 
 /** crashSnapshotRecords are the records of the snapshot at a zxid. */
 export function crashSnapshotRecords(zxid: Zxid): SnapshotRecord[] {
-  const records: SnapshotRecord[] = [{ kind: 'session', sessionId: zxid, timeoutMs: 4_000 }];
+  const records: SnapshotRecord[] = [
+    { kind: 'session', sessionId: zxid, timeoutMs: 4_000, password: new Uint8Array(16).fill(zxid % 251) },
+  ];
   for (let index = 0; index < 200; index++) {
     records.push({
       kind: 'node',

@@ -13,7 +13,13 @@ function nextTxn(tree: DataTree, random: ReturnType<typeof createPrng>, counter:
   const dirs = ['/d0', '/d1', '/d2', '/d3'];
   const sessions = tree.sessions().map(([sessionId]) => sessionId);
   const choice = random.next();
-  if (choice < 0.05) return { type: 'createSession', sessionId: 2 ** 40 + counter, timeoutMs: 10_000 };
+  if (choice < 0.05)
+    return {
+      type: 'createSession',
+      sessionId: 2 ** 40 + counter,
+      timeoutMs: 10_000,
+      password: new Uint8Array(16).fill(counter % 256),
+    };
   if (choice < 0.08 && sessions.length > 0) {
     const sessionId = sessions[random.int(sessions.length)] as number;
     return { type: 'closeSession', sessionId, paths: tree.ephemeralsOf(sessionId) };

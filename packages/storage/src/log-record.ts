@@ -118,7 +118,19 @@ export function readRecordAt(bytes: Uint8Array, offset: number): RecordLocation 
 export function decodeRecordEntry(bytes: Uint8Array, location: RecordLocation): LogEntry {
   const body = bytes.subarray(location.offset + RECORD_HEADER_BYTES, location.offset + location.bytes);
   const [sessionId, cxid, timeMs, txn] = packr.unpack(body) as [number, number, number, Txn];
-  return { zxid: location.zxid, sessionId, cxid, timeMs, txn: plainBytes(txn) };
+  return { zxid: location.zxid, sessionId, cxid, timeMs, txn: upgradeTxn(plainBytes(txn)) };
+}
+
+const NO_PASSWORD = new Uint8Array(0);
+
+/**
+ * upgradeTxn fills in what a record written by an older version lacks: a createSession from
+ * before session passwords were replicated gets an empty password (that session cannot be resumed;
+ * core's zab/sessions.ts).
+ */
+function upgradeTxn(txn: Txn): Txn {
+  if (txn.type === 'createSession' && !(txn.password instanceof Uint8Array)) return { ...txn, password: NO_PASSWORD };
+  return txn;
 }
 
 /**

@@ -18,7 +18,10 @@ import { readZxid, writeZxid } from './log-record.js';
  * node (kind 0): kind u8 | pathBytes u32 | path utf-8 | dataBytes u32 | data | czxid f64 |
  *   mzxid f64 | pzxid f64 | ctime f64 | mtime f64 | ephemeralOwner f64 | ttlMs f64 | version i32 |
  *   cversion i32 | aversion i32 | container u8
- * session (kind 1): kind u8 | sessionId f64 | timeoutMs f64
+ * session (kind 2): kind u8 | sessionId f64 | timeoutMs f64 | passwordBytes u8 | password
+ * session without a password (kind 1, written before passwords were replicated; read, never
+ *   written): kind u8 | sessionId f64 | timeoutMs f64. It reads as an empty password: that session
+ *   cannot be resumed (core's zab/sessions.ts).
  * Zxids and session ids are safe integers, exact as f64.
  */
 export const SNAPSHOT_MAGIC = 0x5a42534e; // 'ZBSN'
@@ -31,10 +34,12 @@ export const SNAPSHOT_CHUNK_BYTES_TARGET = 256 * 1024;
 const TWO_32 = 0x1_0000_0000;
 const NODE_FIXED_BYTES = 1 + 4 + 4 + 7 * 8 + 3 * 4 + 1;
 const SESSION_BYTES = 1 + 8 + 8;
+const SESSION_PASSWORD_BYTES_MAX = 255;
+const NO_PASSWORD = new Uint8Array(0);
 
 function recordBytes(record: SnapshotRecord): number {
   return record.kind === 'session'
-    ? SESSION_BYTES
+    ? SESSION_BYTES + 1 + record.password.length
     : NODE_FIXED_BYTES + Buffer.byteLength(record.path) + record.data.length;
 }
 
@@ -46,10 +51,15 @@ function encodeChunk(records: SnapshotRecord[], payloadBytes: number): Uint8Arra
   let offset = 8;
   for (const record of records) {
     if (record.kind === 'session') {
-      frame[offset] = 1;
+      if (record.password.length > SESSION_PASSWORD_BYTES_MAX) {
+        throw new RangeError(`session password of ${record.password.length} bytes`);
+      }
+      frame[offset] = 2;
       frame.writeDoubleBE(record.sessionId, offset + 1);
       frame.writeDoubleBE(record.timeoutMs, offset + 9);
-      offset += SESSION_BYTES;
+      frame[offset + SESSION_BYTES] = record.password.length;
+      frame.set(record.password, offset + SESSION_BYTES + 1);
+      offset += SESSION_BYTES + 1 + record.password.length;
       continue;
     }
     frame[offset] = 0;
@@ -87,10 +97,24 @@ function decodeChunk(payload: Buffer, count: number, records: SnapshotRecord[], 
   for (let index = 0; index < count; index++) {
     if (offset >= chunk.length) throw new SnapshotFormatError('chunk ends before its records', chunkOffset);
     const kind = chunk[offset];
-    if (kind === 1) {
-      if (offset + SESSION_BYTES > chunk.length) throw new SnapshotFormatError('torn session record', chunkOffset);
-      records.push({ kind: 'session', sessionId: view.getFloat64(offset + 1), timeoutMs: view.getFloat64(offset + 9) });
-      offset += SESSION_BYTES;
+    if (kind === 1 || kind === 2) {
+      if (offset + SESSION_BYTES + (kind === 2 ? 1 : 0) > chunk.length) {
+        throw new SnapshotFormatError('torn session record', chunkOffset);
+      }
+      const passwordBytes = kind === 2 ? (chunk[offset + SESSION_BYTES] as number) : 0;
+      const passwordStart = offset + SESSION_BYTES + (kind === 2 ? 1 : 0);
+      if (passwordStart + passwordBytes > chunk.length)
+        throw new SnapshotFormatError('torn session record', chunkOffset);
+      records.push({
+        kind: 'session',
+        sessionId: view.getFloat64(offset + 1),
+        timeoutMs: view.getFloat64(offset + 9),
+        password:
+          passwordBytes === 0
+            ? NO_PASSWORD
+            : new Uint8Array(chunk.subarray(passwordStart, passwordStart + passwordBytes)),
+      });
+      offset = passwordStart + passwordBytes;
       continue;
     }
     if (kind !== 0) throw new SnapshotFormatError(`unknown record kind ${kind}`, chunkOffset);

@@ -29,7 +29,12 @@ export function entry(epoch: number, counter: number, variant = 0): LogEntry {
     },
     { type: 'setData', path: `/n${counter}`, data: new Uint8Array(counter % 50), version: variant },
     { type: 'delete', path: `/n${counter}/${variant}` },
-    { type: 'createSession', sessionId: 0x1_0000_0000 * 3 + counter, timeoutMs: 30_000 },
+    {
+      type: 'createSession',
+      sessionId: 0x1_0000_0000 * 3 + counter,
+      timeoutMs: 30_000,
+      password: new Uint8Array(16).fill(variant),
+    },
     { type: 'closeSession', sessionId: 2 ** 50 + counter, paths: ['/a', `/b${variant}`] },
     { type: 'error', code: 'NO_NODE' },
     {
@@ -60,7 +65,12 @@ export function snapshotRecords(count: number, seed: number): SnapshotRecord[] {
   for (let index = 0; index < count; index++) {
     records.push(
       index % 5 === 4
-        ? { kind: 'session', sessionId: 2 ** 33 + index, timeoutMs: 10_000 + seed }
+        ? {
+            kind: 'session',
+            sessionId: 2 ** 33 + index,
+            timeoutMs: 10_000 + seed,
+            password: new Uint8Array(16).fill(index % 256),
+          }
         : {
             kind: 'node',
             path: `/s${seed}/n${index}`,

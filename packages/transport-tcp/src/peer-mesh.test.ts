@@ -216,7 +216,7 @@ describe('PeerMesh', () => {
     const big: PeerMessage = {
       type: 'snapChunk',
       epoch: 1,
-      records: [{ kind: 'session', sessionId: 1, timeoutMs: 1 }],
+      records: [{ kind: 'session', sessionId: 1, timeoutMs: 1, password: new Uint8Array(16) }],
     };
     for (let i = 0; i < 50; i++) b.mesh.send(1, big);
     await b.mesh.close();

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
-import { CodecError, type ConnectRequest, PASSWORD_BYTES, type ReplyFrame, type RequestFrame } from '@zabkit/codec';
+import { randomBytes } from 'node:crypto';
+import { CodecError, type ConnectRequest, type ReplyFrame, type RequestFrame } from '@zabkit/codec';
 import {
   type ClientOutput,
   createPrng,
@@ -10,6 +10,7 @@ import {
   type PeerConfig,
   type Ready,
   ReadyDriver,
+  SESSION_PASSWORD_BYTES,
   type SessionId,
   type Stat,
   ZabPeer,
@@ -22,19 +23,6 @@ const LEADER_ID = 1;
 const START_TICKS_MAX = 1_000;
 /** REJOIN_MS_MAX bounds how long a restarted member may take to serve again. */
 const REJOIN_MS_MAX = 5_000;
-
-/**
- * sessionPassword is the server's session password (apps/server's member.ts): derived from the
- * session id, the same on every member, so a session resumes anywhere and a wrong one is refused.
- */
-export function sessionPassword(sessionId: SessionId): Uint8Array {
-  const digest = createHash('sha256').update(`zabkit-session:${sessionId}`).digest();
-  return new Uint8Array(digest.buffer, digest.byteOffset, PASSWORD_BYTES).slice();
-}
-
-function samePassword(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((byte, i) => byte === b[i]);
-}
 
 /**
  * FakeEnsemble is a real zabkit ensemble in the test's process, for the client's unit tests: the
@@ -378,7 +366,7 @@ export class FakeMember {
   readonly connects: ConnectRequest[] = [];
   private listener: ClientListener | undefined;
   private readonly connections = new Map<SessionId, ServerConnection>();
-  private readonly pendingConnects = new Map<number, ServerConnection>();
+  private readonly pendingConnects = new Map<number, { connection: ServerConnection; password: Uint8Array }>();
   private readonly held: { connection: ServerConnection; reply: ReplyFrame }[] = [];
   private wasServing = false;
 
@@ -478,7 +466,8 @@ export class FakeMember {
 
   /** dropConnections closes every client connection but keeps listening (a leader change does this). */
   dropConnections(): void {
-    for (const connection of [...this.connections.values(), ...this.pendingConnects.values()]) connection.close();
+    for (const connection of this.connections.values()) connection.close();
+    for (const { connection } of this.pendingConnects.values()) connection.close();
   }
 
   releaseReplies(): void {
@@ -500,25 +489,27 @@ export class FakeMember {
     }
     if (request.sessionId === 0) {
       let connectId = 0;
+      // As the server does: a random password, replicated with the session (core's zab/sessions.ts).
+      const password = new Uint8Array(randomBytes(SESSION_PASSWORD_BYTES));
       this.ensemble.contained(() => {
-        connectId = peer.submitCreateSession(request.timeoutMs);
+        connectId = peer.submitCreateSession(request.timeoutMs, password);
       });
-      this.pendingConnects.set(connectId, connection);
+      this.pendingConnects.set(connectId, { connection, password });
       connection.onClose(() => {
-        if (this.pendingConnects.get(connectId) === connection) this.pendingConnects.delete(connectId);
+        if (this.pendingConnects.get(connectId)?.connection === connection) this.pendingConnects.delete(connectId);
       });
       this.host.schedule();
       return;
     }
-    const timeoutMs = peer.sessionTimeoutMs(request.sessionId);
-    if (timeoutMs === undefined || !samePassword(request.password, sessionPassword(request.sessionId))) {
+    const timeoutMs = peer.resumableSession(request.sessionId, request.password);
+    if (timeoutMs === undefined) {
       connection.refuse('SESSION_EXPIRED', `session 0x${request.sessionId.toString(16)} has expired`);
       return;
     }
-    this.bind(connection, request.sessionId, timeoutMs);
+    this.bind(connection, request.sessionId, timeoutMs, request.password);
   }
 
-  private bind(connection: ServerConnection, sessionId: SessionId, timeoutMs: number): void {
+  private bind(connection: ServerConnection, sessionId: SessionId, timeoutMs: number, password: Uint8Array): void {
     const peer = this.host.peer;
     const previous = this.connections.get(sessionId);
     if (previous !== undefined && previous !== connection) {
@@ -528,7 +519,7 @@ export class FakeMember {
     }
     this.connections.set(sessionId, connection);
     this.ensemble.bound(sessionId, this, connection);
-    connection.accept({ timeoutMs, sessionId, password: sessionPassword(sessionId), readOnly: false });
+    connection.accept({ timeoutMs, sessionId, password, readOnly: false });
     connection.setIdleTimeout(timeoutMs);
     this.ensemble.contained(() => peer.touchSession(sessionId));
     connection.onMessage((message) => {
@@ -568,17 +559,17 @@ export class FakeMember {
           this.connections.get(output.sessionId)?.send({ kind: 'watchEvent', xid: -1, event: output.event });
           break;
         case 'sessionCreated': {
-          const connection = this.pendingConnects.get(output.connectId);
-          if (connection === undefined) break;
+          const pending = this.pendingConnects.get(output.connectId);
+          if (pending === undefined) break;
           this.pendingConnects.delete(output.connectId);
-          this.bind(connection, output.sessionId, output.timeoutMs);
+          this.bind(pending.connection, output.sessionId, output.timeoutMs, pending.password);
           break;
         }
         case 'connectFailed': {
-          const connection = this.pendingConnects.get(output.connectId);
-          if (connection === undefined) break;
+          const pending = this.pendingConnects.get(output.connectId);
+          if (pending === undefined) break;
           this.pendingConnects.delete(output.connectId);
-          connection.refuse('NOT_SERVING', `member ${this.id} lost its leader while creating the session`);
+          pending.connection.refuse('NOT_SERVING', `member ${this.id} lost its leader while creating the session`);
           break;
         }
         case 'sessionClosed':

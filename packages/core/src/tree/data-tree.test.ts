@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { type CreateTxn, type LogEntry, type SnapshotRecord, type Txn, WatchEventType } from '../types.js';
 import { makeZxid } from '../zxid.js';
 import { DataTree } from './data-tree.js';
-import { bytes, create, Leader, remove, setData, text } from './test/harness.js';
+import { bytes, create, Leader, remove, setData, testPassword, text } from './test/harness.js';
 
 const createTxn = (path: string, parentCversion: number, extra: Partial<CreateTxn> = {}): CreateTxn => ({
   type: 'create',
@@ -102,7 +102,7 @@ describe('DataTree.applyTxn', () => {
   it('createSession and closeSession maintain the replicated session table', () => {
     const tree = new DataTree();
     const log = entries([
-      { type: 'createSession', sessionId: 77, timeoutMs: 3000 },
+      { type: 'createSession', sessionId: 77, timeoutMs: 3000, password: testPassword(77) },
       createTxn('/e', 1, { ephemeralOwner: 77 }),
       { type: 'closeSession', sessionId: 77, paths: ['/e'] },
     ]);
@@ -212,7 +212,7 @@ describe('DataTree snapshots', () => {
       const parent = path.slice(0, path.lastIndexOf('/')) || '/';
       expect(paths.indexOf(parent)).toBeLessThan(paths.indexOf(path));
     }
-    expect(recs.at(-1)).toEqual({ kind: 'session', sessionId: s, timeoutMs: 2000 });
+    expect(recs.at(-1)).toEqual({ kind: 'session', sessionId: s, timeoutMs: 2000, password: testPassword(s) });
     const copy = DataTree.fromSnapshot(leader.tree.snapshotHeader(0), recs);
     expect(copy.lastProcessedZxid).toBe(leader.tree.lastProcessedZxid);
     expect(records(copy).sort(byKey)).toEqual(recs.sort(byKey));

@@ -31,7 +31,7 @@ import type {
 import { AddWatchMode, type WatcherType } from '../types.js';
 import { formatZxid, type Zxid } from '../zxid.js';
 import { NodeIndexes } from './node-indexes.js';
-import { ownData, restoreStat, snapshotRecordsOf, statOf } from './node-records.js';
+import { ownData, restoreStat, type SessionState, snapshotRecordsOf, statOf } from './node-records.js';
 import {
   CVERSION,
   EMPTY_DATA,
@@ -102,7 +102,8 @@ export class DataTree {
   private readonly nodes = new NodeTable();
   /** watchManager holds the watches of sessions connected to this server. */
   readonly watchManager = new WatchManager();
-  private readonly sessionTimeouts = new Map<SessionId, number>();
+  /** sessionRecords: each live session's timeout and password, as its createSession carried them. */
+  private readonly sessionRecords = new Map<SessionId, SessionState>();
   /** indexes: each session's ephemerals, the containers and the TTL znodes. */
   private readonly indexes = new NodeIndexes();
   private lastZxid: Zxid = 0;
@@ -169,7 +170,7 @@ export class DataTree {
         break;
       case 'createSession':
         if (!(txn.timeoutMs > 0)) throw new Error(`createSession with timeout ${txn.timeoutMs}`);
-        this.sessionTimeouts.set(txn.sessionId, txn.timeoutMs);
+        this.sessionRecords.set(txn.sessionId, { timeoutMs: txn.timeoutMs, password: txn.password.slice() });
         outcome = { error: null, result: null };
         break;
       case 'closeSession':
@@ -334,7 +335,7 @@ export class DataTree {
       }
     }
     this.indexes.dropSession(txn.sessionId);
-    this.sessionTimeouts.delete(txn.sessionId);
+    this.sessionRecords.delete(txn.sessionId);
     return { error: null, result: { op: 'closeSession' } };
   }
 
@@ -432,17 +433,22 @@ export class DataTree {
 
   /** hasSession tells whether a createSession was applied and no closeSession yet. */
   hasSession(sessionId: SessionId): boolean {
-    return this.sessionTimeouts.has(sessionId);
+    return this.sessionRecords.has(sessionId);
   }
 
   /** sessionTimeoutMs is a live session's negotiated timeout, or undefined. */
   sessionTimeoutMs(sessionId: SessionId): number | undefined {
-    return this.sessionTimeouts.get(sessionId);
+    return this.sessionRecords.get(sessionId)?.timeoutMs;
+  }
+
+  /** sessionPassword is a live session's password (empty if it was created before passwords), or undefined. */
+  sessionPassword(sessionId: SessionId): Uint8Array | undefined {
+    return this.sessionRecords.get(sessionId)?.password;
   }
 
   /** sessions lists the live sessions and their timeouts (a new leader restarts their expiry from them: zab/sessions.ts). */
   sessions(): [SessionId, number][] {
-    return [...this.sessionTimeouts];
+    return [...this.sessionRecords].map(([sessionId, { timeoutMs }]) => [sessionId, timeoutMs]);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -560,7 +566,7 @@ export class DataTree {
 
   /** snapshotRecords yields every znode, parents first, then every session; fuzzy-safe (see {@link snapshotRecordsOf}). */
   *snapshotRecords(): Generator<SnapshotRecord> {
-    yield* snapshotRecordsOf(this.nodes, this.sessionTimeouts);
+    yield* snapshotRecordsOf(this.nodes, this.sessionRecords);
   }
 
   /**
@@ -574,7 +580,7 @@ export class DataTree {
     const seen = new Set<string>();
     for (const record of records) {
       if (record.kind === 'session') {
-        tree.sessionTimeouts.set(record.sessionId, record.timeoutMs);
+        tree.sessionRecords.set(record.sessionId, { timeoutMs: record.timeoutMs, password: record.password.slice() });
         continue;
       }
       const path = record.path;

@@ -82,6 +82,12 @@ export function ownData(data: Uint8Array): Uint8Array {
   return data;
 }
 
+/** SessionState is what the tree holds of a live session: its negotiated timeout and its password. */
+export interface SessionState {
+  timeoutMs: number;
+  password: Uint8Array;
+}
+
 /**
  * snapshotRecordsOf yields every znode, parents before children, then every session. It may be
  * consumed while transactions keep being applied (a fuzzy snapshot): each znode's children are
@@ -91,7 +97,7 @@ export function ownData(data: Uint8Array): Uint8Array {
  */
 export function* snapshotRecordsOf(
   nodes: NodeTable,
-  sessionTimeouts: ReadonlyMap<SessionId, number>,
+  sessions: ReadonlyMap<SessionId, SessionState>,
 ): Generator<SnapshotRecord> {
   const stack: { paths: string[]; next: number }[] = [{ paths: ['/'], next: 0 }];
   while (stack.length > 0) {
@@ -110,8 +116,8 @@ export function* snapshotRecordsOf(
     if (childPaths.length > 0) stack.push({ paths: childPaths, next: 0 });
     yield record;
   }
-  for (const sessionId of [...sessionTimeouts.keys()].sort((a, b) => a - b)) {
-    const timeoutMs = sessionTimeouts.get(sessionId);
-    if (timeoutMs !== undefined) yield { kind: 'session', sessionId, timeoutMs };
+  for (const sessionId of [...sessions.keys()].sort((a, b) => a - b)) {
+    const session = sessions.get(sessionId);
+    if (session !== undefined) yield { kind: 'session', sessionId, ...session };
   }
 }

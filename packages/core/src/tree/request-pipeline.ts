@@ -154,10 +154,10 @@ export class RequestPipeline {
    * chose the id and negotiated the timeout (zab/sessions.ts: the id is the zxid the transaction
    * will have). noteProposed/discardPrepared follow as for prepare.
    */
-  prepareCreateSession(sessionId: SessionId, timeoutMs: number): CreateSessionTxn {
+  prepareCreateSession(sessionId: SessionId, timeoutMs: number, password: Uint8Array): CreateSessionTxn {
     this.beginPrepare('prepareCreateSession');
     this.sessions.addSession(sessionId, timeoutMs);
-    return this.finishPrepare({ type: 'createSession', sessionId, timeoutMs });
+    return this.finishPrepare({ type: 'createSession', sessionId, timeoutMs, password });
   }
 
   /**

@@ -34,5 +34,6 @@ export { totalOrder, ZabInvariantError, ZabPeer } from './peer.js';
 export { isQuorum, quorumAckedZxid, quorumSize } from './quorum.js';
 export type { ReadyDriverOptions, ReadyIo } from './ready-driver.js';
 export { ReadyDriver } from './ready-driver.js';
+export { SESSION_PASSWORD_BYTES, samePassword, seededPassword } from './sessions.js';
 export type { TreeMachineOptions } from './tree-machine.js';
 export { createTreeMachine } from './tree-machine.js';

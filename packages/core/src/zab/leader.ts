@@ -501,7 +501,7 @@ export class Leader {
         sessionId: newSessionId,
         cxid,
         timeMs: clock.nowMs,
-        txn: { type: 'createSession', sessionId: newSessionId, timeoutMs },
+        txn: { type: 'createSession', sessionId: newSessionId, timeoutMs, password: request.password },
       });
       this.sessions.track(newSessionId, timeoutMs, clock.ticks);
       return zxid;

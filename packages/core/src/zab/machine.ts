@@ -53,6 +53,8 @@ export interface ReplicatedMachine {
   stats(): { znodes: number; sessions: number; watches: number };
   /** sessionTimeoutMs is a live session's negotiated timeout, or undefined. */
   sessionTimeoutMs(sessionId: SessionId): number | undefined;
+  /** sessionPassword is a live session's password (empty for a session from before passwords), or undefined. */
+  sessionPassword(sessionId: SessionId): Uint8Array | undefined;
   /** digest is a deterministic fingerprint of the applied state (for comparing replicas). */
   digest(): string;
 }

@@ -161,6 +161,8 @@ export interface PingMessage {
 export interface CreateSessionRequest {
   op: 'createSession';
   timeoutMs: number;
+  /** password is the new session's secret, chosen by the member the client asked (zab/sessions.ts). */
+  password: Uint8Array;
 }
 
 /**

@@ -13,6 +13,9 @@ import { Learner } from './learner.js';
 import type { ReplicatedMachine } from './machine.js';
 import type { CreateSessionRequest, PeerMessage } from './messages.js';
 import { type ClientOutput, type Outbound, Outbox, type Ready } from './outbox.js';
+import { samePassword } from './sessions.js';
+
+const NO_PASSWORD = new Uint8Array(0);
 
 export type { ClientOutput, Outbound, Ready };
 export { totalOrder, ZabInvariantError };
@@ -243,16 +246,17 @@ export class ZabPeer {
   }
 
   /**
-   * submitCreateSession asks for a new session with the requested timeout; the answer is a
+   * submitCreateSession asks for a new session with the requested timeout and the password the
+   * caller drew for it (SESSION_PASSWORD_BYTES random bytes, sessions.ts); the answer is a
    * `sessionCreated` (or `connectFailed`) ClientOutput carrying the returned connect id.
    */
-  submitCreateSession(timeoutMs: number): number {
+  submitCreateSession(timeoutMs: number, password: Uint8Array): number {
     const connectId = this.clients.newConnectId();
     if (!this.isServing()) {
       this.outbox.toClient({ type: 'connectFailed', connectId, error: 'CONNECTION_LOSS' });
       return connectId;
     }
-    const request: CreateSessionRequest = { op: 'createSession', timeoutMs };
+    const request: CreateSessionRequest = { op: 'createSession', timeoutMs, password };
     this.clients.awaitConnect(connectId, timeoutMs);
     const state = this.state;
     if (state.role === 'leading') state.leader.admit(0, connectId, request);
@@ -347,6 +351,17 @@ export class ZabPeer {
   /** history returns the accepted entries held in memory (above the base), for checks and DIFF. */
   history(): readonly LogEntry[] {
     return this.log.entries();
+  }
+
+  /**
+   * resumableSession is a live session's negotiated timeout if `password` is its password (compared
+   * in constant time), else undefined: a session that is not live and a wrong password look the
+   * same, so a caller that answers both alike tells a scanner nothing.
+   */
+  resumableSession(sessionId: SessionId, password: Uint8Array): number | undefined {
+    const stored = this.machine.hasSession(sessionId) ? this.machine.sessionPassword(sessionId) : undefined;
+    const match = samePassword(stored ?? NO_PASSWORD, password);
+    return match ? this.machine.sessionTimeoutMs(sessionId) : undefined;
   }
 
   /** sessionTimeoutMs is a live session's negotiated timeout in the applied state, or undefined if it is not live. */

@@ -1,3 +1,4 @@
+import type { Random } from '../prng.js';
 import type { Request, SessionId } from '../types.js';
 import type { Zxid } from '../zxid.js';
 import { NO_ZXID } from './invariant.js';
@@ -12,6 +13,14 @@ import type { ReplicatedMachine } from './machine.js';
  *   negotiateTimeoutMs) and proposes a createSession transaction. The session id
  *   IS the zxid of that transaction: unique across leaders and epochs with no other rule, and
  *   known to every replica that applies it. The member the client asked answers once it applied it.
+ * - Password: the member the client asked draws SESSION_PASSWORD_BYTES random bytes (node:crypto
+ *   in the server; the seeded generator in the simulator) and sends them with the request; the
+ *   leader copies them into the createSession transaction, so every replica holds the password in
+ *   its tree, its log and its snapshots. A resume is accepted only with that password
+ *   ({@link samePassword}, constant time), on any member. The id is not a secret (every reader
+ *   sees it as ephemeralOwner, as in ZooKeeper); the password is. A session written before
+ *   passwords were replicated has an empty one and cannot be resumed: its client starts a new
+ *   session and the old one expires.
  * - Liveness: every request and ping of a session touches it (ZabPeer.touchSession). A learner
  *   collects the sessions touched since its last ping and sends them in its next PING; the leader
  *   alone keeps the deadlines ({@link SessionExpiry}).
@@ -23,6 +32,31 @@ import type { ReplicatedMachine } from './machine.js';
  *   moment it is established (ZooKeeper's SessionTracker does the same), so a session outlives a
  *   leader change as long as its client reconnects within its timeout.
  */
+
+/** SESSION_PASSWORD_BYTES is the length of a session password (ZooKeeper's 16). */
+export const SESSION_PASSWORD_BYTES = 16;
+
+/**
+ * samePassword tells whether `given` is the session's password. It reads every byte of both
+ * whatever they hold (no early exit), so the time it takes does not say how much of a guess was
+ * right; an empty stored password (a session from before passwords) matches nothing.
+ */
+export function samePassword(stored: Uint8Array, given: Uint8Array): boolean {
+  if (stored.length === 0) return false;
+  let diff = stored.length ^ given.length;
+  for (let i = 0; i < stored.length; i++) diff |= (stored[i] as number) ^ (given[i % (given.length || 1)] ?? 0);
+  return diff === 0;
+}
+
+/**
+ * seededPassword draws a session password from a seeded generator, for the simulator and tests
+ * (replayable); a server draws its passwords from node:crypto instead.
+ */
+export function seededPassword(random: Random): Uint8Array {
+  const password = new Uint8Array(SESSION_PASSWORD_BYTES);
+  for (let i = 0; i < password.length; i++) password[i] = Math.floor(random.next() * 256);
+  return password;
+}
 
 /** SessionTimeoutBounds are the least and most a session's timeout may be, in ms. */
 export interface SessionTimeoutBounds {

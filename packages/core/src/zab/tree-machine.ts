@@ -161,6 +161,10 @@ class TreeMachine implements ReplicatedMachine {
     return this.tree.sessionTimeoutMs(sessionId);
   }
 
+  sessionPassword(sessionId: SessionId): Uint8Array | undefined {
+    return this.tree.sessionPassword(sessionId);
+  }
+
   digest(): string {
     // FNV-1a over the sorted snapshot records: equal trees give equal digests, however they were built.
     const lines: string[] = [];

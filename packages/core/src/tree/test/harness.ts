@@ -14,6 +14,14 @@ import { type ApplyResult, DataTree } from '../data-tree.js';
 import { RequestPipeline, type RequestPipelineOptions } from '../request-pipeline.js';
 import { SessionTracker } from '../session-tracker.js';
 
+/** testPassword is a session password for tests: 16 bytes that depend on the id only, so a model can know it. */
+export function testPassword(sessionId: SessionId): Uint8Array {
+  const bytes = new Uint8Array(16);
+  new DataView(bytes.buffer).setFloat64(0, sessionId);
+  bytes.fill(0xa5, 8);
+  return bytes;
+}
+
 export const encoder = new TextEncoder();
 export const bytes = (text: string): Uint8Array => encoder.encode(text);
 export const text = (data: Uint8Array): string => new TextDecoder().decode(data);
@@ -68,7 +76,8 @@ export class Leader {
     // As ZabPeer's leader does (zab/sessions.ts): the id is the zxid of the createSession, and the
     // timeout is negotiated into [2, 20] ticks of 100 ms.
     const negotiated = negotiateSessionTimeoutMs(timeoutMs, sessionTimeoutBounds(100));
-    const txn = this.pipeline.prepareCreateSession(makeZxid(this.epoch, this.counter + 1), negotiated);
+    const sessionId = makeZxid(this.epoch, this.counter + 1);
+    const txn = this.pipeline.prepareCreateSession(sessionId, negotiated, testPassword(sessionId));
     this.apply(this.record(0, 0, txn));
     return txn.sessionId;
   }

@@ -1,5 +1,6 @@
 import type { ErrorCode, MultiOp, SessionId, SnapshotRecord, WriteRequest } from '../../types.js';
 import { CreateMode } from '../../types.js';
+import { testPassword } from './harness.js';
 
 /**
  * NaiveModel is the obvious, slow statement of ZooKeeper's write semantics: one JS object per
@@ -184,7 +185,7 @@ export class NaiveModel {
       }));
     const sessions: SnapshotRecord[] = [...this.state.sessions]
       .sort(([a], [b]) => a - b)
-      .map(([sessionId, timeoutMs]) => ({ kind: 'session', sessionId, timeoutMs }));
+      .map(([sessionId, timeoutMs]) => ({ kind: 'session', sessionId, timeoutMs, password: testPassword(sessionId) }));
     return [...nodes, ...sessions];
   }
 }

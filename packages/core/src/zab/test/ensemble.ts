@@ -8,6 +8,7 @@ import { peerMessageBytes, replyBytes } from '../../wire-size.js';
 import type { PeerMessage } from '../messages.js';
 import { type ClientOutput, type Ready, ZabPeer } from '../peer.js';
 import { ReadyDriver } from '../ready-driver.js';
+import { seededPassword } from '../sessions.js';
 import { createTreeMachine } from '../tree-machine.js';
 
 export const text = (value: string) => new TextEncoder().encode(value);
@@ -34,6 +35,7 @@ export class Ensemble {
   /** down: members that are stopped (they neither receive nor tick; what was sent to them is lost). */
   readonly down = new Set<number>();
   private readonly prng = createPrng(7);
+  private readonly passwords = createPrng(8);
   private readonly drivers = new WeakMap<ZabPeer, ReadyDriver>();
   /** snapshotZxid: the zxid of the last snapshot each member installed (its log starts after it). */
   private readonly snapshotZxid = new Map<number, number>();
@@ -214,8 +216,8 @@ export class Ensemble {
     return undefined;
   }
 
-  createSession(id: number): number {
-    const connectId = this.peer(id).submitCreateSession(10_000);
+  createSession(id: number, password: Uint8Array = seededPassword(this.passwords)): number {
+    const connectId = this.peer(id).submitCreateSession(10_000, password);
     this.settle(5);
     const created = this.outputs.get(id)?.find((o) => o.type === 'sessionCreated' && o.connectId === connectId);
     if (created?.type !== 'sessionCreated') throw new Error(`no session via ${id}`);

@@ -14,7 +14,15 @@ import type { RecoveredState, Snapshot } from '../../storage.js';
 import type { LogEntry, SessionId } from '../../types.js';
 import { formatZxid } from '../../zxid.js';
 // Zab's public surface (zab/index.ts), not peer.ts's internals: the peer's own files may move.
-import { type ClientOutput, createTreeMachine, type PeerMessage, type Ready, ReadyDriver, ZabPeer } from '../index.js';
+import {
+  type ClientOutput,
+  createTreeMachine,
+  type PeerMessage,
+  type Ready,
+  ReadyDriver,
+  seededPassword,
+  ZabPeer,
+} from '../index.js';
 import { formatClientOutput, formatEntries, formatMessage, formatTxn, messageType } from './format.js';
 
 /** TICK_MS is the length of a tick; znode times are ticks × TICK_MS (no wall clock anywhere). */
@@ -85,6 +93,8 @@ export class TranscriptWorld {
   private observers: number[] = [];
   private readonly queue: Envelope[] = [];
   private readonly prng = createPrng(1);
+  /** passwords: session passwords come from their own generator, so a session does not shift the members' jitter. */
+  private readonly passwords = createPrng(2);
   private limits: Limits = deriveLimits();
   private historyEntriesMax: number | undefined;
   /** groups: the sides of the current partition (members on different sides do not hear each other), or null. */
@@ -241,7 +251,7 @@ export class TranscriptWorld {
   /** session node=ID: a client connects to the member and asks for a session (it is created once committed). */
   private session(args: Args): void {
     const member = this.running(this.memberArg(args));
-    (member.peer as ZabPeer).submitCreateSession(SESSION_TIMEOUT_MS);
+    (member.peer as ZabPeer).submitCreateSession(SESSION_TIMEOUT_MS, seededPassword(this.passwords));
     this.afterEvent();
   }
 
