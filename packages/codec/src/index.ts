@@ -29,8 +29,10 @@ export { encodeFrame, FRAME_BYTES_MAX_DEFAULT, FRAME_HEADER_BYTES, FrameDecoder 
 export { decodeMessageBody, encodeMessageFrame } from './message.js';
 export { OP_CODES } from './op-codes.js';
 export type {
+  PeerAuthMode,
   PeerHandshake,
   PeerHandshakeMessage,
+  PeerHandshakeProof,
   PeerHandshakeRefused,
   PeerHandshakeRefusedReason,
 } from './peer-protocol.js';
@@ -40,6 +42,7 @@ export {
   encodePeerHandshake,
   encodePeerMessage,
   forwardedRequest,
+  PEER_AUTH_MODE_NUMBERS,
   PEER_HANDSHAKE_REFUSED_REASON_NUMBERS,
   PEER_PROTOCOL_VERSION,
   PEER_STATE_NUMBERS,

@@ -62,9 +62,23 @@ describe('peer protocol', () => {
     expect(hex(encodePeerMessage({ type: 'ack', epoch: 1, zxid: 0x1_0000_0003 }))).toBe(
       '0000000c' + '930301' + 'd30000000100000003',
     );
-    // [200, protocolVersion, serverId]
-    expect(hex(encodePeerHandshake({ type: 'handshake', protocolVersion: 1, serverId: 3 }))).toBe(
-      '0000000d' + '93ccc801' + 'd30000000000000003',
+    // [200, protocolVersion, serverId, auth, nonce, proof]
+    const none = new Uint8Array(0);
+    expect(
+      hex(
+        encodePeerHandshake({
+          type: 'handshake',
+          protocolVersion: 2,
+          serverId: 3,
+          auth: 'none',
+          nonce: none,
+          proof: none,
+        }),
+      ),
+    ).toBe('00000012' + '96ccc802' + 'd30000000000000003' + '00' + 'c400' + 'c400');
+    // [202, proof]
+    expect(hex(encodePeerHandshake({ type: 'handshakeProof', proof: Uint8Array.of(1, 2) }))).toBe(
+      '00000007' + '92ccca' + 'c4020102',
     );
   });
 

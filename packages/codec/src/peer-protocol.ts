@@ -5,20 +5,55 @@ import { OP_CODES } from './op-codes.js';
 import { protocolVersion } from './protocol-version.js';
 import { logEntry, sessionPassword, snapshotRecord } from './records.js';
 import { requestVariants } from './requests.js';
-import { array, boolean, int32, int64, named, nonNegativeInt32, string, uint32, union } from './schema.js';
+import { array, boolean, bytes, int32, int64, named, nonNegativeInt32, string, uint32, union } from './schema.js';
 
-/** PEER_PROTOCOL_VERSION is the peer protocol this codec speaks; a peer with another is refused at the handshake. */
-export const PEER_PROTOCOL_VERSION = 1;
+/**
+ * PEER_PROTOCOL_VERSION is the peer protocol this codec speaks; a peer with another is refused at
+ * the handshake. Version 2 added the auth mode, nonce and proof (the shared-secret challenge).
+ */
+export const PEER_PROTOCOL_VERSION = 2;
 
-/** PeerHandshake is the first frame each way on a peer connection: who is speaking, in which version. */
+/**
+ * PeerAuthMode is how the two ends of a peer connection prove who they are: `none` (a plain
+ * ensemble on a trusted network) or `hmac-sha256` (each proves knowledge of the shared secret).
+ * Both ends must use the same mode; a mismatch is refused with AUTH_MISMATCH.
+ */
+export type PeerAuthMode = 'none' | 'hmac-sha256';
+
+/** PEER_AUTH_MODE_NUMBERS: the wire numbers of PeerAuthMode. */
+export const PEER_AUTH_MODE_NUMBERS: Readonly<Record<PeerAuthMode, number>> = { none: 0, 'hmac-sha256': 1 };
+
+/**
+ * PeerHandshake is the first frame each way on a peer connection: who is speaking, in which
+ * version, how it authenticates. With `hmac-sha256`, `nonce` is 32 fresh random bytes; the
+ * dialer's `proof` is empty (it proves itself later in a PeerHandshakeProof) and the acceptor's is
+ * its HMAC over the transcript. With `none`, nonce and proof are empty.
+ */
 export interface PeerHandshake {
   type: 'handshake';
   protocolVersion: number;
   serverId: number;
+  auth: PeerAuthMode;
+  nonce: Uint8Array;
+  proof: Uint8Array;
+}
+
+/** PeerHandshakeProof is the dialer's third frame under `hmac-sha256`: its HMAC over the transcript. */
+export interface PeerHandshakeProof {
+  type: 'handshakeProof';
+  proof: Uint8Array;
 }
 
 /** PeerHandshakeRefusedReason says why a server would not take a peer connection. */
-export type PeerHandshakeRefusedReason = 'PROTOCOL_VERSION' | 'BAD_HANDSHAKE' | 'UNKNOWN_SERVER' | 'SAME_SERVER_ID';
+export type PeerHandshakeRefusedReason =
+  | 'PROTOCOL_VERSION'
+  | 'BAD_HANDSHAKE'
+  | 'UNKNOWN_SERVER'
+  | 'SAME_SERVER_ID'
+  /** one end requires the shared secret and the other does not use one */
+  | 'AUTH_MISMATCH'
+  /** the other end's proof did not verify: another secret, or a replayed or forged handshake */
+  | 'AUTH_FAILED';
 
 /** PEER_HANDSHAKE_REFUSED_REASON_NUMBERS: the wire numbers of PeerHandshakeRefusedReason. */
 export const PEER_HANDSHAKE_REFUSED_REASON_NUMBERS: Readonly<Record<PeerHandshakeRefusedReason, number>> = {
@@ -26,6 +61,8 @@ export const PEER_HANDSHAKE_REFUSED_REASON_NUMBERS: Readonly<Record<PeerHandshak
   BAD_HANDSHAKE: 2,
   UNKNOWN_SERVER: 3,
   SAME_SERVER_ID: 4,
+  AUTH_MISMATCH: 5,
+  AUTH_FAILED: 6,
 };
 
 /**
@@ -40,7 +77,7 @@ export interface PeerHandshakeRefused {
 }
 
 /** PeerHandshakeMessage: the frames of the handshake. */
-export type PeerHandshakeMessage = PeerHandshake | PeerHandshakeRefused;
+export type PeerHandshakeMessage = PeerHandshake | PeerHandshakeRefused | PeerHandshakeProof;
 
 /**
  * PEER_STATE_NUMBERS: FLE states as ZooKeeper's QuorumPeer.ServerState ordinals.
@@ -117,12 +154,19 @@ export const peerMessage = union<PeerMessage, 'type'>('peer message type', 'type
   barrierResult: { code: 33, fields: { epoch, id: int64, zxid } },
 });
 
-/** peerHandshake is the schema of the handshake frames (types 200 and 201, in the same number space). */
+/** peerHandshake is the schema of the handshake frames (types 200 to 202, in the same number space). */
 export const peerHandshake = union<PeerHandshakeMessage, 'type'>('peer handshake type', 'type', {
   handshake: {
     code: 200,
-    fields: { protocolVersion: protocolVersion(PEER_PROTOCOL_VERSION, 'peer'), serverId },
+    fields: {
+      protocolVersion: protocolVersion(PEER_PROTOCOL_VERSION, 'peer'),
+      serverId,
+      auth: named<PeerAuthMode>('peer auth mode', PEER_AUTH_MODE_NUMBERS),
+      nonce: bytes(),
+      proof: bytes(),
+    },
   },
+  handshakeProof: { code: 202, fields: { proof: bytes() } },
   handshakeRefused: {
     code: 201,
     fields: {

@@ -21,6 +21,8 @@ export {
 export type { TransportLogger } from './logger.js';
 export { SILENT_LOGGER } from './logger.js';
 export { PARTIAL_FRAME_BYTES_MAX_DEFAULT, PartialFrameBudget } from './partial-frame-budget.js';
+export type { PeerRole, PeerTranscript } from './peer-auth.js';
+export { PEER_NONCE_BYTES, PEER_SECRET_BYTES_MIN, peerProof, transcriptBytes, verifyPeerProof } from './peer-auth.js';
 export type { PeerAddress, PeerMeshOptions, PeerStatus } from './peer-mesh.js';
 export { PeerMesh } from './peer-mesh.js';
 export type { PeerTransport } from './peer-transport.js';

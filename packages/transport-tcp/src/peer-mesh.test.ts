@@ -6,6 +6,7 @@ import {
   encodePeerHandshake,
   encodePeerMessage,
   PEER_PROTOCOL_VERSION,
+  type PeerHandshake,
 } from '@zabkit/codec';
 import type { PeerMessage } from '@zabkit/core';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -47,6 +48,16 @@ function join(nodes: Node[]): void {
   const peers = nodes.map((n) => ({ id: n.mesh.serverId, host: HOST, port: n.port }));
   for (const n of nodes) n.mesh.setPeers(peers);
 }
+
+/** plain is a handshake without a secret (auth none). */
+const plain = (serverId: number): PeerHandshake => ({
+  type: 'handshake',
+  protocolVersion: PEER_PROTOCOL_VERSION,
+  serverId,
+  auth: 'none',
+  nonce: new Uint8Array(0),
+  proof: new Uint8Array(0),
+});
 
 const ack = (i: number): PeerMessage => ({ type: 'ack', epoch: 1, zxid: 2 ** 32 + i });
 
@@ -128,13 +139,9 @@ describe('PeerMesh', () => {
     cleanups.push(() => {
       raw.socket.destroy();
     });
-    raw.socket.write(encodePeerHandshake({ type: 'handshake', protocolVersion: PEER_PROTOCOL_VERSION, serverId: 1 }));
+    raw.socket.write(encodePeerHandshake(plain(1)));
     await waitFor(() => raw.closed(), 'server 5 to drop the lower id');
-    expect(decodePeerHandshake(raw.bodies[0]!)).toEqual({
-      type: 'handshake',
-      protocolVersion: PEER_PROTOCOL_VERSION,
-      serverId: 5,
-    });
+    expect(decodePeerHandshake(raw.bodies[0]!)).toEqual(plain(5));
   });
 
   it('detects a peer killed mid-frame, drops the partial frame and reconnects', async () => {
@@ -146,7 +153,7 @@ describe('PeerMesh', () => {
       socket.on('data', () => {
         if (handshaken) return;
         handshaken = true;
-        socket.write(encodePeerHandshake({ type: 'handshake', protocolVersion: PEER_PROTOCOL_VERSION, serverId: 1 }));
+        socket.write(encodePeerHandshake(plain(1)));
         if (connections === 1) {
           const frame = encodePeerMessage(ack(7));
           socket.write(encodePeerMessage(ack(6)));
@@ -174,7 +181,7 @@ describe('PeerMesh', () => {
       socket.on('data', () => {
         if (handshaken) return;
         handshaken = true;
-        socket.write(encodePeerHandshake({ type: 'handshake', protocolVersion: PEER_PROTOCOL_VERSION, serverId: 1 }));
+        socket.write(encodePeerHandshake(plain(1)));
         if (connections === 1) {
           socket.write(encodePeerMessage(ack(6)));
           socket.write(encodePeerMessage(ack(7)).subarray(0, 10)); // half a frame, and the socket stays open
@@ -235,7 +242,7 @@ describe('PeerMesh', () => {
     const slow = await rawServer((socket) => {
       connections++;
       socket.once('data', () => {
-        socket.write(encodePeerHandshake({ type: 'handshake', protocolVersion: PEER_PROTOCOL_VERSION, serverId: 1 }));
+        socket.write(encodePeerHandshake(plain(1)));
         socket.pause(); // never reads again
       });
     });
@@ -283,9 +290,7 @@ describe('PeerMesh', () => {
     cleanups.push(() => {
       stranger.socket.destroy();
     });
-    stranger.socket.write(
-      encodePeerHandshake({ type: 'handshake', protocolVersion: PEER_PROTOCOL_VERSION, serverId: 9 }),
-    );
+    stranger.socket.write(encodePeerHandshake(plain(9)));
     await waitFor(() => stranger.closed(), 'the refusal');
     expect(decodePeerHandshake(stranger.bodies[0]!)).toMatchObject({
       type: 'handshakeRefused',

@@ -7,6 +7,8 @@ import {
   encodePeerMessage,
   FRAME_BYTES_MAX_DEFAULT,
   PEER_PROTOCOL_VERSION,
+  type PeerAuthMode,
+  type PeerHandshakeMessage,
   type PeerHandshakeRefusedReason,
 } from '@zabkit/codec';
 import type { PeerMessage } from '@zabkit/core';
@@ -14,6 +16,14 @@ import { BACKOFF_DEFAULTS, backoffDelayMs } from './backoff.js';
 import { TransportError } from './errors.js';
 import { FRAME_TIMEOUT_MS_DEFAULT, FramedSocket, SEND_QUEUE_BYTES_MAX_DEFAULT } from './framed-socket.js';
 import { SILENT_LOGGER, type TransportLogger } from './logger.js';
+import {
+  newPeerNonce,
+  PEER_NONCE_BYTES,
+  PEER_SECRET_BYTES_MIN,
+  type PeerTranscript,
+  peerProof,
+  verifyPeerProof,
+} from './peer-auth.js';
 import type { PeerTransport } from './peer-transport.js';
 
 /** PeerAddress is where a member of the ensemble listens for peers. */
@@ -45,6 +55,13 @@ export interface PeerMeshOptions {
    * reported down and redialed. 0 turns it off.
    */
   frameTimeoutMs?: number;
+  /**
+   * secret is the ensemble's shared secret (at least 32 bytes). With it, both ends of every peer
+   * connection prove they know it (HMAC-SHA256 over both fresh nonces, both ids, the role and the
+   * version) before a message is delivered; a member with another secret, or none, is refused.
+   * Without it, any process that reaches the peer port and names a member's id is believed.
+   */
+  secret?: Uint8Array;
   logger?: TransportLogger;
 }
 
@@ -59,6 +76,17 @@ interface Peer {
   dial: FramedSocket | undefined;
   timer: NodeJS.Timeout | undefined;
   attempt: number;
+  /** lastFailure: the code and reason of the last failed dial, so a repeated refusal is logged once. */
+  lastFailure?: string | undefined;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** authMismatch explains why two members cannot talk: one has the shared secret and the other has not. */
+function authMismatch(self: number, mode: PeerAuthMode, other: number): string {
+  return mode === 'none'
+    ? `server ${other} uses a shared secret and server ${self} has none: configure the same peerSecretFile on every member`
+    : `server ${self} requires the shared secret and server ${other} offers none: configure the same peerSecretFile on every member`;
 }
 
 /**
@@ -67,8 +95,10 @@ interface Peer {
  * higher one too (it does when it has no connection, to ask for one): the higher answers the
  * handshake, drops that connection and dials back at once, so however the two race they end with
  * exactly one connection, the higher one's. Each connection starts with a handshake each way
- * ({protocolVersion, serverId}); another version, an unknown server or our own id are refused with
- * a handshakeRefused frame. Lost connections are retried with capped exponential backoff and full
+ * ({protocolVersion, serverId, auth, nonce, proof}); another version, an unknown server, our own id
+ * or another auth mode are refused with a handshakeRefused frame. With a `secret`, the acceptor
+ * proves itself in its handshake and the dialer in a third frame (see peer-auth.ts); only then is
+ * the connection adopted, so an outsider can neither deliver a message nor displace a connection. Lost connections are retried with capped exponential backoff and full
  * jitter. Sends are queued and batched per event-loop turn; a peer whose queue passes
  * sendQueueBytesMax is disconnected (Zab resyncs it when it comes back).
  */
@@ -82,6 +112,8 @@ export class PeerMesh implements PeerTransport {
   private readonly handshakeTimeoutMs: number;
   private readonly frameTimeoutMs: number;
   private readonly logger: TransportLogger;
+  private readonly secret: Uint8Array | undefined;
+  private readonly authMode: PeerAuthMode;
   private readonly peers = new Map<number, Peer>();
   private readonly sockets = new Set<Socket>();
   private readonly server: Server;
@@ -104,6 +136,11 @@ export class PeerMesh implements PeerTransport {
     this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? 5_000;
     this.frameTimeoutMs = options.frameTimeoutMs ?? FRAME_TIMEOUT_MS_DEFAULT;
     this.logger = options.logger ?? SILENT_LOGGER;
+    if (options.secret !== undefined && options.secret.length < PEER_SECRET_BYTES_MIN) {
+      throw new RangeError(`the peer secret must be at least ${PEER_SECRET_BYTES_MIN} bytes`);
+    }
+    this.secret = options.secret === undefined ? undefined : Uint8Array.from(options.secret);
+    this.authMode = this.secret === undefined ? 'none' : 'hmac-sha256';
     if (this.sendQueueBytesMax < this.frameBytesMax + 4) {
       throw new RangeError('sendQueueBytesMax must hold at least one frame of frameBytesMax');
     }
@@ -226,15 +263,43 @@ export class PeerMesh implements PeerTransport {
     });
   }
 
-  /** dial connects to a peer unless a connection or a dial exists; for a higher id it is a request to be dialed. */
+  /** handshake is this server's handshake frame with the given nonce and proof (empty without a secret). */
+  private handshake(nonce: Uint8Array, proof: Uint8Array): Uint8Array {
+    return encodePeerHandshake({
+      type: 'handshake',
+      protocolVersion: PEER_PROTOCOL_VERSION,
+      serverId: this.serverId,
+      auth: this.authMode,
+      nonce,
+      proof,
+    });
+  }
+
+  /**
+   * dial connects to a peer unless a connection or a dial exists; for a higher id it is a request to
+   * be dialed. With a secret, the dialer checks the acceptor's proof before it sends its own, so it
+   * never proves anything to a server that has not proved itself first.
+   */
   private dial(peer: Peer): void {
     if (this.closed || peer.connection !== undefined || peer.dial !== undefined) return;
     clearTimeout(peer.timer);
     peer.timer = undefined;
     const { id, host, port } = peer.address;
+    const remote = `${host}:${port}`;
     const socket = tcpConnect({ host, port });
     this.track(socket);
+    const dialerNonce = this.secret === undefined ? EMPTY : newPeerNonce();
     let handshaken = false;
+    /** failure: why this end refused the acceptor (the connection is closed gracefully so the refusal gets out). */
+    let failure: TransportError | undefined;
+    const refuse = (reason: PeerHandshakeRefusedReason, message: string) => {
+      failure = new TransportError('REFUSED', message, { reason });
+      framed.setFrameHandler(() => {});
+      framed.send(
+        encodePeerHandshake({ type: 'handshakeRefused', protocolVersion: PEER_PROTOCOL_VERSION, reason, message }),
+      );
+      framed.close();
+    };
     const framed = this.framed(
       socket,
       (body) => {
@@ -244,24 +309,53 @@ export class PeerMesh implements PeerTransport {
             reason: reply.reason,
           });
         }
+        if (reply.type !== 'handshake') {
+          throw new TransportError('PROTOCOL', `${remote} sent ${reply.type} before its handshake`);
+        }
         if (reply.serverId !== id) {
-          throw new TransportError('PROTOCOL', `${host}:${port} is server ${reply.serverId}, expected server ${id}`);
+          throw new TransportError('PROTOCOL', `${remote} is server ${reply.serverId}, expected server ${id}`);
+        }
+        if (reply.auth !== this.authMode) {
+          refuse('AUTH_MISMATCH', authMismatch(this.serverId, this.authMode, id));
+          return;
+        }
+        if (this.secret !== undefined) {
+          const transcript: PeerTranscript = {
+            protocolVersion: PEER_PROTOCOL_VERSION,
+            dialerId: this.serverId,
+            acceptorId: id,
+            dialerNonce,
+            acceptorNonce: reply.nonce,
+          };
+          if (
+            reply.nonce.length !== PEER_NONCE_BYTES ||
+            !verifyPeerProof(this.secret, 'acceptor', transcript, reply.proof)
+          ) {
+            refuse(
+              'AUTH_FAILED',
+              `server ${id} at ${remote} did not prove it knows the shared secret (wrong proof: is peerSecretFile the same on both members?)`,
+            );
+            return;
+          }
+          framed.send(
+            encodePeerHandshake({ type: 'handshakeProof', proof: peerProof(this.secret, 'dialer', transcript) }),
+          );
         }
         clearTimeout(timer);
         handshaken = true;
         peer.dial = undefined;
+        peer.lastFailure = undefined;
         if (id < this.serverId) this.adopt(peer, framed);
         // A higher id answers and then drops this connection; it dials us back.
         else framed.setFrameHandler(() => {});
       },
-      (error) => {
+      (closeError) => {
         clearTimeout(timer);
+        const error = failure ?? closeError;
         if (peer.dial === framed) peer.dial = undefined;
         if (peer.connection === framed) return;
         if (!handshaken || id > this.serverId) {
-          if (!handshaken && error?.code !== 'CLOSED') {
-            this.logger.debug({ peer: id, error: error?.message }, 'peer dial failed');
-          }
+          if (!handshaken && error !== undefined && error.code !== 'CLOSED') this.dialFailed(peer, remote, error);
           this.retry(peer);
         }
       },
@@ -271,15 +365,27 @@ export class PeerMesh implements PeerTransport {
       framed.destroy(
         new TransportError(
           socket.connecting ? 'CONNECT_TIMEOUT' : 'HANDSHAKE_TIMEOUT',
-          `no handshake from server ${id} at ${host}:${port} within ${this.connectTimeoutMs + this.handshakeTimeoutMs} ms`,
+          `no handshake from server ${id} at ${remote} within ${this.connectTimeoutMs + this.handshakeTimeoutMs} ms`,
         ),
       );
     }, this.connectTimeoutMs + this.handshakeTimeoutMs);
     socket.once('connect', () => {
-      framed.send(
-        encodePeerHandshake({ type: 'handshake', protocolVersion: PEER_PROTOCOL_VERSION, serverId: this.serverId }),
-      );
+      framed.send(this.handshake(dialerNonce, EMPTY));
     });
+  }
+
+  /**
+   * dialFailed logs a failed dial: a refusal or a failed proof at warn (the two members are
+   * misconfigured, someone must act) once per reason in a row, so a retry every few seconds does not
+   * flood the log; an unreachable peer at debug (it is down, the protocol copes).
+   */
+  private dialFailed(peer: Peer, remote: string, error: TransportError): void {
+    const fields = { peer: peer.address.id, remote, code: error.code, reason: error.reason, error: error.message };
+    const loud = error.code === 'REFUSED' || error.code === 'PROTOCOL';
+    const key = `${error.code}:${error.reason ?? ''}`;
+    if (loud && peer.lastFailure !== key) this.logger.warn(fields, `peer connection refused: ${error.message}`);
+    else this.logger.debug(fields, 'peer dial failed');
+    peer.lastFailure = key;
   }
 
   private retry(peer: Peer): void {
@@ -293,71 +399,153 @@ export class PeerMesh implements PeerTransport {
     }, delayMs);
   }
 
+  /**
+   * accept runs the acceptor's side of the handshake. Nothing the connection says reaches the mesh
+   * (no message, no replacement of an existing connection, no dial back) until the handshake is
+   * complete: with a secret, until the dialer's proof over our fresh nonce has verified. Every
+   * connection that fails is closed and logged once at warn with its remote address and the reason.
+   */
   private accept(socket: Socket): void {
     if (this.closed) {
       socket.destroy();
       return;
     }
     this.track(socket);
+    const remote = `${socket.remoteAddress ?? 'unknown'}:${socket.remotePort ?? 0}`;
+    /** stage: waiting for the dialer's handshake, then (with a secret) its proof, then done. */
+    let stage: 'handshake' | 'proof' | 'done' = 'handshake';
+    let claimed: number | undefined;
+    let transcript: PeerTranscript | undefined;
+    const finish = () => {
+      stage = 'done';
+      clearTimeout(timer);
+      framed.setFrameHandler(() => {}); // anything after the handshake is ignored until adopted
+    };
     const timer = setTimeout(() => {
-      framed.destroy(new TransportError('HANDSHAKE_TIMEOUT', `no handshake within ${this.handshakeTimeoutMs} ms`));
+      finish();
+      const message = `no ${stage === 'proof' ? 'proof' : 'handshake'} within ${this.handshakeTimeoutMs} ms`;
+      this.logger.warn({ remote, peer: claimed, reason: 'HANDSHAKE_TIMEOUT' }, `peer connection refused: ${message}`);
+      framed.destroy(new TransportError('HANDSHAKE_TIMEOUT', message));
     }, this.handshakeTimeoutMs);
     const refuse = (reason: PeerHandshakeRefusedReason, message: string) => {
-      this.logger.warn({ remote: framed.remoteAddress, reason }, `peer connection refused: ${message}`);
+      finish();
+      this.logger.warn({ remote, peer: claimed, reason }, `peer connection refused: ${message}`);
       framed.send(
         encodePeerHandshake({ type: 'handshakeRefused', protocolVersion: PEER_PROTOCOL_VERSION, reason, message }),
       );
       framed.close();
     };
+    const decode = (body: Uint8Array): PeerHandshakeMessage | undefined => {
+      try {
+        return decodePeerHandshake(body);
+      } catch (error) {
+        if (!CodecError.isInstance(error)) throw error;
+        refuse(error.field === 'protocolVersion' ? 'PROTOCOL_VERSION' : 'BAD_HANDSHAKE', error.message);
+        return undefined;
+      }
+    };
+    const onHandshake = (handshake: PeerHandshakeMessage) => {
+      if (handshake.type !== 'handshake') {
+        refuse('BAD_HANDSHAKE', 'expected a handshake');
+        return;
+      }
+      const id = handshake.serverId;
+      claimed = id;
+      if (id === this.serverId) {
+        refuse('SAME_SERVER_ID', `server ${id} is this server's own id`);
+        return;
+      }
+      if (!this.peers.has(id)) {
+        refuse('UNKNOWN_SERVER', `server ${id} is not a member known to server ${this.serverId}`);
+        return;
+      }
+      if (handshake.auth !== this.authMode) {
+        refuse('AUTH_MISMATCH', authMismatch(this.serverId, this.authMode, id));
+        return;
+      }
+      if (this.secret === undefined) {
+        framed.send(this.handshake(EMPTY, EMPTY));
+        this.authenticated(id, framed, remote);
+        return;
+      }
+      if (handshake.nonce.length !== PEER_NONCE_BYTES) {
+        refuse('BAD_HANDSHAKE', `the nonce must be ${PEER_NONCE_BYTES} bytes, got ${handshake.nonce.length}`);
+        return;
+      }
+      transcript = {
+        protocolVersion: PEER_PROTOCOL_VERSION,
+        dialerId: id,
+        acceptorId: this.serverId,
+        dialerNonce: handshake.nonce,
+        acceptorNonce: newPeerNonce(),
+      };
+      framed.send(this.handshake(transcript.acceptorNonce, peerProof(this.secret, 'acceptor', transcript)));
+      stage = 'proof';
+    };
+    const onProof = (message: PeerHandshakeMessage, secret: Uint8Array, proven: PeerTranscript) => {
+      if (message.type === 'handshakeRefused') {
+        finish();
+        this.logger.warn(
+          { remote, peer: claimed, reason: message.reason },
+          `peer connection refused by server ${claimed}: ${message.message}`,
+        );
+        framed.close();
+        return;
+      }
+      if (message.type !== 'handshakeProof') {
+        refuse('BAD_HANDSHAKE', `expected the dialer's proof, got ${message.type}`);
+        return;
+      }
+      if (!verifyPeerProof(secret, 'dialer', proven, message.proof)) {
+        refuse(
+          'AUTH_FAILED',
+          `server ${claimed}'s proof is wrong: another shared secret, or a replayed or forged handshake`,
+        );
+        return;
+      }
+      finish();
+      this.authenticated(proven.dialerId, framed, remote);
+    };
     const framed = this.framed(
       socket,
       (body) => {
-        clearTimeout(timer);
-        framed.setFrameHandler(() => {}); // anything after the handshake is ignored until adopted
-        let handshake: ReturnType<typeof decodePeerHandshake>;
-        try {
-          handshake = decodePeerHandshake(body);
-        } catch (error) {
-          if (!CodecError.isInstance(error)) throw error;
-          refuse(error.field === 'protocolVersion' ? 'PROTOCOL_VERSION' : 'BAD_HANDSHAKE', error.message);
-          return;
-        }
-        if (handshake.type !== 'handshake') {
-          refuse('BAD_HANDSHAKE', 'expected a handshake');
-          return;
-        }
-        const id = handshake.serverId;
-        const peer = this.peers.get(id);
-        if (id === this.serverId) {
-          refuse('SAME_SERVER_ID', `server ${id} is this server's own id`);
-          return;
-        }
-        if (peer === undefined) {
-          refuse('UNKNOWN_SERVER', `server ${id} is not a member known to server ${this.serverId}`);
-          return;
-        }
-        framed.send(
-          encodePeerHandshake({ type: 'handshake', protocolVersion: PEER_PROTOCOL_VERSION, serverId: this.serverId }),
-        );
-        if (id < this.serverId) {
-          // QuorumCnxManager: the lower id does not keep the connection; we dial it back now.
-          framed.close();
-          if (peer.connection === undefined) {
-            peer.attempt = 0;
-            this.dial(peer);
-          }
-          return;
-        }
-        // A higher id dialed: its connection is the one. A newer one replaces an older one (the
-        // other end has evidently given up on it), and our own request-to-be-dialed is moot.
-        peer.dial?.destroy(new TransportError('CLOSED', `server ${id} dialed us`));
-        peer.dial = undefined;
-        clearTimeout(peer.timer);
-        peer.timer = undefined;
-        this.adopt(peer, framed);
+        if (stage === 'done') return;
+        const message = decode(body);
+        if (message === undefined) return;
+        if (stage === 'handshake') onHandshake(message);
+        else if (this.secret !== undefined && transcript !== undefined) onProof(message, this.secret, transcript);
       },
       () => clearTimeout(timer),
     );
+  }
+
+  /** authenticated takes an accepted connection whose handshake (and proof) completed. */
+  private authenticated(id: number, framed: FramedSocket, remote: string): void {
+    const peer = this.peers.get(id);
+    if (peer === undefined || this.closed) {
+      // The member list changed while the handshake ran.
+      this.logger.warn({ remote, peer: id }, `peer connection dropped: server ${id} is no longer a member`);
+      framed.close();
+      return;
+    }
+    framed.setFrameHandler(() => {});
+    if (id < this.serverId) {
+      // QuorumCnxManager: the lower id does not keep the connection; we dial it back now.
+      framed.close();
+      if (peer.connection === undefined) {
+        peer.attempt = 0;
+        this.dial(peer);
+      }
+      return;
+    }
+    // A higher id dialed and proved itself: its connection is the one. A newer one replaces an
+    // older one (the other end has evidently given up on it), and our own request-to-be-dialed is moot.
+    peer.dial?.destroy(new TransportError('CLOSED', `server ${id} dialed us`));
+    peer.dial = undefined;
+    clearTimeout(peer.timer);
+    peer.timer = undefined;
+    peer.lastFailure = undefined;
+    this.adopt(peer, framed);
   }
 
   private adopt(peer: Peer, framed: FramedSocket): void {
