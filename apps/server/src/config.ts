@@ -1,6 +1,7 @@
 import { accessSync, constants, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { deriveLimits, type Limits, LimitsError } from '@zabkit/core';
+import { PEER_SECRET_BYTES_MIN } from '@zabkit/transport-tcp';
 import { z } from 'zod';
 
 /** ConfigError is a configuration problem: the server exits with code 2 and this one message. */
@@ -45,6 +46,17 @@ const baseConfigSchema = z.strictObject({
    * at start. Without it, znode data is served to loopback peers only.
    */
   adminTokenFile: z.string().min(1).optional(),
+  /**
+   * peerSecretFile: a file holding the ensemble's shared secret (at least 32 bytes; trailing
+   * whitespace is ignored), the same on every member; read at start. With it, members prove to each
+   * other that they know it before any peer message is taken (HMAC-SHA256 challenge both ways).
+   */
+  peerSecretFile: z.string().min(1).optional(),
+  /**
+   * insecure: let a member whose peer port is not on loopback start without peerSecretFile. Anyone
+   * who reaches its peer port can then join the ensemble as a member; a warning is logged at start.
+   */
+  insecure: z.boolean().default(false),
   tickMs: z.number().int().min(1).max(60_000).default(100),
   initLimitTicks: z.number().int().min(1).default(50),
   syncLimitTicks: z.number().int().min(1).default(20),
@@ -231,6 +243,7 @@ export function loadConfig(args: readonly string[]): ServerConfig {
     const key = camel(name);
     if (!FLAG_KEYS.includes(key)) throw new ConfigError(`unknown flag --${name}`);
     if (key === 'adminAllowedHosts') overrides[key] = value.split(',').filter((host) => host !== '');
+    else if (key === 'insecure') overrides[key] = value === 'true' ? true : value === 'false' ? false : value;
     else overrides[key] = /^-?\d+$/.test(value) ? Number(value) : value;
   }
   let base: Record<string, unknown> = {};
@@ -257,7 +270,59 @@ export function loadConfig(args: readonly string[]): ServerConfig {
     config.adminTokenFile = resolve(config.adminTokenFile);
     readAdminToken(config.adminTokenFile);
   }
+  if (config.peerSecretFile !== undefined) {
+    config.peerSecretFile = resolve(config.peerSecretFile);
+    readPeerSecret(config.peerSecretFile);
+  }
+  checkPeerAuth(config);
   return config;
+}
+
+/**
+ * isLoopbackHost: the host is this machine's loopback (127.0.0.0/8, ::1, localhost). A wildcard
+ * (0.0.0.0, ::) or any other name or address is not: other machines may reach it.
+ */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  return bare === 'localhost' || bare === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(bare);
+}
+
+/**
+ * checkPeerAuth refuses a member whose peer port listens beyond loopback without peerSecretFile,
+ * unless the configuration says `insecure: true`: whoever reaches an unauthenticated peer port can
+ * join as a member, receive the tree and forge votes.
+ */
+export function checkPeerAuth(config: ServerConfig): void {
+  const self = config.members.find((member) => member.id === config.id);
+  if (self === undefined || config.peerSecretFile !== undefined || config.insecure) return;
+  if (isLoopbackHost(self.host)) return;
+  throw new ConfigError(
+    `member ${config.id} listens for peers on ${self.host}, which is not loopback: set peerSecretFile (a file of at least ${PEER_SECRET_BYTES_MIN} secret bytes shared by every member, e.g. openssl rand -base64 48 > secret), or insecure: true to let anyone who reaches the peer port join`,
+  );
+}
+
+/**
+ * readPeerSecret reads the ensemble's shared secret from `file`: its bytes without trailing
+ * whitespace (so an editor's newline does not change it), at least 32 of them. A missing,
+ * unreadable or short file is a ConfigError: a member never starts with a weak secret.
+ */
+export function readPeerSecret(file: string): Uint8Array {
+  let content: Buffer;
+  try {
+    content = readFileSync(file);
+  } catch (error) {
+    throw new ConfigError(
+      `peerSecretFile ${file} cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
+  }
+  let end = content.length;
+  while (end > 0 && [0x20, 0x09, 0x0a, 0x0d].includes(content[end - 1] as number)) end--;
+  if (end < PEER_SECRET_BYTES_MIN) {
+    throw new ConfigError(
+      `peerSecretFile ${file} holds ${end} bytes: the shared secret must be at least ${PEER_SECRET_BYTES_MIN} (openssl rand -base64 48 > ${file})`,
+    );
+  }
+  return new Uint8Array(content.subarray(0, end));
 }
 
 /**

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +22,12 @@ export interface StartEnsembleOptions {
   host?: string;
   /** config: extra configuration for every member (tickMs, session bounds, snapshotEveryTxns, …). */
   config?: Record<string, unknown>;
+  /**
+   * peerSecret: run the ensemble authenticated. `true` writes 48 random bytes, or the given bytes,
+   * to `dir/peer-secret` (mode 0600) and sets every member's peerSecretFile to it (see
+   * Ensemble.peerSecretFile). Default: no secret (plain peers on loopback).
+   */
+  peerSecret?: true | Uint8Array;
   /** onLog receives every line a member writes (JSON log lines), with the member id. */
   onLog?: (memberId: number, line: string) => void;
   /** readyTimeoutMs bounds the wait for an established leader with every member serving (default 30 s). */
@@ -45,6 +52,8 @@ export interface EnsembleMember {
 export interface Ensemble {
   /** connectString lists every member's client address, for `connect()`. */
   connectString: string;
+  /** peerSecretFile is the shared secret's file when started with `peerSecret`, else undefined. */
+  peerSecretFile: string | undefined;
   members: EnsembleMember[];
   /** kill sends SIGKILL (kill -9) and waits for the process to exit. */
   kill(id: number): Promise<void>;
@@ -107,6 +116,12 @@ export async function startEnsemble(options: StartEnsembleOptions): Promise<Ense
     configPath: join(dir, `member-${i + 1}.json`),
     pid: null,
   }));
+  let peerSecretFile: string | undefined;
+  if (options.peerSecret !== undefined) {
+    peerSecretFile = join(dir, 'peer-secret');
+    const secret = options.peerSecret === true ? randomBytes(48) : options.peerSecret;
+    writeFileSync(peerSecretFile, secret, { mode: 0o600 });
+  }
   const processes = new Map<number, ChildProcess>();
   /** recent: the last lines each member wrote, to explain a member that exits early. */
   const recent = new Map<number, string[]>();
@@ -118,6 +133,7 @@ export async function startEnsemble(options: StartEnsembleOptions): Promise<Ense
       syncLimitTicks: 20,
       sessionTimeoutMsMin: 1_000,
       sessionTimeoutMsMax: 60_000,
+      ...(peerSecretFile === undefined ? {} : { peerSecretFile }),
       ...options.config,
       id: member.id,
       dataDir: member.dataDir,
@@ -225,6 +241,7 @@ export async function startEnsemble(options: StartEnsembleOptions): Promise<Ense
   for (const member of members) launch(member);
   const ensemble: Ensemble = {
     connectString: members.map((m) => `${m.host}:${m.clientPort}`).join(','),
+    peerSecretFile,
     members,
     kill: (id) => signal(id, 'SIGKILL'),
     stop: (id) => signal(id, 'SIGTERM'),

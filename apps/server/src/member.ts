@@ -23,7 +23,7 @@ import {
 import { type FileStorage, openFileStorage } from '@zabkit/storage';
 import { ClientListener, PeerMesh, type ServerConnection } from '@zabkit/transport-tcp';
 import type { Logger } from 'pino';
-import { limitsOf, type ServerConfig } from './config.js';
+import { isLoopbackHost, limitsOf, readPeerSecret, type ServerConfig } from './config.js';
 import { Metrics } from './metrics.js';
 import { RequestBudget } from './request-budget.js';
 import { StorageHealth } from './storage-health.js';
@@ -192,6 +192,7 @@ export class Member {
         .map((m) => ({ id: m.id, host: m.host, port: m.peerPort })),
       frameBytesMax: limits.peerFrameBytesMax,
       sendQueueBytesMax: peerQueueBytesMax,
+      secret: config.peerSecretFile === undefined ? undefined : readPeerSecret(config.peerSecretFile),
       logger: logger.child({ component: 'peers' }),
     });
     const listener = new ClientListener({
@@ -213,6 +214,14 @@ export class Member {
       peer.disconnected(id);
       member?.schedule();
     });
+    if (config.peerSecretFile !== undefined) {
+      logger.info({ peerHost: self.host }, 'peers authenticate with the shared secret of peerSecretFile');
+    } else if (!isLoopbackHost(self.host)) {
+      logger.warn(
+        { peerHost: self.host },
+        'insecure: the peer port is open beyond loopback without peerSecretFile; anyone who reaches it can join the ensemble as a member',
+      );
+    }
     await mesh.start();
     await listener.listen();
     member.tickTimer = setInterval(() => member?.tick(), config.tickMs);
