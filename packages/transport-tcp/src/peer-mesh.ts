@@ -515,7 +515,16 @@ export class PeerMesh implements PeerTransport {
         if (stage === 'handshake') onHandshake(message);
         else if (this.secret !== undefined && transcript !== undefined) onProof(message, this.secret, transcript);
       },
-      () => clearTimeout(timer),
+      (error) => {
+        clearTimeout(timer);
+        // The other end left mid-handshake (a port probe, or a dialer that gave up): nothing to act on.
+        if (stage !== 'done') {
+          this.logger.debug(
+            { remote, peer: claimed, error: error?.message },
+            'peer connection closed during the handshake',
+          );
+        }
+      },
     );
   }
 
