@@ -110,6 +110,18 @@ describe('peer proofs', () => {
 });
 
 describe('PeerMesh with a shared secret', () => {
+  it('keeps an authenticated connection long past the handshake deadline', async () => {
+    const nodes = [
+      await node(1, { secret: SECRET, handshakeTimeoutMs: 100 }),
+      await node(2, { secret: SECRET, handshakeTimeoutMs: 100 }),
+    ];
+    join(nodes);
+    await waitFor(() => nodes.every((n) => n.ups.length === 1), 'connected');
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(nodes.map((n) => n.downs)).toEqual([[], []]);
+    expect(nodes.flatMap((n) => n.warnings)).toEqual([]);
+  });
+
   it('connects three servers with the same secret, which exchange messages both ways', async () => {
     const nodes = [
       await node(1, { secret: SECRET }),

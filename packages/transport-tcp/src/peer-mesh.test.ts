@@ -62,6 +62,19 @@ const plain = (serverId: number): PeerHandshake => ({
 const ack = (i: number): PeerMessage => ({ type: 'ack', epoch: 1, zxid: 2 ** 32 + i });
 
 describe('PeerMesh', () => {
+  it('keeps an established connection long past the handshake deadline (regression: plain mode never cleared it)', async () => {
+    // The first peer-auth branch cleared the acceptor's handshake deadline only after a proof, so
+    // without a secret it fired 5 s after adoption and destroyed the working connection: members
+    // under load went LOOKING in three issue-12 server tests. Here the deadline is 100 ms.
+    const nodes = [await node(1, { handshakeTimeoutMs: 100 }), await node(2, { handshakeTimeoutMs: 100 })];
+    join(nodes);
+    await waitFor(() => nodes.every((n) => n.ups.length === 1), 'connected');
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(nodes.map((n) => n.downs)).toEqual([[], []]);
+    expect(nodes[0]?.mesh.send(2, ack(1))).toBe(true);
+    await waitFor(() => nodes[1]?.received.length === 1, 'a message after the deadline');
+  });
+
   it('connects three servers pairwise and delivers many messages both ways, intact and in order', async () => {
     const nodes = [await node(1), await node(2), await node(3)];
     join(nodes);

@@ -13,6 +13,7 @@ import {
 } from '@zabkit/codec';
 import type { PeerMessage } from '@zabkit/core';
 import { BACKOFF_DEFAULTS, backoffDelayMs } from './backoff.js';
+import { startDeadline } from './deadline.js';
 import { TransportError } from './errors.js';
 import { FRAME_TIMEOUT_MS_DEFAULT, FramedSocket, SEND_QUEUE_BYTES_MAX_DEFAULT } from './framed-socket.js';
 import { SILENT_LOGGER, type TransportLogger } from './logger.js';
@@ -341,7 +342,7 @@ export class PeerMesh implements PeerTransport {
             encodePeerHandshake({ type: 'handshakeProof', proof: peerProof(this.secret, 'dialer', transcript) }),
           );
         }
-        clearTimeout(timer);
+        deadline.clear();
         handshaken = true;
         peer.dial = undefined;
         peer.lastFailure = undefined;
@@ -350,7 +351,7 @@ export class PeerMesh implements PeerTransport {
         else framed.setFrameHandler(() => {});
       },
       (closeError) => {
-        clearTimeout(timer);
+        deadline.clear();
         const error = failure ?? closeError;
         if (peer.dial === framed) peer.dial = undefined;
         if (peer.connection === framed) return;
@@ -361,14 +362,14 @@ export class PeerMesh implements PeerTransport {
       },
     );
     peer.dial = framed;
-    const timer = setTimeout(() => {
+    const deadline = startDeadline(this.connectTimeoutMs + this.handshakeTimeoutMs, () => {
       framed.destroy(
         new TransportError(
           socket.connecting ? 'CONNECT_TIMEOUT' : 'HANDSHAKE_TIMEOUT',
           `no handshake from server ${id} at ${remote} within ${this.connectTimeoutMs + this.handshakeTimeoutMs} ms`,
         ),
       );
-    }, this.connectTimeoutMs + this.handshakeTimeoutMs);
+    });
     socket.once('connect', () => {
       framed.send(this.handshake(dialerNonce, EMPTY));
     });
@@ -418,15 +419,15 @@ export class PeerMesh implements PeerTransport {
     let transcript: PeerTranscript | undefined;
     const finish = () => {
       stage = 'done';
-      clearTimeout(timer);
+      deadline.clear();
       framed.setFrameHandler(() => {}); // anything after the handshake is ignored until adopted
     };
-    const timer = setTimeout(() => {
+    const deadline = startDeadline(this.handshakeTimeoutMs, () => {
       finish();
       const message = `no ${stage === 'proof' ? 'proof' : 'handshake'} within ${this.handshakeTimeoutMs} ms`;
       this.logger.warn({ remote, peer: claimed, reason: 'HANDSHAKE_TIMEOUT' }, `peer connection refused: ${message}`);
       framed.destroy(new TransportError('HANDSHAKE_TIMEOUT', message));
-    }, this.handshakeTimeoutMs);
+    });
     const refuse = (reason: PeerHandshakeRefusedReason, message: string) => {
       finish();
       this.logger.warn({ remote, peer: claimed, reason }, `peer connection refused: ${message}`);
@@ -464,6 +465,8 @@ export class PeerMesh implements PeerTransport {
         return;
       }
       if (this.secret === undefined) {
+        // Done: the deadline must go now, or it would fire on the adopted connection later.
+        finish();
         framed.send(this.handshake(EMPTY, EMPTY));
         this.authenticated(id, framed, remote);
         return;
@@ -516,7 +519,7 @@ export class PeerMesh implements PeerTransport {
         else if (this.secret !== undefined && transcript !== undefined) onProof(message, this.secret, transcript);
       },
       (error) => {
-        clearTimeout(timer);
+        deadline.clear();
         // The other end left mid-handshake (a port probe, or a dialer that gave up): nothing to act on.
         if (stage !== 'done') {
           this.logger.debug(
