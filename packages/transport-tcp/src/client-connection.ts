@@ -1,4 +1,5 @@
 import { connect as tcpConnect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import {
   CLIENT_PROTOCOL_VERSION,
   type ClientMessage,
@@ -13,6 +14,7 @@ import {
 } from '@zabkit/codec';
 import { TransportError } from './errors.js';
 import { FramedSocket, SEND_QUEUE_BYTES_MAX_DEFAULT } from './framed-socket.js';
+import { plainOnTlsHint, type TlsClientOptions, tlsConnectFailure, tlsConnectOptions } from './tls-options.js';
 
 /** SessionServerMessage: what a server sends once the session is connected. */
 export type SessionServerMessage = Exclude<ServerMessage, { kind: 'connectResponse' | 'connectRefused' }>;
@@ -27,6 +29,8 @@ export interface ClientConnectionOptions {
   connectTimeoutMs: number;
   frameBytesMax?: number;
   sendQueueBytesMax?: number;
+  /** tls makes the connection speak TLS (to a member's secureClientPort); plain TCP without it. */
+  tls?: TlsClientOptions;
   /** onMessage receives replies, watch events and pongs, in the order the server sent them. */
   onMessage(message: SessionServerMessage): void;
   /** onClose is called once when the connection is gone after it was connected. */
@@ -50,13 +54,18 @@ export class ClientConnection {
   /**
    * connect resolves once the server accepted the session, or rejects with a TransportError:
    * CONNECT_TIMEOUT, REFUSED (with the server's `reason`, such as PROTOCOL_VERSION or
-   * TOO_MANY_CONNECTIONS), PROTOCOL or SOCKET.
+   * TOO_MANY_CONNECTIONS), TLS (an untrusted certificate, a port that does not speak TLS, a
+   * refused client certificate: the message says what to check), PROTOCOL or SOCKET.
    */
   static connect(options: ClientConnectionOptions): Promise<ClientConnection> {
     const frameBytesMax = options.frameBytesMax ?? FRAME_BYTES_MAX_DEFAULT;
     return new Promise((resolve, reject) => {
       let connection: ClientConnection | undefined;
-      const socket = tcpConnect({ host: options.host, port: options.port });
+      const remote = `${options.host}:${options.port}`;
+      const socket =
+        options.tls === undefined
+          ? tcpConnect({ host: options.host, port: options.port })
+          : tlsConnect(tlsConnectOptions(options.host, options.port, options.tls));
       const framed = new FramedSocket(socket, {
         frameBytesMax,
         sendQueueBytesMax: options.sendQueueBytesMax ?? SEND_QUEUE_BYTES_MAX_DEFAULT,
@@ -88,11 +97,23 @@ export class ClientConnection {
         onClose(error) {
           clearTimeout(timer);
           if (connection === undefined) {
-            reject(
-              error ?? new TransportError('SOCKET', `${options.host}:${options.port} closed during the handshake`),
-            );
+            if (error?.code === 'CONNECT_TIMEOUT' || error?.code === 'REFUSED' || error?.code === 'PROTOCOL') {
+              reject(error);
+            } else if (options.tls !== undefined && (!secured || error === undefined || error.code === 'SOCKET')) {
+              // Under TLS 1.3 a refused client certificate arrives as an alert just after the
+              // client thought the handshake done: still a TLS failure, said as one.
+              reject(tlsConnectFailure(remote, error));
+            } else if (options.tls === undefined && (error === undefined || error.code === 'SOCKET')) {
+              reject(plainOnTlsHint(remote, error));
+            } else {
+              reject(error ?? new TransportError('SOCKET', `${remote} closed during the handshake`));
+            }
           } else options.onClose(error);
         },
+      });
+      let secured = false;
+      socket.once('secureConnect', () => {
+        secured = true;
       });
       const timer = setTimeout(() => {
         framed.destroy(

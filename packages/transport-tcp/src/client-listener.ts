@@ -1,4 +1,6 @@
+import { X509Certificate } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
+import { TLSSocket, type Server as TlsServer, createServer as tlsCreateServer } from 'node:tls';
 import {
   CLIENT_PROTOCOL_VERSION,
   CodecError,
@@ -17,6 +19,7 @@ import { TransportError } from './errors.js';
 import { FRAME_TIMEOUT_MS_DEFAULT, FramedSocket, SEND_QUEUE_BYTES_MAX_DEFAULT } from './framed-socket.js';
 import { SILENT_LOGGER, type TransportLogger } from './logger.js';
 import { PARTIAL_FRAME_BYTES_MAX_DEFAULT, PartialFrameBudget } from './partial-frame-budget.js';
+import { secureContextOptions, type TlsServerOptions, tlsServerOptions } from './tls-options.js';
 
 // Why a FramedSocket's delivery is paused; independent, so resuming one leaves the other in place.
 const PAUSED_UNTIL_ACCEPT = 'accept';
@@ -49,6 +52,12 @@ export interface ClientListenerOptions {
    */
   frameTimeoutMs?: number;
   /**
+   * tls makes this a TLS port (ZooKeeper's secureClientPort): the server's certificate and key, and
+   * whether clients must present a certificate signed by `ca`. The TLS handshake is bounded by
+   * handshakeTimeoutMs too. Certificates can be replaced later with {@link ClientListener.setTls}.
+   */
+  tls?: TlsServerOptions;
+  /**
    * onConnect is called with each ConnectRequest. Call `accept` or `refuse` on the connection,
    * now or later: requests that arrive before are held (and the socket not read) until `accept`.
    */
@@ -73,6 +82,8 @@ export interface ClientListenerStats {
   partialFrameBudgetCloses: number;
   /** frameTimeoutCloses counts connections closed with FRAME_TIMEOUT since the listener was made. */
   frameTimeoutCloses: number;
+  /** tlsHandshakeFailures counts TLS handshakes that failed on a TLS port (plain clients, untrusted certificates). */
+  tlsHandshakeFailures: number;
 }
 
 /**
@@ -96,6 +107,22 @@ export class ServerConnection {
   /** remoteAddress is the client's address. */
   get remoteAddress(): string {
     return this.framed.remoteAddress;
+  }
+
+  /** secure is true for a connection to a TLS port. */
+  get secure(): boolean {
+    return this.framed.socket instanceof TLSSocket;
+  }
+
+  /**
+   * clientCertificate is the certificate the client presented on a TLS port, if the port's CA
+   * verified it (the `x509` identity); undefined otherwise.
+   */
+  get clientCertificate(): X509Certificate | undefined {
+    const socket = this.framed.socket;
+    if (!(socket instanceof TLSSocket) || !socket.authorized) return undefined;
+    const raw = socket.getPeerCertificate()?.raw;
+    return raw === undefined ? undefined : new X509Certificate(raw);
   }
 
   /** queuedBytes is what waits to reach the kernel for this client. */
@@ -221,6 +248,7 @@ export class ClientListener {
   private closing = false;
   private partialFrameBudgetCloses = 0;
   private frameTimeoutCloses = 0;
+  private tlsHandshakeFailures = 0;
 
   constructor(private readonly options: ClientListenerOptions) {
     this.frameBytesMax = options.frameBytesMax ?? FRAME_BYTES_MAX_DEFAULT;
@@ -233,7 +261,38 @@ export class ClientListener {
     }
     this.partialFrameBudget = new PartialFrameBudget(partialFrameBytesMax);
     this.logger = options.logger ?? SILENT_LOGGER;
-    this.server = createServer((socket) => this.accept(socket));
+    const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
+    if (options.tls === undefined) {
+      this.server = createServer((socket) => this.accept(socket));
+    } else {
+      const server = tlsCreateServer(tlsServerOptions(options.tls, handshakeTimeoutMs), (socket) =>
+        this.accept(socket),
+      );
+      // A plain client, a scanner, an untrusted or missing client certificate: logged, counted, closed.
+      server.on('tlsClientError', (error: Error & { code?: string }, socket: TLSSocket) => {
+        this.tlsHandshakeFailures++;
+        const address = socket.remoteAddress ?? 'unknown';
+        this.logger.warn(
+          {
+            remote: `${address.includes(':') ? `[${address}]` : address}:${socket.remotePort ?? '?'}`,
+            code: error.code,
+          },
+          `client TLS handshake failed: ${error.message}`,
+        );
+      });
+      this.server = server;
+    }
+  }
+
+  /**
+   * setTls replaces the certificate, key and CA of a TLS port (a renewed certificate): new
+   * connections use them, established ones keep theirs. Whether clients must present a
+   * certificate stays as the listener was created. Throws on a port that is not TLS, or on a
+   * certificate and key that do not load (the old ones stay in use).
+   */
+  setTls(tls: TlsServerOptions): void {
+    if (this.options.tls === undefined) throw new Error('setTls on a listener that is not TLS');
+    (this.server as TlsServer).setSecureContext(secureContextOptions(tls));
   }
 
   /** listen binds the port; resolves with the bound address. */
@@ -263,6 +322,7 @@ export class ClientListener {
       partialFrameBytesMax: this.partialFrameBudget.bytesMax,
       partialFrameBudgetCloses: this.partialFrameBudgetCloses,
       frameTimeoutCloses: this.frameTimeoutCloses,
+      tlsHandshakeFailures: this.tlsHandshakeFailures,
     };
   }
 

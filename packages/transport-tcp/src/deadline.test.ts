@@ -1,3 +1,4 @@
+import { MessageChannel } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { startDeadline } from './deadline.js';
 
@@ -49,7 +50,7 @@ describe('startDeadline', () => {
       10_000,
     );
     const { port1, port2 } = new MessageChannel();
-    port2.onmessage = () => deadline.clear();
+    port2.on('message', () => deadline.clear());
     port1.postMessage('answer');
     stall(120);
     await sleep(100);

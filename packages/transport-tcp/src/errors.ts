@@ -23,6 +23,11 @@ export type TransportErrorCode =
   | 'PROTOCOL'
   /** the socket failed or the other end closed it */
   | 'SOCKET'
+  /**
+   * the TLS handshake failed: the server's certificate is not trusted (`reason` is OpenSSL's code),
+   * the server does not speak TLS (NOT_TLS), or it refused this client (HANDSHAKE_REFUSED)
+   */
+  | 'TLS'
   /** this end closed the connection */
   | 'CLOSED';
 

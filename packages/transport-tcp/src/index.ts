@@ -26,3 +26,4 @@ export { PEER_NONCE_BYTES, PEER_SECRET_BYTES_MIN, peerProof, transcriptBytes, ve
 export type { PeerAddress, PeerMeshOptions, PeerStatus } from './peer-mesh.js';
 export { PeerMesh } from './peer-mesh.js';
 export type { PeerTransport } from './peer-transport.js';
+export type { ClientCertificates, PemInput, TlsClientOptions, TlsServerOptions } from './tls-options.js';
