@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import type { TlsClientOptions } from '@zabkit/client';
+
 /** CliCommand is one of the commands `zabkit` knows. */
 export const CLI_COMMANDS = ['ls', 'get', 'set', 'create', 'rm', 'stat', 'watch', 'status', 'shell'] as const;
 export type CliCommand = (typeof CLI_COMMANDS)[number];
@@ -16,8 +19,17 @@ export interface CliArgs {
   json: boolean;
   /** timeoutMs bounds connecting (and each admin request). */
   timeoutMs: number;
+  /** tls: PEM files for a TLS client port (--tls-ca, --tls-cert, --tls-key); undefined: plain. */
+  tls: TlsFiles | undefined;
   /** flags are the command's own options: stat, recursive, ephemeral, sequential, container, ttl, version, count. */
   flags: CommandFlags;
+}
+
+/** TlsFiles are the --tls-* options: files, read when connecting. */
+export interface TlsFiles {
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
 }
 
 /** CommandFlags are the per-command options. */
@@ -67,6 +79,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
   let json = false;
   let timeoutMs = 5_000;
   let help = false;
+  let tls: TlsFiles | undefined;
   const flags: CommandFlags = {
     stat: false,
     recursive: false,
@@ -105,6 +118,10 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
       let value: string;
       [value, i] = optionValue(arg, i);
       timeoutMs = integer(option, value);
+    } else if (option === '--tls-ca' || option === '--tls-cert' || option === '--tls-key') {
+      let value: string;
+      [value, i] = optionValue(arg, i);
+      tls = { ...tls, [option === '--tls-ca' ? 'caFile' : option === '--tls-cert' ? 'certFile' : 'keyFile']: value };
     } else if (option in BOOLEAN_FLAGS) (flags[BOOLEAN_FLAGS[option]!] as boolean) = true;
     else if (option in NUMBER_FLAGS) {
       let value: string;
@@ -122,13 +139,41 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
       admin,
       json,
       timeoutMs,
+      tls,
       flags,
     };
   }
   if (!(CLI_COMMANDS as readonly string[]).includes(command)) {
     throw new TypeError(`unknown command ${JSON.stringify(command)}; one of ${CLI_COMMANDS.join(', ')}`);
   }
-  return { command: command as CliCommand, positionals: rest, server, admin, json, timeoutMs, flags };
+  if (tls !== undefined && (tls.certFile === undefined) !== (tls.keyFile === undefined)) {
+    throw new TypeError('--tls-cert and --tls-key go together');
+  }
+  return { command: command as CliCommand, positionals: rest, server, admin, json, timeoutMs, tls, flags };
+}
+
+/**
+ * tlsOptions reads the --tls-* files into the client's tls option (undefined without them); a file
+ * that cannot be read is a TypeError naming it.
+ */
+export function tlsOptions(tls: TlsFiles | undefined): TlsClientOptions | undefined {
+  if (tls === undefined) return undefined;
+  const read = (flag: string, file: string | undefined) => {
+    if (file === undefined) return undefined;
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new TypeError(`${flag} ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+  };
+  const options: TlsClientOptions = {};
+  const ca = read('--tls-ca', tls.caFile);
+  const cert = read('--tls-cert', tls.certFile);
+  const key = read('--tls-key', tls.keyFile);
+  if (ca !== undefined) options.ca = ca;
+  if (cert !== undefined) options.cert = cert;
+  if (key !== undefined) options.key = key;
+  return options;
 }
 
 /**
@@ -186,4 +231,6 @@ options:
   --admin host:port[,...]           admin endpoints for status (default: derived from --server)
   --json                            JSON output for scripts (watch: one JSON object per line)
   --timeout MS                      connect timeout (default 5000)
+  --tls-ca FILE                     connect with TLS (to secureClientPort), trusting the CA in FILE (PEM)
+  --tls-cert FILE --tls-key FILE    this client's certificate and key (PEM), for a port that asks for one
   -h, --help                        this help`;

@@ -1,5 +1,5 @@
 import { type CreateModeName, connect, type ZabClient, ZabError } from '@zabkit/client';
-import type { CliArgs, CommandFlags } from './args.js';
+import { type CliArgs, type CommandFlags, tlsOptions } from './args.js';
 import { dataHuman, dataJson, hex, statHuman } from './format.js';
 import { adminEndpoints, memberStatuses, statusTable } from './status.js';
 
@@ -188,7 +188,13 @@ export async function runCli(args: CliArgs, io: CliIo, signal?: AbortSignal): Pr
     }
     if (args.command === 'help' || args.command === 'shell')
       throw new UsageError(`${args.command} is not run by runCli`);
-    const client = await connect(args.server, { connectTimeoutMs: args.timeoutMs, sessionTimeoutMs: 10_000, signal });
+    const tls = tlsOptions(args.tls);
+    const client = await connect(args.server, {
+      connectTimeoutMs: args.timeoutMs,
+      sessionTimeoutMs: 10_000,
+      signal,
+      ...(tls === undefined ? {} : { tls }),
+    });
     try {
       await runClientCommand(args.command, args.positionals, {
         client,

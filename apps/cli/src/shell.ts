@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { connect, type ZabClient } from '@zabkit/client';
-import { type CliArgs, parseCliArgs, splitLine } from './args.js';
+import { type CliArgs, parseCliArgs, splitLine, tlsOptions } from './args.js';
 import { type CliIo, exitCodeOf, printError, runCli, runClientCommand, UsageError } from './commands.js';
 
 /** SHELL_COMMANDS are the words the shell knows (completed on the first word). */
@@ -91,7 +91,12 @@ export async function runShell(args: CliArgs, options: ShellOptions = {}): Promi
   const historyFile = options.historyFile ?? join(homedir(), '.zabkit_history');
   let client: ZabClient;
   try {
-    client = await connect(args.server, { connectTimeoutMs: args.timeoutMs, sessionTimeoutMs: 30_000 });
+    const tls = tlsOptions(args.tls);
+    client = await connect(args.server, {
+      connectTimeoutMs: args.timeoutMs,
+      sessionTimeoutMs: 30_000,
+      ...(tls === undefined ? {} : { tls }),
+    });
   } catch (error) {
     printError(error, io, false);
     return 1;

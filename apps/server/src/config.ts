@@ -3,12 +3,10 @@ import { join, resolve } from 'node:path';
 import { deriveLimits, type Limits, LimitsError } from '@zabkit/core';
 import { PEER_SECRET_BYTES_MIN } from '@zabkit/transport-tcp';
 import { z } from 'zod';
+import { readClientTls } from './client-tls.js';
+import { ConfigError } from './config-error.js';
 
-/** ConfigError is a configuration problem: the server exits with code 2 and this one message. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  readonly exitCode = 2;
-}
+export { ConfigError };
 
 const port = z.number().int().min(0).max(65535);
 
@@ -21,6 +19,8 @@ const memberSchema = z.strictObject({
   host: z.string().min(1),
   peerPort: port,
   clientPort: port,
+  /** secureClientPort: a TLS client port beside clientPort (ZooKeeper's secureClientPort); needs clientTls. */
+  secureClientPort: port.optional(),
   adminPort: port,
   role: z.enum(['voter', 'observer']).default('voter'),
 });
@@ -57,6 +57,19 @@ const baseConfigSchema = z.strictObject({
    * who reaches its peer port can then join the ensemble as a member; a warning is logged at start.
    */
   insecure: z.boolean().default(false),
+  /**
+   * clientTls: the certificate of the TLS client port (members' secureClientPort), PEM files read
+   * at start and again when they change or on SIGHUP. clientCertificates: `none` (default),
+   * `request` or `require` a certificate signed by caFile (it becomes the client's x509 identity).
+   */
+  clientTls: z
+    .strictObject({
+      certFile: z.string().min(1),
+      keyFile: z.string().min(1),
+      caFile: z.string().min(1).optional(),
+      clientCertificates: z.enum(['none', 'request', 'require']).default('none'),
+    })
+    .optional(),
   tickMs: z.number().int().min(1).max(60_000).default(100),
   initLimitTicks: z.number().int().min(1).default(50),
   syncLimitTicks: z.number().int().min(1).default(20),
@@ -136,6 +149,7 @@ export const configSchema = baseConfigSchema.superRefine((config, context) => {
     for (const [kind, value] of [
       ['peerPort', member.peerPort],
       ['clientPort', member.clientPort],
+      ['secureClientPort', member.secureClientPort ?? 0],
       ['adminPort', member.adminPort],
     ] as const) {
       if (value === 0) continue;
@@ -150,6 +164,25 @@ export const configSchema = baseConfigSchema.superRefine((config, context) => {
       }
       ports.set(key, `member ${member.id} ${kind}`);
     }
+  }
+  const self = config.members.find((member) => member.id === config.id);
+  if (self?.secureClientPort !== undefined && config.clientTls === undefined) {
+    context.addIssue({
+      code: 'custom',
+      message: `member ${config.id} has a secureClientPort but no clientTls (certFile, keyFile) to serve it with`,
+      path: ['clientTls'],
+    });
+  }
+  if (
+    config.clientTls !== undefined &&
+    config.clientTls.clientCertificates !== 'none' &&
+    config.clientTls.caFile === undefined
+  ) {
+    context.addIssue({
+      code: 'custom',
+      message: `clientTls.clientCertificates '${config.clientTls.clientCertificates}' needs clientTls.caFile to verify client certificates with`,
+      path: ['clientTls', 'caFile'],
+    });
   }
   if (!ids.has(config.id))
     context.addIssue({ code: 'custom', message: `id ${config.id} is not among members`, path: ['id'] });
@@ -273,6 +306,15 @@ export function loadConfig(args: readonly string[]): ServerConfig {
   if (config.peerSecretFile !== undefined) {
     config.peerSecretFile = resolve(config.peerSecretFile);
     readPeerSecret(config.peerSecretFile);
+  }
+  if (config.clientTls !== undefined) {
+    const tls = config.clientTls;
+    tls.certFile = resolve(tls.certFile);
+    tls.keyFile = resolve(tls.keyFile);
+    if (tls.caFile !== undefined) tls.caFile = resolve(tls.caFile);
+    if (config.members.find((member) => member.id === config.id)?.secureClientPort !== undefined) {
+      readClientTls(tls);
+    }
   }
   checkPeerAuth(config);
   return config;

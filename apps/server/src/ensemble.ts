@@ -28,6 +28,16 @@ export interface StartEnsembleOptions {
    * Ensemble.peerSecretFile). Default: no secret (plain peers on loopback).
    */
   peerSecret?: true | Uint8Array;
+  /**
+   * clientTls: give every member a TLS client port (secureClientPort, beside the plain one) served
+   * with these PEM files (see the server README, Security → Client port).
+   */
+  clientTls?: {
+    certFile: string;
+    keyFile: string;
+    caFile?: string;
+    clientCertificates?: 'none' | 'request' | 'require';
+  };
   /** onLog receives every line a member writes (JSON log lines), with the member id. */
   onLog?: (memberId: number, line: string) => void;
   /** readyTimeoutMs bounds the wait for an established leader with every member serving (default 30 s). */
@@ -40,6 +50,8 @@ export interface EnsembleMember {
   role: 'voter' | 'observer';
   host: string;
   clientPort: number;
+  /** secureClientPort is the TLS client port when started with `clientTls`. */
+  secureClientPort?: number;
   peerPort: number;
   adminPort: number;
   dataDir: string;
@@ -52,6 +64,8 @@ export interface EnsembleMember {
 export interface Ensemble {
   /** connectString lists every member's client address, for `connect()`. */
   connectString: string;
+  /** secureConnectString lists every member's TLS client address when started with `clientTls`. */
+  secureConnectString: string | undefined;
   /** peerSecretFile is the shared secret's file when started with `peerSecret`, else undefined. */
   peerSecretFile: string | undefined;
   members: EnsembleMember[];
@@ -61,6 +75,8 @@ export interface Ensemble {
   stop(id: number): Promise<void>;
   /** restart starts a stopped member again (optionally with an empty data directory) and waits until its admin port answers. */
   restart(id: number, options?: { wipe?: boolean }): Promise<void>;
+  /** reload sends SIGHUP: the member reads its TLS certificate files again. */
+  reload(id: number): void;
   /** pause freezes a member (SIGSTOP), as a long GC pause would; resume continues it (SIGCONT). */
   pause(id: number): void;
   resume(id: number): void;
@@ -98,6 +114,7 @@ export async function startEnsemble(options: StartEnsembleOptions): Promise<Ense
   mkdirSync(dir, { recursive: true });
   const total = size + observers;
   let ports: number[];
+  const securePorts = options.clientTls === undefined ? [] : await freePorts(total, host);
   if ((options.ports ?? 'auto') === 'auto') {
     ports = await freePorts(total * 3, host);
   } else {
@@ -110,6 +127,7 @@ export async function startEnsemble(options: StartEnsembleOptions): Promise<Ense
     role: i < size ? 'voter' : 'observer',
     host,
     clientPort: ports[i * 3] as number,
+    ...(options.clientTls === undefined ? {} : { secureClientPort: securePorts[i] as number }),
     peerPort: ports[i * 3 + 1] as number,
     adminPort: ports[i * 3 + 2] as number,
     dataDir: join(dir, `member-${i + 1}`),
@@ -134,14 +152,16 @@ export async function startEnsemble(options: StartEnsembleOptions): Promise<Ense
       sessionTimeoutMsMin: 1_000,
       sessionTimeoutMsMax: 60_000,
       ...(peerSecretFile === undefined ? {} : { peerSecretFile }),
+      ...(options.clientTls === undefined ? {} : { clientTls: options.clientTls }),
       ...options.config,
       id: member.id,
       dataDir: member.dataDir,
-      members: members.map(({ id, role, host: memberHost, clientPort, peerPort, adminPort }) => ({
+      members: members.map(({ id, role, host: memberHost, clientPort, secureClientPort, peerPort, adminPort }) => ({
         id,
         role,
         host: memberHost,
         clientPort,
+        ...(secureClientPort === undefined ? {} : { secureClientPort }),
         peerPort,
         adminPort,
       })),
@@ -241,10 +261,15 @@ export async function startEnsemble(options: StartEnsembleOptions): Promise<Ense
   for (const member of members) launch(member);
   const ensemble: Ensemble = {
     connectString: members.map((m) => `${m.host}:${m.clientPort}`).join(','),
+    secureConnectString:
+      options.clientTls === undefined ? undefined : members.map((m) => `${m.host}:${m.secureClientPort}`).join(','),
     peerSecretFile,
     members,
     kill: (id) => signal(id, 'SIGKILL'),
     stop: (id) => signal(id, 'SIGTERM'),
+    reload: (id) => {
+      processes.get(id)?.kill('SIGHUP');
+    },
     restart: async (id, restartOptions = {}) => {
       const member = byId(id);
       if (processes.has(id)) throw new Error(`member ${id} is running`);

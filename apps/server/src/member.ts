@@ -23,6 +23,7 @@ import {
 import { type FileStorage, openFileStorage } from '@zabkit/storage';
 import { ClientListener, PeerMesh, type ServerConnection } from '@zabkit/transport-tcp';
 import type { Logger } from 'pino';
+import { readClientTls, watchClientTls } from './client-tls.js';
 import { isLoopbackHost, limitsOf, readPeerSecret, type ServerConfig } from './config.js';
 import { Metrics } from './metrics.js';
 import { RequestBudget } from './request-budget.js';
@@ -111,6 +112,8 @@ export class Member {
     private readonly listener: ClientListener,
     readonly metrics: Metrics,
     private readonly logger: Logger,
+    /** secureListener is the TLS client port (secureClientPort), if configured. */
+    private readonly secureListener?: ClientListener,
   ) {
     this.budget = new RequestBudget(config.requestsOutstandingPerConnectionMax, config.requestBytesInflightMax);
     this.storageHealth = new StorageHealth(config.dataDir, config.storageCheckMs, logger);
@@ -195,18 +198,27 @@ export class Member {
       secret: config.peerSecretFile === undefined ? undefined : readPeerSecret(config.peerSecretFile),
       logger: logger.child({ component: 'peers' }),
     });
-    const listener = new ClientListener({
+    const clientPortOptions = {
       host: config.clientHost ?? self.host,
-      port: self.clientPort,
       connectionsMax: config.connectionsMax,
       connectionsPerAddressMax: config.connectionsPerAddressMax,
       frameBytesMax: limits.clientFrameBytesMax,
       partialFrameBytesMax: config.partialFrameBytesMax,
       frameTimeoutMs: config.frameTimeoutMs,
-      onConnect: (connection, request) => member?.onConnect(connection, request),
+      onConnect: (connection: ServerConnection, request: ConnectRequest) => member?.onConnect(connection, request),
       logger: logger.child({ component: 'clients' }),
-    });
-    member = new Member(config, limits, peer, storage, mesh, listener, metrics, logger);
+    };
+    const listener = new ClientListener({ ...clientPortOptions, port: self.clientPort });
+    // The TLS client port, beside the plain one: the same sessions, the same limits.
+    const secureListener =
+      self.secureClientPort === undefined || config.clientTls === undefined
+        ? undefined
+        : new ClientListener({
+            ...clientPortOptions,
+            port: self.secureClientPort,
+            tls: readClientTls(config.clientTls),
+          });
+    member = new Member(config, limits, peer, storage, mesh, listener, metrics, logger, secureListener);
     mesh.onMessage((from, message) => member?.onPeerMessage(from, message));
     mesh.onPeerUp((id) => member?.upPeers.add(id));
     mesh.onPeerDown((id) => {
@@ -224,6 +236,15 @@ export class Member {
     }
     await mesh.start();
     await listener.listen();
+    if (secureListener !== undefined && config.clientTls !== undefined) {
+      await secureListener.listen();
+      const files = config.clientTls;
+      member.unwatchTls = watchClientTls(files, () => member?.reloadClientTls('the certificate files changed'));
+      logger.info(
+        { secureClientPort: self.secureClientPort, clientCertificates: files.clientCertificates },
+        'TLS client port open',
+      );
+    }
     member.tickTimer = setInterval(() => member?.tick(), config.tickMs);
     member.tickTimer.unref?.();
     member.storageHealth.start();
@@ -327,6 +348,29 @@ export class Member {
     };
     this.schedule();
   }
+
+  /**
+   * reloadClientTls reads the TLS client port's certificate files again and uses them for new
+   * connections (a renewed certificate, without a restart; on SIGHUP or when the files change).
+   * Files that do not load are logged and the current certificate stays. False if nothing was loaded.
+   */
+  reloadClientTls(why: string): boolean {
+    if (this.secureListener === undefined || this.config.clientTls === undefined || this.stopping) return false;
+    try {
+      this.secureListener.setTls(readClientTls(this.config.clientTls));
+    } catch (error) {
+      this.logger.error(
+        { why, error: (error as Error).message },
+        'client TLS certificates not reloaded; the current ones stay',
+      );
+      return false;
+    }
+    this.logger.info({ why }, 'client TLS certificates reloaded');
+    return true;
+  }
+
+  /** unwatchTls stops watching the certificate files. */
+  unwatchTls: () => void = () => {};
 
   /** listenerStats are the client listener's counts (partial frames held, limit closes), for metrics. */
   listenerStats() {
@@ -727,7 +771,9 @@ export class Member {
     if (this.tickTimer) clearInterval(this.tickTimer);
     this.storageHealth.stop();
     for (const connection of this.connections.values()) connection.close();
+    this.unwatchTls();
     await this.listener.close();
+    await this.secureListener?.close();
     await this.mesh.close();
     while (this.pumping) await new Promise((resolve) => setTimeout(resolve, 5));
     await this.storage.close();

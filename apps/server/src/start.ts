@@ -63,4 +63,6 @@ export async function runStart(args: readonly string[]): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  // SIGHUP: reload the TLS client port's certificates (renewed files), as nginx and etcd do.
+  process.on('SIGHUP', () => member.reloadClientTls('SIGHUP'));
 }

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { type Ensemble, startEnsemble } from '../src/ensemble.js';
+import { type Ensemble, type StartEnsembleOptions, startEnsemble } from '../src/ensemble.js';
 import { pipelined, RawClient } from './raw-client.js';
 
 // The outsider's acceptance harness for issue 12: real `zabkit-server` processes (the built
@@ -30,7 +30,10 @@ const harnesses: Harness[] = [];
 const clients: RawClient[] = [];
 
 /** startHarness starts a 3-member ensemble with the ensemble defaults (tickMs 50) plus `config`. */
-export async function startHarness(config: Record<string, unknown> = {}): Promise<Harness> {
+export async function startHarness(
+  config: Record<string, unknown> = {},
+  options: Pick<StartEnsembleOptions, 'clientTls' | 'peerSecret'> = {},
+): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'zabkit-acceptance-'));
   const logs: string[] = [];
   const recent = new Map<number, string[]>();
@@ -38,6 +41,7 @@ export async function startHarness(config: Record<string, unknown> = {}): Promis
     size: 3,
     dir,
     config,
+    ...options,
     onLog: (id, line) => {
       logs.push(`${id} ${line}`);
       const lines = recent.get(id) ?? [];

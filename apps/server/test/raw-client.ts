@@ -1,5 +1,5 @@
 import type { ErrorCode, MultiReadOp, Request, Result, WatchEvent } from '@zabkit/core';
-import { ClientConnection, type SessionServerMessage } from '@zabkit/transport-tcp';
+import { ClientConnection, type SessionServerMessage, type TlsClientOptions } from '@zabkit/transport-tcp';
 
 /** XID_MAX is the largest client xid (int32); a ZooKeeper client's next xid after it is 1. */
 export const XID_MAX = 0x7fff_ffff;
@@ -29,6 +29,8 @@ export interface RawConnectOptions {
   connectTimeoutMs?: number;
   /** lastZxidSeen is sent in the ConnectRequest (default 0). */
   lastZxidSeen?: number;
+  /** tls connects with TLS (to a secureClientPort). */
+  tls?: TlsClientOptions;
 }
 
 /**
@@ -74,6 +76,7 @@ export class RawClient {
         readOnly: false,
       },
       connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
+      ...(options.tls === undefined ? {} : { tls: options.tls }),
       onMessage: (message) => (client ? client.receive(message) : pendingMessages.push(message)),
       onClose: () => {
         if (client) client.onClosed();

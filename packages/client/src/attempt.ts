@@ -1,5 +1,10 @@
 import type { ConnectRequest } from '@zabkit/codec';
-import { ClientConnection, type SessionServerMessage, type TransportError } from '@zabkit/transport-tcp';
+import {
+  ClientConnection,
+  type SessionServerMessage,
+  type TlsClientOptions,
+  type TransportError,
+} from '@zabkit/transport-tcp';
 import type { ServerAddress } from './connect-string.js';
 import { abortReason } from './errors.js';
 
@@ -22,6 +27,8 @@ export interface AttemptOptions {
   server: ServerAddress;
   timeoutMs: number;
   frameBytesMax: number;
+  /** tls: connect with TLS (ConnectOptions.tls). */
+  tls?: TlsClientOptions | undefined;
   /** request opens a session (sessionId 0) or resumes one with its password and the last zxid the client saw. */
   request: Omit<ConnectRequest, 'kind' | 'protocolVersion'>;
   onMessage(attempt: Attempt, message: SessionServerMessage): void;
@@ -39,6 +46,7 @@ export async function openAttempt(options: AttemptOptions): Promise<Attempt> {
     port: server.port,
     connectTimeoutMs: options.timeoutMs,
     frameBytesMax: options.frameBytesMax,
+    ...(options.tls === undefined ? {} : { tls: options.tls }),
     request: options.request,
     onMessage: (message) => {
       if (attempt.adopted) options.onMessage(attempt, message);

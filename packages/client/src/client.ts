@@ -120,6 +120,7 @@ export class ZabClient {
       connectTimeoutMs,
       frameBytesMax: options.frameBytesMax ?? FRAME_BYTES_MAX_DEFAULT,
       rebalanceDelayMs,
+      tls: options.tls,
       onEnd: (how, error) => {
         for (const stream of this.streams) {
           if (how === 'closed') stream.end();

@@ -1,4 +1,5 @@
 export type { Stat, Zxid } from '@zabkit/core';
+export type { TlsClientOptions } from '@zabkit/transport-tcp';
 export type { WatchStream } from './client.js';
 export { connect, ZabClient } from './client.js';
 export type { ConnectString, ServerAddress } from './connect-string.js';

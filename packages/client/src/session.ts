@@ -4,6 +4,7 @@ import {
   backoffDelayMs,
   type ClientConnection,
   type SessionServerMessage,
+  type TlsClientOptions,
   TransportError,
 } from '@zabkit/transport-tcp';
 import { type Attempt, openAttempt } from './attempt.js';
@@ -34,6 +35,7 @@ export interface SessionOptions {
   connectTimeoutMs: number;
   frameBytesMax: number;
   rebalanceDelayMs: number;
+  tls?: TlsClientOptions | undefined;
   /** onEnd runs as the session ends, once its calls have failed and before `expired`/`closed` is emitted. */
   onEnd(how: 'expired' | 'closed', error: ZabError): void;
 }
@@ -58,6 +60,7 @@ export class Session implements HomeMoveHost {
   private readonly requestedTimeoutMs: number;
   private readonly connectTimeoutMs: number;
   private readonly frameBytesMax: number;
+  private readonly tls: TlsClientOptions | undefined;
   private readonly onEnd: SessionOptions['onEnd'];
   private readonly heartbeats = new Heartbeats();
   private readonly homeMove: HomeMove;
@@ -83,6 +86,7 @@ export class Session implements HomeMoveHost {
     this.requestedTimeoutMs = options.requestedTimeoutMs;
     this.connectTimeoutMs = options.connectTimeoutMs;
     this.frameBytesMax = options.frameBytesMax;
+    this.tls = options.tls;
     this.onEnd = options.onEnd;
     this.homeMove = new HomeMove(this, options.rebalanceDelayMs);
   }
@@ -294,6 +298,7 @@ export class Session implements HomeMoveHost {
       server,
       timeoutMs,
       frameBytesMax: this.frameBytesMax,
+      tls: this.tls,
       request: {
         lastZxidSeen: this.lastZxidValue,
         timeoutMs: this.requestedTimeoutMs,

@@ -1,4 +1,5 @@
 import type { CreateMode, Stat, Zxid } from '@zabkit/core';
+import type { TlsClientOptions } from '@zabkit/transport-tcp';
 import type { ServerOrder } from './server-list.js';
 import type { WatchedEvent } from './watch-registry.js';
 
@@ -37,6 +38,14 @@ export interface ConnectOptions {
   rebalanceDelayMs?: number;
   /** random drives the server order, backoff and rebalance jitter (default Math.random); tests pass a seeded one. */
   random?: () => number;
+  /**
+   * tls connects with TLS, to the members' TLS client ports (list their secureClientPort in the
+   * connect string): `ca` (PEM) verifies the members' certificates, `cert` and `key` are this
+   * client's certificate for a port that asks for one (its x509 identity), `servername` the name
+   * the certificates must carry (default: the host of each member, if it is a name). A certificate
+   * the CA did not sign, or a plain port, fails the connect with a TLS error that says which.
+   */
+  tls?: TlsClientOptions;
 }
 
 /** CallOptions: every call accepts an AbortSignal. */

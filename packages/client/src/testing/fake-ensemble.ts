@@ -15,7 +15,7 @@ import {
   type Stat,
   ZabPeer,
 } from '@zabkit/core';
-import { ClientListener, type ServerConnection } from '@zabkit/transport-tcp';
+import { ClientListener, type ServerConnection, type TlsServerOptions } from '@zabkit/transport-tcp';
 
 /** LEADER_ID is the ensemble's one voter; the members the tests see are its observers, ids 2, 3, … */
 const LEADER_ID = 1;
@@ -84,15 +84,17 @@ export class FakeEnsemble {
   private constructor(
     readonly size: number,
     readonly tickMs: number,
+    /** tls: the members' client ports speak TLS with this certificate. */
+    readonly tls: TlsServerOptions | undefined,
   ) {
     this.sessionTimeoutMsMin = 2 * tickMs;
     this.leader = new PeerHost(this, LEADER_ID, (outputs) => this.dropClientOutputs(outputs));
     for (let index = 0; index < size; index++) this.members.push(new FakeMember(this, index));
   }
 
-  /** start runs a leader and `size` members, waits until every member serves, and opens their client ports. */
-  static async start(size = 3, tickMs = 20): Promise<FakeEnsemble> {
-    const ensemble = new FakeEnsemble(size, tickMs);
+  /** start runs a leader and `size` members, waits until every member serves, and opens their client ports (TLS ones with `options.tls`). */
+  static async start(size = 3, tickMs = 20, options: { tls?: TlsServerOptions } = {}): Promise<FakeEnsemble> {
+    const ensemble = new FakeEnsemble(size, tickMs, options.tls);
     await ensemble.leader.boot();
     for (const member of ensemble.members) await member.host.boot();
     // The first election and syncs, on ticks as fast as the host loops allow.
@@ -412,6 +414,7 @@ export class FakeMember {
       host: '127.0.0.1',
       port,
       frameBytesMax: deriveLimits().clientFrameBytesMax,
+      ...(this.ensemble.tls === undefined ? {} : { tls: this.ensemble.tls }),
       onConnect: (connection, request) => this.onConnect(connection, request),
     });
     const bound = await this.listener.listen();
