@@ -1,5 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseCliArgs, splitLine } from './args.js';
+import { parseCliArgs, splitLine, tlsOptions } from './args.js';
 
 describe('parseCliArgs', () => {
   it('reads the command, its arguments and the options', () => {
@@ -23,6 +26,26 @@ describe('parseCliArgs', () => {
     expect(() => parseCliArgs(['ls', '--frob'])).toThrow(/unknown option --frob/);
     expect(() => parseCliArgs(['set', '/a', 'x', '-v', 'one'])).toThrow(/-v needs a whole number/);
     expect(() => parseCliArgs(['get', '/a', '--server'])).toThrow(/--server needs a value/);
+  });
+  it('reads the --tls-* files into the client tls option; cert and key go together', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zabkit-cli-tls-'));
+    try {
+      writeFileSync(join(dir, 'ca.pem'), 'CA PEM');
+      writeFileSync(join(dir, 'c.pem'), 'CERT PEM');
+      writeFileSync(join(dir, 'c.key'), 'KEY PEM');
+      const args = parseCliArgs(['ls', '/', '--tls-ca', join(dir, 'ca.pem')]);
+      expect(args.tls).toEqual({ caFile: join(dir, 'ca.pem') });
+      expect(tlsOptions(args.tls)).toEqual({ ca: 'CA PEM' });
+      const mutual = parseCliArgs(['ls', '/', `--tls-cert=${join(dir, 'c.pem')}`, '--tls-key', join(dir, 'c.key')]);
+      expect(tlsOptions(mutual.tls)).toEqual({ cert: 'CERT PEM', key: 'KEY PEM' });
+      expect(tlsOptions(parseCliArgs(['ls', '/']).tls)).toBeUndefined();
+      expect(() => parseCliArgs(['ls', '/', '--tls-cert', join(dir, 'c.pem')])).toThrow(
+        /--tls-cert and --tls-key go together/,
+      );
+      expect(() => tlsOptions({ caFile: join(dir, 'missing.pem') })).toThrow(/--tls-ca .*missing\.pem: ENOENT/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
