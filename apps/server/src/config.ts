@@ -5,6 +5,7 @@ import { PEER_SECRET_BYTES_MIN } from '@zabkit/transport-tcp';
 import { z } from 'zod';
 import { readClientTls } from './client-tls.js';
 import { ConfigError } from './config-error.js';
+import { readPeerTls } from './peer-tls-files.js';
 
 export { ConfigError };
 
@@ -57,6 +58,14 @@ const baseConfigSchema = z.strictObject({
    * who reaches its peer port can then join the ensemble as a member; a warning is logged at start.
    */
   insecure: z.boolean().default(false),
+  /**
+   * peerTls: mutual TLS on the peer port. certFile and keyFile are this member's certificate, which
+   * must name it `zabkit-member-<id>` (subject CN or a DNS SAN); caFile is the ensemble's CA, the
+   * only signer of members' certificates. Read at start.
+   */
+  peerTls: z
+    .strictObject({ certFile: z.string().min(1), keyFile: z.string().min(1), caFile: z.string().min(1) })
+    .optional(),
   /**
    * clientTls: the certificate of the TLS client port (members' secureClientPort), PEM files read
    * at start and again when they change or on SIGHUP. clientCertificates: `none` (default),
@@ -316,6 +325,12 @@ export function loadConfig(args: readonly string[]): ServerConfig {
       readClientTls(tls);
     }
   }
+  if (config.peerTls !== undefined) {
+    config.peerTls.certFile = resolve(config.peerTls.certFile);
+    config.peerTls.keyFile = resolve(config.peerTls.keyFile);
+    config.peerTls.caFile = resolve(config.peerTls.caFile);
+    readPeerTls(config.peerTls, config.id);
+  }
   checkPeerAuth(config);
   return config;
 }
@@ -336,10 +351,12 @@ export function isLoopbackHost(host: string): boolean {
  */
 export function checkPeerAuth(config: ServerConfig): void {
   const self = config.members.find((member) => member.id === config.id);
-  if (self === undefined || config.peerSecretFile !== undefined || config.insecure) return;
+  if (self === undefined || config.peerSecretFile !== undefined || config.peerTls !== undefined || config.insecure) {
+    return;
+  }
   if (isLoopbackHost(self.host)) return;
   throw new ConfigError(
-    `member ${config.id} listens for peers on ${self.host}, which is not loopback: set peerSecretFile (a file of at least ${PEER_SECRET_BYTES_MIN} secret bytes shared by every member, e.g. openssl rand -base64 48 > secret), or insecure: true to let anyone who reaches the peer port join`,
+    `member ${config.id} listens for peers on ${self.host}, which is not loopback: set peerTls (member certificates from the ensemble's CA) or peerSecretFile (a file of at least ${PEER_SECRET_BYTES_MIN} secret bytes shared by every member, e.g. openssl rand -base64 48 > secret), or insecure: true to let anyone who reaches the peer port join`,
   );
 }
 

@@ -38,6 +38,11 @@ export interface StartEnsembleOptions {
     caFile?: string;
     clientCertificates?: 'none' | 'request' | 'require';
   };
+  /**
+   * peerTls: run the peer mesh over mutual TLS: `caFile` is the ensemble's CA, `member(id)` gives
+   * each member's certificate and key files (naming it zabkit-member-<id>).
+   */
+  peerTls?: { caFile: string; member(id: number): { certFile: string; keyFile: string } };
   /** onLog receives every line a member writes (JSON log lines), with the member id. */
   onLog?: (memberId: number, line: string) => void;
   /** readyTimeoutMs bounds the wait for an established leader with every member serving (default 30 s). */
@@ -153,6 +158,15 @@ export async function startEnsemble(options: StartEnsembleOptions): Promise<Ense
       sessionTimeoutMsMax: 60_000,
       ...(peerSecretFile === undefined ? {} : { peerSecretFile }),
       ...(options.clientTls === undefined ? {} : { clientTls: options.clientTls }),
+      ...(options.peerTls === undefined
+        ? {}
+        : {
+            peerTls: {
+              certFile: options.peerTls.member(member.id).certFile,
+              keyFile: options.peerTls.member(member.id).keyFile,
+              caFile: options.peerTls.caFile,
+            },
+          }),
       ...options.config,
       id: member.id,
       dataDir: member.dataDir,

@@ -26,6 +26,7 @@ import type { Logger } from 'pino';
 import { readClientTls, watchClientTls } from './client-tls.js';
 import { isLoopbackHost, limitsOf, readPeerSecret, type ServerConfig } from './config.js';
 import { Metrics } from './metrics.js';
+import { readPeerTls } from './peer-tls-files.js';
 import { RequestBudget } from './request-budget.js';
 import { StorageHealth } from './storage-health.js';
 
@@ -196,6 +197,7 @@ export class Member {
       frameBytesMax: limits.peerFrameBytesMax,
       sendQueueBytesMax: peerQueueBytesMax,
       secret: config.peerSecretFile === undefined ? undefined : readPeerSecret(config.peerSecretFile),
+      ...(config.peerTls === undefined ? {} : { tls: readPeerTls(config.peerTls, config.id) }),
       logger: logger.child({ component: 'peers' }),
     });
     const clientPortOptions = {
@@ -226,12 +228,15 @@ export class Member {
       peer.disconnected(id);
       member?.schedule();
     });
+    if (config.peerTls !== undefined) {
+      logger.info({ peerHost: self.host }, 'peers authenticate with mutual TLS (peerTls)');
+    }
     if (config.peerSecretFile !== undefined) {
       logger.info({ peerHost: self.host }, 'peers authenticate with the shared secret of peerSecretFile');
-    } else if (!isLoopbackHost(self.host)) {
+    } else if (config.peerTls === undefined && !isLoopbackHost(self.host)) {
       logger.warn(
         { peerHost: self.host },
-        'insecure: the peer port is open beyond loopback without peerSecretFile; anyone who reaches it can join the ensemble as a member',
+        'insecure: the peer port is open beyond loopback without peerSecretFile or peerTls; anyone who reaches it can join the ensemble as a member',
       );
     }
     await mesh.start();

@@ -25,5 +25,7 @@ export type { PeerRole, PeerTranscript } from './peer-auth.js';
 export { PEER_NONCE_BYTES, PEER_SECRET_BYTES_MIN, peerProof, transcriptBytes, verifyPeerProof } from './peer-auth.js';
 export type { PeerAddress, PeerMeshOptions, PeerStatus } from './peer-mesh.js';
 export { PeerMesh } from './peer-mesh.js';
+export type { PeerTlsOptions } from './peer-tls.js';
+export { MEMBER_NAME_PREFIX, memberCertificateName, x509Names } from './peer-tls.js';
 export type { PeerTransport } from './peer-transport.js';
 export type { ClientCertificates, PemInput, TlsClientOptions, TlsServerOptions } from './tls-options.js';

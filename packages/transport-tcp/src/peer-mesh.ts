@@ -1,4 +1,5 @@
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
+import { type TLSSocket, connect as tlsConnect, createServer as tlsCreateServer } from 'node:tls';
 import {
   CodecError,
   decodePeerHandshake,
@@ -25,6 +26,14 @@ import {
   peerProof,
   verifyPeerProof,
 } from './peer-auth.js';
+import {
+  certificateNames,
+  memberCertificateName,
+  namesMember,
+  type PeerTlsOptions,
+  peerTlsConnectOptions,
+  peerTlsServerOptions,
+} from './peer-tls.js';
 import type { PeerTransport } from './peer-transport.js';
 
 /** PeerAddress is where a member of the ensemble listens for peers. */
@@ -63,6 +72,13 @@ export interface PeerMeshOptions {
    * Without it, any process that reaches the peer port and names a member's id is believed.
    */
   secret?: Uint8Array;
+  /**
+   * tls makes every peer connection mutual TLS: both ends present a certificate signed by `ca`, and
+   * each checks that the other's names the member it claims to be (`zabkit-member-<id>`, as subject
+   * CN or DNS SAN). A connection whose certificate is missing, from another CA or for another member
+   * is closed before anything it says reaches the protocol. With `secret` too, both checks run.
+   */
+  tls?: PeerTlsOptions;
   logger?: TransportLogger;
 }
 
@@ -82,6 +98,12 @@ interface Peer {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** wrongCertificate explains a TLS peer whose (CA-verified) certificate names another member. */
+function wrongCertificate(remote: string, id: number, socket: Socket): string {
+  const names = certificateNames(socket);
+  return `${remote} claims to be server ${id} but its certificate names ${names.length === 0 ? 'nothing' : names.join(', ')}, not ${memberCertificateName(id)}`;
+}
 
 /** authMismatch explains why two members cannot talk: one has the shared secret and the other has not. */
 function authMismatch(self: number, mode: PeerAuthMode, other: number): string {
@@ -115,6 +137,7 @@ export class PeerMesh implements PeerTransport {
   private readonly logger: TransportLogger;
   private readonly secret: Uint8Array | undefined;
   private readonly authMode: PeerAuthMode;
+  private readonly tls: PeerTlsOptions | undefined;
   private readonly peers = new Map<number, Peer>();
   private readonly sockets = new Set<Socket>();
   private readonly server: Server;
@@ -145,7 +168,21 @@ export class PeerMesh implements PeerTransport {
     if (this.sendQueueBytesMax < this.frameBytesMax + 4) {
       throw new RangeError('sendQueueBytesMax must hold at least one frame of frameBytesMax');
     }
-    this.server = createServer((socket) => this.accept(socket));
+    this.tls = options.tls;
+    if (this.tls === undefined) {
+      this.server = createServer((socket) => this.accept(socket));
+    } else {
+      const server = tlsCreateServer(peerTlsServerOptions(this.tls, this.handshakeTimeoutMs), (socket) =>
+        this.accept(socket),
+      );
+      server.on('tlsClientError', (error: Error & { code?: string }, socket: TLSSocket) => {
+        this.logger.warn(
+          { remote: `${socket.remoteAddress ?? 'unknown'}:${socket.remotePort ?? 0}`, reason: 'TLS', code: error.code },
+          `peer connection refused: TLS handshake failed: ${error.message}`,
+        );
+      });
+      this.server = server;
+    }
   }
 
   onMessage(handler: (from: number, message: PeerMessage) => void): void {
@@ -287,7 +324,8 @@ export class PeerMesh implements PeerTransport {
     peer.timer = undefined;
     const { id, host, port } = peer.address;
     const remote = `${host}:${port}`;
-    const socket = tcpConnect({ host, port });
+    const socket =
+      this.tls === undefined ? tcpConnect({ host, port }) : tlsConnect(peerTlsConnectOptions(this.tls, host, port));
     this.track(socket);
     const dialerNonce = this.secret === undefined ? EMPTY : newPeerNonce();
     let handshaken = false;
@@ -315,6 +353,10 @@ export class PeerMesh implements PeerTransport {
         }
         if (reply.serverId !== id) {
           throw new TransportError('PROTOCOL', `${remote} is server ${reply.serverId}, expected server ${id}`);
+        }
+        if (this.tls !== undefined && !namesMember(socket, id)) {
+          refuse('AUTH_FAILED', wrongCertificate(remote, id, socket));
+          return;
         }
         if (reply.auth !== this.authMode) {
           refuse('AUTH_MISMATCH', authMismatch(this.serverId, this.authMode, id));
@@ -458,6 +500,10 @@ export class PeerMesh implements PeerTransport {
       }
       if (!this.peers.has(id)) {
         refuse('UNKNOWN_SERVER', `server ${id} is not a member known to server ${this.serverId}`);
+        return;
+      }
+      if (this.tls !== undefined && !namesMember(socket, id)) {
+        refuse('AUTH_FAILED', wrongCertificate(remote, id, socket));
         return;
       }
       if (handshake.auth !== this.authMode) {

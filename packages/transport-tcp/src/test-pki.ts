@@ -17,6 +17,14 @@ export interface TestPki {
   strangerClient: { cert: string; key: string };
   /** renewedServer: another certificate for the same names, signed by ca (for reload tests). */
   renewedServer: { cert: string; key: string };
+  /**
+   * member makes the peer certificate of member `id` (CN zabkit-member-<id>, serverAuth and
+   * clientAuth), signed by ca, or by otherCa with `{ stranger: true }`.
+   */
+  member(
+    id: number,
+    options?: { stranger?: boolean },
+  ): { cert: string; key: string; certFile: string; keyFile: string };
   remove(): void;
 }
 
@@ -84,6 +92,22 @@ export function makeTestPki(): TestPki {
     client: { cert: read('client.pem'), key: read('client.key') },
     strangerClient: { cert: read('stranger.pem'), key: read('stranger.key') },
     renewedServer: { cert: read('server2.pem'), key: read('server2.key') },
+    member(id, options = {}) {
+      const name = `${options.stranger ? 'stranger-' : ''}member-${id}`;
+      makeLeaf(
+        dir,
+        name,
+        options.stranger ? 'other-ca' : 'ca',
+        `/CN=zabkit-member-${id}`,
+        'extendedKeyUsage=serverAuth,clientAuth\n',
+      );
+      return {
+        cert: read(`${name}.pem`),
+        key: read(`${name}.key`),
+        certFile: join(dir, `${name}.pem`),
+        keyFile: join(dir, `${name}.key`),
+      };
+    },
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
