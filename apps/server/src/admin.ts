@@ -1,7 +1,13 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer as createHttpsServer,
+  type Server as HttpsServer,
+  type ServerOptions as HttpsServerOptions,
+} from 'node:https';
 import { isIP } from 'node:net';
 import { Counter } from 'prom-client';
+import { type ClientTlsFiles, readClientTls } from './client-tls.js';
 import { readAdminToken, type ServerConfig } from './config.js';
 import { DASHBOARD_HTML, DASHBOARD_SCRIPT_HASH, DASHBOARD_STYLE_HASH } from './dashboard.js';
 import type { Member } from './member.js';
@@ -136,7 +142,40 @@ function treeRefusal(access: AdminAccess, request: IncomingMessage): { error: st
  * ensemble's admin origins get CORS headers. The token file is read here, at start (a ConfigError
  * if it is missing or empty).
  */
-export async function startAdmin(member: Member, host: string, port: number): Promise<Server> {
+/**
+ * adminHttpsOptions: the admin port's HTTPS options from adminTls (read now; a ConfigError if the
+ * files do not load): TLS 1.2 or later, client certificates as configured.
+ */
+export function adminHttpsOptions(files: ClientTlsFiles): HttpsServerOptions {
+  const tls = readClientTls(files, 'adminTls');
+  const mode = tls.clientCertificates ?? 'none';
+  return {
+    cert: tls.cert as string,
+    key: tls.key as string,
+    ...(tls.ca === undefined ? {} : { ca: tls.ca as string }),
+    requestCert: mode !== 'none',
+    rejectUnauthorized: mode === 'require',
+    minVersion: 'TLSv1.2',
+  };
+}
+
+/**
+ * reloadAdminTls reads adminTls again and uses it for new HTTPS connections (SIGHUP); files that
+ * do not load are logged by the caller and the current certificate stays. False on a plain port.
+ */
+export function reloadAdminTls(server: Server | HttpsServer, member: Member): boolean {
+  const files = member.config.adminTls;
+  if (files === undefined || !('setSecureContext' in server)) return false;
+  const options = adminHttpsOptions(files);
+  server.setSecureContext({
+    cert: options.cert,
+    key: options.key,
+    ...(options.ca === undefined ? {} : { ca: options.ca }),
+  });
+  return true;
+}
+
+export async function startAdmin(member: Member, host: string, port: number): Promise<Server | HttpsServer> {
   const token = member.config.adminTokenFile === undefined ? null : readAdminToken(member.config.adminTokenFile);
   const access = adminAccess(member.config, token);
   const refusals = new Counter({
@@ -174,11 +213,14 @@ export async function startAdmin(member: Member, host: string, port: number): Pr
     'Client connections not read for now (request budget)',
     () => member.budgetStats().pausedConnections,
   );
-  const server = createServer((request, response) => {
+  const handler = (request: IncomingMessage, response: ServerResponse) => {
     handle(member, access, refusals, request, response).catch((error) => {
       if (!response.headersSent) send(response, 500, { error: String((error as Error).message) });
     });
-  });
+  };
+  const adminTls = member.config.adminTls;
+  const server =
+    adminTls === undefined ? createServer(handler) : createHttpsServer(adminHttpsOptions(adminTls), handler);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());

@@ -11,31 +11,32 @@ export interface ClientTlsFiles {
   clientCertificates: 'none' | 'request' | 'require';
 }
 
-function readPem(what: string, file: string): string {
+function readPem(label: string, what: string, file: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (error) {
     throw new ConfigError(
-      `clientTls.${what} ${file} cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      `${label}.${what} ${file} cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
     );
   }
 }
 
 /**
- * readClientTls reads the TLS client port's certificate, key and CA and checks that they load
- * together (the key matches the certificate); a problem is a ConfigError naming the file.
+ * readClientTls reads a TLS port's certificate, key and CA (the client port's, or the admin port's
+ * with `label` adminTls) and checks that they load together (the key matches the certificate); a
+ * problem is a ConfigError naming the file.
  */
-export function readClientTls(files: ClientTlsFiles): TlsServerOptions {
-  const cert = readPem('certFile', files.certFile);
-  const key = readPem('keyFile', files.keyFile);
-  const ca = files.caFile === undefined ? undefined : readPem('caFile', files.caFile);
+export function readClientTls(files: ClientTlsFiles, label = 'clientTls'): TlsServerOptions {
+  const cert = readPem(label, 'certFile', files.certFile);
+  const key = readPem(label, 'keyFile', files.keyFile);
+  const ca = files.caFile === undefined ? undefined : readPem(label, 'caFile', files.caFile);
   const options: TlsServerOptions = { cert, key, clientCertificates: files.clientCertificates };
   if (ca !== undefined) options.ca = ca;
   try {
     createSecureContext(ca === undefined ? { cert, key } : { cert, key, ca });
   } catch (error) {
     throw new ConfigError(
-      `clientTls: ${files.certFile} and ${files.keyFile}${files.caFile === undefined ? '' : ` and ${files.caFile}`} do not load together: ${(error as Error).message}`,
+      `${label}: ${files.certFile} and ${files.keyFile}${files.caFile === undefined ? '' : ` and ${files.caFile}`} do not load together: ${(error as Error).message}`,
     );
   }
   return options;

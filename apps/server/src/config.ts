@@ -26,6 +26,14 @@ const memberSchema = z.strictObject({
   role: z.enum(['voter', 'observer']).default('voter'),
 });
 
+/** tlsFilesSchema: the PEM files of a TLS port (clientTls, adminTls). */
+const tlsFilesSchema = z.strictObject({
+  certFile: z.string().min(1),
+  keyFile: z.string().min(1),
+  caFile: z.string().min(1).optional(),
+  clientCertificates: z.enum(['none', 'request', 'require']).default('none'),
+});
+
 /** configSchema: one member's configuration file (JSON). Every duration names its unit. */
 const baseConfigSchema = z.strictObject({
   /** id is this member's id; it must appear in `members`. */
@@ -71,14 +79,13 @@ const baseConfigSchema = z.strictObject({
    * at start and again when they change or on SIGHUP. clientCertificates: `none` (default),
    * `request` or `require` a certificate signed by caFile (it becomes the client's x509 identity).
    */
-  clientTls: z
-    .strictObject({
-      certFile: z.string().min(1),
-      keyFile: z.string().min(1),
-      caFile: z.string().min(1).optional(),
-      clientCertificates: z.enum(['none', 'request', 'require']).default('none'),
-    })
-    .optional(),
+  clientTls: tlsFilesSchema.optional(),
+  /**
+   * adminTls: serve the admin port over HTTPS with these PEM files (the shape of clientTls; with
+   * clientCertificates `require`, only clients with a certificate from caFile reach it). Read at
+   * start, and again on SIGHUP.
+   */
+  adminTls: tlsFilesSchema.optional(),
   tickMs: z.number().int().min(1).max(60_000).default(100),
   initLimitTicks: z.number().int().min(1).default(50),
   syncLimitTicks: z.number().int().min(1).default(20),
@@ -182,16 +189,15 @@ export const configSchema = baseConfigSchema.superRefine((config, context) => {
       path: ['clientTls'],
     });
   }
-  if (
-    config.clientTls !== undefined &&
-    config.clientTls.clientCertificates !== 'none' &&
-    config.clientTls.caFile === undefined
-  ) {
-    context.addIssue({
-      code: 'custom',
-      message: `clientTls.clientCertificates '${config.clientTls.clientCertificates}' needs clientTls.caFile to verify client certificates with`,
-      path: ['clientTls', 'caFile'],
-    });
+  for (const label of ['clientTls', 'adminTls'] as const) {
+    const tls = config[label];
+    if (tls !== undefined && tls.clientCertificates !== 'none' && tls.caFile === undefined) {
+      context.addIssue({
+        code: 'custom',
+        message: `${label}.clientCertificates '${tls.clientCertificates}' needs ${label}.caFile to verify client certificates with`,
+        path: [label, 'caFile'],
+      });
+    }
   }
   if (!ids.has(config.id))
     context.addIssue({ code: 'custom', message: `id ${config.id} is not among members`, path: ['id'] });
@@ -324,6 +330,13 @@ export function loadConfig(args: readonly string[]): ServerConfig {
     if (config.members.find((member) => member.id === config.id)?.secureClientPort !== undefined) {
       readClientTls(tls);
     }
+  }
+  if (config.adminTls !== undefined) {
+    const tls = config.adminTls;
+    tls.certFile = resolve(tls.certFile);
+    tls.keyFile = resolve(tls.keyFile);
+    if (tls.caFile !== undefined) tls.caFile = resolve(tls.caFile);
+    readClientTls(tls, 'adminTls');
   }
   if (config.peerTls !== undefined) {
     config.peerTls.certFile = resolve(config.peerTls.certFile);

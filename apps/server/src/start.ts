@@ -1,4 +1,4 @@
-import { startAdmin } from './admin.js';
+import { reloadAdminTls, startAdmin } from './admin.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { Member } from './member.js';
@@ -64,5 +64,12 @@ export async function runStart(args: readonly string[]): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
   // SIGHUP: reload the TLS client port's certificates (renewed files), as nginx and etcd do.
-  process.on('SIGHUP', () => member.reloadClientTls('SIGHUP'));
+  process.on('SIGHUP', () => {
+    member.reloadClientTls('SIGHUP');
+    try {
+      if (reloadAdminTls(admin, member)) logger.info('admin HTTPS certificate reloaded');
+    } catch (error) {
+      logger.error({ error: (error as Error).message }, 'admin HTTPS certificate not reloaded; the current one stays');
+    }
+  });
 }
