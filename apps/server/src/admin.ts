@@ -208,6 +208,15 @@ export async function startAdmin(member: Member, host: string, port: number): Pr
     'Bytes client connections hold in incomplete frames (bounded by partialFrameBytesMax)',
     () => member.listenerStats().partialFrameBytes,
   );
+  new Counter({
+    name: 'zabkit_client_tls_handshake_failures_total',
+    help: 'TLS handshakes that failed on the secureClientPort: plain clients, untrusted or missing client certificates, scanners',
+    registers: [member.metrics.registry],
+    collect() {
+      this.reset();
+      this.inc(member.tlsHandshakeFailures());
+    },
+  });
   member.metrics.gauge(
     'zabkit_client_connections_paused',
     'Client connections not read for now (request budget)',

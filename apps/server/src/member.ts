@@ -377,6 +377,11 @@ export class Member {
   /** unwatchTls stops watching the certificate files. */
   unwatchTls: () => void = () => {};
 
+  /** tlsHandshakeFailures counts failed TLS handshakes on the secureClientPort (0 without one). */
+  tlsHandshakeFailures(): number {
+    return this.secureListener?.stats().tlsHandshakeFailures ?? 0;
+  }
+
   /** listenerStats are the client listener's counts (partial frames held, limit closes), for metrics. */
   listenerStats() {
     return this.listener.stats();

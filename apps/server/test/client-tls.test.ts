@@ -85,6 +85,10 @@ describe('issue 14: the TLS client port', () => {
     const tlsOnPlain = await failure(addressOf(harness, ids[0] as number), { ca: pki.ca.cert });
     expect(tlsOnPlain.code).toBe('TLS');
     expect(harness.logs.some((line) => line.includes('client TLS handshake failed'))).toBe(true);
+    const metrics = await (await fetch(`http://127.0.0.1:${harness.ensemble.members[0]?.adminPort}/metrics`)).text();
+    expect(
+      Number(/^zabkit_client_tls_handshake_failures_total\{[^}]*\} (\d+)$/m.exec(metrics)?.[1]),
+    ).toBeGreaterThanOrEqual(2);
 
     // Renewal: the files are replaced; every member notices within seconds (no signal needed)...
     for (const id of ids) expect(await servedName(secureAddressOf(harness, id))).toBe('zabkit-server');
