@@ -239,6 +239,8 @@ export class ServerConnection {
 export class ClientListener {
   private readonly server: Server;
   private readonly connections = new Set<Socket>();
+  /** handshaking: a TLS port's raw sockets, from accept until they close (their TLS handshake included). */
+  private readonly handshaking = new Set<Socket>();
   private readonly perAddress = new Map<string, number>();
   private readonly frameBytesMax: number;
   private readonly frameTimeoutMs: number;
@@ -269,6 +271,10 @@ export class ClientListener {
         this.accept(socket),
       );
       // A plain client, a scanner, an untrusted or missing client certificate: logged, counted, closed.
+      server.on('connection', (socket: Socket) => {
+        this.handshaking.add(socket);
+        socket.once('close', () => this.handshaking.delete(socket));
+      });
       server.on('tlsClientError', (error: Error & { code?: string }, socket: TLSSocket) => {
         this.tlsHandshakeFailures++;
         const address = socket.remoteAddress ?? 'unknown';
@@ -330,6 +336,9 @@ export class ClientListener {
   async close(): Promise<void> {
     this.closing = true;
     for (const socket of this.connections) socket.destroy();
+    // TLS sockets still in their handshake are not in `connections` yet; close them too, or
+    // server.close() would wait for their handshake deadline.
+    for (const socket of this.handshaking) socket.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 

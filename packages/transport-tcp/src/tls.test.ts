@@ -161,6 +161,18 @@ describe('TLS client port', () => {
     ]);
   });
 
+  it('close does not wait for a client stuck in its TLS handshake', async () => {
+    const server = await listen({});
+    const stuck = await import('node:net').then(({ connect }) => connect({ host: HOST, port: server.port }));
+    stuck.on('error', () => {});
+    await new Promise((resolve) => stuck.once('connect', resolve));
+    const started = performance.now();
+    await server.listener.close();
+    // The handshake deadline is 2 s here; close must not wait for it.
+    expect(performance.now() - started).toBeLessThan(1_000);
+    stuck.destroy();
+  });
+
   it('setTls replaces the certificate for new connections; a bad one is refused and the old stays', async () => {
     const server = await listen({});
     const subjectOf = () =>
