@@ -140,6 +140,8 @@ export class PeerMesh implements PeerTransport {
   private readonly tls: PeerTlsOptions | undefined;
   private readonly peers = new Map<number, Peer>();
   private readonly sockets = new Set<Socket>();
+  /** handshaking: with tls, the raw sockets accepted, from accept until they close (their TLS handshake included). */
+  private readonly handshaking = new Set<Socket>();
   private readonly server: Server;
   private started = false;
   private closed = false;
@@ -175,6 +177,10 @@ export class PeerMesh implements PeerTransport {
       const server = tlsCreateServer(peerTlsServerOptions(this.tls, this.handshakeTimeoutMs), (socket) =>
         this.accept(socket),
       );
+      server.on('connection', (socket: Socket) => {
+        this.handshaking.add(socket);
+        socket.once('close', () => this.handshaking.delete(socket));
+      });
       server.on('tlsClientError', (error: Error & { code?: string }, socket: TLSSocket) => {
         this.logger.warn(
           { remote: `${socket.remoteAddress ?? 'unknown'}:${socket.remotePort ?? 0}`, reason: 'TLS', code: error.code },
@@ -276,6 +282,7 @@ export class PeerMesh implements PeerTransport {
     this.closed = true;
     for (const peer of this.peers.values()) this.forget(peer);
     for (const socket of this.sockets) socket.destroy();
+    for (const socket of this.handshaking) socket.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
