@@ -63,7 +63,7 @@ describe('zabkit-server start: peerSecretFile and insecure', () => {
     [
       'a peer port beyond loopback without a secret',
       remote,
-      /member 1 listens for peers on 192\.0\.2\.1, which is not loopback: set peerSecretFile .* or insecure: true/,
+      /member 1 listens for peers on 192\.0\.2\.1, which is not loopback: set peerTls .* or peerSecretFile .* or insecure: true/,
     ],
   ])('refuses %s: exit 2, one line', (_name, config, message) => {
     const { status, stderr } = run(config);
