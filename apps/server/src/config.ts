@@ -19,7 +19,8 @@ const memberSchema = z.strictObject({
   id: z.number().int().min(1).max(255),
   host: z.string().min(1),
   peerPort: port,
-  clientPort: port,
+  /** clientPort: the plain client port; may be left out when secureClientPort is set (TLS only). */
+  clientPort: port.optional(),
   /** secureClientPort: a TLS client port beside clientPort (ZooKeeper's secureClientPort); needs clientTls. */
   secureClientPort: port.optional(),
   adminPort: port,
@@ -164,7 +165,7 @@ export const configSchema = baseConfigSchema.superRefine((config, context) => {
     ids.add(member.id);
     for (const [kind, value] of [
       ['peerPort', member.peerPort],
-      ['clientPort', member.clientPort],
+      ['clientPort', member.clientPort ?? 0],
       ['secureClientPort', member.secureClientPort ?? 0],
       ['adminPort', member.adminPort],
     ] as const) {
@@ -179,6 +180,15 @@ export const configSchema = baseConfigSchema.superRefine((config, context) => {
         });
       }
       ports.set(key, `member ${member.id} ${kind}`);
+    }
+  }
+  for (const member of config.members) {
+    if (member.clientPort === undefined && member.secureClientPort === undefined) {
+      context.addIssue({
+        code: 'custom',
+        message: `member ${member.id} has neither clientPort nor secureClientPort: clients could not reach it`,
+        path: ['members'],
+      });
     }
   }
   const self = config.members.find((member) => member.id === config.id);

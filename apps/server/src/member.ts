@@ -21,7 +21,7 @@ import {
   ZabPeer,
 } from '@zabkit/core';
 import { type FileStorage, openFileStorage } from '@zabkit/storage';
-import { ClientListener, PeerMesh, type ServerConnection } from '@zabkit/transport-tcp';
+import { ClientListener, type ClientListenerStats, PeerMesh, type ServerConnection } from '@zabkit/transport-tcp';
 import type { Logger } from 'pino';
 import { readClientTls, watchClientTls } from './client-tls.js';
 import { isLoopbackHost, limitsOf, readPeerSecret, type ServerConfig } from './config.js';
@@ -58,7 +58,8 @@ export interface MemberStatus {
     id: number;
     host: string;
     role: 'voter' | 'observer';
-    clientPort: number;
+    clientPort: number | undefined;
+    secureClientPort: number | undefined;
     adminPort: number;
     connected: boolean;
     lastContactMs: number | null;
@@ -110,7 +111,8 @@ export class Member {
     private readonly peer: ZabPeer,
     private readonly storage: FileStorage,
     private readonly mesh: PeerMesh,
-    private readonly listener: ClientListener,
+    /** listener is the plain client port (clientPort), if configured. */
+    private readonly listener: ClientListener | undefined,
     readonly metrics: Metrics,
     private readonly logger: Logger,
     /** secureListener is the TLS client port (secureClientPort), if configured. */
@@ -210,8 +212,9 @@ export class Member {
       onConnect: (connection: ServerConnection, request: ConnectRequest) => member?.onConnect(connection, request),
       logger: logger.child({ component: 'clients' }),
     };
-    const listener = new ClientListener({ ...clientPortOptions, port: self.clientPort });
-    // The TLS client port, beside the plain one: the same sessions, the same limits.
+    const listener =
+      self.clientPort === undefined ? undefined : new ClientListener({ ...clientPortOptions, port: self.clientPort });
+    // The TLS client port, beside the plain one or alone: the same sessions, the same limits.
     const secureListener =
       self.secureClientPort === undefined || config.clientTls === undefined
         ? undefined
@@ -240,7 +243,7 @@ export class Member {
       );
     }
     await mesh.start();
-    await listener.listen();
+    await listener?.listen();
     if (secureListener !== undefined && config.clientTls !== undefined) {
       await secureListener.listen();
       const files = config.clientTls;
@@ -253,7 +256,15 @@ export class Member {
     member.tickTimer = setInterval(() => member?.tick(), config.tickMs);
     member.tickTimer.unref?.();
     member.storageHealth.start();
-    logger.info({ clientPort: self.clientPort, peerPort: self.peerPort, role: self.role }, 'member started');
+    logger.info(
+      {
+        clientPort: self.clientPort,
+        secureClientPort: self.secureClientPort,
+        peerPort: self.peerPort,
+        role: self.role,
+      },
+      'member started',
+    );
     member.schedule();
     return member;
   }
@@ -341,7 +352,7 @@ export class Member {
     if (this.stopping) return;
     this.contained('tick', 'a tick', () => this.peer.tick(now));
     if (!this.snapshotRunning && this.storageHealth.snapshotRetryDue(now)) this.takeSnapshot();
-    const stats = this.listener.stats();
+    const stats = this.listenerStats();
     this.metrics.limitRefused(
       'partial_frame_budget',
       stats.partialFrameBudgetCloses - this.listenerCloses.partialFrameBudget,
@@ -382,9 +393,22 @@ export class Member {
     return this.secureListener?.stats().tlsHandshakeFailures ?? 0;
   }
 
-  /** listenerStats are the client listener's counts (partial frames held, limit closes), for metrics. */
-  listenerStats() {
-    return this.listener.stats();
+  /** listenerStats are the client ports' counts (partial frames held, limit closes), summed over both ports, for metrics. */
+  listenerStats(): ClientListenerStats {
+    const sum: ClientListenerStats = {
+      connections: 0,
+      partialFrameBytes: 0,
+      partialFrameBytesMax: 0,
+      partialFrameBudgetCloses: 0,
+      frameTimeoutCloses: 0,
+      tlsHandshakeFailures: 0,
+    };
+    for (const listener of [this.listener, this.secureListener]) {
+      if (listener === undefined) continue;
+      const stats = listener.stats();
+      for (const key of Object.keys(sum) as (keyof ClientListenerStats)[]) sum[key] += stats[key];
+    }
+    return sum;
   }
 
   /** schedule runs the host loop soon, once, however many events asked for it. */
@@ -743,6 +767,7 @@ export class Member {
           host: member.host,
           role: member.role,
           clientPort: member.clientPort,
+          secureClientPort: member.secureClientPort,
           adminPort: member.adminPort,
           connected: member.id === this.config.id || this.upPeers.has(member.id),
           lastContactMs: member.id === this.config.id ? 0 : contact === undefined ? null : now - contact,
@@ -782,7 +807,7 @@ export class Member {
     this.storageHealth.stop();
     for (const connection of this.connections.values()) connection.close();
     this.unwatchTls();
-    await this.listener.close();
+    await this.listener?.close();
     await this.secureListener?.close();
     await this.mesh.close();
     while (this.pumping) await new Promise((resolve) => setTimeout(resolve, 5));

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { makeTestPki, type TestPki } from '@zabkit/transport-tcp/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePorts } from '../src/free-ports.js';
+import { RawClient } from './raw-client.js';
 
 // Issue 14, item 6: the admin port over HTTPS (adminTls), on a real one-member `zabkit-server`
 // process with openssl certificates: a client trusting the CA gets /health over HTTPS, a plain
@@ -61,17 +62,25 @@ function plainGet(port: number, path: string): Promise<string> {
   });
 }
 
-async function start(name: string, adminTls: Record<string, unknown>): Promise<{ port: number; child: ChildProcess }> {
-  const [peerPort, clientPort, adminPort] = await freePorts(3, '127.0.0.1');
+async function start(
+  name: string,
+  adminTls: Record<string, unknown>,
+  extra: { tlsOnly?: boolean } = {},
+): Promise<{ port: number; child: ChildProcess; clientPort: number }> {
+  const [peerPort, clientPort, adminPort] = (await freePorts(3, '127.0.0.1')) as [number, number, number];
   const path = join(dir, `${name}.json`);
+  const self = extra.tlsOnly
+    ? { id: 1, host: '127.0.0.1', peerPort, secureClientPort: clientPort, adminPort }
+    : { id: 1, host: '127.0.0.1', peerPort, clientPort, adminPort };
   writeFileSync(
     path,
     JSON.stringify({
       id: 1,
       dataDir: join(dir, `${name}-data`),
       tickMs: 50,
-      members: [{ id: 1, host: '127.0.0.1', peerPort, clientPort, adminPort }],
+      members: [self],
       adminTls,
+      ...(extra.tlsOnly ? { clientTls: { certFile: pki.server.certFile, keyFile: pki.server.keyFile } } : {}),
     }),
   );
   const child = spawn(process.execPath, [bin, 'start', '--config', path], { stdio: 'ignore' });
@@ -88,8 +97,27 @@ async function start(name: string, adminTls: Record<string, unknown>): Promise<{
     if (Date.now() > until) throw new Error(`member ${name} did not answer over HTTPS`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  return { port, child };
+  return { port, child, clientPort };
 }
+
+describe('issue 14: a TLS-only client port', () => {
+  it('a member with secureClientPort and no clientPort serves over TLS only', async () => {
+    const { clientPort } = await start(
+      'tls-only',
+      { certFile: pki.server.certFile, keyFile: pki.server.keyFile },
+      {
+        tlsOnly: true,
+      },
+    );
+    const client = await RawClient.connect(`127.0.0.1:${clientPort}`, undefined, 10_000, { tls: { ca: pki.ca.cert } });
+    await client.create('/tls-only', 'yes');
+    expect(await client.get('/tls-only')).toBe('yes');
+    client.close();
+    await expect(
+      RawClient.connect(`127.0.0.1:${clientPort}`, undefined, 10_000, { connectTimeoutMs: 2_000 }),
+    ).rejects.toThrow(/TLS port/);
+  }, 60_000);
+});
 
 describe('issue 14: the admin port over HTTPS', () => {
   it('answers over HTTPS with the configured certificate, not over plain HTTP; SIGHUP loads a renewed one', async () => {

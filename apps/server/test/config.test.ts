@@ -39,6 +39,16 @@ describe('zabkit-server start: bad configuration exits 2 with one message naming
       /duplicate port 127\.0\.0\.1:41000/,
     ],
     ['its own id missing', { ...good, id: 9 }, /id 9 is not among members/],
+    [
+      'a member with no client port at all',
+      { ...good, members: [{ ...member(1, 41000), clientPort: undefined }, member(2, 41010)] },
+      /member 1 has neither clientPort nor secureClientPort/,
+    ],
+    [
+      'a secureClientPort without clientTls',
+      { ...good, members: [{ ...member(1, 41000), secureClientPort: 41005 }, member(2, 41010)] },
+      /member 1 has a secureClientPort but no clientTls/,
+    ],
     ['a wrong type', { ...good, tickMs: 'fast' }, /tickMs/],
     ['not JSON', '{ id: 1', /not valid JSON/],
     [
@@ -73,6 +83,17 @@ describe('zabkit-server start: bad configuration exits 2 with one message naming
     const { status, stderr } = run(good, ['--tick-millis', '5']);
     expect(status).toBe(2);
     expect(stderr).toMatch(/unknown flag --tick-millis/);
+  });
+
+  it('a TLS-only member (secureClientPort, no clientPort) is a valid configuration', () => {
+    const tlsOnly = {
+      ...good,
+      members: [{ ...member(1, 41000), clientPort: undefined, secureClientPort: 41005 }, member(2, 41010)],
+      clientTls: { certFile: 'c.pem', keyFile: 'c.key' },
+    };
+    const parsed = parseConfig(tlsOnly);
+    expect(parsed.members[0]?.clientPort).toBeUndefined();
+    expect(parsed.members[0]?.secureClientPort).toBe(41005);
   });
 
   it('flags override the file', () => {
