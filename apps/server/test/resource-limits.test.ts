@@ -156,7 +156,7 @@ async function expectServes(harness: Harness, id: number, tag: string, withinMs:
 }
 
 describe('issue 12: what one client can make a member hold', () => {
-  it('300 connections parking a partial frame of 1,000,000 bytes: the member keeps serving and gives the memory back', async () => {
+  it('300 connections parking a partial frame of 1,000,000 bytes: the member keeps serving and keeps no more memory than its budget admits', async () => {
     const harness = await startHarness();
     const { followers } = await roles(harness);
     const target = followers[0] as number;
@@ -181,11 +181,14 @@ describe('issue 12: what one client can make a member hold', () => {
     const servesMs = await expectServes(harness, target, 'while-parked', 5_000);
     await expectServesOnBystanders(harness);
     for (const p of parked) p.socket.destroy();
-    // Bounds. Measured on today's code: 67 parked frames (what a 64 MiB budget admits) take RSS to
-    // baseline + 93 MB, and the allocator keeps it after they close; 300 take it to + 350 MB, kept.
-    // So the member may keep about what its budget admitted, not more: wait up to 15 s for RSS to be
-    // within baseline + 128 MB.
-    const boundBytes = baseline + 128 * MB;
+    // Bounds. Without the budget, 300 parked frames take RSS to baseline + 350 MB, and the allocator
+    // keeps it after they close. With the 64 MiB budget, what is parked (about 67 frames) and what
+    // reading cost take it to baseline + 92 … 131 MB (five CI runs; the peak up to + 140 MB), and
+    // the allocator keeps that too, for minutes (nothing allocates meanwhile to make V8 collect).
+    // So the member may keep what its budget admitted, not more: after the sockets close, RSS must
+    // be within the same bound as the peak, baseline + 160 MB, within 15 s. (A bound of + 128 MB
+    // failed one CI run in five at + 130 MB, while showing nothing the + 160 MB bound does not.)
+    const boundBytes = baseline + 160 * MB;
     const deadline = Date.now() + 15_000;
     let afterRss = rssBytes(pid);
     while (afterRss > boundBytes && Date.now() < deadline) {
@@ -200,7 +203,7 @@ describe('issue 12: what one client can make a member hold', () => {
     );
     expect(
       afterRss,
-      `member ${target}'s RSS 15 s after the parked sockets closed must be within baseline ${mb(baseline)} + 128 MB\n${describeMember(harness, target)}`,
+      `member ${target}'s RSS 15 s after the parked sockets closed must be within baseline ${mb(baseline)} + 160 MB\n${describeMember(harness, target)}`,
     ).toBeLessThanOrEqual(boundBytes);
     expect(
       sampler.peak,
