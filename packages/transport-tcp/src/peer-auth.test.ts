@@ -11,7 +11,7 @@ import type { PeerMessage } from '@zabkit/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { newPeerNonce, type PeerTranscript, peerProof, transcriptBytes, verifyPeerProof } from './peer-auth.js';
 import { PeerMesh, type PeerMeshOptions } from './peer-mesh.js';
-import { closeServer, HOST, rawConnect, rawServer, seededRandom, waitFor } from './testing.js';
+import { closeServer, HOST, joinMeshes, type MeshNode, meshNode, rawConnect, rawServer, waitFor } from './testing.js';
 
 const SECRET = new Uint8Array(48).fill(0x5a);
 const OTHER_SECRET = new Uint8Array(48).fill(0xa5);
@@ -21,40 +21,9 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-interface Node {
-  mesh: PeerMesh;
-  port: number;
-  received: { from: number; message: PeerMessage }[];
-  ups: number[];
-  downs: number[];
-  warnings: { fields: Record<string, unknown>; message: string }[];
-}
-
-async function node(serverId: number, options: Partial<PeerMeshOptions> = {}): Promise<Node> {
-  const warnings: Node['warnings'] = [];
-  const ignore = () => {};
-  const mesh = new PeerMesh({
-    serverId,
-    listen: { host: HOST, port: 0 },
-    random: seededRandom(serverId),
-    reconnectDelayMsBase: 20,
-    reconnectDelayMsMax: 200,
-    logger: { debug: ignore, info: ignore, warn: (fields, message) => warnings.push({ fields, message }) },
-    ...options,
-  });
-  const result: Node = { mesh, port: 0, received: [], ups: [], downs: [], warnings };
-  mesh.onMessage((from, message) => result.received.push({ from, message }));
-  mesh.onPeerUp((id) => result.ups.push(id));
-  mesh.onPeerDown((id) => result.downs.push(id));
-  result.port = (await mesh.start()).port;
-  cleanups.push(() => mesh.close());
-  return result;
-}
-
-function join(nodes: Node[]): void {
-  const peers = nodes.map((n) => ({ id: n.mesh.serverId, host: HOST, port: n.port }));
-  for (const n of nodes) n.mesh.setPeers(peers);
-}
+type Node = MeshNode;
+const node = (serverId: number, options: Partial<PeerMeshOptions> = {}) => meshNode(serverId, options, cleanups);
+const join = (nodes: Node[]) => joinMeshes(nodes);
 
 const ack = (i: number): PeerMessage => ({ type: 'ack', epoch: 1, zxid: 2 ** 32 + i });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -10,44 +10,18 @@ import {
 } from '@zabkit/codec';
 import type { PeerMessage } from '@zabkit/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PeerMesh, type PeerMeshOptions } from './peer-mesh.js';
-import { closeServer, HOST, rawConnect, rawServer, seededRandom, waitFor } from './testing.js';
+import type { PeerMeshOptions } from './peer-mesh.js';
+import { closeServer, HOST, joinMeshes, type MeshNode, meshNode, rawConnect, rawServer, waitFor } from './testing.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-interface Node {
-  mesh: PeerMesh;
-  port: number;
-  received: { from: number; message: PeerMessage }[];
-  ups: number[];
-  downs: { id: number; code: string | undefined }[];
-}
-
-async function node(serverId: number, options: Partial<PeerMeshOptions> = {}, port = 0): Promise<Node> {
-  const mesh = new PeerMesh({
-    serverId,
-    listen: { host: HOST, port },
-    random: seededRandom(serverId),
-    reconnectDelayMsBase: 20,
-    reconnectDelayMsMax: 200,
-    ...options,
-  });
-  const result: Node = { mesh, port: 0, received: [], ups: [], downs: [] };
-  mesh.onMessage((from, message) => result.received.push({ from, message }));
-  mesh.onPeerUp((id) => result.ups.push(id));
-  mesh.onPeerDown((id, error) => result.downs.push({ id, code: (error as { code?: string } | undefined)?.code }));
-  result.port = (await mesh.start()).port;
-  cleanups.push(() => mesh.close());
-  return result;
-}
-
-function join(nodes: Node[]): void {
-  const peers = nodes.map((n) => ({ id: n.mesh.serverId, host: HOST, port: n.port }));
-  for (const n of nodes) n.mesh.setPeers(peers);
-}
+type Node = MeshNode;
+const node = (serverId: number, options: Partial<PeerMeshOptions> = {}, port = 0) =>
+  meshNode(serverId, options, cleanups, port);
+const join = (nodes: Node[]) => joinMeshes(nodes);
 
 /** plain is a handshake without a secret (auth none). */
 const plain = (serverId: number): PeerHandshake => ({

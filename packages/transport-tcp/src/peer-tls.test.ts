@@ -2,10 +2,10 @@ import { connect as tlsConnect } from 'node:tls';
 import { encodePeerHandshake, PEER_PROTOCOL_VERSION } from '@zabkit/codec';
 import type { PeerMessage } from '@zabkit/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { PeerMesh, type PeerMeshOptions } from './peer-mesh.js';
+import type { PeerMeshOptions } from './peer-mesh.js';
 import type { PeerTlsOptions } from './peer-tls.js';
 import { makeTestPki, type TestPki } from './test-pki.js';
-import { HOST, rawConnect, seededRandom, waitFor } from './testing.js';
+import { HOST, joinMeshes, meshNode, rawConnect, waitFor } from './testing.js';
 
 // Issue 14, item 1 by mutual TLS: members' certificates, signed by the ensemble's CA, name them
 // (zabkit-member-<id>); a connection without one, from another CA, or naming another member than
@@ -22,49 +22,14 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-interface Node {
-  mesh: PeerMesh;
-  port: number;
-  received: { from: number; message: PeerMessage }[];
-  ups: number[];
-  downs: number[];
-  warnings: { fields: Record<string, unknown>; message: string }[];
-}
-
 function tlsOf(id: number, options: { stranger?: boolean } = {}): PeerTlsOptions {
   const member = pki.member(id, options);
   return { cert: member.cert, key: member.key, ca: pki.ca.cert };
 }
 
-async function node(serverId: number, options: Partial<PeerMeshOptions>): Promise<Node> {
-  const warnings: Node['warnings'] = [];
-  const ignore = () => {};
-  const mesh = new PeerMesh({
-    serverId,
-    listen: { host: HOST, port: 0 },
-    random: seededRandom(serverId),
-    reconnectDelayMsBase: 20,
-    reconnectDelayMsMax: 200,
-    handshakeTimeoutMs: 1_000,
-    logger: { debug: ignore, info: ignore, warn: (fields, message) => warnings.push({ fields, message }) },
-    ...options,
-  });
-  const result: Node = { mesh, port: 0, received: [], ups: [], downs: [], warnings };
-  mesh.onMessage((from, message) => result.received.push({ from, message }));
-  mesh.onPeerUp((id) => result.ups.push(id));
-  mesh.onPeerDown((id) => result.downs.push(id));
-  result.port = (await mesh.start()).port;
-  cleanups.push(() => mesh.close());
-  return result;
-}
-
-function join(nodes: Node[], extra: { id: number; port: number }[] = []): void {
-  const peers = [...nodes.map((n) => ({ id: n.mesh.serverId, port: n.port })), ...extra].map((p) => ({
-    ...p,
-    host: HOST,
-  }));
-  for (const n of nodes) n.mesh.setPeers(peers);
-}
+const node = (serverId: number, options: Partial<PeerMeshOptions>) =>
+  meshNode(serverId, { handshakeTimeoutMs: 1_000, ...options }, cleanups);
+const join = joinMeshes;
 
 const ack = (i: number): PeerMessage => ({ type: 'ack', epoch: 1, zxid: 2 ** 32 + i });
 const hello = (serverId: number) => ({
