@@ -82,6 +82,24 @@ const baseConfigSchema = z.strictObject({
    */
   clientTls: tlsFilesSchema.optional(),
   /**
+   * superDigest: the super user, who passes every ACL check, as ZooKeeper's
+   * DigestAuthenticationProvider.superDigest: `super:base64(sha1("super:password"))` (make one with
+   * `zabkit digest super:password`). A client becomes the super user with addAuth("digest",
+   * "super:password"). Leave it out (the default) for no digest super user.
+   */
+  superDigest: z
+    .string()
+    .regex(
+      /^[^:]+:[A-Za-z0-9+/]{27}=$/,
+      'expected user:base64(sha1(user:password)), 28 base64 characters after the colon',
+    )
+    .optional(),
+  /**
+   * superX509: a client certificate subject (RFC 2253, e.g. `CN=admin,O=Example`) that is the super
+   * user on the TLS client port. Leave it out for none.
+   */
+  superX509: z.string().min(1).optional(),
+  /**
    * adminTls: serve the admin port over HTTPS with these PEM files (the shape of clientTls; with
    * clientCertificates `require`, only clients with a certificate from caFile reach it). Read at
    * start, and again on SIGHUP.

@@ -1,5 +1,5 @@
 import { randomBytes, randomInt } from 'node:crypto';
-import { CodecError, type ConnectRequest } from '@zabkit/codec';
+import { AUTH_XID, CodecError, type ConnectRequest } from '@zabkit/codec';
 import {
   type ClientOutput,
   createPrng,
@@ -21,8 +21,15 @@ import {
   ZabPeer,
 } from '@zabkit/core';
 import { type FileStorage, openFileStorage } from '@zabkit/storage';
-import { ClientListener, type ClientListenerStats, PeerMesh, type ServerConnection } from '@zabkit/transport-tcp';
+import {
+  ClientListener,
+  type ClientListenerStats,
+  ConnectionAuth,
+  PeerMesh,
+  type ServerConnection,
+} from '@zabkit/transport-tcp';
 import type { Logger } from 'pino';
+
 import { readClientTls, watchClientTls } from './client-tls.js';
 import { isLoopbackHost, limitsOf, readPeerSecret, type ServerConfig } from './config.js';
 import { Metrics } from './metrics.js';
@@ -618,11 +625,30 @@ export class Member {
     connection.setIdleTimeout(timeoutMs);
     this.peer.touchSession(sessionId);
     this.metrics.connections(this.connections.size);
+    const auth = new ConnectionAuth(connection.remoteAddress, connection.clientCertificate, {
+      digest: this.config.superDigest,
+      x509: this.config.superX509,
+    });
     connection.onMessage((message, frameBytes) => {
       if (this.stopping) return;
       if (message.kind === 'ping') {
         this.contained('ping', 'a ping', () => this.peer.touchSession(sessionId));
         connection.send({ kind: 'pong' });
+        return;
+      }
+      if (message.kind === 'addAuth') {
+        // Connection state, answered at once (ZooKeeper's auth packet, xid -4); it covers every
+        // frame read after it.
+        const error = auth.add(message.scheme, message.credentials);
+        if (error !== null) {
+          this.metrics.authFailed();
+          this.logger.info(
+            { sessionId: `0x${sessionId.toString(16)}`, address: connection.remoteAddress, scheme: message.scheme },
+            'addAuth refused',
+          );
+        }
+        const zxid = this.peer.status().lastAppliedZxid;
+        connection.send({ kind: 'reply', xid: AUTH_XID, zxid, error, result: null });
         return;
       }
       this.metrics.request(message.request.op);
@@ -633,7 +659,7 @@ export class Member {
       this.contained(
         'client request',
         `a ${message.request.op} request of session 0x${sessionId.toString(16)}`,
-        () => this.peer.submit(sessionId, message.xid, message.request, { linearizable }),
+        () => this.peer.submit(sessionId, message.xid, message.request, { linearizable, auth: auth.ids }),
         () => connection.close(),
       );
       this.schedule();

@@ -134,6 +134,7 @@ export class Metrics {
   private readonly inputFailures: Counter<'input'>;
   private readonly limitRefusals: Counter<'limit'>;
   private readonly snapshotFailures: Counter;
+  private readonly authFailures: Counter;
   private readonly applyRate = new Rate();
   private readonly requestRate = new Rate();
   private readonly recentRequests = new RecentSamples();
@@ -224,6 +225,11 @@ export class Metrics {
       labelNames: ['limit'],
       registers: [this.registry],
     });
+    this.authFailures = new Counter({
+      name: 'zabkit_client_auth_failures_total',
+      help: 'addAuth requests refused with AUTH_FAILED (unknown scheme, malformed credentials, too many ids)',
+      registers: [this.registry],
+    });
     this.snapshotFailures = new Counter({
       name: 'zabkit_snapshot_failures_total',
       help: 'Snapshots that could not be written',
@@ -243,6 +249,11 @@ export class Metrics {
    */
   limitRefused(limit: string, count = 1): void {
     if (count > 0) this.limitRefusals.inc({ limit }, count);
+  }
+
+  /** authFailed counts an addAuth refused with AUTH_FAILED. */
+  authFailed(): void {
+    this.authFailures.inc();
   }
 
   snapshotFailed(): void {

@@ -30,6 +30,8 @@ export const CLIENT_PROTOCOL_VERSION = 1;
 export const PASSWORD_BYTES = 16;
 /** WATCH_EVENT_XID is the xid of every watch event, as ZooKeeper's notification xid. */
 export const WATCH_EVENT_XID = -1;
+/** AUTH_XID is the xid of the reply to an AddAuthFrame, as ZooKeeper's auth packet xid. */
+export const AUTH_XID = -4;
 
 /** ConnectRequest opens or resumes a session (ZooKeeper's ConnectRequest); the client's first frame. */
 export interface ConnectRequest {
@@ -101,6 +103,18 @@ export interface RequestFrame {
   request: Request;
 }
 
+/**
+ * AddAuthFrame adds an identity to the connection (ZooKeeper's AuthPacket, xid -4): `digest` with
+ * credentials `user:password` (UTF-8). It takes effect for every frame the server reads after it;
+ * the server answers with a ReplyFrame of xid AUTH_XID (error AUTH_FAILED if refused), answering
+ * auth frames in the order they came. A client replays its credentials on every new connection.
+ */
+export interface AddAuthFrame {
+  kind: 'addAuth';
+  scheme: string;
+  credentials: Uint8Array;
+}
+
 /** ReplyFrame answers the request with the same xid: core's Reply without the session id (the connection implies it). */
 export interface ReplyFrame extends Omit<Reply, 'sessionId'> {
   kind: 'reply';
@@ -123,11 +137,13 @@ export interface Pong {
 }
 
 /** ClientMessage: every frame a client sends to a server. A session ends with a closeSession request. */
-export type ClientMessage = ConnectRequest | RequestFrame | Ping;
+export type ClientMessage = ConnectRequest | RequestFrame | Ping | AddAuthFrame;
 /** ServerMessage: every frame a server sends to a client. */
 export type ServerMessage = ConnectResponse | ConnectRefused | ReplyFrame | WatchEventFrame | Pong;
 
 const password = bytes(PASSWORD_BYTES);
+/** AUTH_CREDENTIALS_BYTES_MAX: a server refuses longer credentials with AUTH_FAILED. */
+export const AUTH_CREDENTIALS_BYTES_MAX = 4096;
 const clientVersion = protocolVersion(CLIENT_PROTOCOL_VERSION, 'client');
 
 /** replyError writes a success as 0, as ZooKeeper's ReplyHeader.err, and a failure as its error code. */
@@ -158,6 +174,7 @@ export const clientMessage = union<ClientMessage, 'kind'>('client message kind',
   },
   request: { code: 2, fields: { xid: int32, request, linearizable: withDefault(boolean, false) } },
   ping: { code: 3, fields: {} },
+  addAuth: { code: 4, fields: { scheme: string, credentials: bytes() } },
 });
 
 /** serverMessage is the schema of server-to-client frames; kinds 16 to 31, so a misdirected frame is an unknown kind. */

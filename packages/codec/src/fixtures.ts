@@ -1,6 +1,6 @@
 // Sample values of every message kind, shared by the round-trip tests, the fuzzer's seed corpus
 // and the benchmark. Not exported from the package.
-import type { LogEntry, PeerMessage, Request, Result, SnapshotRecord, Stat, Txn } from '@zabkit/core';
+import type { ACL, LogEntry, PeerMessage, Request, Result, SnapshotRecord, Stat, Txn } from '@zabkit/core';
 import type { ClientMessage, ServerMessage } from './client-protocol.js';
 import type { PeerHandshakeMessage } from './peer-protocol.js';
 
@@ -25,18 +25,30 @@ export const sampleStat: Stat = {
 
 const data = Uint8Array.of(1, 2, 3, 0xff, 0);
 
+const OPEN_ACL: ACL[] = [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }];
+
+/** sampleAcl names every scheme a stored ACL may hold. */
+export const sampleAcl: ACL[] = [
+  { perms: 31, id: { scheme: 'world', id: 'anyone' } },
+  { perms: 1, id: { scheme: 'digest', id: 'alice:XHxkuHoDXWMM3WcOcQNfzNmXjkw=' } },
+  { perms: 3, id: { scheme: 'ip', id: '10.0.0.0/8' } },
+  { perms: 16, id: { scheme: 'x509', id: 'CN=zabkit-client,O=Zabkit Tests' } },
+];
+
 /** sampleRequests has at least one request of every op. */
 export const sampleRequests: Request[] = [
-  { op: 'create', path: '/app/node', data, mode: 3, ttlMs: 0 },
-  { op: 'create', path: '/ttl', data: new Uint8Array(0), mode: 5, ttlMs: 60_000 },
+  { op: 'create', path: '/app/node', data, mode: 3, ttlMs: 0, acl: sampleAcl },
+  { op: 'create', path: '/ttl', data: new Uint8Array(0), mode: 5, ttlMs: 60_000, acl: OPEN_ACL },
   { op: 'delete', path: '/app/node', version: -1 },
   { op: 'setData', path: '/app', data, version: 4 },
   { op: 'check', path: '/app', version: 4 },
+  { op: 'getACL', path: '/app' },
+  { op: 'setACL', path: '/app', acl: sampleAcl, version: 2 },
   {
     op: 'multi',
     ops: [
       { op: 'check', path: '/a', version: 1 },
-      { op: 'create', path: '/a/b', data, mode: 0, ttlMs: 0 },
+      { op: 'create', path: '/a/b', data, mode: 0, ttlMs: 0, acl: OPEN_ACL },
       { op: 'setData', path: '/a', data, version: -1 },
       { op: 'delete', path: '/a/c', version: 2 },
     ],
@@ -73,6 +85,8 @@ export const sampleResults: Result[] = [
   { op: 'delete' },
   { op: 'setData', stat: sampleStat },
   { op: 'check' },
+  { op: 'setACL', stat: sampleStat },
+  { op: 'getACL', acl: sampleAcl, stat: sampleStat },
   {
     op: 'multi',
     results: [
@@ -113,14 +127,25 @@ export const sampleTxns: Txn[] = [
     container: false,
     ttlMs: 0,
     parentCversion: 9,
+    acl: sampleAcl,
   },
   { type: 'delete', path: '/e' },
+  { type: 'setACL', path: '/a', acl: sampleAcl.slice(1), version: 3 },
   { type: 'setData', path: '/a', data, version: 5 },
   {
     type: 'multi',
     txns: [
       { type: 'check', path: '/a', version: 5 },
-      { type: 'create', path: '/c', data, ephemeralOwner: 0, container: true, ttlMs: 0, parentCversion: 1 },
+      {
+        type: 'create',
+        path: '/c',
+        data,
+        ephemeralOwner: 0,
+        container: true,
+        ttlMs: 0,
+        parentCversion: 1,
+        acl: [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }],
+      },
       { type: 'setData', path: '/a', data, version: 6 },
       { type: 'delete', path: '/d' },
       { type: 'error', code: 'BAD_VERSION' },
@@ -156,6 +181,7 @@ export const sampleSnapshotRecords: SnapshotRecord[] = [
     ephemeralOwner: 0,
     container: false,
     ttlMs: 0,
+    acl: sampleAcl,
   },
   { kind: 'session', sessionId: SESSION_BIG, timeoutMs: 10_000, password: SESSION_PASSWORD },
 ];
@@ -186,6 +212,7 @@ export const sampleClientMessages: ClientMessage[] = [
     (request, i): ClientMessage => ({ kind: 'request', xid: i + 1, request, linearizable: i % 2 === 1 }),
   ),
   { kind: 'ping' },
+  { kind: 'addAuth', scheme: 'digest', credentials: new TextEncoder().encode('alice:secret') },
 ];
 
 /** sampleServerMessages has every server-to-client kind, and a reply of every result. */
@@ -238,6 +265,13 @@ export const samplePeerMessages: PeerMessage[] = [
       sessionId: i === 0 ? 0 : SESSION_BIG,
       cxid: i,
       request,
+      auth:
+        i % 2 === 0
+          ? []
+          : [
+              { scheme: 'ip', id: '10.1.2.3' },
+              { scheme: 'digest', id: 'alice:XHxkuHoDXWMM3WcOcQNfzNmXjkw=' },
+            ],
     }),
   ),
   { type: 'barrier', epoch: 7, id: 1 },

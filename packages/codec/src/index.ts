@@ -1,4 +1,5 @@
 export type {
+  AddAuthFrame,
   ClientMessage,
   ConnectRefused,
   ConnectRefusedReason,
@@ -12,6 +13,8 @@ export type {
   WatchEventFrame,
 } from './client-protocol.js';
 export {
+  AUTH_CREDENTIALS_BYTES_MAX,
+  AUTH_XID,
   CLIENT_PROTOCOL_VERSION,
   CONNECT_REFUSED_REASON_NUMBERS,
   clientMessage,
@@ -52,6 +55,11 @@ export {
 } from './peer-protocol.js';
 export { protocolVersion } from './protocol-version.js';
 export {
+  AUTH_IDS_MAX,
+  acl,
+  aclOrOpen,
+  authId,
+  authIds,
   decodeLogEntry,
   decodeSnapshotRecord,
   encodeLogEntry,

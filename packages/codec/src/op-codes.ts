@@ -12,6 +12,8 @@ export const OP_CODES = {
   exists: 3,
   getData: 4,
   setData: 5,
+  getACL: 6,
+  setACL: 7,
   getChildren: 8,
   sync: 9,
   ping: 11,

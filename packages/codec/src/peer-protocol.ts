@@ -3,9 +3,21 @@ import { FRAME_BYTES_MAX_DEFAULT } from './frame.js';
 import { decodeMessageBody, encodeMessageFrame } from './message.js';
 import { OP_CODES } from './op-codes.js';
 import { protocolVersion } from './protocol-version.js';
-import { logEntry, sessionPassword, snapshotRecord } from './records.js';
+import { authIds, logEntry, sessionPassword, snapshotRecord } from './records.js';
 import { requestVariants } from './requests.js';
-import { array, boolean, bytes, int32, int64, named, nonNegativeInt32, string, uint32, union } from './schema.js';
+import {
+  array,
+  boolean,
+  bytes,
+  int32,
+  int64,
+  named,
+  nonNegativeInt32,
+  string,
+  uint32,
+  union,
+  withDefault,
+} from './schema.js';
 
 /**
  * PEER_PROTOCOL_VERSION is the peer protocol this codec speaks; a peer with another is refused at
@@ -123,7 +135,15 @@ export const peerMessage = union<PeerMessage, 'type'>('peer message type', 'type
   },
   forward: {
     code: 1,
-    fields: { epoch, followId: uint32, sessionId: int64, cxid: int32, request: forwardedRequest },
+    fields: {
+      epoch,
+      followId: uint32,
+      sessionId: int64,
+      cxid: int32,
+      request: forwardedRequest,
+      // Appended: a forward from a member before ACLs carries no ids (then only `world` ACLs pass).
+      auth: withDefault(authIds, []),
+    },
   },
   proposal: { code: 2, fields: { epoch, entries: array(logEntry) } },
   ack: { code: 3, fields: { epoch, zxid } },

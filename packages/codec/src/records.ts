@@ -1,4 +1,7 @@
 import {
+  type ACL,
+  ACL_ENTRIES_MAX,
+  type AuthId,
   type CheckTxn,
   type CloseSessionTxn,
   type CreateSessionTxn,
@@ -10,7 +13,9 @@ import {
   type LogEntry,
   type MultiTxn,
   type MultiTxnOp,
+  OPEN_ACL_UNSAFE,
   SESSION_PASSWORD_BYTES,
+  type SetACLTxn,
   type SetDataTxn,
   type SnapshotHeader,
   type SnapshotRecord,
@@ -59,6 +64,26 @@ export const stat: FieldCodec<Stat> = struct<Stat>('Stat', {
   pzxid: int64,
 });
 
+/** authId is ZooKeeper's Id: a scheme and an id in it. */
+export const authId: FieldCodec<AuthId> = struct<AuthId>('Id', { scheme: string, id: string });
+
+/** AUTH_IDS_MAX bounds the ids one forwarded request carries (a connection holds a few). */
+export const AUTH_IDS_MAX = 64;
+
+/** authIds are the ids a connection holds, as a forwarded request carries them. */
+export const authIds: FieldCodec<AuthId[]> = array(authId, AUTH_IDS_MAX);
+
+const aclEntry: FieldCodec<ACL> = struct<ACL>('ACL', { perms: int32, id: authId });
+
+/** acl is an access list, at most ACL_ENTRIES_MAX entries (core checks what they say). */
+export const acl: FieldCodec<ACL[]> = array(aclEntry, ACL_ENTRIES_MAX);
+
+/**
+ * aclOrOpen is an access list appended to a record that existed before ACLs (a create, a snapshot
+ * node): missing, it decodes as OPEN_ACL_UNSAFE, which is what every znode had then.
+ */
+export const aclOrOpen: FieldCodec<ACL[]> = withDefault(acl, OPEN_ACL_UNSAFE as ACL[]);
+
 const createTxn: Variant<Omit<CreateTxn, 'type'>> = {
   code: OP_CODES.create,
   fields: {
@@ -68,8 +93,10 @@ const createTxn: Variant<Omit<CreateTxn, 'type'>> = {
     container: boolean,
     ttlMs: int64,
     parentCversion: int32,
+    acl: aclOrOpen,
   },
 };
+const setAclTxn: Variant<Omit<SetACLTxn, 'type'>> = { code: OP_CODES.setACL, fields: { path, acl, version: int32 } };
 const deleteTxn: Variant<Omit<DeleteTxn, 'type'>> = { code: OP_CODES.delete, fields: { path } };
 const setDataTxn: Variant<Omit<SetDataTxn, 'type'>> = {
   code: OP_CODES.setData,
@@ -127,6 +154,7 @@ export const txn: UnionCodec<Txn> = union<Txn, 'type'>('transaction', 'type', {
   create: createTxn,
   delete: deleteTxn,
   setData: setDataTxn,
+  setACL: setAclTxn,
   multi: multiTxn,
   createSession: createSessionTxn,
   closeSession: closeSessionTxn,
@@ -160,6 +188,7 @@ export const snapshotRecord: UnionCodec<SnapshotRecord> = union<SnapshotRecord, 
       ephemeralOwner: int64,
       container: boolean,
       ttlMs: int64,
+      acl: aclOrOpen,
     },
   },
   session: { code: 2, fields: { sessionId: int64, timeoutMs: nonNegativeInt32, password: sessionPassword } },

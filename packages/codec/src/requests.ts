@@ -4,16 +4,18 @@ import {
   CreateMode,
   type CreateRequest,
   type DeleteRequest,
+  type GetACLRequest,
   type GetChildrenRequest,
   type GetDataRequest,
   type MultiOp,
   type MultiReadOp,
   type Request,
+  type SetACLRequest,
   type SetDataRequest,
   WatcherType,
 } from '@zabkit/core';
 import { OP_CODES } from './op-codes.js';
-import { path } from './records.js';
+import { acl, aclOrOpen, path } from './records.js';
 import {
   array,
   boolean,
@@ -34,7 +36,13 @@ const createRequest: Variant<Omit<CreateRequest, 'op'>> = {
     data: bytes(),
     mode: oneOf('CreateMode', Object.values(CreateMode)),
     ttlMs: int64,
+    acl: aclOrOpen,
   },
+};
+const getAclRequest: Variant<Omit<GetACLRequest, 'op'>> = { code: OP_CODES.getACL, fields: { path } };
+const setAclRequest: Variant<Omit<SetACLRequest, 'op'>> = {
+  code: OP_CODES.setACL,
+  fields: { path, acl, version: int32 },
 };
 const deleteRequest: Variant<Omit<DeleteRequest, 'op'>> = { code: OP_CODES.delete, fields: { path, version: int32 } };
 const setDataRequest: Variant<Omit<SetDataRequest, 'op'>> = {
@@ -72,6 +80,8 @@ export const requestVariants: Variants<Request, 'op'> = {
   create: createRequest,
   delete: deleteRequest,
   setData: setDataRequest,
+  setACL: setAclRequest,
+  getACL: getAclRequest,
   check: checkRequest,
   multi: { code: OP_CODES.multi, fields: { ops: array(multiOp) } },
   getData: getDataRequest,

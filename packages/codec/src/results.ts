@@ -8,10 +8,11 @@ import type {
   MultiOpResult,
   MultiReadOpResult,
   Result,
+  SetACLResult,
   SetDataResult,
 } from '@zabkit/core';
 import { OP_CODES } from './op-codes.js';
-import { errorCode, path, stat } from './records.js';
+import { acl, errorCode, path, stat } from './records.js';
 import { array, bytes, type FieldCodec, nullable, string, union, type Variant } from './schema.js';
 
 const createResult: Variant<Omit<CreateResult, 'op'>> = { code: OP_CODES.create, fields: { path, stat } };
@@ -46,6 +47,8 @@ export const result = union<Result, 'op'>('result', 'op', {
   create: createResult,
   delete: deleteResult,
   setData: setDataResult,
+  setACL: { code: OP_CODES.setACL, fields: { stat } } satisfies Variant<Omit<SetACLResult, 'op'>>,
+  getACL: { code: OP_CODES.getACL, fields: { acl, stat } },
   check: checkResult,
   multi: { code: OP_CODES.multi, fields: { results: array(multiOpResult) } },
   getData: getDataResult,

@@ -42,6 +42,9 @@ const int32 = fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 });
 /** password: a session password, or none (a record from before passwords). */
 const password = fc.oneof(fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.constant(new Uint8Array(0)));
 
+const authId = plain({ scheme: text, id: text });
+const acl = fc.array(plain({ perms: int32, id: authId }), { maxLength: 6 });
+
 const multiOp: fc.Arbitrary<MultiTxnOp> = fc.oneof(
   plain({
     type: fc.constant('create' as const),
@@ -51,6 +54,7 @@ const multiOp: fc.Arbitrary<MultiTxnOp> = fc.oneof(
     container: fc.boolean(),
     ttlMs: int64,
     parentCversion: int32,
+    acl,
   }),
   plain({ type: fc.constant('delete' as const), path }),
   plain({ type: fc.constant('setData' as const), path, data, version: int32 }),
@@ -67,6 +71,7 @@ const txn: fc.Arbitrary<Txn> = fc.oneof(
     password,
   }),
   plain({ type: fc.constant('closeSession' as const), sessionId: int64, paths: fc.array(path, { maxLength: 8 }) }),
+  plain({ type: fc.constant('setACL' as const), path, acl, version: int32 }),
 );
 const logEntry: fc.Arbitrary<LogEntry> = plain({ zxid: int64, sessionId: int64, cxid: int32, timeMs: int64, txn });
 const snapshotRecord: fc.Arbitrary<SnapshotRecord> = fc.oneof(
@@ -85,6 +90,7 @@ const snapshotRecord: fc.Arbitrary<SnapshotRecord> = fc.oneof(
     ephemeralOwner: int64,
     container: fc.boolean(),
     ttlMs: int64,
+    acl,
   }),
   plain({
     kind: fc.constant('session' as const),

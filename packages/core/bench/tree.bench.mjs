@@ -1,7 +1,7 @@
 // Data tree benchmark: applies/s of setData (1 KiB) and of create-sequential on a tree of 1 M
 // znodes, and heap bytes per znode. Runs on the built package (`pnpm --filter @zabkit/core bench`
 // builds first); needs `node --expose-gc`. Prints medians of several runs; asserts nothing.
-import { CreateMode, DataTree, makeZxid, RequestPipeline, SessionTracker } from '../dist/index.js';
+import { CreateMode, DataTree, makeZxid, OPEN_ACL_UNSAFE, RequestPipeline, SessionTracker } from '../dist/index.js';
 
 if (typeof globalThis.gc !== 'function') throw new Error('run with node --expose-gc');
 const gc = globalThis.gc;
@@ -29,6 +29,7 @@ const createTxn = (path, data, parentCversion) => ({
   container: false,
   ttlMs: 0,
   parentCversion,
+  acl: OPEN_ACL_UNSAFE,
 });
 const nodePath = (i) => `/b/p${Math.floor(i / FANOUT)}/n${i % FANOUT}`;
 

@@ -14,7 +14,9 @@ export type { Epochs, RecoveredState, Snapshot, Storage } from './storage.js';
 export { MemoryStorage } from './storage.js';
 export * from './tree/index.js';
 export type {
+  ACL,
   AddWatchRequest,
+  AuthId,
   CheckRequest,
   CheckResult,
   CheckTxn,
@@ -33,6 +35,8 @@ export type {
   ErrorTxn,
   ExistsRequest,
   ExistsResult,
+  GetACLRequest,
+  GetACLResult,
   GetChildrenRequest,
   GetChildrenResult,
   GetDataRequest,
@@ -56,6 +60,9 @@ export type {
   Request,
   Result,
   SessionId,
+  SetACLRequest,
+  SetACLResult,
+  SetACLTxn,
   SetDataRequest,
   SetDataResult,
   SetDataTxn,
@@ -71,7 +78,18 @@ export type {
   WatchEvent,
   WriteRequest,
 } from './types.js';
-export { AddWatchMode, CreateMode, ERROR_CODE_NUMBERS, WatchEventType, WatcherType } from './types.js';
+export {
+  ACL_SCHEMES,
+  AddWatchMode,
+  CREATOR_ALL_ACL,
+  CreateMode,
+  ERROR_CODE_NUMBERS,
+  OPEN_ACL_UNSAFE,
+  Perms,
+  READ_ACL_UNSAFE,
+  WatchEventType,
+  WatcherType,
+} from './types.js';
 export {
   ENVELOPE_BYTES,
   logEntryBytes,

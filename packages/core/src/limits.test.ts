@@ -8,6 +8,7 @@ import {
   requestLimitError,
   writeRequestBytesMax,
 } from './limits.js';
+import { OPEN_ACL_UNSAFE } from './types.js';
 import { logEntryBytes } from './wire-size.js';
 
 describe('deriveLimits', () => {
@@ -35,6 +36,7 @@ describe('deriveLimits', () => {
         container: false,
         ttlMs: 2 ** 40,
         parentCversion: -1,
+        acl: OPEN_ACL_UNSAFE,
       },
     });
     expect(bytes).toBeLessThanOrEqual(limits.entryBytesMax);

@@ -35,6 +35,41 @@ export interface Stat {
   pzxid: Zxid;
 }
 
+/**
+ * AuthId is ZooKeeper's Id (zookeeper.jute `class Id`): an identity in a scheme. A connection
+ * holds the ids it authenticated as (`ip` always, `x509` from its client certificate, `digest`
+ * from addAuth, `super` for the configured super user); an ACL entry names the id it grants to.
+ */
+export interface AuthId {
+  scheme: string;
+  id: string;
+}
+
+/** Perms: ZooKeeper's ZooDefs.Perms bits. */
+export const Perms = { READ: 1, WRITE: 2, CREATE: 4, DELETE: 8, ADMIN: 16, ALL: 31 } as const;
+
+/** ACL is one entry of a znode's access list (zookeeper.jute `class ACL`): the perms granted to an id. */
+export interface ACL {
+  perms: number;
+  id: AuthId;
+}
+
+/** ACL_SCHEMES are the schemes an ACL entry may name (`auth` is expanded when the ACL is set). */
+export const ACL_SCHEMES = ['world', 'auth', 'digest', 'ip', 'x509'] as const;
+
+/** OPEN_ACL_UNSAFE: everyone may do everything (ZooDefs.Ids.OPEN_ACL_UNSAFE), the default. */
+export const OPEN_ACL_UNSAFE: readonly ACL[] = Object.freeze([
+  Object.freeze({ perms: Perms.ALL, id: Object.freeze({ scheme: 'world', id: 'anyone' }) }),
+]);
+/** CREATOR_ALL_ACL: every right to the ids the creating connection authenticated as (ZooDefs.Ids.CREATOR_ALL_ACL). */
+export const CREATOR_ALL_ACL: readonly ACL[] = Object.freeze([
+  Object.freeze({ perms: Perms.ALL, id: Object.freeze({ scheme: 'auth', id: '' }) }),
+]);
+/** READ_ACL_UNSAFE: everyone may read (ZooDefs.Ids.READ_ACL_UNSAFE). */
+export const READ_ACL_UNSAFE: readonly ACL[] = Object.freeze([
+  Object.freeze({ perms: Perms.READ, id: Object.freeze({ scheme: 'world', id: 'anyone' }) }),
+]);
+
 /** ErrorCode: ZooKeeper's KeeperException codes by name; ERROR_CODE_NUMBERS gives the wire numbers. */
 export type ErrorCode =
   | 'SYSTEM_ERROR'
@@ -113,6 +148,11 @@ export interface CreateRequest {
   mode: CreateMode;
   /** ttlMs is required (> 0) for the TTL modes and must be 0 otherwise. */
   ttlMs: number;
+  /**
+   * acl is the new znode's access list; ids of scheme `auth` become the creator's authenticated
+   * ids. Left out, it is OPEN_ACL_UNSAFE (the wire of clients from before ACLs).
+   */
+  acl?: readonly ACL[];
 }
 export interface DeleteRequest {
   op: 'delete';
@@ -150,6 +190,17 @@ export interface GetChildrenRequest {
   op: 'getChildren';
   path: string;
   watch: boolean;
+}
+export interface GetACLRequest {
+  op: 'getACL';
+  path: string;
+}
+export interface SetACLRequest {
+  op: 'setACL';
+  path: string;
+  acl: readonly ACL[];
+  /** version is the expected aversion (-1 matches any). */
+  version: number;
 }
 export interface GetEphemeralsRequest {
   op: 'getEphemerals';
@@ -197,9 +248,21 @@ export interface CloseSessionRequest {
 }
 
 /** WriteRequest: requests that go through Zab (they become transactions). */
-export type WriteRequest = CreateRequest | DeleteRequest | SetDataRequest | MultiRequest | CloseSessionRequest;
+export type WriteRequest =
+  | CreateRequest
+  | DeleteRequest
+  | SetDataRequest
+  | SetACLRequest
+  | MultiRequest
+  | CloseSessionRequest;
 /** ReadRequest: requests a server answers from its own replica. */
-export type ReadRequest = GetDataRequest | ExistsRequest | GetChildrenRequest | GetEphemeralsRequest | MultiReadRequest;
+export type ReadRequest =
+  | GetDataRequest
+  | ExistsRequest
+  | GetChildrenRequest
+  | GetACLRequest
+  | GetEphemeralsRequest
+  | MultiReadRequest;
 /** Request: every operation a client session can send after connecting. */
 export type Request =
   | WriteRequest
@@ -225,6 +288,8 @@ export interface CreateTxn {
   ttlMs: number;
   /** parentCversion is the parent's cversion after this create (ZooKeeper's CreateTxn.parentCVersion). */
   parentCversion: number;
+  /** acl is the znode's access list as checked and expanded by the leader (no `auth` ids left). */
+  acl: readonly ACL[];
 }
 export interface DeleteTxn {
   type: 'delete';
@@ -235,6 +300,13 @@ export interface SetDataTxn {
   path: string;
   data: Uint8Array;
   /** version is the znode's version after this change. */
+  version: number;
+}
+export interface SetACLTxn {
+  type: 'setACL';
+  path: string;
+  acl: readonly ACL[];
+  /** version is the znode's aversion after this change. */
   version: number;
 }
 export interface CheckTxn {
@@ -269,7 +341,15 @@ export interface CloseSessionTxn {
   /** paths are the session's ephemerals, deleted with it in this one transaction. */
   paths: string[];
 }
-export type Txn = CreateTxn | DeleteTxn | SetDataTxn | MultiTxn | CreateSessionTxn | CloseSessionTxn | ErrorTxn;
+export type Txn =
+  | CreateTxn
+  | DeleteTxn
+  | SetDataTxn
+  | SetACLTxn
+  | MultiTxn
+  | CreateSessionTxn
+  | CloseSessionTxn
+  | ErrorTxn;
 
 /**
  * LogEntry is one replicated transaction with ZooKeeper's TxnHeader: the session and client xid
@@ -325,6 +405,8 @@ export interface SnapshotNodeRecord {
   ephemeralOwner: SessionId;
   container: boolean;
   ttlMs: number;
+  /** acl: the znode's access list (OPEN_ACL_UNSAFE for a record written before ACLs). */
+  acl: readonly ACL[];
 }
 export interface SnapshotSessionRecord {
   kind: 'session';
@@ -362,6 +444,15 @@ export interface SetDataResult {
 }
 export interface CheckResult {
   op: 'check';
+}
+export interface SetACLResult {
+  op: 'setACL';
+  stat: Stat;
+}
+export interface GetACLResult {
+  op: 'getACL';
+  acl: ACL[];
+  stat: Stat;
 }
 export interface ErrorResult {
   op: 'error';
@@ -409,11 +500,13 @@ export type Result =
   | CreateResult
   | DeleteResult
   | SetDataResult
+  | SetACLResult
   | CheckResult
   | MultiResult
   | GetDataResult
   | ExistsResult
   | GetChildrenResult
+  | GetACLResult
   | GetEphemeralsResult
   | MultiReadResult
   | SyncResult

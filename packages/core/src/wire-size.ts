@@ -8,7 +8,19 @@
  * which the host then reports instead of sending (never a crash).
  */
 
-import type { LogEntry, MultiOp, MultiTxnOp, Reply, Request, Result, SnapshotRecord, Txn } from './types.js';
+import type {
+  ACL,
+  AuthId,
+  LogEntry,
+  MultiOp,
+  MultiTxnOp,
+  Reply,
+  Request,
+  Result,
+  SnapshotRecord,
+  Txn,
+} from './types.js';
+import { OPEN_ACL_UNSAFE } from './types.js';
 import type { PeerMessage } from './zab/messages.js';
 
 /** INT_BYTES is the widest msgpack integer: a marker byte and 8 bytes. */
@@ -49,11 +61,30 @@ export function binBytes(data: Uint8Array): number {
   return HEADER_BYTES + data.length;
 }
 
+/** authIdBytes bounds one encoded AuthId (an array of scheme and id). */
+function authIdBytes(id: AuthId): number {
+  return HEADER_BYTES + stringBytes(id.scheme) + stringBytes(id.id);
+}
+
+/** aclBytes bounds one encoded access list (an array of [perms, [scheme, id]]). */
+export function aclBytes(acl: readonly ACL[]): number {
+  let bytes = HEADER_BYTES;
+  for (const entry of acl) bytes += HEADER_BYTES + INT_BYTES + authIdBytes(entry.id);
+  return bytes;
+}
+
+/** authIdsBytes bounds one encoded list of AuthIds. */
+export function authIdsBytes(ids: readonly AuthId[]): number {
+  let bytes = HEADER_BYTES;
+  for (const id of ids) bytes += authIdBytes(id);
+  return bytes;
+}
+
 function multiTxnOpBytes(op: MultiTxnOp): number {
   const head = HEADER_BYTES + INT_BYTES;
   switch (op.type) {
     case 'create':
-      return head + stringBytes(op.path) + binBytes(op.data) + 4 * INT_BYTES + 1;
+      return head + stringBytes(op.path) + binBytes(op.data) + 4 * INT_BYTES + 1 + aclBytes(op.acl);
     case 'delete':
       return head + stringBytes(op.path);
     case 'setData':
@@ -76,6 +107,8 @@ export function txnBytes(txn: Txn): number {
     }
     case 'createSession':
       return head + 2 * INT_BYTES + binBytes(txn.password);
+    case 'setACL':
+      return head + stringBytes(txn.path) + aclBytes(txn.acl) + INT_BYTES;
     case 'closeSession': {
       let bytes = head + INT_BYTES + HEADER_BYTES;
       for (const path of txn.paths) bytes += stringBytes(path);
@@ -94,7 +127,15 @@ export function logEntryBytes(entry: LogEntry): number {
 /** snapshotRecordBytes bounds one encoded SnapshotRecord. */
 export function snapshotRecordBytes(record: SnapshotRecord): number {
   if (record.kind === 'session') return HEADER_BYTES + 3 * INT_BYTES + binBytes(record.password);
-  return HEADER_BYTES + INT_BYTES + stringBytes(record.path) + binBytes(record.data) + 11 * INT_BYTES + 1;
+  return (
+    HEADER_BYTES +
+    INT_BYTES +
+    stringBytes(record.path) +
+    binBytes(record.data) +
+    11 * INT_BYTES +
+    1 +
+    aclBytes(record.acl)
+  );
 }
 
 function stringsBytes(texts: readonly string[]): number {
@@ -111,8 +152,11 @@ export function resultBytes(result: Result | null): number {
     case 'create':
       return head + stringBytes(result.path) + STAT_BYTES;
     case 'setData':
+    case 'setACL':
     case 'exists':
       return head + STAT_BYTES;
+    case 'getACL':
+      return head + aclBytes(result.acl) + STAT_BYTES;
     case 'getData':
       return head + binBytes(result.data) + STAT_BYTES;
     case 'getChildren':
@@ -141,7 +185,7 @@ function multiOpBytes(op: MultiOp): number {
   const head = HEADER_BYTES + INT_BYTES;
   switch (op.op) {
     case 'create':
-      return head + stringBytes(op.path) + binBytes(op.data) + 2 * INT_BYTES;
+      return head + stringBytes(op.path) + binBytes(op.data) + 2 * INT_BYTES + aclBytes(op.acl ?? OPEN_ACL_UNSAFE);
     case 'setData':
       return head + stringBytes(op.path) + binBytes(op.data) + INT_BYTES;
     default:
@@ -180,6 +224,8 @@ export function requestBytes(request: Request): number {
       );
     case 'getEphemerals':
       return head + stringBytes(request.prefixPath);
+    case 'setACL':
+      return head + stringBytes(request.path) + aclBytes(request.acl) + INT_BYTES;
     case 'closeSession':
       return head;
     default:
@@ -207,6 +253,7 @@ export function peerMessageBytes(message: PeerMessage): number {
     case 'forward':
       return (
         ENVELOPE_BYTES +
+        authIdsBytes(message.auth) +
         (message.request.op === 'createSession'
           ? HEADER_BYTES + 2 * INT_BYTES + binBytes(message.request.password)
           : requestBytes(message.request))

@@ -1,4 +1,5 @@
 import type { LogEntry, PeerMessage } from '@zabkit/core';
+import { OPEN_ACL_UNSAFE } from '@zabkit/core';
 import { describe, expect, it } from 'vitest';
 import { peerFrameBytes, peerFrameBytesEncoded } from './wire.js';
 
@@ -16,6 +17,7 @@ function entry(counter: number, dataBytes: number): LogEntry {
       container: false,
       ttlMs: 0,
       parentCversion: counter,
+      acl: OPEN_ACL_UNSAFE,
     },
   };
 }

@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LogEntry, SnapshotRecord } from '@zabkit/core';
-import { makeZxid } from '@zabkit/core';
+import { makeZxid, OPEN_ACL_UNSAFE } from '@zabkit/core';
 import { openFileStorage } from '../src/file-storage.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -116,6 +116,7 @@ function* znodes(count: number): Iterable<SnapshotRecord> {
       ephemeralOwner: 0,
       container: false,
       ttlMs: 0,
+      acl: OPEN_ACL_UNSAFE,
     };
   }
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { LogEntry, SnapshotRecord, Zxid } from '@zabkit/core';
-import { createPrng, makeZxid, zxidCounter } from '@zabkit/core';
+import { createPrng, makeZxid, OPEN_ACL_UNSAFE, zxidCounter } from '@zabkit/core';
 import { openFileStorage } from './file-storage.js';
 
 /**
@@ -53,6 +53,7 @@ export function crashSnapshotRecords(zxid: Zxid): SnapshotRecord[] {
       ephemeralOwner: 0,
       container: false,
       ttlMs: 0,
+      acl: OPEN_ACL_UNSAFE,
     });
   }
   return records;

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LogEntry, SnapshotRecord, Txn } from '@zabkit/core';
-import { createPrng, DataTree, makeZxid } from '@zabkit/core';
+import { createPrng, DataTree, makeZxid, OPEN_ACL_UNSAFE } from '@zabkit/core';
 import { describe, expect, it } from 'vitest';
 import { openFileStorage } from './file-storage.js';
 
@@ -35,6 +35,7 @@ function nextTxn(tree: DataTree, random: ReturnType<typeof createPrng>, counter:
       container: false,
       ttlMs: 0,
       parentCversion: (tree.stat('/')?.cversion ?? 0) + 1,
+      acl: OPEN_ACL_UNSAFE,
     };
   }
   const children = (tree.getChildren(dir) as { children?: string[] }).children ?? [];
@@ -48,6 +49,7 @@ function nextTxn(tree: DataTree, random: ReturnType<typeof createPrng>, counter:
       container: false,
       ttlMs: 0,
       parentCversion: dirStat.cversion + 1,
+      acl: OPEN_ACL_UNSAFE,
     };
   }
   const path = `${dir}/${children[random.int(children.length)] as string}`;

@@ -1,6 +1,14 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { crc32 } from 'node:zlib';
-import type { Snapshot, SnapshotHeader, SnapshotRecord } from '@zabkit/core';
+import {
+  type ACL,
+  aclKey,
+  isOpenAcl,
+  OPEN_ACL_UNSAFE,
+  type Snapshot,
+  type SnapshotHeader,
+  type SnapshotRecord,
+} from '@zabkit/core';
 import { type FileSystem, writeFully } from './file-system.js';
 import { readZxid, writeZxid } from './log-record.js';
 
@@ -22,6 +30,13 @@ import { readZxid, writeZxid } from './log-record.js';
  * session without a password (kind 1, written before passwords were replicated; read, never
  *   written): kind u8 | sessionId f64 | timeoutMs f64. It reads as an empty password: that session
  *   cannot be resumed (core's zab/sessions.ts).
+ * node with an access list (kind 3): a node record (kind 3 instead of 0) | aclRef u32. A node of
+ *   kind 0 has OPEN_ACL_UNSAFE (every znode written before ACLs, and the common case since).
+ * access list (kind 4): kind u8 | aclRef u32 | entries u16 | per entry: perms i32 | schemeBytes u16 |
+ *   scheme utf-8 | idBytes u16 | id utf-8. It comes before the first node that refers to it; refs
+ *   are local to the file (ZooKeeper's snapshot writes its ACL cache the same way, as a map of
+ *   references), so each distinct list is written once however many znodes share it.
+ * The chunk and trailer record counts count every record in the file, access lists included.
  * Zxids and session ids are safe integers, exact as f64.
  */
 export const SNAPSHOT_MAGIC = 0x5a42534e; // 'ZBSN'
@@ -37,20 +52,91 @@ const SESSION_BYTES = 1 + 8 + 8;
 const SESSION_PASSWORD_BYTES_MAX = 255;
 const NO_PASSWORD = new Uint8Array(0);
 
-function recordBytes(record: SnapshotRecord): number {
-  return record.kind === 'session'
-    ? SESSION_BYTES + 1 + record.password.length
-    : NODE_FIXED_BYTES + Buffer.byteLength(record.path) + record.data.length;
+const ACL_REF_BYTES = 4;
+
+/** FileRecord is what a chunk holds: a snapshot record (a node with its ACL reference, if any) or an access list. */
+type FileRecord =
+  | { kind: 'session'; record: SnapshotRecord & { kind: 'session' } }
+  | { kind: 'node'; record: SnapshotRecord & { kind: 'node' }; aclRef: number }
+  | { kind: 'acl'; aclRef: number; acl: readonly ACL[] };
+
+/** NO_ACL_REF marks a node of OPEN_ACL_UNSAFE, written as kind 0. */
+const NO_ACL_REF = -1;
+
+function fileRecordBytes(item: FileRecord): number {
+  switch (item.kind) {
+    case 'session':
+      return SESSION_BYTES + 1 + item.record.password.length;
+    case 'node':
+      return (
+        NODE_FIXED_BYTES +
+        Buffer.byteLength(item.record.path) +
+        item.record.data.length +
+        (item.aclRef === NO_ACL_REF ? 0 : ACL_REF_BYTES)
+      );
+    case 'acl': {
+      let bytes = 1 + ACL_REF_BYTES + 2;
+      for (const entry of item.acl) {
+        bytes += 4 + 2 + Buffer.byteLength(entry.id.scheme) + 2 + Buffer.byteLength(entry.id.id);
+      }
+      return bytes;
+    }
+  }
+}
+
+/**
+ * AclTable numbers the distinct access lists of one snapshot file as the writer meets them. The
+ * tree hands out one shared array per distinct list, so the identity lookup nearly always hits.
+ */
+class AclTable {
+  private readonly byList = new Map<readonly ACL[], number>();
+  private readonly byKey = new Map<string, number>();
+
+  /** refOf returns the list's reference and whether it is new (its definition must be written first). */
+  refOf(acl: readonly ACL[]): { ref: number; added: boolean } {
+    const known = this.byList.get(acl);
+    if (known !== undefined) return { ref: known, added: false };
+    const key = aclKey(acl);
+    let ref = this.byKey.get(key);
+    const added = ref === undefined;
+    if (ref === undefined) {
+      ref = this.byKey.size;
+      this.byKey.set(key, ref);
+    }
+    this.byList.set(acl, ref);
+    return { ref, added };
+  }
+}
+
+function writeShortString(frame: Buffer, text: string, offset: number): number {
+  // Core bounds ACL ids to ACL_ID_CHARS_MAX characters: at most 3 KiB of UTF-8.
+  if (Buffer.byteLength(text) > 0xffff) throw new RangeError(`access list string of ${text.length} characters`);
+  const bytes = frame.write(text, offset + 2, 'utf8');
+  frame.writeUInt16BE(bytes, offset);
+  return offset + 2 + bytes;
 }
 
 /** encodeChunk writes records into one chunk frame (payloadBytes, recordCount, records). */
-function encodeChunk(records: SnapshotRecord[], payloadBytes: number): Uint8Array {
+function encodeChunk(items: FileRecord[], payloadBytes: number): Uint8Array {
   const frame = Buffer.allocUnsafe(8 + payloadBytes);
   frame.writeUInt32BE(payloadBytes, 0);
-  frame.writeUInt32BE(records.length, 4);
+  frame.writeUInt32BE(items.length, 4);
   let offset = 8;
-  for (const record of records) {
-    if (record.kind === 'session') {
+  for (const item of items) {
+    if (item.kind === 'acl') {
+      frame[offset] = 4;
+      frame.writeUInt32BE(item.aclRef, offset + 1);
+      frame.writeUInt16BE(item.acl.length, offset + 5);
+      offset += 7;
+      for (const entry of item.acl) {
+        frame.writeInt32BE(entry.perms, offset);
+        offset = writeShortString(frame, entry.id.scheme, offset + 4);
+        offset = writeShortString(frame, entry.id.id, offset);
+      }
+      continue;
+    }
+    if (item.kind === 'session') {
+      const record = item.record;
       if (record.password.length > SESSION_PASSWORD_BYTES_MAX) {
         throw new RangeError(`session password of ${record.password.length} bytes`);
       }
@@ -62,7 +148,8 @@ function encodeChunk(records: SnapshotRecord[], payloadBytes: number): Uint8Arra
       offset += SESSION_BYTES + 1 + record.password.length;
       continue;
     }
-    frame[offset] = 0;
+    const record = item.record;
+    frame[offset] = item.aclRef === NO_ACL_REF ? 0 : 3;
     const pathBytes = frame.write(record.path, offset + 5, 'utf8');
     frame.writeUInt32BE(pathBytes, offset + 1);
     offset += 5 + pathBytes;
@@ -81,6 +168,10 @@ function encodeChunk(records: SnapshotRecord[], payloadBytes: number): Uint8Arra
     frame.writeInt32BE(record.aversion, offset + 64);
     frame[offset + 68] = record.container ? 1 : 0;
     offset += 69;
+    if (item.aclRef !== NO_ACL_REF) {
+      frame.writeUInt32BE(item.aclRef, offset);
+      offset += ACL_REF_BYTES;
+    }
   }
   if (offset !== frame.length) throw new Error(`snapshot chunk size mismatch: ${offset} != ${frame.length}`);
   return frame;
@@ -90,7 +181,13 @@ function encodeChunk(records: SnapshotRecord[], payloadBytes: number): Uint8Arra
  * decodeChunk decodes `count` records from `payload`. Each znode's data is a view into one copy of
  * the chunk, so a loaded tree pins chunks (about 256 KiB) rather than the whole file.
  */
-function decodeChunk(payload: Buffer, count: number, records: SnapshotRecord[], chunkOffset: number): void {
+function decodeChunk(
+  payload: Buffer,
+  count: number,
+  records: SnapshotRecord[],
+  acls: Map<number, readonly ACL[]>,
+  chunkOffset: number,
+): void {
   const chunk = Buffer.from(payload);
   const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
   let offset = 0;
@@ -117,7 +214,11 @@ function decodeChunk(payload: Buffer, count: number, records: SnapshotRecord[], 
       offset = passwordStart + passwordBytes;
       continue;
     }
-    if (kind !== 0) throw new SnapshotFormatError(`unknown record kind ${kind}`, chunkOffset);
+    if (kind === 4) {
+      offset = decodeAcl(chunk, view, offset, acls, chunkOffset);
+      continue;
+    }
+    if (kind !== 0 && kind !== 3) throw new SnapshotFormatError(`unknown record kind ${kind}`, chunkOffset);
     const pathBytes = view.getUint32(offset + 1);
     const pathStart = offset + 5;
     const dataLengthAt = pathStart + pathBytes;
@@ -125,7 +226,13 @@ function decodeChunk(payload: Buffer, count: number, records: SnapshotRecord[], 
     const dataBytes = view.getUint32(dataLengthAt);
     const dataStart = dataLengthAt + 4;
     const fixed = dataStart + dataBytes;
-    if (fixed + 69 > chunk.length) throw new SnapshotFormatError('torn node record', chunkOffset);
+    const end = fixed + 69 + (kind === 3 ? ACL_REF_BYTES : 0);
+    if (end > chunk.length) throw new SnapshotFormatError('torn node record', chunkOffset);
+    let acl: readonly ACL[] = OPEN_ACL_UNSAFE;
+    if (kind === 3) {
+      const ref = view.getUint32(fixed + 69);
+      acl = acls.get(ref) ?? throwFormat(`node refers to access list ${ref}, not defined before it`, chunkOffset);
+    }
     records.push({
       kind: 'node',
       path: chunk.toString('utf8', pathStart, dataLengthAt),
@@ -141,10 +248,49 @@ function decodeChunk(payload: Buffer, count: number, records: SnapshotRecord[], 
       ephemeralOwner: view.getFloat64(fixed + 40),
       container: chunk[fixed + 68] === 1,
       ttlMs: view.getFloat64(fixed + 48),
+      acl,
     });
-    offset = fixed + 69;
+    offset = end;
   }
   if (offset !== chunk.length) throw new SnapshotFormatError('chunk has bytes after its records', chunkOffset);
+}
+
+function throwFormat(message: string, offset: number): never {
+  throw new SnapshotFormatError(message, offset);
+}
+
+/** decodeAcl reads an access list record (kind 4) into `acls` and returns the offset after it. */
+function decodeAcl(
+  chunk: Buffer,
+  view: DataView,
+  start: number,
+  acls: Map<number, readonly ACL[]>,
+  chunkOffset: number,
+): number {
+  if (start + 7 > chunk.length) throwFormat('torn access list record', chunkOffset);
+  const ref = view.getUint32(start + 1);
+  const count = view.getUint16(start + 5);
+  let offset = start + 7;
+  const readString = (): string => {
+    if (offset + 2 > chunk.length) throwFormat('torn access list record', chunkOffset);
+    const length = view.getUint16(offset);
+    if (offset + 2 + length > chunk.length) throwFormat('torn access list record', chunkOffset);
+    const text = chunk.toString('utf8', offset + 2, offset + 2 + length);
+    offset += 2 + length;
+    return text;
+  };
+  const acl: ACL[] = [];
+  for (let i = 0; i < count; i++) {
+    if (offset + 4 > chunk.length) throwFormat('torn access list record', chunkOffset);
+    const perms = view.getInt32(offset);
+    offset += 4;
+    const scheme = readString();
+    const id = readString();
+    acl.push({ perms, id: { scheme, id } });
+  }
+  if (acls.has(ref)) throwFormat(`access list ${ref} defined twice`, chunkOffset);
+  acls.set(ref, acl);
+  return offset;
 }
 
 function encodeHeader(header: SnapshotHeader): Uint8Array {
@@ -183,8 +329,10 @@ export async function writeSnapshotFile(
     await write(encodeHeader(header));
 
     let recordCount = 0;
-    let chunk: SnapshotRecord[] = [];
+    let snapshotRecords = 0;
+    let chunk: FileRecord[] = [];
     let chunkBytes = 0;
+    const aclTable = new AclTable();
     const flush = async (): Promise<void> => {
       if (chunk.length === 0) return;
       const frame = encodeChunk(chunk, chunkBytes);
@@ -194,16 +342,32 @@ export async function writeSnapshotFile(
       await write(frame);
       await yieldToEventLoop();
     };
+    const add = (item: FileRecord): void => {
+      chunk.push(item);
+      chunkBytes += fileRecordBytes(item);
+    };
+    const take = (record: SnapshotRecord): void => {
+      snapshotRecords++;
+      if (record.kind === 'session') {
+        add({ kind: 'session', record });
+        return;
+      }
+      if (isOpenAcl(record.acl)) {
+        add({ kind: 'node', record, aclRef: NO_ACL_REF });
+        return;
+      }
+      const { ref, added } = aclTable.refOf(record.acl);
+      if (added) add({ kind: 'acl', aclRef: ref, acl: record.acl });
+      add({ kind: 'node', record, aclRef: ref });
+    };
     if (Symbol.asyncIterator in records) {
       for await (const record of records) {
-        chunk.push(record);
-        chunkBytes += recordBytes(record);
+        take(record);
         if (chunkBytes >= chunkBytesTarget) await flush();
       }
     } else {
       for (const record of records) {
-        chunk.push(record);
-        chunkBytes += recordBytes(record);
+        take(record);
         if (chunkBytes >= chunkBytesTarget) await flush();
       }
     }
@@ -218,7 +382,7 @@ export async function writeSnapshotFile(
     view.setUint32(16, crc32(trailer.subarray(0, 16), checksum));
     await write(trailer);
     await file.datasync();
-    return recordCount;
+    return snapshotRecords;
   } finally {
     await file.close();
   }
@@ -246,6 +410,8 @@ export function decodeSnapshot(bytes: Uint8Array): Snapshot {
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const header: SnapshotHeader = { zxid: readZxid(view, 8), timeMs: view.getFloat64(16) };
   const records: SnapshotRecord[] = [];
+  const acls = new Map<number, readonly ACL[]>();
+  let fileRecords = 0;
   let offset = SNAPSHOT_HEADER_BYTES;
   while (offset < trailerOffset) {
     if (offset + 8 > trailerOffset) throw new SnapshotFormatError('chunk header past the trailer', offset);
@@ -253,11 +419,12 @@ export function decodeSnapshot(bytes: Uint8Array): Snapshot {
     const chunkCount = view.getUint32(offset + 4);
     const end = offset + 8 + payloadBytes;
     if (payloadBytes === 0 || end > trailerOffset) throw new SnapshotFormatError('bad chunk length', offset);
-    decodeChunk(buffer.subarray(offset + 8, end), chunkCount, records, offset);
+    decodeChunk(buffer.subarray(offset + 8, end), chunkCount, records, acls, offset);
+    fileRecords += chunkCount;
     offset = end;
   }
   if (offset !== trailerOffset) throw new SnapshotFormatError('chunks overrun the trailer', offset);
-  if (records.length !== recordCount) throw new SnapshotFormatError('record count mismatch', trailerOffset);
+  if (fileRecords !== recordCount) throw new SnapshotFormatError('record count mismatch', trailerOffset);
   return { header, records };
 }
 

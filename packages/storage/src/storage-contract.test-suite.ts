@@ -1,5 +1,5 @@
-import type { LogEntry, SnapshotHeader, SnapshotRecord, Storage, Txn } from '@zabkit/core';
-import { makeZxid } from '@zabkit/core';
+import type { ACL, LogEntry, SnapshotHeader, SnapshotRecord, Storage, Txn } from '@zabkit/core';
+import { makeZxid, OPEN_ACL_UNSAFE } from '@zabkit/core';
 import { afterEach, describe, expect, it } from 'vitest';
 
 /**
@@ -26,6 +26,7 @@ export function entry(epoch: number, counter: number, variant = 0): LogEntry {
       container: false,
       ttlMs: 0,
       parentCversion: counter,
+      acl: OPEN_ACL_UNSAFE,
     },
     { type: 'setData', path: `/n${counter}`, data: new Uint8Array(counter % 50), version: variant },
     { type: 'delete', path: `/n${counter}/${variant}` },
@@ -60,6 +61,15 @@ export function entries(epoch: number, from: number, to: number, variant = 0): L
   return result;
 }
 
+const sampleAcls: ACL[][] = [
+  [{ perms: 1, id: { scheme: 'world', id: 'anyone' } }],
+  [
+    { perms: 31, id: { scheme: 'digest', id: 'alice:XHxkuHoDXWMM3WcOcQNfzNmXjkw=' } },
+    { perms: 3, id: { scheme: 'ip', id: '10.0.0.0/8' } },
+  ],
+  [{ perms: 16, id: { scheme: 'x509', id: 'CN=zabkit-client,O=Zabkit Tests — é' } }],
+];
+
 export function snapshotRecords(count: number, seed: number): SnapshotRecord[] {
   const records: SnapshotRecord[] = [];
   for (let index = 0; index < count; index++) {
@@ -86,6 +96,8 @@ export function snapshotRecords(count: number, seed: number): SnapshotRecord[] {
             ephemeralOwner: index % 2 === 0 ? 0 : 2 ** 45 + index,
             container: index % 7 === 0,
             ttlMs: index % 11 === 0 ? 5_000 : 0,
+            // A few distinct lists, shared by many znodes: the file writes each once (kinds 3 and 4).
+            acl: index % 3 === 0 ? OPEN_ACL_UNSAFE : sampleAcls[index % sampleAcls.length]!,
           },
     );
   }

@@ -2,6 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { TLSSocket, type Server as TlsServer, createServer as tlsCreateServer } from 'node:tls';
 import {
+  type AddAuthFrame,
   CLIENT_PROTOCOL_VERSION,
   CodecError,
   type ConnectRefusedReason,
@@ -66,7 +67,7 @@ export interface ClientListenerOptions {
 }
 
 /** SessionClientMessage: what a client sends once its session is connected. */
-export type SessionClientMessage = RequestFrame | Ping;
+export type SessionClientMessage = RequestFrame | Ping | AddAuthFrame;
 /** SessionReply: what a server sends once the session is connected. */
 export type SessionReply = Exclude<ServerMessage, { kind: 'connectResponse' | 'connectRefused' }>;
 

@@ -42,7 +42,7 @@ async function echoServer(options: Partial<ClientListenerOptions> = {}) {
       connection.onClose((error) => closes.push(error));
       connection.onMessage((message) => {
         if (message.kind === 'ping') connection.send({ kind: 'pong' });
-        else {
+        else if (message.kind === 'request') {
           const { xid, request: op } = message;
           if (op.op === 'getData') {
             connection.send({ kind: 'watchEvent', xid: -1, event: { type: 3, path: op.path, zxid: 2 ** 33 + xid } });

@@ -9,6 +9,8 @@ export type {
   SessionReply,
 } from './client-listener.js';
 export { ClientListener, ServerConnection } from './client-listener.js';
+export type { SuperUser } from './connection-auth.js';
+export { CONNECTION_IDS_MAX, ConnectionAuth, digestId, normalizeAddress, x509Id } from './connection-auth.js';
 export type { TransportErrorCode } from './errors.js';
 export { TransportError } from './errors.js';
 export type { FramedSocketOptions } from './framed-socket.js';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { CodecError, type ConnectRequest, type ReplyFrame, type RequestFrame } from '@zabkit/codec';
+import { AUTH_XID, CodecError, type ConnectRequest, type ReplyFrame, type RequestFrame } from '@zabkit/codec';
 import {
   type ClientOutput,
   createPrng,
@@ -15,7 +15,12 @@ import {
   type Stat,
   ZabPeer,
 } from '@zabkit/core';
-import { ClientListener, type ServerConnection, type TlsServerOptions } from '@zabkit/transport-tcp';
+import {
+  ClientListener,
+  ConnectionAuth,
+  type ServerConnection,
+  type TlsServerOptions,
+} from '@zabkit/transport-tcp';
 
 /** LEADER_ID is the ensemble's one voter; the members the tests see are its observers, ids 2, 3, … */
 const LEADER_ID = 1;
@@ -56,6 +61,10 @@ export class FakeEnsemble {
   readonly members: FakeMember[] = [];
   /** frames records every request frame the members received, in order. */
   readonly frames: RequestFrame[] = [];
+  /** authFrames: the scheme of every addAuth frame any member received, in order (a test sees replays after a reconnect). */
+  readonly authFrames: string[] = [];
+  /** superDigest: the super user's digest id, as the server's superDigest setting. */
+  superDigest: string | undefined;
   /** tree reads the leader's applied tree. */
   readonly tree = {
     /** stat is a znode's Stat in the leader's applied state, or null if there is none. */
@@ -93,8 +102,13 @@ export class FakeEnsemble {
   }
 
   /** start runs a leader and `size` members, waits until every member serves, and opens their client ports (TLS ones with `options.tls`). */
-  static async start(size = 3, tickMs = 20, options: { tls?: TlsServerOptions } = {}): Promise<FakeEnsemble> {
+  static async start(
+    size = 3,
+    tickMs = 20,
+    options: { tls?: TlsServerOptions; superDigest?: string } = {},
+  ): Promise<FakeEnsemble> {
     const ensemble = new FakeEnsemble(size, tickMs, options.tls);
+    ensemble.superDigest = options.superDigest;
     await ensemble.leader.boot();
     for (const member of ensemble.members) await member.host.boot();
     // The first election and syncs, on ticks as fast as the host loops allow.
@@ -525,6 +539,10 @@ export class FakeMember {
     connection.accept({ timeoutMs, sessionId, password, readOnly: false });
     connection.setIdleTimeout(timeoutMs);
     this.ensemble.contained(() => peer.touchSession(sessionId));
+    // The connection's ids, as the server's member.ts keeps them.
+    const auth = new ConnectionAuth(connection.remoteAddress, connection.clientCertificate, {
+      digest: this.ensemble.superDigest,
+    });
     connection.onMessage((message) => {
       if (!this.host.alive || this.host.peer !== peer) return;
       if (message.kind === 'ping') {
@@ -533,9 +551,18 @@ export class FakeMember {
         connection.send({ kind: 'pong' });
         return;
       }
+      if (message.kind === 'addAuth') {
+        this.ensemble.authFrames.push(message.scheme);
+        const error = auth.add(message.scheme, message.credentials);
+        const zxid = peer.status().lastAppliedZxid;
+        connection.send({ kind: 'reply', xid: AUTH_XID, zxid, error, result: null });
+        return;
+      }
       this.ensemble.frames.push(message);
       const linearizable = message.linearizable === true;
-      this.ensemble.contained(() => peer.submit(sessionId, message.xid, message.request, { linearizable }));
+      this.ensemble.contained(() =>
+        peer.submit(sessionId, message.xid, message.request, { linearizable, auth: auth.ids }),
+      );
       this.host.schedule();
     });
     connection.onClose(() => {

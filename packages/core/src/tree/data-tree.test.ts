@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { type CreateTxn, type LogEntry, type SnapshotRecord, type Txn, WatchEventType } from '../types.js';
+import {
+  type CreateTxn,
+  type LogEntry,
+  OPEN_ACL_UNSAFE,
+  type SnapshotRecord,
+  type Txn,
+  WatchEventType,
+} from '../types.js';
 import { makeZxid } from '../zxid.js';
 import { DataTree } from './data-tree.js';
 import { bytes, create, Leader, remove, setData, testPassword, text } from './test/harness.js';
@@ -12,6 +19,7 @@ const createTxn = (path: string, parentCversion: number, extra: Partial<CreateTx
   container: false,
   ttlMs: 0,
   parentCversion,
+  acl: OPEN_ACL_UNSAFE,
   ...extra,
 });
 

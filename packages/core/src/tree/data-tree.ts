@@ -1,5 +1,7 @@
 import type {
+  ACL,
   AddWatchRequest,
+  AuthId,
   CheckRequest,
   CheckResult,
   CloseSessionTxn,
@@ -9,6 +11,7 @@ import type {
   ErrorCode,
   ErrorResult,
   ExistsResult,
+  GetACLResult,
   GetChildrenResult,
   GetDataResult,
   GetEphemeralsResult,
@@ -21,6 +24,8 @@ import type {
   RemoveWatchesRequest,
   Result,
   SessionId,
+  SetACLResult,
+  SetACLTxn,
   SetDataResult,
   SetDataTxn,
   SetWatchesRequest,
@@ -28,11 +33,14 @@ import type {
   SnapshotRecord,
   Stat,
 } from '../types.js';
-import { AddWatchMode, type WatcherType } from '../types.js';
+import { AddWatchMode, Perms, type WatcherType } from '../types.js';
 import { formatZxid, type Zxid } from '../zxid.js';
+import { checkAcl, NO_AUTH_IDS } from './acl.js';
+import { AclCache, OPEN_ACL_REF } from './acl-cache.js';
 import { NodeIndexes } from './node-indexes.js';
 import { ownData, restoreStat, type SessionState, snapshotRecordsOf, statOf } from './node-records.js';
 import {
+  AVERSION,
   CVERSION,
   EMPTY_DATA,
   MTIME,
@@ -76,6 +84,7 @@ export interface ZnodeInfo {
   stat: Stat;
   container: boolean;
   ttlMs: number;
+  acl: readonly ACL[];
 }
 
 type OpOutcome = { error: ErrorCode | null; result: Result | null };
@@ -100,6 +109,8 @@ function errorResult(code: ErrorCode): ErrorResult {
  */
 export class DataTree {
   private readonly nodes = new NodeTable();
+  /** acls: each distinct access list once; a znode holds a reference (ZooKeeper's ACL cache). */
+  private readonly acls = new AclCache();
   /** watchManager holds the watches of sessions connected to this server. */
   readonly watchManager = new WatchManager();
   /** sessionRecords: each live session's timeout and password, as its createSession carried them. */
@@ -118,6 +129,7 @@ export class DataTree {
       ephemeralOwner: 0,
       container: false,
       ttlMs: 0,
+      aclRef: OPEN_ACL_REF,
     });
     this.nodes.insert(SYSTEM_PATH, root, {
       data: EMPTY_DATA,
@@ -126,6 +138,7 @@ export class DataTree {
       ephemeralOwner: 0,
       container: false,
       ttlMs: 0,
+      aclRef: OPEN_ACL_REF,
     });
   }
 
@@ -164,6 +177,9 @@ export class DataTree {
         break;
       case 'delete':
         outcome = this.applyDelete(txn.path, zxid, out);
+        break;
+      case 'setACL':
+        outcome = this.applySetAcl(txn);
         break;
       case 'multi':
         outcome = this.applyMulti(txn, zxid, timeMs, out);
@@ -209,6 +225,7 @@ export class DataTree {
       ephemeralOwner: txn.ephemeralOwner,
       container: txn.container,
       ttlMs: txn.ttlMs,
+      aclRef: this.acls.acquire(txn.acl),
     });
     if (raisesCversion) {
       nodes.i[parentSlot * ROW + CVERSION] = txn.parentCversion;
@@ -230,6 +247,19 @@ export class DataTree {
     nodes.f[slot * ROW + MTIME] = timeMs;
     this.watchManager.triggerDataChanged(txn.path, zxid, out);
     const result: SetDataResult = { op: 'setData', stat: this.statOf(slot) };
+    return { error: null, result };
+  }
+
+  /** applySetAcl replaces a znode's access list and sets its aversion; it fires no watch (as ZooKeeper). */
+  private applySetAcl(txn: SetACLTxn): OpOutcome {
+    const nodes = this.nodes;
+    const slot = nodes.slotOf(txn.path);
+    if (slot < 0) return { error: 'NO_NODE', result: null };
+    const previous = nodes.aclRefs[slot]!;
+    nodes.aclRefs[slot] = this.acls.acquire(txn.acl);
+    this.acls.release(previous);
+    nodes.i[slot * ROW + AVERSION] = txn.version;
+    const result: SetACLResult = { op: 'setACL', stat: this.statOf(slot) };
     return { error: null, result };
   }
 
@@ -272,6 +302,7 @@ export class DataTree {
     // Only raise pzxid: a replayed delete must not lower a pzxid set by a later create (ZooKeeper's deleteNode).
     if (zxid > nodes.f[parentSlot * ROW + PZXID]!) nodes.f[parentSlot * ROW + PZXID] = zxid;
     this.indexes.remove(path, nodes.f[slot * ROW + OWNER]!, nodes.isContainer(slot), nodes.f[slot * ROW + TTL_MS]!);
+    this.acls.release(nodes.aclRefs[slot]!);
     nodes.remove(slot);
     this.watchManager.triggerDeleted(path, zxid, out);
   }
@@ -360,14 +391,30 @@ export class DataTree {
       stat: this.statOf(slot),
       container: this.nodes.isContainer(slot),
       ttlMs: this.nodes.f[slot * ROW + TTL_MS]!,
+      acl: this.acls.get(this.nodes.aclRefs[slot]!),
     };
   }
 
+  /** allows tells whether `auth` holds one of the `perm` bits on the znode in `slot`. */
+  private allows(slot: number, perm: number, auth: readonly AuthId[]): boolean {
+    return checkAcl(this.acls.get(this.nodes.aclRefs[slot]!), perm, auth);
+  }
+
+  /** distinctAcls is the number of distinct access lists the tree holds (OPEN_ACL_UNSAFE included). */
+  get distinctAcls(): number {
+    return this.acls.size;
+  }
+
   /** getData returns data and Stat; with `watchSessionId`, leaves a one-shot data watch (not on NO_NODE, as ZooKeeper). */
-  getData(path: string, watchSessionId?: SessionId): GetDataResult | ErrorResult {
+  getData(
+    path: string,
+    watchSessionId?: SessionId,
+    auth: readonly AuthId[] = NO_AUTH_IDS,
+  ): GetDataResult | ErrorResult {
     if (validatePath(path) !== null) return errorResult('INVALID_PATH');
     const slot = this.nodes.slotOf(path);
     if (slot < 0) return errorResult('NO_NODE');
+    if (!this.allows(slot, Perms.READ, auth)) return errorResult('NO_AUTH');
     if (watchSessionId !== undefined && !this.watchManager.add(WatchKind.DATA, path, watchSessionId)) {
       return errorResult('QUOTA_EXCEEDED');
     }
@@ -384,10 +431,15 @@ export class DataTree {
   }
 
   /** getChildren returns the children's names, sorted, and the Stat; with `watchSessionId`, leaves a one-shot child watch. */
-  getChildren(path: string, watchSessionId?: SessionId): GetChildrenResult | ErrorResult {
+  getChildren(
+    path: string,
+    watchSessionId?: SessionId,
+    auth: readonly AuthId[] = NO_AUTH_IDS,
+  ): GetChildrenResult | ErrorResult {
     if (validatePath(path) !== null) return errorResult('INVALID_PATH');
     const slot = this.nodes.slotOf(path);
     if (slot < 0) return errorResult('NO_NODE');
+    if (!this.allows(slot, Perms.READ, auth)) return errorResult('NO_AUTH');
     if (watchSessionId !== undefined && !this.watchManager.add(WatchKind.CHILD, path, watchSessionId)) {
       return errorResult('QUOTA_EXCEEDED');
     }
@@ -397,6 +449,15 @@ export class DataTree {
     return { op: 'getChildren', children, stat: this.statOf(slot) };
   }
 
+  /** getAcl returns a znode's access list and Stat: READ or ADMIN on it is needed (as ZooKeeper's getACL). */
+  getAcl(path: string, auth: readonly AuthId[] = NO_AUTH_IDS): GetACLResult | ErrorResult {
+    if (validatePath(path) !== null) return errorResult('INVALID_PATH');
+    const slot = this.nodes.slotOf(path);
+    if (slot < 0) return errorResult('NO_NODE');
+    if (!this.allows(slot, Perms.READ | Perms.ADMIN, auth)) return errorResult('NO_AUTH');
+    return { op: 'getACL', acl: [...this.acls.get(this.nodes.aclRefs[slot]!)], stat: this.statOf(slot) };
+  }
+
   /** getEphemerals lists a session's ephemerals at or below `prefixPath`, sorted (ZooKeeper's getEphemerals). */
   getEphemerals(sessionId: SessionId, prefixPath: string): GetEphemeralsResult | ErrorResult {
     if (validatePath(prefixPath) !== null) return errorResult('INVALID_PATH');
@@ -404,20 +465,21 @@ export class DataTree {
   }
 
   /** check answers a version check outside a multi: NO_NODE, BAD_VERSION (version -1 matches any) or ok. */
-  check(path: string, version: number): CheckResult | ErrorResult {
+  check(path: string, version: number, auth: readonly AuthId[] = NO_AUTH_IDS): CheckResult | ErrorResult {
     if (validatePath(path) !== null) return errorResult('INVALID_PATH');
     const slot = this.nodes.slotOf(path);
     if (slot < 0) return errorResult('NO_NODE');
+    if (!this.allows(slot, Perms.READ, auth)) return errorResult('NO_AUTH');
     if (version !== -1 && version !== this.nodes.i[slot * ROW + VERSION]) return errorResult('BAD_VERSION');
     return { op: 'check' };
   }
 
   /** multiRead answers each op on its own (not all-or-nothing, as ZooKeeper's multiRead): a failed op is an ErrorResult. */
-  multiRead(ops: readonly MultiReadOp[], sessionId: SessionId): MultiReadResult {
+  multiRead(ops: readonly MultiReadOp[], sessionId: SessionId, auth: readonly AuthId[] = NO_AUTH_IDS): MultiReadResult {
     const results = ops.map((op) => {
       const watch = op.watch ? sessionId : undefined;
-      if (op.op === 'getData') return this.getData(op.path, watch);
-      if (op.op === 'getChildren') return this.getChildren(op.path, watch);
+      if (op.op === 'getData') return this.getData(op.path, watch, auth);
+      if (op.op === 'getChildren') return this.getChildren(op.path, watch, auth);
       return errorResult('BAD_ARGUMENTS');
     });
     return { op: 'multiRead', results };
@@ -456,32 +518,36 @@ export class DataTree {
 
   /**
    * processLocal answers a request a server serves from its own replica: reads (with the watches
-   * they leave), check, addWatch, removeWatches and setWatches.
+   * they leave), check, addWatch, removeWatches and setWatches, as the ids in `auth` may (checked
+   * where served, as ZooKeeper's FinalRequestProcessor: NO_NODE before NO_AUTH).
    */
-  processLocal(sessionId: SessionId, request: LocalRequest): LocalOutcome {
+  processLocal(sessionId: SessionId, request: LocalRequest, auth: readonly AuthId[] = NO_AUTH_IDS): LocalOutcome {
     let result: Result | ErrorResult;
     let watches = NO_WATCHES;
     switch (request.op) {
       case 'getData':
-        result = this.getData(request.path, request.watch ? sessionId : undefined);
+        result = this.getData(request.path, request.watch ? sessionId : undefined, auth);
         break;
       case 'exists':
         result = this.exists(request.path, request.watch ? sessionId : undefined);
         break;
       case 'getChildren':
-        result = this.getChildren(request.path, request.watch ? sessionId : undefined);
+        result = this.getChildren(request.path, request.watch ? sessionId : undefined, auth);
+        break;
+      case 'getACL':
+        result = this.getAcl(request.path, auth);
         break;
       case 'getEphemerals':
         result = this.getEphemerals(sessionId, request.prefixPath);
         break;
       case 'multiRead':
-        result = this.multiRead(request.ops, sessionId);
+        result = this.multiRead(request.ops, sessionId, auth);
         break;
       case 'check':
-        result = this.check(request.path, request.version);
+        result = this.check(request.path, request.version, auth);
         break;
       case 'addWatch':
-        result = this.addWatch(sessionId, request.path, request.mode);
+        result = this.addWatch(sessionId, request.path, request.mode, auth);
         break;
       case 'removeWatches':
         result = this.removeWatches(sessionId, request.path, request.watcherType);
@@ -500,8 +566,16 @@ export class DataTree {
   }
 
   /** addWatch registers a persistent or persistent-recursive watch (ZooKeeper's addWatch); the path need not exist. */
-  addWatch(sessionId: SessionId, path: string, mode: AddWatchMode): EmptyResult | ErrorResult {
+  addWatch(
+    sessionId: SessionId,
+    path: string,
+    mode: AddWatchMode,
+    auth: readonly AuthId[] = NO_AUTH_IDS,
+  ): EmptyResult | ErrorResult {
     if (validatePath(path) !== null) return errorResult('INVALID_PATH');
+    // READ on the znode, when it exists (ZooKeeper's addWatch: a missing path has no ACL to check).
+    const slot = this.nodes.slotOf(path);
+    if (slot >= 0 && !this.allows(slot, Perms.READ, auth)) return errorResult('NO_AUTH');
     let added: boolean;
     if (mode === AddWatchMode.PERSISTENT) added = this.watchManager.add(WatchKind.PERSISTENT, path, sessionId);
     else if (mode === AddWatchMode.PERSISTENT_RECURSIVE) {
@@ -566,7 +640,7 @@ export class DataTree {
 
   /** snapshotRecords yields every znode, parents first, then every session; fuzzy-safe (see {@link snapshotRecordsOf}). */
   *snapshotRecords(): Generator<SnapshotRecord> {
-    yield* snapshotRecordsOf(this.nodes, this.sessionRecords);
+    yield* snapshotRecordsOf(this.nodes, this.sessionRecords, this.acls);
   }
 
   /**
@@ -601,11 +675,15 @@ export class DataTree {
           ephemeralOwner: record.ephemeralOwner,
           container: record.container,
           ttlMs: record.ttlMs,
+          aclRef: tree.acls.acquire(record.acl),
         });
       } else if (path !== '/' && path !== SYSTEM_PATH) {
         throw new Error(`snapshot holds ${path} twice`);
       } else {
         nodes.data[slot] = ownData(record.data);
+        const previous = nodes.aclRefs[slot]!;
+        nodes.aclRefs[slot] = tree.acls.acquire(record.acl);
+        tree.acls.release(previous);
       }
       restoreStat(nodes, slot, record);
       tree.indexes.add(path, record.ephemeralOwner, record.container, record.ttlMs);

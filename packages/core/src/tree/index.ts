@@ -1,3 +1,16 @@
+export {
+  ACL_ENTRIES_MAX,
+  ACL_ID_CHARS_MAX,
+  aclKey,
+  checkAcl,
+  fixupAcl,
+  ipMatches,
+  isOpenAcl,
+  NO_AUTH_IDS,
+  parseAddress,
+  SUPER_SCHEME,
+} from './acl.js';
+export { AclCache, OPEN_ACL_REF } from './acl-cache.js';
 export type { ApplyResult, LocalOutcome, LocalRequest, ZnodeInfo } from './data-tree.js';
 export { DataTree } from './data-tree.js';
 export {

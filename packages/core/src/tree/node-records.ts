@@ -1,4 +1,5 @@
 import type { SessionId, SnapshotNodeRecord, SnapshotRecord, Stat } from '../types.js';
+import type { AclCache } from './acl-cache.js';
 import {
   AVERSION,
   CTIME,
@@ -39,7 +40,7 @@ export function statOf(nodes: NodeTable, slot: number): Stat {
 }
 
 /** nodeRecord is the snapshot record of the znode in `slot`. */
-export function nodeRecord(nodes: NodeTable, slot: number): SnapshotNodeRecord {
+export function nodeRecord(nodes: NodeTable, slot: number, acls: AclCache): SnapshotNodeRecord {
   return {
     kind: 'node',
     path: nodes.paths[slot]!,
@@ -55,6 +56,7 @@ export function nodeRecord(nodes: NodeTable, slot: number): SnapshotNodeRecord {
     ephemeralOwner: nodes.f[slot * ROW + OWNER]!,
     container: nodes.isContainer(slot),
     ttlMs: nodes.f[slot * ROW + TTL_MS]!,
+    acl: acls.get(nodes.aclRefs[slot]!),
   };
 }
 
@@ -98,6 +100,7 @@ export interface SessionState {
 export function* snapshotRecordsOf(
   nodes: NodeTable,
   sessions: ReadonlyMap<SessionId, SessionState>,
+  acls: AclCache,
 ): Generator<SnapshotRecord> {
   const stack: { paths: string[]; next: number }[] = [{ paths: ['/'], next: 0 }];
   while (stack.length > 0) {
@@ -109,7 +112,7 @@ export function* snapshotRecordsOf(
     const path = top.paths[top.next++]!;
     const slot = nodes.slotOf(path);
     if (slot < 0) continue;
-    const record = nodeRecord(nodes, slot);
+    const record = nodeRecord(nodes, slot, acls);
     // Sorted, so equal trees yield equal record sequences whatever history built them.
     const childPaths = nodes.childSlots(slot).map((child) => nodes.paths[child]!);
     childPaths.sort();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CVERSION, EMPTY_DATA, NodeTable, NUM_CHILDREN, PZXID, ROW } from './node-table.js';
 
-const fields = { data: EMPTY_DATA, zxid: 5, timeMs: 9, ephemeralOwner: 0, container: false, ttlMs: 0 };
+const fields = { data: EMPTY_DATA, zxid: 5, timeMs: 9, ephemeralOwner: 0, container: false, ttlMs: 0, aclRef: 0 };
 
 describe('NodeTable', () => {
   it('keeps children as a linked list through inserts, removes, slot reuse and growth', () => {

@@ -4,7 +4,8 @@
  * eight int32 (version, cversion, aversion, numChildren, parent, firstChild, nextSibling,
  * prevSibling): children are an intrusive doubly linked list. A znode's Stat then sits in two
  * cache lines, and costs 96 bytes plus its entry in the path index, instead of a JS object with
- * boxed doubles and a Set of children (measured in bench/tree.bench.mjs; see README).
+ * boxed doubles and a Set of children (measured in bench/tree.bench.mjs; see README). A third
+ * array holds each znode's access list as a reference into the tree's AclCache (4 bytes).
  *
  * Slots of deleted znodes are reused. Nothing outside the tree package sees a slot number: the
  * tree's API speaks paths.
@@ -46,6 +47,8 @@ export interface NodeFields {
   ephemeralOwner: number;
   container: boolean;
   ttlMs: number;
+  /** aclRef is the znode's AclCache reference, acquired by the caller. */
+  aclRef: number;
 }
 
 export class NodeTable {
@@ -58,6 +61,8 @@ export class NodeTable {
   f: Float64Array;
   /** i holds the int32 row of each slot. */
   i: Int32Array;
+  /** aclRefs holds each slot's AclCache reference (the caller acquires and releases it). */
+  aclRefs: Int32Array;
   private readonly freeSlots: number[] = [];
   private highWater = 0;
 
@@ -65,6 +70,7 @@ export class NodeTable {
     this.capacity = Math.max(8, initialCapacity);
     this.f = new Float64Array(this.capacity * ROW);
     this.i = new Int32Array(this.capacity * ROW);
+    this.aclRefs = new Int32Array(this.capacity);
   }
 
   /** size is the number of znodes. */
@@ -99,6 +105,7 @@ export class NodeTable {
     f[at + OWNER] = fields.ephemeralOwner;
     f[at + TTL_MS] = fields.ttlMs;
     f[at + FLAGS] = FLAG_USED | (fields.container ? FLAG_CONTAINER : 0);
+    this.aclRefs[slot] = fields.aclRef;
     i[at + VERSION] = 0;
     i[at + CVERSION] = 0;
     i[at + AVERSION] = 0;
@@ -165,5 +172,8 @@ export class NodeTable {
     const i = new Int32Array(this.capacity * ROW);
     i.set(this.i);
     this.i = i;
+    const aclRefs = new Int32Array(this.capacity);
+    aclRefs.set(this.aclRefs);
+    this.aclRefs = aclRefs;
   }
 }

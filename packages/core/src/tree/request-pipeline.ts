@@ -1,4 +1,6 @@
 import type {
+  ACL,
+  AuthId,
   CheckRequest,
   CheckTxn,
   CloseSessionTxn,
@@ -13,13 +15,16 @@ import type {
   MultiTxn,
   MultiTxnOp,
   SessionId,
+  SetACLRequest,
+  SetACLTxn,
   SetDataRequest,
   SetDataTxn,
   Txn,
   WriteRequest,
 } from '../types.js';
-import { CreateMode } from '../types.js';
+import { CreateMode, OPEN_ACL_UNSAFE, Perms } from '../types.js';
 import { formatZxid, type Zxid } from '../zxid.js';
+import { checkAcl, fixupAcl, NO_AUTH_IDS } from './acl.js';
 import type { DataTree } from './data-tree.js';
 import { formatSequence, isSystemPath, parentPath, validateCreatePath, validatePath } from './path-utils.js';
 import type { SessionTracker } from './session-tracker.js';
@@ -50,6 +55,8 @@ interface ChangeRecord {
   container: boolean;
   ttlMs: number;
   mtime: number;
+  aversion: number;
+  acl: readonly ACL[];
 }
 
 const PENDING = -1;
@@ -121,22 +128,33 @@ export class RequestPipeline {
 
   /**
    * prepare checks a write request of a live session and returns the transaction to propose.
-   * (Session liveness in time is the Zab leader's: zab/sessions.ts.) `cxid` only labels assertion messages: the LogEntry carries it.
+   * (Session liveness in time is the Zab leader's: zab/sessions.ts.) `cxid` only labels assertion
+   * messages: the LogEntry carries it. `auth` are the ids the requesting connection holds: the
+   * znodes' ACLs are checked against them here, where the write is prepared (as ZooKeeper's
+   * PrepRequestProcessor), and `auth` entries of a new ACL are expanded to them.
    */
-  prepare(sessionId: SessionId, cxid: number, request: WriteRequest, timeMs: number): Txn {
+  prepare(
+    sessionId: SessionId,
+    cxid: number,
+    request: WriteRequest,
+    timeMs: number,
+    auth: readonly AuthId[] = NO_AUTH_IDS,
+  ): Txn {
     this.beginPrepare(`prepare(session ${sessionId}, cxid ${cxid})`);
     const sessionError = this.sessions.checkSession(sessionId);
     if (sessionError !== null) return this.finishPrepare(errorTxn(sessionError));
     try {
       switch (request?.op) {
         case 'create':
-          return this.finishPrepare(this.prepCreate(sessionId, request, timeMs, 0).txn);
+          return this.finishPrepare(this.prepCreate(sessionId, request, timeMs, 0, auth).txn);
         case 'delete':
-          return this.finishPrepare(this.prepDelete(request));
+          return this.finishPrepare(this.prepDelete(request, auth));
         case 'setData':
-          return this.finishPrepare(this.prepSetData(request, timeMs));
+          return this.finishPrepare(this.prepSetData(request, timeMs, 0, auth));
+        case 'setACL':
+          return this.finishPrepare(this.prepSetAcl(request, auth));
         case 'multi':
-          return this.finishPrepare(this.prepMulti(sessionId, request, timeMs));
+          return this.finishPrepare(this.prepMulti(sessionId, request, timeMs, auth));
         case 'closeSession':
           return this.finishPrepare(this.prepCloseSession(sessionId));
         default:
@@ -182,7 +200,8 @@ export class RequestPipeline {
     const expired = node.container ? node.cversion > 0 : node.ttlMs > 0 && timeMs - node.mtime > node.ttlMs;
     if (!expired) return null;
     this.beginPrepare(`prepareExpiredNodeDelete(${path})`);
-    return this.finishPrepare(this.prepDelete({ op: 'delete', path, version: -1 }));
+    // The leader's own delete: no ACL stands in its way (ZooKeeper's container manager runs as the server).
+    return this.finishPrepare(this.prepDelete({ op: 'delete', path, version: -1 }, null));
   }
 
   /** noteProposed records the prepared txn's changes as outstanding under the zxid it was proposed with. */
@@ -272,7 +291,19 @@ export class RequestPipeline {
       container: info.container,
       ttlMs: info.ttlMs,
       mtime: info.stat.mtime,
+      aversion: info.stat.aversion,
+      acl: info.acl,
     };
+  }
+
+  /** requirePerm fails with NO_AUTH unless `auth` holds one of the `perm` bits on `record` (null `auth`: the leader itself). */
+  private requirePerm(record: ChangeRecord, perm: number, auth: readonly AuthId[] | null): void {
+    if (auth !== null && !checkAcl(record.acl, perm, auth)) fail('NO_AUTH');
+  }
+
+  /** requireAcl is fixupAcl or INVALID_ACL. */
+  private requireAcl(acl: readonly ACL[], auth: readonly AuthId[]): ACL[] {
+    return fixupAcl(acl, auth) ?? fail('INVALID_ACL');
   }
 
   private requireRecord(path: string): ChangeRecord {
@@ -297,6 +328,7 @@ export class RequestPipeline {
     request: CreateRequest,
     timeMs: number,
     multiBytes: number,
+    auth: readonly AuthId[],
   ): { txn: CreateTxn; bytes: number } {
     const mode = request.mode;
     if (!CREATE_MODES.has(mode)) fail('BAD_ARGUMENTS');
@@ -311,7 +343,9 @@ export class RequestPipeline {
     const bytes = this.checkData(request.data);
     if (multiBytes + bytes > this.dataBytesMax) fail('BAD_ARGUMENTS');
     if (isSystemPath(sequential ? `${request.path}0` : request.path)) fail('NO_AUTH');
+    const acl = this.requireAcl(request.acl ?? OPEN_ACL_UNSAFE, auth);
     const parent = this.requireRecord(parentPath(request.path));
+    this.requirePerm(parent, Perms.CREATE, auth);
     const path = sequential ? request.path + formatSequence(parent.cversion) : request.path;
     if (validatePath(path) !== null) fail('INVALID_PATH');
     if (this.getRecord(path) !== null) fail('NODE_EXISTS');
@@ -331,19 +365,22 @@ export class RequestPipeline {
       container,
       ttlMs,
       mtime: timeMs,
+      aversion: 0,
+      acl,
     });
     return {
-      txn: { type: 'create', path, data: request.data, ephemeralOwner, container, ttlMs, parentCversion },
+      txn: { type: 'create', path, data: request.data, ephemeralOwner, container, ttlMs, parentCversion, acl },
       bytes,
     };
   }
 
-  private prepDelete(request: DeleteRequest): DeleteTxn {
+  private prepDelete(request: DeleteRequest, auth: readonly AuthId[] | null): DeleteTxn {
     const path = request.path;
     if (validatePath(path) !== null) fail('INVALID_PATH');
     if (path === '/') fail('BAD_ARGUMENTS');
     if (isSystemPath(path)) fail('NO_AUTH');
     const parent = this.requireRecord(parentPath(path));
+    this.requirePerm(parent, Perms.DELETE, auth);
     const node = this.requireRecord(path);
     this.checkVersion(node.version, request.version);
     if (node.numChildren > 0) fail('NOT_EMPTY');
@@ -352,26 +389,46 @@ export class RequestPipeline {
     return { type: 'delete', path };
   }
 
-  private prepSetData(request: SetDataRequest, timeMs: number, multiBytes = 0): SetDataTxn {
+  private prepSetData(
+    request: SetDataRequest,
+    timeMs: number,
+    multiBytes: number,
+    auth: readonly AuthId[],
+  ): SetDataTxn {
     const path = request.path;
     if (validatePath(path) !== null) fail('INVALID_PATH');
     if (isSystemPath(path)) fail('NO_AUTH');
     const bytes = this.checkData(request.data);
     if (multiBytes + bytes > this.dataBytesMax) fail('BAD_ARGUMENTS');
     const node = this.requireRecord(path);
+    this.requirePerm(node, Perms.WRITE, auth);
     const version = this.checkVersion(node.version, request.version);
     this.addChange({ ...node, zxid: PENDING, version, mtime: timeMs });
     return { type: 'setData', path, data: request.data, version };
   }
 
-  private prepCheck(request: CheckRequest): CheckTxn {
+  /** prepSetAcl: ADMIN on the znode, a valid list, the expected aversion (ZooKeeper's setACL prep). */
+  private prepSetAcl(request: SetACLRequest, auth: readonly AuthId[]): SetACLTxn {
+    const path = request.path;
+    if (validatePath(path) !== null) fail('INVALID_PATH');
+    if (isSystemPath(path)) fail('NO_AUTH');
+    const acl = this.requireAcl(request.acl, auth);
+    const node = this.requireRecord(path);
+    this.requirePerm(node, Perms.ADMIN, auth);
+    const version = this.checkVersion(node.aversion, request.version);
+    this.addChange({ ...node, zxid: PENDING, aversion: version, acl });
+    return { type: 'setACL', path, acl, version };
+  }
+
+  private prepCheck(request: CheckRequest, auth: readonly AuthId[]): CheckTxn {
     if (validatePath(request.path) !== null) fail('INVALID_PATH');
     const node = this.requireRecord(request.path);
+    this.requirePerm(node, Perms.READ, auth);
     this.checkVersion(node.version, request.version);
     return { type: 'check', path: request.path, version: node.version };
   }
 
-  private prepMulti(sessionId: SessionId, request: MultiRequest, timeMs: number): MultiTxn {
+  private prepMulti(sessionId: SessionId, request: MultiRequest, timeMs: number, auth: readonly AuthId[]): MultiTxn {
     if (!Array.isArray(request.ops)) fail('BAD_ARGUMENTS');
     const txns: MultiTxnOp[] = [];
     let bytes = 0;
@@ -380,22 +437,22 @@ export class RequestPipeline {
       try {
         switch (op?.op) {
           case 'create': {
-            const prepared = this.prepCreate(sessionId, op, timeMs, bytes);
+            const prepared = this.prepCreate(sessionId, op, timeMs, bytes, auth);
             bytes += prepared.bytes;
             txns.push(prepared.txn);
             break;
           }
           case 'delete':
-            txns.push(this.prepDelete(op));
+            txns.push(this.prepDelete(op, auth));
             break;
           case 'setData': {
-            const txn = this.prepSetData(op, timeMs, bytes);
+            const txn = this.prepSetData(op, timeMs, bytes, auth);
             bytes += txn.data.length;
             txns.push(txn);
             break;
           }
           case 'check':
-            txns.push(this.prepCheck(op));
+            txns.push(this.prepCheck(op, auth));
             break;
           default:
             // Reads and anything else do not belong in a multi (ZooKeeper rejects mixing them).

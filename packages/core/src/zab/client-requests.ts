@@ -1,6 +1,6 @@
 import type { Limits } from '../limits.js';
 import { requestLimitError } from '../limits.js';
-import type { ErrorCode, LogEntry, Reply, Request, SessionId } from '../types.js';
+import type { AuthId, ErrorCode, LogEntry, Reply, Request, SessionId } from '../types.js';
 import { replyBytes } from '../wire-size.js';
 import type { Zxid } from '../zxid.js';
 import { NO_ZXID } from './invariant.js';
@@ -11,6 +11,8 @@ import type { Outbox } from './outbox.js';
 export interface PendingRequest {
   xid: number;
   request: Request;
+  /** auth: the ids the session's connection held when it sent the request (a read is checked against them). */
+  auth: readonly AuthId[];
   /** kind: refused requests are answered with `error` in their turn, without being looked at. */
   kind: 'write' | 'read' | 'barrier' | 'refused';
   /** done: the write applied (with its outcome), or the barrier resolved to a zxid. */
@@ -58,11 +60,17 @@ export class ClientRequests {
    * propose), a barrier (to confirm with the leader), a read, or a request refused by the limits
    * (answered with its error in its turn). The caller starts it, then calls {@link flushSession}.
    */
-  enqueue(sessionId: SessionId, xid: number, request: Request, linearizable: boolean): PendingRequest {
+  enqueue(
+    sessionId: SessionId,
+    xid: number,
+    request: Request,
+    linearizable: boolean,
+    auth: readonly AuthId[],
+  ): PendingRequest {
     const queue = this.queueOf(sessionId);
     const refused = requestLimitError(request, this.limits);
     if (refused !== null) {
-      const item: PendingRequest = { ...pendingItem(xid, request, 'refused'), done: true, error: refused };
+      const item: PendingRequest = { ...pendingItem(xid, request, 'refused', auth), done: true, error: refused };
       queue.push(item);
       return item;
     }
@@ -70,10 +78,11 @@ export class ClientRequests {
       request.op === 'create' ||
       request.op === 'delete' ||
       request.op === 'setData' ||
+      request.op === 'setACL' ||
       request.op === 'multi' ||
       request.op === 'closeSession';
     const isBarrier = request.op === 'sync' || linearizable;
-    const item = pendingItem(xid, request, isWrite ? 'write' : isBarrier ? 'barrier' : 'read');
+    const item = pendingItem(xid, request, isWrite ? 'write' : isBarrier ? 'barrier' : 'read', auth);
     item.readAfterBarrier = isBarrier && request.op !== 'sync';
     queue.push(item);
     return item;
@@ -242,7 +251,7 @@ export class ClientRequests {
       this.reply(sessionId, item.xid, 'SESSION_EXPIRED', null);
       return;
     }
-    const outcome = this.machine.read(sessionId, item.request);
+    const outcome = this.machine.read(sessionId, item.request, item.auth);
     for (const event of outcome.events) this.outbox.toClient({ type: 'event', ...event });
     const reply: Reply = {
       sessionId,
@@ -260,10 +269,16 @@ export class ClientRequests {
   }
 }
 
-function pendingItem(xid: number, request: Request, kind: PendingRequest['kind']): PendingRequest {
+function pendingItem(
+  xid: number,
+  request: Request,
+  kind: PendingRequest['kind'],
+  auth: readonly AuthId[],
+): PendingRequest {
   return {
     xid,
     request,
+    auth,
     kind,
     done: false,
     error: null,

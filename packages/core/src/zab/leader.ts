@@ -1,5 +1,6 @@
 import { requestLimitError } from '../limits.js';
-import type { ErrorCode, ErrorTxn, LogEntry, Request, SessionId } from '../types.js';
+import { NO_AUTH_IDS } from '../tree/acl.js';
+import type { AuthId, ErrorCode, ErrorTxn, LogEntry, Request, SessionId } from '../types.js';
 import { logEntryBytes } from '../wire-size.js';
 import { formatZxid, makeZxid, type Zxid, zxidCounter, zxidEpoch } from '../zxid.js';
 import type { PeerContext, Phase } from './context.js';
@@ -50,6 +51,7 @@ interface WaitingRequest {
   sessionId: SessionId;
   cxid: number;
   request: Request | CreateSessionRequest;
+  auth: readonly AuthId[];
 }
 
 /**
@@ -183,7 +185,7 @@ export class Leader {
       if (ticks - barrier.startedTick > syncLimitTicks) this.finishBarrier(id, barrier, false);
     }
     this.sessions.check(ticks, this.context.clock.nowMs, this.context.machine, (sessionId, request) =>
-      this.handleRequest(sessionId, 0, request),
+      this.handleRequest(sessionId, 0, request, NO_AUTH_IDS),
     );
   }
 
@@ -286,7 +288,7 @@ export class Leader {
         // that broke with it in flight) would apply the request twice. Client xids are not
         // compared: they wrap, and a session resumed by a new client process starts again at 1.
         if (message.followId !== learner.followId) return;
-        this.admit(message.sessionId, message.cxid, message.request);
+        this.admit(message.sessionId, message.cxid, message.request, message.auth);
         return;
       }
       case 'barrierRequest': {
@@ -318,12 +320,17 @@ export class Leader {
    * waits here, in order, instead of piling into every follower's send queue. Requests the leader
    * issues itself (expiry) are never held.
    */
-  admit(sessionId: SessionId, cxid: number, request: Request | CreateSessionRequest): void {
+  admit(
+    sessionId: SessionId,
+    cxid: number,
+    request: Request | CreateSessionRequest,
+    auth: readonly AuthId[] = NO_AUTH_IDS,
+  ): void {
     if (this.waiting.length > 0 || this.proposedBytes >= this.context.settings.limits.proposalBytesInflightMax) {
-      this.waiting.push({ sessionId, cxid, request });
+      this.waiting.push({ sessionId, cxid, request, auth });
       return;
     }
-    this.handleRequest(sessionId, cxid, request);
+    this.handleRequest(sessionId, cxid, request, auth);
   }
 
   /**
@@ -488,7 +495,12 @@ export class Leader {
   }
 
   /** handleRequest turns a request into a proposal (ZooKeeper's PrepRequestProcessor + ProposalRequestProcessor). */
-  private handleRequest(sessionId: SessionId, cxid: number, request: Request | CreateSessionRequest): Zxid {
+  private handleRequest(
+    sessionId: SessionId,
+    cxid: number,
+    request: Request | CreateSessionRequest,
+    auth: readonly AuthId[],
+  ): Zxid {
     if (this.phase !== 'broadcast') return NO_ZXID;
     const { machine, clock } = this.context;
     const zxid = makeZxid(this.epoch, this.nextCounter);
@@ -509,7 +521,7 @@ export class Leader {
     if (sessionId !== 0) this.touch(sessionId);
     // A learner checked the path limit before forwarding; a learner configured otherwise did not.
     const refused = requestLimitError(request, this.context.settings.limits);
-    const txn = refused === null ? machine.prepare(sessionId, request, clock.nowMs) : errorTxn(refused);
+    const txn = refused === null ? machine.prepare(sessionId, request, clock.nowMs, auth) : errorTxn(refused);
     this.propose({ zxid, sessionId, cxid, timeMs: clock.nowMs, txn });
     return zxid;
   }
@@ -520,7 +532,7 @@ export class Leader {
     let taken = 0;
     while (taken < this.waiting.length && this.proposedBytes < budget) {
       const next = this.waiting[taken++] as WaitingRequest;
-      this.handleRequest(next.sessionId, next.cxid, next.request);
+      this.handleRequest(next.sessionId, next.cxid, next.request, next.auth);
     }
     if (taken > 0) this.waiting.splice(0, taken);
   }

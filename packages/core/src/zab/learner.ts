@@ -1,4 +1,5 @@
-import type { LogEntry, Request, SessionId, SnapshotRecord } from '../types.js';
+import { NO_AUTH_IDS } from '../tree/acl.js';
+import type { AuthId, LogEntry, Request, SessionId, SnapshotRecord } from '../types.js';
 import { type Zxid, zxidCounter, zxidEpoch } from '../zxid.js';
 import type { PeerContext, Phase } from './context.js';
 import type { CreateSessionRequest, SyncMode, ZabMessage } from './messages.js';
@@ -192,8 +193,16 @@ export class Learner {
     this.touched.add(sessionId);
   }
 
-  /** forward sends a client request (or createSession) to the leader, tagged with this following's id. */
-  forward(sessionId: SessionId, cxid: number, request: Request | CreateSessionRequest): void {
+  /**
+   * forward sends a client request (or createSession) to the leader, tagged with this following's
+   * id, with the ids the client's connection holds here (the leader checks ACLs against them).
+   */
+  forward(
+    sessionId: SessionId,
+    cxid: number,
+    request: Request | CreateSessionRequest,
+    auth: readonly AuthId[] = NO_AUTH_IDS,
+  ): void {
     this.context.outbox.send(this.leaderId, {
       type: 'forward',
       epoch: this.epoch,
@@ -201,6 +210,7 @@ export class Learner {
       sessionId,
       cxid,
       request,
+      auth,
     });
   }
 

@@ -1,4 +1,14 @@
-import type { ErrorCode, LogEntry, Request, Result, SessionId, SnapshotRecord, Txn, WatchEvent } from '../types.js';
+import type {
+  AuthId,
+  ErrorCode,
+  LogEntry,
+  Request,
+  Result,
+  SessionId,
+  SnapshotRecord,
+  Txn,
+  WatchEvent,
+} from '../types.js';
 import type { Zxid } from '../zxid.js';
 
 /** ApplyOutcome is what applying one committed entry produced. */
@@ -27,10 +37,13 @@ export interface ReplicatedMachine {
   readonly lastAppliedZxid: Zxid;
   /** apply applies a committed entry; entries arrive in strictly increasing zxid order. */
   apply(entry: LogEntry): ApplyOutcome;
-  /** read answers a read or watch request of a session from the applied state. */
-  read(sessionId: SessionId, request: Request): ReadOutcome;
-  /** prepare turns a write into a transaction (an ErrorTxn on failure) against applied state plus outstanding proposals (leader only). */
-  prepare(sessionId: SessionId, request: Request, timeMs: number): Txn;
+  /** read answers a read or watch request of a session from the applied state, as the ids in `auth` may. */
+  read(sessionId: SessionId, request: Request, auth: readonly AuthId[]): ReadOutcome;
+  /**
+   * prepare turns a write into a transaction (an ErrorTxn on failure) against applied state plus
+   * outstanding proposals (leader only), as the ids in `auth` (the requesting connection's) may.
+   */
+  prepare(sessionId: SessionId, request: Request, timeMs: number, auth: readonly AuthId[]): Txn;
   /** noteProposed records a proposed (uncommitted) entry so later prepares see its effect. */
   noteProposed(entry: LogEntry): void;
   /** clearOutstanding forgets every proposed-but-unapplied change (on losing leadership). */

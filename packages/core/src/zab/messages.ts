@@ -5,7 +5,7 @@
  * Entries travel as whole {@link LogEntry} values; acks and commits are cumulative (everything up to
  * `zxid`), which is valid because each connection is FIFO.
  */
-import type { LogEntry, Request, SessionId, SnapshotRecord } from '../types.js';
+import type { AuthId, LogEntry, Request, SessionId, SnapshotRecord } from '../types.js';
 import type { Zxid } from '../zxid.js';
 
 /** PeerState is a server's role in FastLeaderElection's notifications. */
@@ -177,6 +177,12 @@ export interface ForwardMessage {
   sessionId: SessionId;
   cxid: number;
   request: Request | CreateSessionRequest;
+  /**
+   * auth: the ids the client's connection holds on the learner (ip, x509, digest, super); the
+   * leader checks the request's ACLs against them. The learner is an authenticated member: its
+   * word on them is trusted, as ZooKeeper's leader trusts a forwarded request's authInfo.
+   */
+  auth: readonly AuthId[];
 }
 
 /** BarrierMessage asks voters to confirm the sender still leads `epoch` (the read barrier). */

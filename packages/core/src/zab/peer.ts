@@ -1,7 +1,8 @@
 import { deriveLimits, type Limits } from '../limits.js';
 import type { Random } from '../prng.js';
 import type { RecoveredState } from '../storage.js';
-import type { ErrorCode, LogEntry, Reply, Request, SessionId, SnapshotRecord } from '../types.js';
+import { NO_AUTH_IDS, SUPER_SCHEME } from '../tree/acl.js';
+import type { AuthId, ErrorCode, LogEntry, Reply, Request, SessionId, SnapshotRecord } from '../types.js';
 import { formatZxid, type Zxid } from '../zxid.js';
 import { ClientRequests } from './client-requests.js';
 import type { PeerContext, PeerSettings, Phase } from './context.js';
@@ -20,6 +21,8 @@ const NO_PASSWORD = new Uint8Array(0);
 export type { ClientOutput, Outbound, Ready };
 export { totalOrder, ZabInvariantError };
 
+/** DIRECT_AUTH: readDirect reads as the super user. */
+const DIRECT_AUTH: readonly AuthId[] = Object.freeze([{ scheme: SUPER_SCHEME, id: '' }]);
 /** PeerConfig configures one member. Every duration is in ticks; the host decides how long a tick is. */
 export interface PeerConfig {
   /** id is this server's id, unique in the ensemble. */
@@ -220,9 +223,15 @@ export class ZabPeer {
   /**
    * submit queues a client request of a session connected to this server. Replies come out in
    * Ready.toClients in the order the session submitted (FIFO client order, reads included).
-   * `linearizable` makes a read confirm leadership with a quorum first.
+   * `linearizable` makes a read confirm leadership with a quorum first. `auth` are the ids the
+   * client's connection authenticated as (ACLs are checked against them; none: only `world`).
    */
-  submit(sessionId: SessionId, xid: number, request: Request, options: { linearizable?: boolean } = {}): void {
+  submit(
+    sessionId: SessionId,
+    xid: number,
+    request: Request,
+    options: { linearizable?: boolean; auth?: readonly AuthId[] } = {},
+  ): void {
     if (!this.isServing()) {
       this.clients.reply(sessionId, xid, 'CONNECTION_LOSS', null);
       return;
@@ -232,11 +241,12 @@ export class ZabPeer {
       return;
     }
     this.touch(sessionId);
-    const item = this.clients.enqueue(sessionId, xid, request, options.linearizable === true);
+    const auth = options.auth ?? NO_AUTH_IDS;
+    const item = this.clients.enqueue(sessionId, xid, request, options.linearizable === true, auth);
     const state = this.state;
     if (item.kind === 'write') {
-      if (state.role === 'leading') state.leader.admit(sessionId, xid, request);
-      else if (state.role !== 'looking') state.learner.forward(sessionId, xid, request);
+      if (state.role === 'leading') state.leader.admit(sessionId, xid, request, auth);
+      else if (state.role !== 'looking') state.learner.forward(sessionId, xid, request, auth);
     } else if (item.kind === 'barrier') {
       const localId = this.clients.waitForBarrier(sessionId, item, this.context.clock.ticks);
       if (state.role === 'leading') state.leader.startBarrier(null, localId);
@@ -374,9 +384,12 @@ export class ZabPeer {
     return this.machine.stats();
   }
 
-  /** read answers a read of the applied state outside any session's order (admin pages, tooling). */
+  /**
+   * read answers a read of the applied state outside any session's order (admin pages, tooling),
+   * as the super user: the host guards who may call it (the admin port's token).
+   */
   readDirect(request: Request): { result: Reply['result']; error: ErrorCode | null } {
-    const outcome = this.machine.read(0, request);
+    const outcome = this.machine.read(0, request, DIRECT_AUTH);
     return { result: outcome.result, error: outcome.error };
   }
 

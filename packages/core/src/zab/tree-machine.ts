@@ -2,7 +2,7 @@ import { deriveLimits, type Limits, multiResultBytesMax } from '../limits.js';
 import { DataTree, type LocalRequest } from '../tree/data-tree.js';
 import { RequestPipeline } from '../tree/request-pipeline.js';
 import { SessionTracker } from '../tree/session-tracker.js';
-import type { LogEntry, Request, SessionId, SnapshotRecord, Txn, WatchEvent, WriteRequest } from '../types.js';
+import type { AuthId, LogEntry, Request, SessionId, SnapshotRecord, Txn, WatchEvent, WriteRequest } from '../types.js';
 import { HEADER_BYTES, INT_BYTES, txnBytes } from '../wire-size.js';
 import type { Zxid } from '../zxid.js';
 import type { ApplyOutcome, ReadOutcome, ReplicatedMachine } from './machine.js';
@@ -63,12 +63,12 @@ class TreeMachine implements ReplicatedMachine {
     return { result: outcome.result, error: outcome.error, events: expand(outcome.watches) };
   }
 
-  read(sessionId: SessionId, request: Request): ReadOutcome {
-    const outcome = this.tree.processLocal(sessionId, request as LocalRequest);
+  read(sessionId: SessionId, request: Request, auth: readonly AuthId[]): ReadOutcome {
+    const outcome = this.tree.processLocal(sessionId, request as LocalRequest, auth);
     return { result: outcome.result, error: outcome.error, events: expand(outcome.watches) };
   }
 
-  prepare(sessionId: SessionId, request: Request, timeMs: number): Txn {
+  prepare(sessionId: SessionId, request: Request, timeMs: number, auth: readonly AuthId[]): Txn {
     this.pipeline.discardPrepared();
     // lastPrepared is set only for transactions the pipeline staged, the ones noteProposed must record.
     this.lastPrepared = null;
@@ -90,7 +90,7 @@ class TreeMachine implements ReplicatedMachine {
       this.lastPrepared = this.pipeline.prepareExpiredNodeDelete(request.path, timeMs);
       if (this.lastPrepared === null) return { type: 'error', code: 'NO_NODE' };
     } else {
-      this.lastPrepared = this.pipeline.prepare(sessionId, 0, request as WriteRequest, timeMs);
+      this.lastPrepared = this.pipeline.prepare(sessionId, 0, request as WriteRequest, timeMs, auth);
     }
     if (!this.entryFits(this.lastPrepared)) {
       // Over the entry limit no peer frame could carry it: the request fails alone.

@@ -1,5 +1,5 @@
 import type { ErrorCode, MultiOp, SessionId, SnapshotRecord, WriteRequest } from '../../types.js';
-import { CreateMode } from '../../types.js';
+import { CreateMode, OPEN_ACL_UNSAFE } from '../../types.js';
 import { testPassword } from './harness.js';
 
 /**
@@ -72,6 +72,7 @@ export class NaiveModel {
       this.state.sessions.delete(sessionId);
       return { error: null, paths: [] };
     }
+    if (request.op === 'setACL') throw new Error('naive model: setACL is not modelled (acl.test.ts covers it)');
     if (request.op === 'multi') {
       const copy: State = {
         nodes: new Map([...this.state.nodes].map(([p, n]) => [p, { ...n }])),
@@ -182,6 +183,7 @@ export class NaiveModel {
         ephemeralOwner: n.ephemeralOwner,
         container: n.container,
         ttlMs: n.ttlMs,
+        acl: OPEN_ACL_UNSAFE,
       }));
     const sessions: SnapshotRecord[] = [...this.state.sessions]
       .sort(([a], [b]) => a - b)

@@ -41,6 +41,7 @@ export function formatTxn(txn: Txn): string {
     case 'create':
     case 'delete':
     case 'setData':
+    case 'setACL':
       return `${txn.type} ${txn.path}`;
     case 'multi':
       return `multi [${txn.txns.map((op) => (op.type === 'error' ? `error ${op.code}` : `${op.type} ${op.path}`)).join(', ')}]`;
