@@ -1,3 +1,4 @@
+import { AUTH_XID } from '@zabkit/codec';
 import type { ErrorCode, MultiReadOp, Request, Result, WatchEvent } from '@zabkit/core';
 import { ClientConnection, type SessionServerMessage, type TlsClientOptions } from '@zabkit/transport-tcp';
 
@@ -42,6 +43,8 @@ export interface RawConnectOptions {
 export class RawClient {
   private nextXid = 1;
   private readonly waiting = new Map<number, Waiting>();
+  /** authWaiting: addAuth calls in the order sent (the server answers them in that order, xid -4). */
+  private readonly authWaiting: Waiting[] = [];
   private pinger: NodeJS.Timeout | undefined;
   private readonly closeHandlers: (() => void)[] = [];
   readonly events: WatchEvent[] = [];
@@ -96,6 +99,13 @@ export class RawClient {
 
   private receive(message: SessionServerMessage): void {
     if (message.kind === 'watchEvent') this.events.push(message.event);
+    if (message.kind === 'reply' && message.xid === AUTH_XID) {
+      const waiting = this.authWaiting.shift();
+      if (!waiting) return;
+      clearTimeout(waiting.timer);
+      waiting.resolve({ error: message.error, result: message.result, zxid: message.zxid });
+      return;
+    }
     if (message.kind === 'reply') {
       const waiting = this.waiting.get(message.xid);
       if (!waiting) return;
@@ -114,6 +124,10 @@ export class RawClient {
       waiting.reject(new Error(`connection closed before the reply to ${waiting.op} (xid ${xid})`));
     }
     this.waiting.clear();
+    for (const waiting of this.authWaiting.splice(0)) {
+      clearTimeout(waiting.timer);
+      waiting.reject(new Error('connection closed before the reply to addAuth'));
+    }
     for (const handler of this.closeHandlers) handler();
   }
 
@@ -160,6 +174,37 @@ export class RawClient {
         this.waiting.delete(xid);
         clearTimeout(timer);
         reject(new Error(`could not send ${request.op} (xid ${xid}): connection closed or send queue full`));
+      }
+    });
+  }
+
+  /** addAuth adds an identity to the connection (`digest`, `user:password`); resolves with the server's answer. */
+  addAuth(scheme: string, credentials: string, timeoutMs = 10_000): Promise<RawReply> {
+    return new Promise((resolve, reject) => {
+      if (this.closed) {
+        reject(new Error('connection closed: cannot send addAuth'));
+        return;
+      }
+      const waiting: Waiting = {
+        resolve,
+        reject,
+        op: 'addAuth',
+        timer: setTimeout(() => {
+          const index = this.authWaiting.indexOf(waiting);
+          if (index >= 0) this.authWaiting.splice(index, 1);
+          reject(new Error(`no reply to addAuth within ${timeoutMs} ms`));
+        }, timeoutMs),
+      };
+      this.authWaiting.push(waiting);
+      const sent = this.connection.send({
+        kind: 'addAuth',
+        scheme,
+        credentials: new TextEncoder().encode(credentials),
+      });
+      if (!sent) {
+        this.authWaiting.pop();
+        clearTimeout(waiting.timer);
+        reject(new Error('could not send addAuth: connection closed or send queue full'));
       }
     });
   }

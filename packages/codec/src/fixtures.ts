@@ -30,7 +30,7 @@ const OPEN_ACL: ACL[] = [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }];
 /** sampleAcl names every scheme a stored ACL may hold. */
 export const sampleAcl: ACL[] = [
   { perms: 31, id: { scheme: 'world', id: 'anyone' } },
-  { perms: 1, id: { scheme: 'digest', id: 'alice:XHxkuHoDXWMM3WcOcQNfzNmXjkw=' } },
+  { perms: 1, id: { scheme: 'digest', id: 'alice:aYXlLOpEooaV1cRAvUL1fp9Qt7E=' } },
   { perms: 3, id: { scheme: 'ip', id: '10.0.0.0/8' } },
   { perms: 16, id: { scheme: 'x509', id: 'CN=zabkit-client,O=Zabkit Tests' } },
 ];
@@ -270,7 +270,7 @@ export const samplePeerMessages: PeerMessage[] = [
           ? []
           : [
               { scheme: 'ip', id: '10.1.2.3' },
-              { scheme: 'digest', id: 'alice:XHxkuHoDXWMM3WcOcQNfzNmXjkw=' },
+              { scheme: 'digest', id: 'alice:aYXlLOpEooaV1cRAvUL1fp9Qt7E=' },
             ],
     }),
   ),

@@ -1,3 +1,4 @@
+import { ACL_ENTRIES_MAX, OPEN_ACL_UNSAFE } from '@zabkit/core';
 import { describe, expect, it } from 'vitest';
 import { CodecError } from './errors.js';
 import { sampleLogEntries, sampleSnapshotRecords, sampleTxns } from './fixtures.js';
@@ -37,6 +38,29 @@ describe('LogEntry and SnapshotRecord', () => {
     });
     const record = decodeSnapshotRecord(packBody([2, 0x1_0000_0001, 4000]));
     expect(record).toEqual({ kind: 'session', sessionId: 0x1_0000_0001, timeoutMs: 4000, password: new Uint8Array(0) });
+  });
+
+  it('reads a create and a znode record written before ACLs as OPEN_ACL_UNSAFE', () => {
+    // As written before ACLs: a create txn [1, path, data, owner, container, ttlMs, parentCversion].
+    const entry = decodeLogEntry(packBody([0x1_0000_0002, 0, 0, 5, [1, '/a', new Uint8Array(0), 0, false, 0, 1]]));
+    expect(entry.txn).toMatchObject({ type: 'create', path: '/a', acl: OPEN_ACL_UNSAFE });
+    const record = decodeSnapshotRecord(packBody([1, '/a', new Uint8Array(0), 1, 2, 3, 4, 5, 0, 0, 0, 0, false, 0]));
+    expect(record).toMatchObject({ kind: 'node', path: '/a', acl: OPEN_ACL_UNSAFE });
+  });
+
+  it('refuses an access list of more than ACL_ENTRIES_MAX entries or a malformed entry', () => {
+    const entry = { perms: 31, id: { scheme: 'world', id: 'anyone' } };
+    const tooMany = Array.from({ length: ACL_ENTRIES_MAX + 1 }, () => entry);
+    const setAcl = (list: unknown) => packBody([0x1_0000_0003, 0, 0, 5, [7, '/a', list, 0]]);
+    expect(() => decodeLogEntry(setAcl(tooMany.map((e) => [e.perms, [e.id.scheme, e.id.id]])))).toThrow(CodecError);
+    expect(() => decodeLogEntry(setAcl([[31, ['world']]]))).toThrow(/acl\[0\]\.id\.id/);
+    expect(() => decodeLogEntry(setAcl([['31', ['world', 'anyone']]]))).toThrow(CodecError);
+    expect(decodeLogEntry(setAcl([[31, ['world', 'anyone']]])).txn).toEqual({
+      type: 'setACL',
+      path: '/a',
+      acl: [entry],
+      version: 0,
+    });
   });
 
   it('refuses a session password of any length but 16 or 0', () => {

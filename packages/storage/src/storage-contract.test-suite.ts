@@ -64,7 +64,7 @@ export function entries(epoch: number, from: number, to: number, variant = 0): L
 const sampleAcls: ACL[][] = [
   [{ perms: 1, id: { scheme: 'world', id: 'anyone' } }],
   [
-    { perms: 31, id: { scheme: 'digest', id: 'alice:XHxkuHoDXWMM3WcOcQNfzNmXjkw=' } },
+    { perms: 31, id: { scheme: 'digest', id: 'alice:aYXlLOpEooaV1cRAvUL1fp9Qt7E=' } },
     { perms: 3, id: { scheme: 'ip', id: '10.0.0.0/8' } },
   ],
   [{ perms: 16, id: { scheme: 'x509', id: 'CN=zabkit-client,O=Zabkit Tests — é' } }],

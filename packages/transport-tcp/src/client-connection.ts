@@ -1,6 +1,7 @@
 import { connect as tcpConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import {
+  type AddAuthFrame,
   CLIENT_PROTOCOL_VERSION,
   type ClientMessage,
   type ConnectRequest,
@@ -133,7 +134,7 @@ export class ClientConnection {
   }
 
   /** send queues a request or ping; false if the connection is closed or was just dropped as too slow. */
-  send(message: RequestFrame | Ping): boolean {
+  send(message: RequestFrame | Ping | AddAuthFrame): boolean {
     return this.framed.send(encodeClientMessage(message, this.frameBytesMax));
   }
 

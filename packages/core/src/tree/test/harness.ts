@@ -1,4 +1,5 @@
 import type {
+  AuthId,
   CreateRequest,
   DeleteRequest,
   LogEntry,
@@ -47,8 +48,8 @@ export class Leader {
   }
 
   /** propose prepares and proposes a txn without applying it (it stays outstanding). */
-  propose(sessionId: SessionId, request: WriteRequest, cxid = 0): LogEntry {
-    const txn = this.pipeline.prepare(sessionId, cxid, request, this.timeMs);
+  propose(sessionId: SessionId, request: WriteRequest, cxid = 0, auth: readonly AuthId[] = []): LogEntry {
+    const txn = this.pipeline.prepare(sessionId, cxid, request, this.timeMs, auth);
     return this.record(sessionId, cxid, txn);
   }
 
@@ -67,8 +68,8 @@ export class Leader {
   }
 
   /** write proposes and applies at once. */
-  write(sessionId: SessionId, request: WriteRequest): ApplyResult & { entry: LogEntry } {
-    const entry = this.propose(sessionId, request);
+  write(sessionId: SessionId, request: WriteRequest, auth: readonly AuthId[] = []): ApplyResult & { entry: LogEntry } {
+    const entry = this.propose(sessionId, request, 0, auth);
     return { ...this.apply(entry), entry };
   }
 
