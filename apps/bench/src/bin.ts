@@ -20,7 +20,7 @@ import { startZabkit } from './zabkit.js';
 import { startZookeeper, zookeeperMissing } from './zookeeper.js';
 
 const USAGE = `usage: pnpm bench [--vs zookeeper] [--json] [--only W1,R1,C1,L1,F1] [--duration s] [--warmup s]
-                  [--rounds n] [--trials n] [--connections n] [--profile dir]
+                  [--rounds n] [--trials n] [--connections n] [--profile dir] [--tls]
 
   --vs zookeeper  also run a 3-server ZooKeeper (Debian's zookeeper package) with the same
                   settings, alternating workloads, and print zabkit/ZooKeeper ratios
@@ -31,7 +31,9 @@ const USAGE = `usage: pnpm bench [--vs zookeeper] [--json] [--only W1,R1,C1,L1,F
   --rounds        repetitions of each steady workload; medians are reported (default 1)
   --trials        failover trials (default 10)
   --connections   client connections (sessions) per system (default 8)
-  --profile dir   write V8 CPU profiles of the zabkit members to dir (.cpuprofile, as node --cpu-prof)`;
+  --profile dir   write V8 CPU profiles of the zabkit members to dir (.cpuprofile, as node --cpu-prof)
+  --tls           run zabkit hardened: clients over the TLS client port, members over mutual TLS
+                  (certificates made for the run with openssl)`;
 
 type System = 'zabkit' | 'zookeeper';
 const STEADY: WorkloadName[] = ['W1', 'R1', 'C1', 'L1'];
@@ -141,6 +143,7 @@ async function main(): Promise<number> {
       trials: { type: 'string', default: '10' },
       connections: { type: 'string', default: '8' },
       profile: { type: 'string' },
+      tls: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -213,7 +216,7 @@ async function main(): Promise<number> {
         const previous = process.env.NODE_OPTIONS;
         if (values.profile) process.env.NODE_OPTIONS = `${previous ?? ''} ${profileNodeOptions(values.profile)}`;
         try {
-          target = await startZabkit();
+          target = await startZabkit({ tls: values.tls });
         } finally {
           if (values.profile) {
             if (previous === undefined) delete process.env.NODE_OPTIONS;

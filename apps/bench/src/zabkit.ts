@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type ZabClient, ZabError } from '@zabkit/client';
 import { startEnsemble } from '@zabkit/server';
+import { makeTestPki } from '@zabkit/transport-tcp/testing';
 import type { Conn, Target } from './target.js';
 
 class ZabConn implements Conn {
@@ -28,19 +29,39 @@ class ZabConn implements Conn {
 
 /**
  * startZabkit starts a 3-member zabkit ensemble (separate processes, fsync on, loopback, a fresh
- * data directory under the OS temp dir) with startEnsemble's defaults (tick 50 ms).
+ * data directory under the OS temp dir) with startEnsemble's defaults (tick 50 ms). With `tls`,
+ * as a hardened deployment runs: clients on the TLS client port and the peer mesh over mutual TLS,
+ * with certificates made for the run by openssl (P-256 keys).
  */
-export async function startZabkit(options: { onLog?: (id: number, line: string) => void } = {}): Promise<Target> {
+export async function startZabkit(
+  options: { onLog?: (id: number, line: string) => void; tls?: boolean } = {},
+): Promise<Target> {
   const dir = mkdtempSync(join(tmpdir(), 'zabkit-bench-'));
-  const ensemble = await startEnsemble({ dir, size: 3, onLog: options.onLog, config: { logLevel: 'warn' } }).catch(
-    (error) => {
-      rmSync(dir, { recursive: true, force: true });
-      throw error;
-    },
-  );
+  const pki = options.tls ? makeTestPki() : undefined;
+  const removeAll = () => {
+    rmSync(dir, { recursive: true, force: true });
+    pki?.remove();
+  };
+  const ensemble = await startEnsemble({
+    dir,
+    size: 3,
+    onLog: options.onLog,
+    config: { logLevel: 'warn' },
+    ...(pki === undefined
+      ? {}
+      : {
+          clientTls: { certFile: pki.server.certFile, keyFile: pki.server.keyFile },
+          peerTls: { caFile: pki.ca.certFile, member: (id: number) => pki.member(id) },
+        }),
+  }).catch((error) => {
+    removeAll();
+    throw error;
+  });
+  const connectString = pki === undefined ? ensemble.connectString : (ensemble.secureConnectString as string);
+  const tls = pki === undefined ? {} : { tls: { ca: pki.ca.cert } };
   return {
-    name: 'zabkit',
-    connect: async () => new ZabConn(await connect(ensemble.connectString, { sessionTimeoutMs: 10_000 })),
+    name: pki === undefined ? 'zabkit' : 'zabkit (TLS)',
+    connect: async () => new ZabConn(await connect(connectString, { sessionTimeoutMs: 10_000, ...tls })),
     serverPids: () => ensemble.members.map((member) => member.pid),
     leader: () => ensemble.waitForLeader(),
     kill: (id) => ensemble.kill(id),
@@ -50,7 +71,7 @@ export async function startZabkit(options: { onLog?: (id: number, line: string) 
     },
     close: async () => {
       await ensemble.close();
-      rmSync(dir, { recursive: true, force: true });
+      removeAll();
     },
   };
 }

@@ -94,9 +94,10 @@ const tree = buildTree(() => new Uint8Array(0));
 //    noteApplied) and apply alone.
 {
   const OPS = 200_000;
-  const tracker = new SessionTracker({ serverId: 1, epoch: 1, tickMs: 100 });
+  const tracker = new SessionTracker();
   const pipeline = new RequestPipeline(tree, tracker);
-  const session = pipeline.prepareCreateSession(10_000);
+  // The leader names a session by the zxid of its createSession (core's zab/sessions.ts).
+  const session = pipeline.prepareCreateSession(makeZxid(1, counter + 1), 10_000, new Uint8Array(16));
   const sessionEntry = entry(session);
   pipeline.noteProposed(sessionEntry.zxid, session);
   tree.applyTxn(sessionEntry);
