@@ -60,7 +60,7 @@ export async function startZabkit(
   const connectString = pki === undefined ? ensemble.connectString : (ensemble.secureConnectString as string);
   const tls = pki === undefined ? {} : { tls: { ca: pki.ca.cert } };
   return {
-    name: pki === undefined ? 'zabkit' : 'zabkit (TLS)',
+    name: 'zabkit',
     connect: async () => new ZabConn(await connect(connectString, { sessionTimeoutMs: 10_000, ...tls })),
     serverPids: () => ensemble.members.map((member) => member.pid),
     leader: () => ensemble.waitForLeader(),

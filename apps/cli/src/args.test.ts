@@ -21,6 +21,29 @@ describe('parseCliArgs', () => {
     expect(parseCliArgs([]).command).toBe('help');
     expect(parseCliArgs(['ls', '--help']).command).toBe('help');
   });
+  it('reads the ACL commands, --acl and repeated --auth', () => {
+    const args = parseCliArgs(['getacl', '/a', '--auth', 'digest:alice:secret', '--auth=digest:bob:pw']);
+    expect(args).toMatchObject({ command: 'getacl', positionals: ['/a'] });
+    expect(args.auth).toEqual([
+      { scheme: 'digest', credentials: 'alice:secret' },
+      { scheme: 'digest', credentials: 'bob:pw' },
+    ]);
+    expect(parseCliArgs(['ls', '/']).auth).toEqual([]);
+    expect(parseCliArgs(['setacl', '/a', 'world:anyone:r', '-v', '2'])).toMatchObject({
+      command: 'setacl',
+      positionals: ['/a', 'world:anyone:r'],
+      flags: { version: 2 },
+    });
+    expect(parseCliArgs(['create', '/a', 'x', '--acl', 'auth::cdrwa,world:anyone:r']).flags.acl).toEqual([
+      { perms: 31, id: { scheme: 'auth', id: '' } },
+      { perms: 1, id: { scheme: 'world', id: 'anyone' } },
+    ]);
+    expect(parseCliArgs(['create', '/a']).flags.acl).toBeUndefined();
+    expect(parseCliArgs(['addauth', 'digest', 'alice:secret']).positionals).toEqual(['digest', 'alice:secret']);
+    expect(parseCliArgs(['digest', 'alice:secret']).command).toBe('digest');
+    expect(() => parseCliArgs(['create', '/a', '--acl', 'world:anyone'])).toThrow(/is not scheme:id:perms/);
+    expect(() => parseCliArgs(['ls', '/', '--auth', 'digest'])).toThrow(/--auth needs scheme:credentials/);
+  });
   it('refuses unknown commands and options, and bad numbers, with a message naming them', () => {
     expect(() => parseCliArgs(['frob'])).toThrow(/unknown command "frob"/);
     expect(() => parseCliArgs(['ls', '--frob'])).toThrow(/unknown option --frob/);

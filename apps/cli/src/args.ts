@@ -1,8 +1,23 @@
 import { readFileSync } from 'node:fs';
-import type { TlsClientOptions } from '@zabkit/client';
+import type { ACL, AuthInfo, TlsClientOptions } from '@zabkit/client';
+import { parseAcl, parseAuth } from './acl.js';
 
 /** CliCommand is one of the commands `zabkit` knows. */
-export const CLI_COMMANDS = ['ls', 'get', 'set', 'create', 'rm', 'stat', 'watch', 'status', 'shell'] as const;
+export const CLI_COMMANDS = [
+  'ls',
+  'get',
+  'set',
+  'create',
+  'rm',
+  'stat',
+  'watch',
+  'getacl',
+  'setacl',
+  'addauth',
+  'digest',
+  'status',
+  'shell',
+] as const;
 export type CliCommand = (typeof CLI_COMMANDS)[number];
 
 /** SERVER_DEFAULT is the server `zabkit` talks to without --server (the first member of `zabkit-server dev`). */
@@ -21,6 +36,8 @@ export interface CliArgs {
   timeoutMs: number;
   /** tls: PEM files for a TLS client port (--tls-ca, --tls-cert, --tls-key); undefined: plain. */
   tls: TlsFiles | undefined;
+  /** auth: the --auth scheme:credentials options, in order, for connect's `auth`. */
+  auth: AuthInfo[];
   /** flags are the command's own options: stat, recursive, ephemeral, sequential, container, ttl, version, count. */
   flags: CommandFlags;
 }
@@ -34,6 +51,8 @@ export interface TlsFiles {
 
 /** CommandFlags are the per-command options. */
 export interface CommandFlags {
+  /** acl: create's --acl, parsed from zkCli's syntax. */
+  acl: ACL[] | undefined;
   stat: boolean;
   recursive: boolean;
   ephemeral: boolean;
@@ -80,7 +99,9 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
   let timeoutMs = 5_000;
   let help = false;
   let tls: TlsFiles | undefined;
+  const auth: AuthInfo[] = [];
   const flags: CommandFlags = {
+    acl: undefined,
     stat: false,
     recursive: false,
     ephemeral: false,
@@ -122,6 +143,14 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
       let value: string;
       [value, i] = optionValue(arg, i);
       tls = { ...tls, [option === '--tls-ca' ? 'caFile' : option === '--tls-cert' ? 'certFile' : 'keyFile']: value };
+    } else if (option === '--auth') {
+      let value: string;
+      [value, i] = optionValue(arg, i);
+      auth.push(parseAuth(value));
+    } else if (option === '--acl') {
+      let value: string;
+      [value, i] = optionValue(arg, i);
+      flags.acl = parseAcl(value);
     } else if (option in BOOLEAN_FLAGS) (flags[BOOLEAN_FLAGS[option]!] as boolean) = true;
     else if (option in NUMBER_FLAGS) {
       let value: string;
@@ -140,6 +169,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
       json,
       timeoutMs,
       tls,
+      auth,
       flags,
     };
   }
@@ -149,7 +179,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
   if (tls !== undefined && (tls.certFile === undefined) !== (tls.keyFile === undefined)) {
     throw new TypeError('--tls-cert and --tls-key go together');
   }
-  return { command: command as CliCommand, positionals: rest, server, admin, json, timeoutMs, tls, flags };
+  return { command: command as CliCommand, positionals: rest, server, admin, json, timeoutMs, tls, auth, flags };
 }
 
 /**
@@ -218,11 +248,15 @@ commands:
   ls PATH [--stat] [-R]             list children (-R: the whole subtree)
   get PATH [--stat]                 print a znode's data (and Stat)
   set PATH DATA [-v VERSION]        replace a znode's data (only at VERSION if given)
-  create PATH [DATA] [-e] [--sequential] [--container] [--ttl MS]
+  create PATH [DATA] [-e] [--sequential] [--container] [--ttl MS] [--acl ACL]
                                     create a znode (-e: ephemeral, lives as long as the command)
   rm PATH [-v VERSION] [-r]         delete a znode (-r: with its subtree)
   stat PATH                         print a znode's Stat
   watch PATH [-r] [-n COUNT]        print events of a persistent watch (-r: the subtree) until ^C or COUNT events
+  getacl PATH [--stat]              print a znode's ACL, one scheme:id:perms line per entry
+  setacl PATH ACL [-v VERSION]      replace a znode's ACL (only at aclVersion VERSION if given)
+  addauth SCHEME CREDENTIALS        (shell) authenticate the session, e.g. addauth digest alice:secret
+  digest USER:PASSWORD              print the digest id for digest ACLs (no connection)
   status [--admin host:port,...]    table of the members: role, epoch, zxid, leader (from their admin ports)
   shell                             interactive shell with history and tab completion of paths
 
@@ -233,4 +267,8 @@ options:
   --timeout MS                      connect timeout (default 5000)
   --tls-ca FILE                     connect with TLS (to secureClientPort), trusting the CA in FILE (PEM)
   --tls-cert FILE --tls-key FILE    this client's certificate and key (PEM), for a port that asks for one
-  -h, --help                        this help`;
+  --auth SCHEME:CREDENTIALS         authenticate the session (repeatable), e.g. --auth digest:alice:secret
+  -h, --help                        this help
+
+ACL: scheme:id:perms[,scheme:id:perms...] with perms letters cdrwa (create, delete, read, write, admin),
+  e.g. world:anyone:r,digest:alice:XHx...=:cdrwa; auth::cdrwa grants the ids the session authenticated as`;

@@ -1,4 +1,13 @@
-import { type CreateModeName, connect, type ZabClient, ZabError } from '@zabkit/client';
+import {
+  type ACL,
+  type ConnectOptions,
+  type CreateModeName,
+  connect,
+  digestId,
+  type ZabClient,
+  ZabError,
+} from '@zabkit/client';
+import { aclText, parseAcl, permsText } from './acl.js';
 import { type CliArgs, type CommandFlags, tlsOptions } from './args.js';
 import { dataHuman, dataJson, hex, statHuman } from './format.js';
 import { adminEndpoints, memberStatuses, statusTable } from './status.js';
@@ -57,14 +66,46 @@ async function subtree(client: ZabClient, root: string, signal?: AbortSignal): P
   return out;
 }
 
+/** jsonAcl is an ACL for --json: each entry's scheme, id and perms as letters (and as bits). */
+function jsonAcl(acl: readonly ACL[]) {
+  return acl.map((entry) => ({
+    scheme: entry.id.scheme,
+    id: entry.id.id,
+    perms: permsText(entry.perms),
+    permsBits: entry.perms,
+  }));
+}
+
+/** aclArgument parses an ACL argument; a bad one is a UsageError naming the entry. */
+function aclArgument(text: string): ACL[] {
+  try {
+    return parseAcl(text);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+/**
+ * runDigest is `digest USER:PASSWORD`: the id a digest ACL names for that user (ZooKeeper's
+ * `user:base64(sha1(user:password))`); it needs no connection. The password is not printed.
+ */
+export function runDigest(positionals: readonly string[], io: CliIo, json: boolean): void {
+  const credentials = argument(positionals, 0, 'USER:PASSWORD');
+  const colon = credentials.indexOf(':');
+  if (colon <= 0) throw new UsageError('digest needs USER:PASSWORD');
+  const id = digestId(credentials);
+  io.out(json ? JSON.stringify({ user: credentials.slice(0, colon), id }) : id);
+}
+
 /** jsonStat is a Stat for --json: numbers as they are (zxids are safe integers), plus hex zxids for reading. */
 function jsonStat(stat: import('@zabkit/client').Stat) {
   return { ...stat, czxidHex: hex(stat.czxid), mzxidHex: hex(stat.mzxid), pzxidHex: hex(stat.pzxid) };
 }
 
 /**
- * runClientCommand runs one znode command (ls, get, set, create, rm, stat, watch) with an open
- * client; throws ZabError or UsageError.
+ * runClientCommand runs one znode command (ls, get, set, create, rm, stat, watch, getacl, setacl,
+ * addauth, digest) with an open client; throws ZabError or UsageError. `addauth` authenticates the
+ * client's session for the rest of its life (the client replays it after reconnects).
  */
 export async function runClientCommand(
   command: string,
@@ -105,6 +146,7 @@ export async function runClientCommand(
       const created = await client.create(path, positionals[1] ?? '', {
         mode: createMode(flags),
         ttlMs: flags.ttlMs,
+        ...(flags.acl === undefined ? {} : { acl: flags.acl }),
         signal,
       });
       print({ path: created }, created);
@@ -150,9 +192,46 @@ export async function runClientCommand(
       }
       return;
     }
+    case 'getacl': {
+      const path = argument(positionals, 0, 'PATH');
+      const { acl, stat } = await client.getACL(path, { signal });
+      if (json) print({ path, acl: jsonAcl(acl), ...(flags.stat ? { stat: jsonStat(stat) } : {}) }, '');
+      else {
+        const lines = acl.map(aclText).join('\n');
+        io.out(flags.stat ? `${lines}\n\n${statHuman(stat)}` : lines);
+      }
+      return;
+    }
+    case 'setacl': {
+      const path = argument(positionals, 0, 'PATH');
+      const acl = aclArgument(argument(positionals, 1, 'ACL'));
+      const stat = await client.setACL(path, acl, { version: flags.version ?? -1, signal });
+      print({ path, acl: jsonAcl(acl), stat: jsonStat(stat) }, `${path}: aclVersion ${stat.aversion}`);
+      return;
+    }
+    case 'addauth': {
+      const scheme = argument(positionals, 0, 'SCHEME');
+      const credentials = argument(positionals, 1, 'CREDENTIALS');
+      await client.addAuth(scheme, credentials, { signal });
+      print({ scheme, added: true }, `added ${scheme} credentials for this session`);
+      return;
+    }
+    case 'digest':
+      runDigest(positionals, io, json);
+      return;
     default:
       throw new UsageError(`unknown command ${JSON.stringify(command)}`);
   }
+}
+
+/** connectOptions are the client options of a command line: connect timeout, --tls-* files, --auth. */
+export function connectOptions(args: CliArgs): ConnectOptions {
+  const tls = tlsOptions(args.tls);
+  return {
+    connectTimeoutMs: args.timeoutMs,
+    ...(tls === undefined ? {} : { tls }),
+    ...(args.auth.length === 0 ? {} : { auth: args.auth }),
+  };
 }
 
 /** printError reports a failure: a line on stderr, or a JSON object on stdout with --json (so scripts can parse it). */
@@ -174,8 +253,8 @@ export function exitCodeOf(error: unknown): number {
 }
 
 /**
- * runCli runs one command line (not `shell`): `status` reads the admin endpoints, the znode
- * commands open a session, run, and close it. Returns the exit code: 0 done, 1 failed (the
+ * runCli runs one command line (not `shell`): `status` reads the admin endpoints, `digest`
+ * computes, the znode commands open a session (authenticated with --auth), run, and close it. Returns the exit code: 0 done, 1 failed (the
  * ZabError code is printed), 2 usage.
  */
 export async function runCli(args: CliArgs, io: CliIo, signal?: AbortSignal): Promise<number> {
@@ -188,13 +267,16 @@ export async function runCli(args: CliArgs, io: CliIo, signal?: AbortSignal): Pr
     }
     if (args.command === 'help' || args.command === 'shell')
       throw new UsageError(`${args.command} is not run by runCli`);
-    const tls = tlsOptions(args.tls);
-    const client = await connect(args.server, {
-      connectTimeoutMs: args.timeoutMs,
-      sessionTimeoutMs: 10_000,
-      signal,
-      ...(tls === undefined ? {} : { tls }),
-    });
+    if (args.command === 'digest') {
+      runDigest(args.positionals, io, args.json);
+      return 0;
+    }
+    if (args.command === 'addauth') {
+      throw new UsageError(
+        'addauth lasts as long as its session: on the command line use --auth SCHEME:CREDENTIALS, or run it in the shell',
+      );
+    }
+    const client = await connect(args.server, { ...connectOptions(args), sessionTimeoutMs: 10_000, signal });
     try {
       await runClientCommand(args.command, args.positionals, {
         client,

@@ -3,8 +3,16 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { connect, type ZabClient } from '@zabkit/client';
-import { type CliArgs, parseCliArgs, splitLine, tlsOptions } from './args.js';
-import { type CliIo, exitCodeOf, printError, runCli, runClientCommand, UsageError } from './commands.js';
+import { type CliArgs, parseCliArgs, splitLine } from './args.js';
+import {
+  type CliIo,
+  connectOptions,
+  exitCodeOf,
+  printError,
+  runCli,
+  runClientCommand,
+  UsageError,
+} from './commands.js';
 
 /** SHELL_COMMANDS are the words the shell knows (completed on the first word). */
 export const SHELL_COMMANDS = [
@@ -16,6 +24,10 @@ export const SHELL_COMMANDS = [
   'stat',
   'watch',
   'unwatch',
+  'getacl',
+  'setacl',
+  'addauth',
+  'digest',
   'status',
   'help',
   'quit',
@@ -23,6 +35,14 @@ export const SHELL_COMMANDS = [
 
 /** HISTORY_LINES_MAX bounds the history kept in the file and in memory. */
 export const HISTORY_LINES_MAX = 1_000;
+
+/** SECRET_COMMANDS carry a password: their lines stay out of the history file (the session's own up-arrow history keeps them). */
+const SECRET_COMMANDS: ReadonlySet<string> = new Set(['addauth', 'digest']);
+
+/** keepsSecret tells whether a shell line carries credentials, so it is not written to the history file. */
+export function keepsSecret(line: string): boolean {
+  return SECRET_COMMANDS.has(line.trim().split(/\s+/)[0] ?? '') || /(^|\s)--auth(\s|=|$)/.test(line);
+}
 
 /** ChildLister is what path completion needs of a client. */
 export interface ChildLister {
@@ -64,8 +84,9 @@ export function loadHistory(file: string): string[] {
   }
 }
 
-const SHELL_HELP = `commands: ls, get, set, create, rm, stat (as on the command line, same options),
+const SHELL_HELP = `commands: ls, get, set, create, rm, stat, getacl, setacl, digest (as on the command line, same options),
   watch PATH [-r]   print events in the background      unwatch PATH   stop it
+  addauth SCHEME CREDENTIALS   authenticate this session (kept across reconnects until quit), e.g. addauth digest alice:secret
   status            the members' table                   quit           leave (^D too)`;
 
 /** ShellOptions: where the shell reads and writes (stdin/stdout by default) and its history file. */
@@ -77,9 +98,10 @@ export interface ShellOptions {
 }
 
 /**
- * runShell is `zabkit shell`: one session for the whole shell (so `create -e` lives until quit),
- * line editing with history (kept in ~/.zabkit_history) and tab completion of commands and paths.
- * Background watches print their events as they come. Returns the exit code.
+ * runShell is `zabkit shell`: one session for the whole shell (so `create -e` and `addauth` last
+ * until quit; --auth authenticates it from the start), line editing with history (kept in
+ * ~/.zabkit_history, without the lines that carry credentials) and tab completion of commands and
+ * paths. Background watches print their events as they come. Returns the exit code.
  */
 export async function runShell(args: CliArgs, options: ShellOptions = {}): Promise<number> {
   const input = options.input ?? process.stdin;
@@ -91,12 +113,7 @@ export async function runShell(args: CliArgs, options: ShellOptions = {}): Promi
   const historyFile = options.historyFile ?? join(homedir(), '.zabkit_history');
   let client: ZabClient;
   try {
-    const tls = tlsOptions(args.tls);
-    client = await connect(args.server, {
-      connectTimeoutMs: args.timeoutMs,
-      sessionTimeoutMs: 30_000,
-      ...(tls === undefined ? {} : { tls }),
-    });
+    client = await connect(args.server, { ...connectOptions(args), sessionTimeoutMs: 30_000 });
   } catch (error) {
     printError(error, io, false);
     return 1;
@@ -104,6 +121,9 @@ export async function runShell(args: CliArgs, options: ShellOptions = {}): Promi
   client.on('disconnected', ({ server, reason }) => io.err(`[disconnected from ${server}: ${reason}; reconnecting]`));
   client.on('reconnected', ({ server }) => io.err(`[reconnected to ${server}]`));
   client.on('expired', ({ reason }) => io.err(`[session expired: ${reason}]`));
+  client.on('authFailed', ({ scheme, server }) =>
+    io.err(`[${server} refused the ${scheme} credentials on reconnect; continuing without them]`),
+  );
   const watches = new Map<string, AbortController>();
   const terminal = (output as { isTTY?: boolean }).isTTY === true;
   const rl = createInterface({
@@ -124,7 +144,7 @@ export async function runShell(args: CliArgs, options: ShellOptions = {}): Promi
   prompt();
   for await (const line of rl) {
     const trimmed = line.trim();
-    if (trimmed !== '') {
+    if (trimmed !== '' && !keepsSecret(trimmed)) {
       try {
         appendFileSync(historyFile, `${trimmed}\n`);
       } catch {
@@ -160,6 +180,8 @@ export async function runShell(args: CliArgs, options: ShellOptions = {}): Promi
           io,
         );
       } else if (parsed!.command === 'shell') throw new UsageError('already in the shell');
+      else if (parsed!.auth.length > 0)
+        throw new UsageError('--auth applies when the shell starts; in the shell use addauth SCHEME CREDENTIALS');
       else if (parsed!.command === 'watch') {
         const path = parsed!.positionals[0];
         if (path === undefined) throw new UsageError('missing PATH');

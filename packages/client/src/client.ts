@@ -1,6 +1,7 @@
 import type { ReplyFrame } from '@zabkit/codec';
 import { FRAME_BYTES_MAX_DEFAULT } from '@zabkit/codec';
 import {
+  type ACL,
   AddWatchMode,
   CreateMode,
   type MultiOp,
@@ -20,6 +21,7 @@ import { abortReason, ZabError } from './errors.js';
 import { EventQueue } from './event-queue.js';
 import { ServerList } from './server-list.js';
 import { Session } from './session.js';
+import { type AuthCall, type Credentials, SessionAuth } from './session-auth.js';
 import { Transaction } from './transaction.js';
 import type {
   CallOptions,
@@ -31,6 +33,7 @@ import type {
   CreateOptions,
   Data,
   ExistsOptions,
+  GetACLResult,
   GetOptions,
   GetResult,
   Op,
@@ -59,6 +62,16 @@ const encoder = new TextEncoder();
 function toBytes(data: Data | undefined): Uint8Array {
   if (data === undefined) return new Uint8Array(0);
   return typeof data === 'string' ? encoder.encode(data) : data;
+}
+
+/** toCredentials checks one addAuth's arguments (a TypeError names what is wrong) and encodes them. */
+function toCredentials(scheme: unknown, credentials: unknown): Credentials {
+  if (typeof scheme !== 'string' || scheme === '')
+    throw new TypeError(`addAuth: scheme must be a non-empty string: ${String(scheme)}`);
+  if (typeof credentials !== 'string' && !(credentials instanceof Uint8Array))
+    throw new TypeError('addAuth: credentials must be a string or a Uint8Array');
+  // A copy: the caller's bytes may change, the remembered ones are replayed later.
+  return { scheme, credentials: typeof credentials === 'string' ? encoder.encode(credentials) : credentials.slice() };
 }
 
 /**
@@ -91,6 +104,10 @@ export class ZabClient {
   private readonly logger: ClientLogger;
   private readonly emitter = new Emitter<ClientEvents>();
   private readonly watches = new WatchRegistry();
+  private readonly auth = new SessionAuth();
+  /** initialAuth: ConnectOptions.auth, sent once the first connection is open (see open). */
+  private readonly initialAuth: Credentials[];
+  private readonly connectTimeoutMs: number;
   private readonly session: Session;
   private readonly streams = new Set<EventQueue<WatchedEvent>>();
   private readonly wrappers = new WeakMap<(event: WatchedEvent) => void, WatchListener>();
@@ -109,10 +126,13 @@ export class ZabClient {
     if (!(connectTimeoutMs > 0)) throw new RangeError(`connectTimeoutMs must be > 0: ${connectTimeoutMs}`);
     if (!(rebalanceDelayMs >= 0 && Number.isFinite(rebalanceDelayMs)))
       throw new RangeError(`rebalanceDelayMs must be a finite number >= 0: ${rebalanceDelayMs}`);
+    this.initialAuth = (options.auth ?? []).map((entry) => toCredentials(entry?.scheme, entry?.credentials));
+    this.connectTimeoutMs = connectTimeoutMs;
     this.session = new Session({
       serverList: new ServerList(parsed.servers, options.serverOrder ?? 'random', random),
       calls: new CallQueue(options.pendingRequestsMax ?? PENDING_REQUESTS_MAX_DEFAULT),
       watches: this.watches,
+      auth: this.auth,
       emitter: this.emitter,
       logger: this.logger,
       random,
@@ -181,17 +201,62 @@ export class ZabClient {
     return this.session.waitForState(state, options.signal);
   }
 
-  /** @internal open establishes the first session (used by {@link connect}). */
-  open(signal?: AbortSignal): Promise<void> {
-    return this.session.open(signal);
+  /**
+   * @internal open establishes the first session (used by {@link connect}), then authenticates it
+   * with ConnectOptions.auth: nothing else was sent yet, so every call runs with those ids. A
+   * refusal (AUTH_FAILED), the signal, or no answer within what is left of connectTimeoutMs closes
+   * the session and rejects.
+   */
+  async open(signal?: AbortSignal): Promise<void> {
+    const deadline = Date.now() + this.connectTimeoutMs;
+    await this.session.open(signal);
+    if (this.initialAuth.length === 0) return;
+    const timeout = new AbortController();
+    const timer = setTimeout(
+      () =>
+        timeout.abort(
+          new ZabError('CONNECTION_LOSS', {
+            message: `no answer to addAuth within connectTimeoutMs (${this.connectTimeoutMs} ms)`,
+            op: 'connect',
+          }),
+        ),
+      Math.max(0, deadline - Date.now()),
+    );
+    const authSignal = signal === undefined ? timeout.signal : AbortSignal.any([signal, timeout.signal]);
+    try {
+      await Promise.all(this.initialAuth.map((entry) => this.authenticate(entry, authSignal)));
+    } catch (error) {
+      await this.close();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   // -------------------------------------------------------------------------------------------
   // Operations.
 
-  /** create makes a znode and returns its path (with the sequence suffix for sequential modes). */
+  /**
+   * addAuth authenticates the session as `credentials` in `scheme` (ZooKeeper's addAuthInfo; the
+   * server takes `digest` with `user:password`). It is sent at once if connected (else first thing
+   * on the next connection) and every request made after it runs with the identity. It resolves
+   * when the server accepted it, rejects with AUTH_FAILED when it refused. Accepted credentials are
+   * remembered and sent again on every later connection, before anything else. A connection lost
+   * before the answer does not fail it: it is sent again on the next connection and settles there.
+   */
+  addAuth(scheme: string, credentials: string | Uint8Array, options: CallOptions = {}): Promise<void> {
+    let entry: Credentials;
+    try {
+      entry = toCredentials(scheme, credentials);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.authenticate(entry, options.signal);
+  }
+
+  /** create makes a znode and returns its path (with the sequence suffix for sequential modes); `acl` defaults to OPEN_ACL_UNSAFE. */
   async create(path: string, data?: Data, options: CreateOptions = {}): Promise<string> {
-    const request = this.createRequest(path, data, options.mode, options.ttlMs, 'create');
+    const request = this.createRequest(path, data, options.mode, options.ttlMs, options.acl, 'create');
     const result = await this.call(request, options.signal, path);
     if (result?.op !== 'create') throw this.unexpected('create', path, result?.op);
     return this.chroot.toClient(result.path);
@@ -279,6 +344,35 @@ export class ZabClient {
     );
     if (result?.op !== 'getChildren') throw this.unexpected('getChildren', path, result?.op);
     return options.stat === true ? { children: result.children, stat: result.stat } : result.children;
+  }
+
+  /**
+   * getACL returns a znode's access list and Stat. NO_AUTH unless the session holds READ or ADMIN
+   * on it (as ZooKeeper's getACL).
+   */
+  async getACL(path: string, options: CallOptions = {}): Promise<GetACLResult> {
+    const request: Request = { op: 'getACL', path: this.chroot.toServer(path, 'getACL') };
+    const result = await this.call(request, options.signal, path);
+    if (result?.op !== 'getACL') throw this.unexpected('getACL', path, result?.op);
+    return { acl: result.acl, stat: result.stat };
+  }
+
+  /**
+   * setACL replaces a znode's access list if its aversion matches `version` (-1, the default,
+   * matches any) and returns the new Stat (aversion + 1). NO_AUTH without ADMIN on the znode,
+   * INVALID_ACL for an empty or malformed list, or `auth` entries while the session holds no
+   * authenticated id.
+   */
+  async setACL(path: string, acl: readonly ACL[], options: VersionOptions = {}): Promise<Stat> {
+    const request: Request = {
+      op: 'setACL',
+      path: this.chroot.toServer(path, 'setACL'),
+      acl,
+      version: options.version ?? -1,
+    };
+    const result = await this.call(request, options.signal, path);
+    if (result?.op !== 'setACL') throw this.unexpected('setACL', path, result?.op);
+    return result.stat;
   }
 
   /** getEphemerals lists this session's ephemeral znodes under `prefixPath` (default '/'). */
@@ -483,6 +577,48 @@ export class ZabClient {
     });
   }
 
+  /** authenticate sends one addAuth through the session (see {@link addAuth}). */
+  private authenticate(entry: Credentials, signal: AbortSignal | undefined): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(abortReason(signal));
+        return;
+      }
+      if (!this.session.isUsable()) {
+        reject(this.session.deadError('addAuth'));
+        return;
+      }
+      const onAbort = () => {
+        call.abandoned = true;
+        this.auth.withdraw(call);
+        reject(abortReason(signal!));
+      };
+      const call: AuthCall = {
+        scheme: entry.scheme,
+        credentials: entry.credentials,
+        replay: false,
+        abandoned: false,
+        settle: (error) => {
+          signal?.removeEventListener('abort', onAbort);
+          if (error === null) resolve();
+          else
+            reject(
+              new ZabError(error, {
+                message: `the server refused the ${entry.scheme} credentials`,
+                op: 'addAuth',
+              }),
+            );
+        },
+        fail: (error) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.session.submitAuth(call);
+    });
+  }
+
   // -------------------------------------------------------------------------------------------
   // Helpers.
 
@@ -510,6 +646,7 @@ export class ZabClient {
     data: Data | undefined,
     modeName: keyof typeof CreateMode | undefined,
     ttlMs: number | undefined,
+    acl: readonly ACL[] | undefined,
     op: string,
   ): Request & { op: 'create' } {
     const mode = CreateMode[modeName ?? 'PERSISTENT'];
@@ -525,13 +662,15 @@ export class ZabClient {
       data: toBytes(data),
       mode,
       ttlMs: ttlMs ?? 0,
+      // Left out, the server's default applies: OPEN_ACL_UNSAFE.
+      ...(acl === undefined ? {} : { acl }),
     };
   }
 
   private multiOp(op: Op): MultiOp {
     switch (op.op) {
       case 'create':
-        return this.createRequest(op.path, op.data, op.mode, op.ttlMs, 'multi');
+        return this.createRequest(op.path, op.data, op.mode, op.ttlMs, op.acl, 'multi');
       case 'set':
         return {
           op: 'setData',
@@ -577,10 +716,6 @@ export class ZabClient {
   }
 }
 
-/**
- * WatchStream is a persistent watch's events as an AsyncIterable (use `for await`). Breaking the
- * loop or calling `close()` removes the watch.
- */
 /**
  * WatchStream is a persistent watch's events as an AsyncIterable (use `for await`). Breaking the
  * loop or calling `close()` removes the watch.

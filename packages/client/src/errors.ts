@@ -28,6 +28,9 @@ const DEFAULT_MESSAGES: Partial<Record<ErrorCode, string>> = {
   NO_WATCHER: 'no such watch is registered',
   UNIMPLEMENTED: 'the server does not implement this operation',
   NOT_LEADER: 'the server could not confirm it leads an established ensemble',
+  NO_AUTH: 'the session is not authenticated as an id the access list grants this to',
+  INVALID_ACL: 'the access list is invalid (empty, malformed, or `auth` without an authenticated id)',
+  AUTH_FAILED: 'the server refused the credentials',
 };
 
 /**

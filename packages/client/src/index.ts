@@ -1,5 +1,8 @@
-export type { Stat, Zxid } from '@zabkit/core';
+export type { ACL, AuthId, Stat, Zxid } from '@zabkit/core';
+export { CREATOR_ALL_ACL, OPEN_ACL_UNSAFE, Perms, READ_ACL_UNSAFE } from '@zabkit/core';
 export type { TlsClientOptions } from '@zabkit/transport-tcp';
+export { digestId } from '@zabkit/transport-tcp';
+export { digestAcl } from './acl.js';
 export type { WatchStream } from './client.js';
 export { connect, ZabClient } from './client.js';
 export type { ConnectString, ServerAddress } from './connect-string.js';
@@ -8,6 +11,7 @@ export type { ZabErrorOptions } from './errors.js';
 export { ZabError } from './errors.js';
 export { Transaction } from './transaction.js';
 export type {
+  AuthInfo,
   CallOptions,
   ChildrenOptions,
   ClientEvents,
@@ -18,6 +22,7 @@ export type {
   CreateOptions,
   Data,
   ExistsOptions,
+  GetACLResult,
   GetOptions,
   GetResult,
   Op,

@@ -1,4 +1,4 @@
-import { PASSWORD_BYTES, type ReplyFrame } from '@zabkit/codec';
+import { type AddAuthFrame, AUTH_XID, PASSWORD_BYTES, type ReplyFrame } from '@zabkit/codec';
 import type { Request, Zxid } from '@zabkit/core';
 import {
   backoffDelayMs,
@@ -15,6 +15,7 @@ import { abortReason, ZabError } from './errors.js';
 import { Heartbeats } from './heartbeats.js';
 import { HomeMove, type HomeMoveHost } from './move-home.js';
 import type { ServerList } from './server-list.js';
+import type { AuthCall, Credentials, SessionAuth } from './session-auth.js';
 import type { ClientEvents, ClientLogger, ConnectionState } from './types.js';
 import type { WatchRegistry } from './watch-registry.js';
 
@@ -28,6 +29,7 @@ export interface SessionOptions {
   serverList: ServerList;
   calls: CallQueue;
   watches: WatchRegistry;
+  auth: SessionAuth;
   emitter: Emitter<ClientEvents>;
   logger: ClientLogger;
   random: () => number;
@@ -47,13 +49,15 @@ export interface SessionOptions {
  * reads older data than it saw), its state (CONNECTING, CONNECTED, DISCONNECTED, EXPIRED, CLOSED)
  * and the events that report it, the heartbeats, the expiry (by the server, or locally once no
  * member was reachable within the session timeout), and the traffic of its connection: calls out
- * in order, replies matched to them by xid, watch events to their listeners, and the watches
- * re-registered with setWatches on every new connection before any waiting call.
+ * in order, replies matched to them by xid, watch events to their listeners, and on every new
+ * connection the credentials replayed (addAuth) first, then the watches re-registered with
+ * setWatches, then the waiting calls.
  */
 export class Session implements HomeMoveHost {
   readonly serverList: ServerList;
   readonly calls: CallQueue;
   readonly watches: WatchRegistry;
+  readonly auth: SessionAuth;
   readonly logger: ClientLogger;
   readonly random: () => number;
   private readonly emitter: Emitter<ClientEvents>;
@@ -80,6 +84,7 @@ export class Session implements HomeMoveHost {
     this.serverList = options.serverList;
     this.calls = options.calls;
     this.watches = options.watches;
+    this.auth = options.auth;
     this.emitter = options.emitter;
     this.logger = options.logger;
     this.random = options.random;
@@ -213,10 +218,53 @@ export class Session implements HomeMoveHost {
     if (this.calls.send(call, this.connectionValue!)) this.heartbeats.sent();
   }
 
-  /** flushWaiting sends the calls that waited (for a reconnect or a move that did not happen), in call order. */
+  /** flushWaiting sends the addAuth calls and then the calls that waited (for a reconnect or a move that did not happen), in call order. */
   flushWaiting(): void {
     if (this.stateValue !== 'CONNECTED' || this.connectionValue === undefined || this.calls.holding) return;
+    for (const call of this.auth.takeWaiting()) this.sendAuth(call);
     for (const call of this.calls.takeWaiting()) this.send(call);
+  }
+
+  /**
+   * submitAuth sends an addAuth now if the session is connected (and not holding calls for a
+   * move), else keeps it waiting: a new connection sends it before the calls that wait.
+   */
+  submitAuth(call: AuthCall): void {
+    if (this.stateValue === 'CONNECTED' && this.connectionValue !== undefined && !this.calls.holding)
+      this.sendAuth(call);
+    else this.auth.wait(call);
+  }
+
+  /** sendAuth writes an addAuth frame; one the codec refuses (too big) fails that call alone with MARSHALLING_ERROR. */
+  private sendAuth(call: AuthCall): void {
+    this.auth.sent(call);
+    const frame: AddAuthFrame = { kind: 'addAuth', scheme: call.scheme, credentials: call.credentials };
+    try {
+      this.connectionValue!.send(frame);
+    } catch (error) {
+      this.auth.unsent(call);
+      call.fail(
+        new ZabError('MARSHALLING_ERROR', {
+          message: String((error as Error).message ?? error),
+          op: 'addAuth',
+          cause: error,
+        }),
+      );
+      return;
+    }
+    this.heartbeats.sent();
+  }
+
+  /** replayCall resends remembered credentials on a new connection; no caller waits (onAuthReply reports a refusal). */
+  private replayCall(credentials: Credentials): AuthCall {
+    return {
+      scheme: credentials.scheme,
+      credentials: credentials.credentials,
+      replay: true,
+      abandoned: false,
+      settle: () => {},
+      fail: () => {},
+    };
   }
 
   /** internalCall is a request of the session's own (setWatches): its failure is only logged. */
@@ -334,6 +382,12 @@ export class Session implements HomeMoveHost {
     attempt.adopted = true;
     this.heartbeats.begin(connection, response.timeoutMs);
     this.setState('CONNECTED');
+    // Identities are the connection's: the remembered credentials go first, then the addAuth calls
+    // that waited (or were in flight on the connection left behind by a move home), so every
+    // request after them runs with them.
+    this.auth.requeueInFlight();
+    for (const credentials of [...this.auth.credentials]) this.sendAuth(this.replayCall(credentials));
+    for (const call of this.auth.takeWaiting()) this.sendAuth(call);
     if (event === 'reconnected') {
       for (const request of this.watches.setWatchesBatches(this.lastZxidValue)) {
         this.send(this.internalCall(request, 'setWatches'));
@@ -440,6 +494,10 @@ export class Session implements HomeMoveHost {
   }
 
   private onReply(attempt: Attempt, reply: ReplyFrame): void {
+    if (reply.xid === AUTH_XID) {
+      this.onAuthReply(attempt, reply);
+      return;
+    }
     const call = this.calls.take(reply.xid);
     if (call === undefined) {
       this.logger.warn(
@@ -454,6 +512,30 @@ export class Session implements HomeMoveHost {
     this.calls.answered();
   }
 
+  /**
+   * onAuthReply answers the oldest addAuth in flight (a server answers them in the order sent, apart
+   * from requests). Its zxid is the member's, not a read the client made: lastZxidSeen keeps its value.
+   */
+  private onAuthReply(attempt: Attempt, reply: ReplyFrame): void {
+    const server = describeServer(attempt.server);
+    const call = this.auth.take();
+    if (call === undefined) {
+      this.logger.warn({ server }, 'an addAuth reply without an addAuth: dropping the connection');
+      attempt.connection?.close();
+      return;
+    }
+    if (reply.error === null) this.auth.remember(call);
+    else if (call.replay) {
+      this.auth.forget(call);
+      this.logger.warn(
+        { server, scheme: call.scheme, error: reply.error },
+        'the server refused remembered credentials; they are not sent again',
+      );
+      this.emitter.emit('authFailed', { scheme: call.scheme, server, code: reply.error });
+    }
+    if (!call.abandoned) call.settle(reply.error);
+  }
+
   private onConnectionClose(attempt: Attempt, error: TransportError | undefined): void {
     if (this.connectionValue !== attempt.connection) return;
     this.connectionValue = undefined;
@@ -464,6 +546,7 @@ export class Session implements HomeMoveHost {
     this.calls.failInFlight(
       () => new ZabError('CONNECTION_LOSS', { message: `the connection to ${server} was lost: ${reason}` }),
     );
+    this.auth.requeueInFlight();
     if (this.stateValue !== 'CONNECTED') return;
     if (this.closingValue) return;
     this.setState('DISCONNECTED');
@@ -522,6 +605,9 @@ export class Session implements HomeMoveHost {
       new ZabError(error.code, { message: error.message.replace(/^[A-Z_]+: /, ''), op: call.request.op });
     this.calls.failInFlight(withOp);
     this.calls.failWaiting(withOp);
+    this.auth.failAll(
+      () => new ZabError(error.code, { message: error.message.replace(/^[A-Z_]+: /, ''), op: 'addAuth' }),
+    );
     this.watches.clear();
     this.onEnd(how, error);
   }

@@ -1,3 +1,4 @@
+import type { ACL } from '@zabkit/core';
 import type { CallOptions, CreateModeName, Data, Op, OpResult } from './types.js';
 
 /**
@@ -11,9 +12,13 @@ export class Transaction {
   /** @internal built by ZabClient.transaction(). */
   constructor(private readonly run: (ops: Op[], options: CallOptions) => Promise<OpResult[]>) {}
 
-  /** create adds a create. */
-  create(path: string, data?: Data, options: { mode?: CreateModeName; ttlMs?: number } = {}): this {
-    this.ops.push({ op: 'create', path, data, mode: options.mode, ttlMs: options.ttlMs });
+  /** create adds a create; `acl` defaults to OPEN_ACL_UNSAFE. */
+  create(
+    path: string,
+    data?: Data,
+    options: { mode?: CreateModeName; ttlMs?: number; acl?: readonly ACL[] } = {},
+  ): this {
+    this.ops.push({ op: 'create', path, data, mode: options.mode, ttlMs: options.ttlMs, acl: options.acl });
     return this;
   }
 

@@ -1,4 +1,4 @@
-import type { CreateMode, Stat, Zxid } from '@zabkit/core';
+import type { ACL, CreateMode, ErrorCode, Stat, Zxid } from '@zabkit/core';
 import type { TlsClientOptions } from '@zabkit/transport-tcp';
 import type { ServerOrder } from './server-list.js';
 import type { WatchedEvent } from './watch-registry.js';
@@ -46,6 +46,21 @@ export interface ConnectOptions {
    * the CA did not sign, or a plain port, fails the connect with a TLS error that says which.
    */
   tls?: TlsClientOptions;
+  /**
+   * auth authenticates the session (ZooKeeper's addAuthInfo before any call): each entry is sent as
+   * an addAuth right after the connection is established, and again on every later connection
+   * (before the watches are re-registered and before any waiting call). `connect()` resolves once
+   * the server accepted them all, and rejects with AUTH_FAILED (closing the session) if it refused
+   * one. The server takes scheme `digest` with credentials `user:password`.
+   */
+  auth?: readonly AuthInfo[];
+}
+
+/** AuthInfo is one identity to authenticate a session with: `{ scheme: 'digest', credentials: 'user:password' }`. */
+export interface AuthInfo {
+  scheme: string;
+  /** credentials as the scheme takes them; a string is sent as UTF-8. */
+  credentials: string | Uint8Array;
 }
 
 /** CallOptions: every call accepts an AbortSignal. */
@@ -63,13 +78,18 @@ export type CreateModeName = keyof typeof CreateMode;
 /** Data is what a znode holds: bytes, or a string written as UTF-8. */
 export type Data = Uint8Array | string;
 
-/** CreateOptions: `mode` (default PERSISTENT) and `ttlMs` for the *_WITH_TTL modes. */
+/**
+ * CreateOptions: `mode` (default PERSISTENT), `ttlMs` for the *_WITH_TTL modes, and `acl`, the new
+ * znode's access list (default OPEN_ACL_UNSAFE, as ZooKeeper's; CREATOR_ALL_ACL grants everything to
+ * the ids the session authenticated as, and fails with INVALID_ACL if it authenticated as none).
+ */
 export interface CreateOptions extends CallOptions {
   mode?: CreateModeName;
   ttlMs?: number;
+  acl?: readonly ACL[];
 }
 
-/** VersionOptions: `version` is the expected version, -1 (the default) for any. */
+/** VersionOptions: `version` is the expected version (the aversion for setACL), -1 (the default) for any. */
 export interface VersionOptions extends CallOptions {
   version?: number;
 }
@@ -111,9 +131,15 @@ export interface GetResult {
   stat: Stat;
 }
 
+/** GetACLResult is a znode's access list (`auth` entries expanded to the creator's ids) and Stat (`aversion` counts setACLs). */
+export interface GetACLResult {
+  acl: ACL[];
+  stat: Stat;
+}
+
 /** Op is one operation of a multi: create, set, delete, or a version check. */
 export type Op =
-  | { op: 'create'; path: string; data?: Data; mode?: CreateModeName; ttlMs?: number }
+  | { op: 'create'; path: string; data?: Data; mode?: CreateModeName; ttlMs?: number; acl?: readonly ACL[] }
   | { op: 'set'; path: string; data: Data; version?: number }
   | { op: 'delete'; path: string; version?: number }
   | { op: 'check'; path: string; version: number };
@@ -145,6 +171,11 @@ export interface ClientEvents {
   closed: [];
   /** watch: a one-shot watch set with `watch: true` fired. */
   watch: [WatchedEvent];
+  /**
+   * authFailed: `server` refused remembered credentials when a new connection replayed them
+   * (`code` AUTH_FAILED); they are not sent again, and calls run without that identity.
+   */
+  authFailed: [{ scheme: string; server: string; code: ErrorCode }];
 }
 
-export type { ServerOrder, Stat, WatchedEvent, Zxid };
+export type { ACL, ServerOrder, Stat, WatchedEvent, Zxid };

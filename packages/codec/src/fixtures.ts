@@ -57,6 +57,8 @@ export const sampleRequests: Request[] = [
   { op: 'exists', path: '/app', watch: false },
   { op: 'getChildren', path: '/', watch: true },
   { op: 'getEphemerals', prefixPath: '/' },
+  { op: 'getAllChildrenNumber', path: '/app' },
+  { op: 'whoAmI' },
   {
     op: 'multiRead',
     ops: [
@@ -102,6 +104,14 @@ export const sampleResults: Result[] = [
   { op: 'exists', stat: null },
   { op: 'getChildren', children: ['a', 'b'], stat: sampleStat },
   { op: 'getEphemerals', paths: ['/e1', '/e2'] },
+  { op: 'getAllChildrenNumber', count: 1_000_000 },
+  {
+    op: 'whoAmI',
+    ids: [
+      { scheme: 'ip', id: '127.0.0.1' },
+      { scheme: 'digest', id: 'alice:aYXlLOpEooaV1cRAvUL1fp9Qt7E=' },
+    ],
+  },
   {
     op: 'multiRead',
     results: [

@@ -22,8 +22,10 @@ export const OP_CODES = {
   removeWatches: 18,
   multiRead: 22,
   getEphemerals: 103,
+  getAllChildrenNumber: 104,
   setWatches: 105,
   addWatch: 106,
+  whoAmI: 107,
   createSession: -10,
   closeSession: -11,
 } as const satisfies Record<Request['op'] | Txn['type'] | 'ping', number>;

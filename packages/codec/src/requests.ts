@@ -88,6 +88,8 @@ export const requestVariants: Variants<Request, 'op'> = {
   exists: { code: OP_CODES.exists, fields: { path, watch: boolean } },
   getChildren: getChildrenRequest,
   getEphemerals: { code: OP_CODES.getEphemerals, fields: { prefixPath: path } },
+  getAllChildrenNumber: { code: OP_CODES.getAllChildrenNumber, fields: { path } },
+  whoAmI: { code: OP_CODES.whoAmI, fields: {} },
   multiRead: { code: OP_CODES.multiRead, fields: { ops: array(multiReadOp) } },
   sync: { code: OP_CODES.sync, fields: { path } },
   addWatch: { code: OP_CODES.addWatch, fields: { path, mode: oneOf('AddWatchMode', Object.values(AddWatchMode)) } },

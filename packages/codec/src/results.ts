@@ -12,8 +12,8 @@ import type {
   SetDataResult,
 } from '@zabkit/core';
 import { OP_CODES } from './op-codes.js';
-import { acl, errorCode, path, stat } from './records.js';
-import { array, bytes, type FieldCodec, nullable, string, union, type Variant } from './schema.js';
+import { acl, authIds, errorCode, path, stat } from './records.js';
+import { array, bytes, type FieldCodec, nonNegativeInt32, nullable, string, union, type Variant } from './schema.js';
 
 const createResult: Variant<Omit<CreateResult, 'op'>> = { code: OP_CODES.create, fields: { path, stat } };
 const deleteResult: Variant<Omit<DeleteResult, 'op'>> = { code: OP_CODES.delete, fields: {} };
@@ -55,6 +55,8 @@ export const result = union<Result, 'op'>('result', 'op', {
   exists: { code: OP_CODES.exists, fields: { stat: nullable(stat) } },
   getChildren: getChildrenResult,
   getEphemerals: { code: OP_CODES.getEphemerals, fields: { paths: array(path) } },
+  getAllChildrenNumber: { code: OP_CODES.getAllChildrenNumber, fields: { count: nonNegativeInt32 } },
+  whoAmI: { code: OP_CODES.whoAmI, fields: { ids: authIds } },
   multiRead: { code: OP_CODES.multiRead, fields: { results: array(multiReadOpResult) } },
   sync: { code: OP_CODES.sync, fields: { path } },
   addWatch: { code: OP_CODES.addWatch, fields: {} },

@@ -37,6 +37,8 @@ export type {
   ExistsResult,
   GetACLRequest,
   GetACLResult,
+  GetAllChildrenNumberRequest,
+  GetAllChildrenNumberResult,
   GetChildrenRequest,
   GetChildrenResult,
   GetDataRequest,
@@ -76,6 +78,8 @@ export type {
   SyncResult,
   Txn,
   WatchEvent,
+  WhoAmIRequest,
+  WhoAmIResult,
   WriteRequest,
 } from './types.js';
 export {

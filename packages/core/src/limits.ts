@@ -143,6 +143,7 @@ export function requestLimitError(request: Request, limits: Pick<LimitSettings, 
     case 'getEphemerals':
       return pathTooLong(request.prefixPath, max) ? 'INVALID_PATH' : null;
     case 'closeSession':
+    case 'whoAmI':
       return null;
     default:
       return pathTooLong(request.path, max) ? 'INVALID_PATH' : null;

@@ -202,6 +202,15 @@ export interface SetACLRequest {
   /** version is the expected aversion (-1 matches any). */
   version: number;
 }
+/** GetAllChildrenNumberRequest counts every znode below a path (ZooKeeper's getAllChildrenNumber). */
+export interface GetAllChildrenNumberRequest {
+  op: 'getAllChildrenNumber';
+  path: string;
+}
+/** WhoAmIRequest asks which ids the connection holds (ZooKeeper's whoAmI). */
+export interface WhoAmIRequest {
+  op: 'whoAmI';
+}
 export interface GetEphemeralsRequest {
   op: 'getEphemerals';
   /** prefixPath limits the answer to ephemerals under it ('/' for all), as ZooKeeper's getEphemerals. */
@@ -262,6 +271,8 @@ export type ReadRequest =
   | GetChildrenRequest
   | GetACLRequest
   | GetEphemeralsRequest
+  | GetAllChildrenNumberRequest
+  | WhoAmIRequest
   | MultiReadRequest;
 /** Request: every operation a client session can send after connecting. */
 export type Request =
@@ -480,6 +491,14 @@ export interface GetChildrenResult {
   children: string[];
   stat: Stat;
 }
+export interface GetAllChildrenNumberResult {
+  op: 'getAllChildrenNumber';
+  count: number;
+}
+export interface WhoAmIResult {
+  op: 'whoAmI';
+  ids: AuthId[];
+}
 export interface GetEphemeralsResult {
   op: 'getEphemerals';
   paths: string[];
@@ -508,6 +527,8 @@ export type Result =
   | GetChildrenResult
   | GetACLResult
   | GetEphemeralsResult
+  | GetAllChildrenNumberResult
+  | WhoAmIResult
   | MultiReadResult
   | SyncResult
   | EmptyResult;

@@ -163,6 +163,8 @@ export function resultBytes(result: Result | null): number {
       return head + stringsBytes(result.children) + STAT_BYTES;
     case 'getEphemerals':
       return head + stringsBytes(result.paths);
+    case 'whoAmI':
+      return head + authIdsBytes(result.ids);
     case 'sync':
       return head + stringBytes(result.path);
     case 'multi':
@@ -227,6 +229,7 @@ export function requestBytes(request: Request): number {
     case 'setACL':
       return head + stringBytes(request.path) + aclBytes(request.acl) + INT_BYTES;
     case 'closeSession':
+    case 'whoAmI':
       return head;
     default:
       return head + stringBytes(request.path) + INT_BYTES;

@@ -1,3 +1,4 @@
+import type { ACL } from '@zabkit/core';
 import type { ZabClient } from '../client.js';
 import { Emitter } from '../emitter.js';
 import { ZabError } from '../errors.js';
@@ -37,6 +38,8 @@ export class LeaderElection {
     readonly path: string,
     /** id identifies this participant to the others (stored as the znode's data). */
     readonly id: string,
+    /** acl is the ACL of the znodes the election creates (its directory if missing, each participant's), default OPEN_ACL_UNSAFE. */
+    private readonly options: { acl?: readonly ACL[] } = {},
   ) {}
 
   /** isLeader is true while this participant leads. */
@@ -58,7 +61,7 @@ export class LeaderElection {
       running.abort(new ZabError('SESSION_EXPIRED', { op: 'leaderElection', path: this.path }));
     };
     this.offs = [this.client.on('expired', stop), this.client.on('closed', stop)];
-    await ensurePath(this.client, this.path, { signal: running.signal });
+    await ensurePath(this.client, this.path, { signal: running.signal, acl: this.options.acl });
     const first = await this.join(running.signal);
     this.loop = this.run(first, running.signal).catch((error: unknown) => {
       if (!running.signal.aborted) this.emitter.emit('error', error);
@@ -127,6 +130,7 @@ export class LeaderElection {
   private async join(signal: AbortSignal): Promise<{ path: string; prefix: string }> {
     const created = await protectedCreate(this.client, this.path, 'n-', this.id, {
       mode: 'EPHEMERAL_SEQUENTIAL',
+      acl: this.options.acl,
       signal,
     });
     this.node = created.path;

@@ -1,3 +1,4 @@
+import type { ACL } from '@zabkit/core';
 import type { ZabClient } from '../client.js';
 import { ZabError } from '../errors.js';
 import type { Data } from '../types.js';
@@ -37,7 +38,8 @@ export class Lock {
     private readonly client: ZabClient,
     /** path is the lock's directory; it is created if missing. */
     readonly path: string,
-    private readonly options: { data?: Data } = {},
+    /** data is each waiter's znode data; acl is the ACL of the znodes the lock creates (its directory if missing, each waiter's), default OPEN_ACL_UNSAFE. */
+    private readonly options: { data?: Data; acl?: readonly ACL[] } = {},
   ) {}
 
   /** isHeld is true between a successful acquire and release, while the session lives. */
@@ -54,9 +56,11 @@ export class Lock {
   async acquire(options: AcquireOptions = {}): Promise<void> {
     if (this.node !== undefined) throw new Error(`Lock ${this.path}: acquire while already held or waiting`);
     const signal = combineSignal(options);
-    await ensurePath(this.client, this.path, { signal });
+    const { acl } = this.options;
+    await ensurePath(this.client, this.path, { signal, acl });
     const created = await protectedCreate(this.client, this.path, 'lock-', this.options.data, {
       mode: 'EPHEMERAL_SEQUENTIAL',
+      acl,
       signal,
     });
     this.node = created.path;

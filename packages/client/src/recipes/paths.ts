@@ -1,3 +1,4 @@
+import type { ACL } from '@zabkit/core';
 import type { ZabClient } from '../client.js';
 import { ZabError } from '../errors.js';
 import type { CallOptions } from '../types.js';
@@ -14,15 +15,21 @@ export function nameOf(path: string): string {
 
 /**
  * ensurePath creates `path` and its missing ancestors as empty persistent znodes (Curator's
- * creatingParentsIfNeeded); znodes that exist, or that another client creates meanwhile, are fine.
+ * creatingParentsIfNeeded), with `acl` (default OPEN_ACL_UNSAFE); znodes that exist, or that
+ * another client creates meanwhile, are fine and keep their own ACL.
  */
-export async function ensurePath(client: ZabClient, path: string, options: CallOptions = {}): Promise<void> {
-  if (path === '/' || (await client.exists(path, options)) !== null) return;
+export async function ensurePath(
+  client: ZabClient,
+  path: string,
+  options: CallOptions & { acl?: readonly ACL[] | undefined } = {},
+): Promise<void> {
+  const { signal, acl } = options;
+  if (path === '/' || (await client.exists(path, { signal })) !== null) return;
   let current = '';
   for (const segment of path.split('/').slice(1)) {
     current = `${current}/${segment}`;
     try {
-      await client.create(current, undefined, options);
+      await client.create(current, undefined, { signal, ...(acl === undefined ? {} : { acl }) });
     } catch (error) {
       if (!ZabError.isInstance(error, 'NODE_EXISTS')) throw error;
     }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { ACL } from '@zabkit/core';
 import type { ZabClient } from '../client.js';
 import { ZabError } from '../errors.js';
 import type { CallOptions, CreateModeName, Data } from '../types.js';
@@ -7,9 +8,10 @@ import { joinPath } from './paths.js';
 /** PROTECTED_PREFIX starts the name of every protected znode (Curator's `_c_`). */
 export const PROTECTED_PREFIX = '_c_';
 
-/** ProtectedCreateOptions: the mode (usually EPHEMERAL_SEQUENTIAL) and a signal. */
+/** ProtectedCreateOptions: the mode (usually EPHEMERAL_SEQUENTIAL), the znode's `acl` (default OPEN_ACL_UNSAFE) and a signal. */
 export interface ProtectedCreateOptions extends CallOptions {
   mode: CreateModeName;
+  acl?: readonly ACL[] | undefined;
 }
 
 /** ProtectedNode is a znode made by {@link protectedCreate}: its path and the unique prefix that marks it. */
@@ -37,12 +39,13 @@ export async function protectedCreate(
   const path = joinPath(parent, `${prefix}${name}`);
   for (;;) {
     try {
-      return { path: await client.create(path, data, options), prefix };
+      const { mode, acl, signal } = options;
+      return { path: await client.create(path, data, { mode, signal, ...(acl === undefined ? {} : { acl }) }), prefix };
     } catch (error) {
       if (!ZabError.isInstance(error, 'CONNECTION_LOSS')) throw error;
     }
     // The calls below wait for the reconnect; sync first so the server has what the leader has.
-    const found = await findProtected(client, parent, prefix, options);
+    const found = await findProtected(client, parent, prefix, { signal: options.signal });
     if (found !== undefined) return { path: found, prefix };
   }
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { ACL } from '@zabkit/core';
 import type { ZabClient } from '../client.js';
 import { ZabError } from '../errors.js';
 import type { CallOptions } from '../types.js';
@@ -43,12 +44,15 @@ const decoder = new TextDecoder();
  */
 export class ServiceRegistry {
   readonly basePath: string;
+  /** acl is the ACL of every znode the registry creates (base and service directories if missing, each instance), default OPEN_ACL_UNSAFE. */
+  readonly acl: readonly ACL[] | undefined;
 
   constructor(
     private readonly client: ZabClient,
-    options: { basePath?: string } = {},
+    options: { basePath?: string; acl?: readonly ACL[] } = {},
   ) {
     this.basePath = options.basePath ?? '/services';
+    this.acl = options.acl;
   }
 
   /**
@@ -63,10 +67,15 @@ export class ServiceRegistry {
     const servicePath = joinPath(this.basePath, service);
     const path = joinPath(servicePath, id);
     let record = { address: options.address, port: options.port, metadata: options.metadata ?? ({} as M) };
-    await ensurePath(this.client, servicePath, options);
+    const acl = this.acl;
+    await ensurePath(this.client, servicePath, { signal: options.signal, acl });
     for (;;) {
       try {
-        await this.client.create(path, JSON.stringify(record), { mode: 'EPHEMERAL', signal: options.signal });
+        await this.client.create(path, JSON.stringify(record), {
+          mode: 'EPHEMERAL',
+          signal: options.signal,
+          ...(acl === undefined ? {} : { acl }),
+        });
         break;
       } catch (error) {
         if (ZabError.isInstance(error, 'CONNECTION_LOSS')) continue;

@@ -15,12 +15,7 @@ import {
   type Stat,
   ZabPeer,
 } from '@zabkit/core';
-import {
-  ClientListener,
-  ConnectionAuth,
-  type ServerConnection,
-  type TlsServerOptions,
-} from '@zabkit/transport-tcp';
+import { ClientListener, ConnectionAuth, type ServerConnection, type TlsServerOptions } from '@zabkit/transport-tcp';
 
 /** LEADER_ID is the ensemble's one voter; the members the tests see are its observers, ids 2, 3, … */
 const LEADER_ID = 1;

@@ -9,6 +9,7 @@ import type {
   ErrorResult,
   ExistsResult,
   GetACLResult,
+  GetAllChildrenNumberResult,
   GetChildrenResult,
   GetDataResult,
   GetEphemeralsResult,
@@ -26,7 +27,7 @@ import type {
 } from '../types.js';
 import { AddWatchMode, Perms, type WatcherType } from '../types.js';
 import { formatZxid, type Zxid } from '../zxid.js';
-import { checkAcl, NO_AUTH_IDS } from './acl.js';
+import { checkAcl, NO_AUTH_IDS, SUPER_SCHEME } from './acl.js';
 import { AclCache, OPEN_ACL_REF } from './acl-cache.js';
 import { NodeIndexes } from './node-indexes.js';
 import { ownData, restoreStat, type SessionState, snapshotRecordsOf, statOf } from './node-records.js';
@@ -243,6 +244,23 @@ export class DataTree {
     return { op: 'getACL', acl: [...this.acls.get(this.nodes.aclRefs[slot]!)], stat: this.statOf(slot) };
   }
 
+  /** getAllChildrenNumber counts every znode below `path` (ZooKeeper's getAllChildrenNumber): READ on it is needed. */
+  getAllChildrenNumber(path: string, auth: readonly AuthId[] = NO_AUTH_IDS): GetAllChildrenNumberResult | ErrorResult {
+    if (validatePath(path) !== null) return errorResult('INVALID_PATH');
+    const slot = this.nodes.slotOf(path);
+    if (slot < 0) return errorResult('NO_NODE');
+    if (!this.allows(slot, Perms.READ, auth)) return errorResult('NO_AUTH');
+    let count = 0;
+    const stack = [slot];
+    while (stack.length > 0) {
+      for (const child of this.nodes.childSlots(stack.pop() as number)) {
+        count++;
+        stack.push(child);
+      }
+    }
+    return { op: 'getAllChildrenNumber', count };
+  }
+
   /** getEphemerals lists a session's ephemerals at or below `prefixPath`, sorted (ZooKeeper's getEphemerals). */
   getEphemerals(sessionId: SessionId, prefixPath: string): GetEphemeralsResult | ErrorResult {
     if (validatePath(prefixPath) !== null) return errorResult('INVALID_PATH');
@@ -321,6 +339,13 @@ export class DataTree {
         break;
       case 'getACL':
         result = this.getAcl(request.path, auth);
+        break;
+      case 'getAllChildrenNumber':
+        result = this.getAllChildrenNumber(request.path, auth);
+        break;
+      case 'whoAmI':
+        // The ids the connection holds, as the host gave them (ZooKeeper's whoAmI); the super id is the host's own.
+        result = { op: 'whoAmI', ids: auth.filter((id) => id.scheme !== SUPER_SCHEME).map((id) => ({ ...id })) };
         break;
       case 'getEphemerals':
         result = this.getEphemerals(sessionId, request.prefixPath);
