@@ -78,16 +78,18 @@ export abstract class SimClients extends SimHost {
       result: null,
       zxid: 0,
       seenAtInvoke: client.lastZxidSeen,
+      auth: client.auth,
     };
     client.pending.set(xid, op);
     this.checker.record(op);
+    this.aclChecker.sent(op.sessionId, xid, request, client.auth);
     this.queue.push(this.now + CLIENT_TIMEOUT_MS, {
       kind: 'clientTimeout',
       client: client.id,
       xid,
       generation: client.generation,
     });
-    server.peer?.submit(client.sessionId as number, xid, request, { linearizable });
+    server.peer?.submit(client.sessionId as number, xid, request, { linearizable, auth: client.auth });
     this.pump(server);
     return xid;
   }
@@ -126,6 +128,8 @@ export abstract class SimClients extends SimHost {
       return;
     }
     client.password = seededPassword(this.passwords);
+    // A new session's connection authenticates afresh; a moved session's carries the same ids.
+    client.auth = this.workload.authFor(client.id);
     client.connectId = peer.submitCreateSession(SESSION_TIMEOUT_MS, client.password);
     this.pump(server);
   }
@@ -208,7 +212,7 @@ export abstract class SimClients extends SimHost {
       if (reply.error === null || reply.error !== 'CONNECTION_LOSS') {
         client.lastZxidSeen = Math.max(client.lastZxidSeen, reply.zxid);
       }
-      const isWrite = ['create', 'delete', 'setData', 'multi'].includes(op.request.op);
+      const isWrite = ['create', 'delete', 'setData', 'setACL', 'multi'].includes(op.request.op);
       if (isWrite && reply.error !== 'CONNECTION_LOSS' && reply.error !== 'SESSION_EXPIRED') {
         this.ackedWriteChecker.acknowledged(reply.zxid);
       }

@@ -1,11 +1,14 @@
 import { formatZxid, type LogEntry, type ReadyDriver, type ZabPeer } from '@zabkit/core';
 import { ACKED_WRITE_INVARIANT } from './acked-write-checker.js';
+import { ACL_WRITE_INVARIANT } from './acl-checker.js';
 import { SimFaults } from './faults.js';
 import { LEADER_INVARIANT } from './leader-checker.js';
 import { livenessBoundMs, SIM_TIMEOUTS } from './liveness.js';
 import { type SimResult, SimViolation } from './options.js';
 import { checkAppliedOrder, ORDER_INVARIANT } from './order-checker.js';
+import { checkEntryNotFromOutsider, checkTreeNotFromOutsider, OUTSIDER_INVARIANT } from './outsider-checker.js';
 import { PREFIX_INVARIANT } from './prefix-checker.js';
+import { COMMIT_QUORUM_INVARIANT, checkCommitQuorum } from './quorum-checker.js';
 import { checkReplicasIdentical, REPLICA_INVARIANT } from './replica-checker.js';
 import {
   BREAK_NOTICE_MS_MAX,
@@ -67,7 +70,7 @@ export abstract class SimEventLoop extends SimFaults {
       }
     }
     await this.checkConvergence();
-    const violation = this.checker.verify(this.committedView());
+    const violation = this.checker.verify(this.committedView()) ?? this.aclChecker.verify(this.checker.operations());
     if (violation) this.violation(violation.invariant, violation.detail);
     return {
       seed: this.seed,
@@ -89,6 +92,10 @@ export abstract class SimEventLoop extends SimFaults {
       leaderFollowsNotices: this.leaderFollowsNotices,
       leaderPartitions: this.episodes.stats.leaderPartitions,
       longDowns: this.episodes.stats.longDowns,
+      aclRefusals: this.aclChecker.refusals,
+      invalidAcls: this.aclChecker.invalid,
+      aclChanges: this.aclChecker.aclChanges,
+      outsiderMessages: this.outsider.total,
       wipes: this.episodes.stats.wipes,
       stalls: this.episodes.stats.stalls,
       timeMs: this.now,
@@ -292,6 +299,19 @@ export abstract class SimEventLoop extends SimFaults {
       case 'episode':
         event.action();
         return;
+      case 'outsider':
+        this.outsiderSends();
+        this.queue.push(this.now + this.nextOutsiderDelay(), event);
+        return;
+      case 'outsiderDeliver': {
+        // The member's transport takes the message in like any other; its configuration must refuse it.
+        const server = this.server(event.to);
+        if (!server.peer || this.hold(server, event)) return;
+        server.peer.step(this.outsider.id, event.message);
+        this.observeStatus(server);
+        this.pump(server);
+        return;
+      }
     }
   }
 
@@ -316,9 +336,13 @@ export abstract class SimEventLoop extends SimFaults {
     for (const entry of applied) {
       const order = checkAppliedOrder(server.id, server.lastApplied, entry.zxid);
       if (order !== null) this.violation(ORDER_INVARIANT, order);
-      const prefix = this.prefixChecker.observe(server.id, server.lastApplied, entry, (first) =>
-        this.checker.observeCommitted(first),
-      );
+      const prefix = this.prefixChecker.observe(server.id, server.lastApplied, entry, (first) => {
+        this.checker.observeCommitted(first);
+        const outsider = checkEntryNotFromOutsider(first);
+        if (outsider !== null) this.violation(OUTSIDER_INVARIANT, outsider);
+        const acl = this.aclChecker.observeCommitted(first);
+        if (acl !== null) this.violation(ACL_WRITE_INVARIANT, acl);
+      });
       if (prefix !== null) this.violation(PREFIX_INVARIANT, prefix);
       server.lastApplied = entry.zxid;
     }
@@ -327,6 +351,22 @@ export abstract class SimEventLoop extends SimFaults {
   protected observeStatus(server: SimServer): void {
     const status = (server.peer as ZabPeer).status();
     this.liveness.observe(server.id, status);
+    if (status.leader === this.outsider.id) {
+      this.violation(
+        OUTSIDER_INVARIANT,
+        `server ${server.id} (${status.role}) takes the outsider ${this.outsider.id} for its leader`,
+      );
+    }
+    if (status.role === 'leading' && status.committedZxid !== this.commitChecked.get(server.id)) {
+      this.commitChecked.set(server.id, status.committedZxid);
+      const short = checkCommitQuorum(
+        server.id,
+        status.epoch,
+        status.committedZxid,
+        this.voterIds.map((id) => ({ id, durable: this.server(id).storage.durableState() })),
+      );
+      if (short !== null) this.violation(COMMIT_QUORUM_INVARIANT, short);
+    }
     const shape = `${status.role}/${status.phase}/e${status.epoch}`;
     if (shape !== server.lastShape) {
       this.log(
@@ -352,5 +392,10 @@ export abstract class SimEventLoop extends SimFaults {
     await this.runUntil(this.now + 3_000);
     const different = checkReplicasIdentical(this.servers);
     if (different !== null) this.violation(REPLICA_INVARIANT, different);
+    for (const server of this.servers) {
+      if (!server.peer?.isServing()) continue;
+      const outsider = checkTreeNotFromOutsider(server.id, server.peer.snapshot().records);
+      if (outsider !== null) this.violation(OUTSIDER_INVARIANT, outsider);
+    }
   }
 }

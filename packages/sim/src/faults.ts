@@ -23,6 +23,16 @@ export abstract class SimFaults extends SimClients {
     return Math.max(1, Math.floor((-Math.log(1 - this.prng.next()) / rate) * 1_000));
   }
 
+  /** nextOutsiderDelay: the outsider sends at random times, `outsiderPerSecond` on average (its own stream). */
+  protected nextOutsiderDelay(): number {
+    return Math.max(1, Math.floor((-Math.log(1 - this.outsiderRandom.next()) / this.faults.outsiderPerSecond) * 1_000));
+  }
+
+  /** startOutsider puts the outsider on the network, if the seed's mix has one; it sends until the run ends. */
+  protected startOutsider(): void {
+    if (this.faults.outsiderPerSecond > 0) this.queue.push(this.nextOutsiderDelay(), { kind: 'outsider' });
+  }
+
   protected injectFault(): void {
     const f = this.faults;
     const total = this.faultRate();

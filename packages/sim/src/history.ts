@@ -1,4 +1,5 @@
 import {
+  type AuthId,
   type ErrorCode,
   formatZxid,
   type GetChildrenRequest,
@@ -19,6 +20,8 @@ export interface ClientOp {
   xid: number;
   request: Request;
   linearizable: boolean;
+  /** auth: the ids the client's connection held when it sent the request. */
+  auth: readonly AuthId[];
   invoke: number;
   /** complete is null while in flight; ok is null when the outcome is unknown (CONNECTION_LOSS, expiry). */
   complete: number | null;
@@ -30,7 +33,7 @@ export interface ClientOp {
   seenAtInvoke: Zxid;
 }
 
-const WRITE_OPS = new Set(['create', 'delete', 'setData', 'multi']);
+const WRITE_OPS = new Set(['create', 'delete', 'setData', 'setACL', 'multi']);
 const UNKNOWN: readonly (ErrorCode | null)[] = ['CONNECTION_LOSS', 'SESSION_EXPIRED', null];
 
 /**
@@ -50,6 +53,11 @@ export class HistoryChecker {
 
   get count(): number {
     return this.ops.length;
+  }
+
+  /** operations: every recorded operation, in the order sent. */
+  operations(): readonly ClientOp[] {
+    return this.ops;
   }
 
   record(op: ClientOp): void {

@@ -1,4 +1,5 @@
 import type { PeerMessage } from '@zabkit/core';
+import { OUTSIDER_INVARIANT } from './outsider-checker.js';
 import { peerFrameBytes } from './wire.js';
 import { BREAK_NOTICE_MS_MAX, describeMessage, linkKey, SimWorld } from './world.js';
 
@@ -10,6 +11,14 @@ import { BREAK_NOTICE_MS_MAX, describeMessage, linkKey, SimWorld } from './world
  */
 export abstract class SimNetwork extends SimWorld {
   protected sendMessage(from: number, to: number, message: PeerMessage): void {
+    // A member talks to members only, and never votes for a server outside the configuration.
+    if (!this.isMember(to)) {
+      this.violation(OUTSIDER_INVARIANT, `server ${from} sends ${describeMessage(message)} to ${to}, not a member`);
+    }
+    // (An observer's notification names no leader: 0.)
+    if (message.type === 'notification' && message.leader !== 0 && !this.isMember(message.leader)) {
+      this.violation(OUTSIDER_INVARIANT, `server ${from} votes for ${message.leader}, not a member`);
+    }
     // Its real size on the wire: over the peer frame limit, the receiver's decoder would refuse it
     // and drop the connection, and the sender would send it again on the next: an outage.
     const bytes = this.measure(() => peerFrameBytes(message), `${from}->${to} ${describeMessage(message)}`);
@@ -113,6 +122,17 @@ export abstract class SimNetwork extends SimWorld {
     this.faultToken++;
     this.slowLinks.set(`${from}>${to}`, extraMs);
     this.log(`slow link ${from}->${to} +${extraMs} ms`);
+  }
+
+  /**
+   * outsiderSends has the outsider (outsider.ts) forge one message for a member; it arrives after
+   * the seed's latency, drawn from the outsider's stream. Members are not partitioned from it: the
+   * network does not know it from them, only their configuration does.
+   */
+  protected outsiderSends(): void {
+    const { to, message } = this.outsider.forge();
+    const delay = 1 + this.outsiderRandom.int(this.faults.delayMsMax);
+    this.queue.push(this.now + delay, { kind: 'outsiderDeliver', to, message });
   }
 
   /** healNetwork ends every partition. */

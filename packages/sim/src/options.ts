@@ -24,6 +24,11 @@ export interface FaultMix {
   longDownPerSecond: number;
   /** wipeRate: share of long-down members that come back with an empty disk (a SNAP of the whole tree). */
   wipeRate: number;
+  /**
+   * outsiderPerSecond: messages per second from the outsider, a host in no member's configuration
+   * that forges votes, learner and leader messages and client writes (outsider.ts); 0: none.
+   */
+  outsiderPerSecond: number;
 }
 
 /** SimOptions configures one simulated run. */
@@ -107,6 +112,12 @@ export interface SimResult {
   leaderFollowsNotices: number;
   leaderPartitions: number;
   longDowns: number;
+  /** aclRefusals: committed writes refused NO_AUTH; invalidAcls: refused INVALID_ACL; aclChanges: setACLs that took effect. */
+  aclRefusals: number;
+  invalidAcls: number;
+  aclChanges: number;
+  /** outsiderMessages: messages the outsider forged (each reached a member unless it was down). */
+  outsiderMessages: number;
   wipes: number;
   /** stalls: long-down episodes whose member was paused instead of killed. */
   stalls: number;
@@ -115,11 +126,13 @@ export interface SimResult {
 
 /**
  * drawFaultMix draws a seed's fault mix (swarm testing, as TigerBeetle's VOPR: each seed its own
- * mix, sometimes calm, sometimes brutal), then applies `overrides`.
+ * mix, sometimes calm, sometimes brutal), then applies `overrides`. The outsider's rate comes
+ * from `outsiderDraw` (the outsider's own stream), so `draw` draws what it drew before it.
  */
 export function drawFaultMix(
   draw: Random & { int(bound: number): number },
   overrides: Partial<FaultMix> = {},
+  outsiderDraw: Random & { int(bound: number): number } = draw,
 ): FaultMix {
   const pick = (values: number[]) => values[draw.int(values.length)] as number;
   return {
@@ -133,6 +146,7 @@ export function drawFaultMix(
     leaderPartitionPerSecond: pick([0, 0, 0.2, 0.5]),
     longDownPerSecond: pick([0, 0, 0.05, 0.2]),
     wipeRate: pick([0, 0.5]),
+    outsiderPerSecond: [0.5, 2, 10, 40][outsiderDraw.int(4)] as number,
     ...overrides,
   };
 }

@@ -17,6 +17,7 @@ export const CALM: FaultMix = {
   leaderPartitionPerSecond: 0,
   longDownPerSecond: 0,
   wipeRate: 0,
+  outsiderPerSecond: 0,
 };
 
 export const text = (value: string) => new TextEncoder().encode(value);

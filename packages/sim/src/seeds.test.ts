@@ -118,6 +118,11 @@ describe('simulation seeds', () => {
         expect(sum(results, (r) => r.longDowns)).toBeGreaterThan(0);
       }
       if (nodes > 1) expect(sum(results, (r) => r.leaderPartitions)).toBeGreaterThan(0);
+      // Issue 14: access lists refused writes and changed, and the outsider was on the network.
+      expect(sum(results, (r) => r.aclRefusals)).toBeGreaterThan(0);
+      expect(sum(results, (r) => r.invalidAcls)).toBeGreaterThan(0);
+      expect(sum(results, (r) => r.aclChanges)).toBeGreaterThan(0);
+      expect(sum(results, (r) => r.outsiderMessages)).toBeGreaterThan(seeds * 10);
     },
     240_000,
   );

@@ -1,4 +1,13 @@
-import { type ClientOutput, type Request, type SessionId, seededPassword, type ZabPeer } from '@zabkit/core';
+import {
+  type AuthId,
+  type ClientOutput,
+  type Reply,
+  type Request,
+  type SessionId,
+  seededPassword,
+  type ZabPeer,
+} from '@zabkit/core';
+import { ACL_READ_INVARIANT, ACL_WRITE_INVARIANT } from './acl-checker.js';
 import { SimEventLoop } from './event-loop.js';
 import type { DurableView } from './member-storage.js';
 import type { SimOptions } from './options.js';
@@ -13,6 +22,9 @@ export { SimViolation } from './options.js';
  * decides everything: run it again and the same events happen in the same order.
  */
 export class Simulation extends SimEventLoop {
+  /** scriptedRequests: what each scripted xid asked, with which ids (its reply is checked against the ACLs). */
+  private readonly scriptedRequests = new Map<number, { request: Request; auth: readonly AuthId[] }>();
+
   constructor(options: SimOptions) {
     super(options);
     for (const server of this.servers) server.storage = this.memberStorage(server);
@@ -28,11 +40,13 @@ export class Simulation extends SimEventLoop {
         pending: new Map(),
         generation: 0,
         lastZxidSeen: 0,
+        auth: [],
         ephemerals: [],
         bulk: [],
       });
       this.queue.push(100 + i * 7, { kind: 'client', client: i });
     }
+    this.startOutsider();
     // Starting is the first heal: the ensemble must elect within the bound from nothing too.
     this.noteHeal();
   }
@@ -103,31 +117,57 @@ export class Simulation extends SimEventLoop {
     return output.sessionId;
   }
 
-  /** request submits a request of a session through server `id` and runs until it is answered. */
-  async request(id: number, sessionId: SessionId, request: Request, options: { linearizable?: boolean } = {}) {
-    const xid = this.nextScriptXid++;
-    this.peerOf(id).submit(sessionId, xid, request, options);
-    this.pump(this.server(id));
-    await this.waitFor(`reply to xid ${xid} via ${id}`, () => this.scripted.has(`r${id}:${sessionId}:${xid}`));
-    const output = this.scripted.get(`r${id}:${sessionId}:${xid}`) as Extract<ClientOutput, { type: 'reply' }>;
-    if (output.reply.error === null && ['create', 'delete', 'setData', 'multi'].includes(request.op)) {
-      this.ackedWriteChecker.acknowledged(output.reply.zxid);
+  /**
+   * request submits a request of a session through server `id`, from a connection holding `auth`
+   * (none: only world ACLs match), and runs until it is answered; the answer is held to the ACLs.
+   */
+  async request(
+    id: number,
+    sessionId: SessionId,
+    request: Request,
+    options: { linearizable?: boolean; auth?: readonly AuthId[] } = {},
+  ): Promise<Reply> {
+    const xid = this.submitOnly(id, sessionId, request, options);
+    const reply = await this.awaitReply(id, sessionId, xid);
+    if (reply.error === null && ['create', 'delete', 'setData', 'setACL', 'multi'].includes(request.op)) {
+      this.ackedWriteChecker.acknowledged(reply.zxid);
     }
-    return output.reply;
+    return reply;
   }
 
   /** awaitReply runs until the request `xid` submitted through server `id` is answered, and returns the reply. */
-  async awaitReply(id: number, sessionId: SessionId, xid: number) {
+  async awaitReply(id: number, sessionId: SessionId, xid: number): Promise<Reply> {
     await this.waitFor(`reply to xid ${xid} via ${id}`, () => this.scripted.has(`r${id}:${sessionId}:${xid}`));
-    return (this.scripted.get(`r${id}:${sessionId}:${xid}`) as Extract<ClientOutput, { type: 'reply' }>).reply;
+    const reply = (this.scripted.get(`r${id}:${sessionId}:${xid}`) as Extract<ClientOutput, { type: 'reply' }>).reply;
+    const sent = this.scriptedRequests.get(xid);
+    if (sent && reply.error !== 'CONNECTION_LOSS' && reply.error !== 'SESSION_EXPIRED') {
+      const write = this.aclChecker.checkWriteReply({ ...reply, request: sent.request });
+      if (write !== null) this.violation(ACL_WRITE_INVARIANT, `scripted ${write}`);
+      const read = this.aclChecker.checkRead({ ...reply, ...sent });
+      if (read !== null) this.violation(ACL_READ_INVARIANT, `scripted session ${sessionId} xid ${xid}: ${read}`);
+    }
+    return reply;
   }
 
-  /** submitOnly submits a request without waiting (its reply may never come). */
-  submitOnly(id: number, sessionId: SessionId, request: Request, options: { linearizable?: boolean } = {}): number {
+  /** submitOnly submits a request without waiting (its reply may never come), from a connection holding `auth`. */
+  submitOnly(
+    id: number,
+    sessionId: SessionId,
+    request: Request,
+    options: { linearizable?: boolean; auth?: readonly AuthId[] } = {},
+  ): number {
     const xid = this.nextScriptXid++;
+    const auth = options.auth ?? [];
+    this.scriptedRequests.set(xid, { request, auth });
+    this.aclChecker.sent(sessionId, xid, request, auth);
     this.peerOf(id).submit(sessionId, xid, request, options);
     this.pump(this.server(id));
     return xid;
+  }
+
+  /** outsiderSent: the messages the outsider forged so far, by type. */
+  outsiderSent(): ReadonlyMap<string, number> {
+    return this.outsider.sent;
   }
 
   /** assertReplicasIdentical checks that every serving member that applied the same zxid holds the same tree. */

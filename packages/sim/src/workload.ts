@@ -1,4 +1,16 @@
-import type { Limits, MultiOp, Random, Request } from '@zabkit/core';
+import { createHash } from 'node:crypto';
+import {
+  type ACL,
+  type AuthId,
+  CREATOR_ALL_ACL,
+  type Limits,
+  type MultiOp,
+  OPEN_ACL_UNSAFE,
+  type Random,
+  READ_ACL_UNSAFE,
+  type Request,
+} from '@zabkit/core';
+import { ADMIN, ALL, CREATE, DELETE, READ, SUPER, WORLD, WRITE } from './acl-model.js';
 import { requestFrameBytes } from './wire.js';
 
 /**
@@ -20,6 +32,11 @@ export interface WorkloadMix {
    * with long paths (a big closeSession).
    */
   limitShare: number;
+  /**
+   * aclShare: share of requests about access lists (acl-workload below): creates with lists other
+   * than OPEN_ACL_UNSAFE, setACL, getACL, and reads and writes the lists refuse.
+   */
+  aclShare: number;
 }
 
 /** SimRandom is the simulator's seeded PRNG (core's createPrng): floats and integers. */
@@ -36,6 +53,74 @@ export const KEYS = ['/k0', '/k1', '/k2'];
 /** WIDE_DIR is the directory whose long-named children make getChildren replies near the frame limit. */
 export const WIDE_DIR = '/wide';
 
+/** ACL_DIR is the directory of the znodes with access lists; its own list governs creating and deleting them. */
+export const ACL_DIR = '/acl';
+/** ACL_KEYS are the znodes the ACL share of the workload reads and writes. */
+export const ACL_KEYS = ['/acl/0', '/acl/1', '/acl/2'];
+
+/** digestId is ZooKeeper's digest id of `user` with `password`: `user:` base64(sha1(`user:password`)). */
+export function digestId(user: string, password: string): AuthId {
+  return { scheme: 'digest', id: `${user}:${createHash('sha1').update(`${user}:${password}`).digest('base64')}` };
+}
+
+/** The ids the simulated clients authenticate as (authFor), besides their address and the super id. */
+export const ALICE = digestId('alice', 'alice-secret');
+export const BOB = digestId('bob', 'bob-secret');
+export const CAROL: AuthId = { scheme: 'x509', id: 'CN=carol,O=zabkit' };
+
+/** ANYONE_MAY_FILL: a directory anyone may read and create and delete children in, administered by one digest. */
+const ANYONE_MAY_FILL: readonly ACL[] = [
+  { perms: CREATE | DELETE | READ, id: WORLD },
+  { perms: ALL, id: ALICE },
+];
+
+/**
+ * ACL_MENU: the lists the workload sets: open, the creator's ids, world READ only, one digest
+ * only, digest-only READ beside another's ALL, world READ and WRITE administered by one digest,
+ * an address block, a certificate beside a digest that may only create and delete children, a
+ * directory anyone may fill.
+ */
+export const ACL_MENU: readonly (readonly ACL[])[] = [
+  OPEN_ACL_UNSAFE,
+  CREATOR_ALL_ACL,
+  READ_ACL_UNSAFE,
+  [{ perms: ALL, id: ALICE }],
+  [
+    { perms: READ, id: ALICE },
+    { perms: ALL, id: BOB },
+  ],
+  [
+    { perms: READ | WRITE, id: WORLD },
+    { perms: ADMIN, id: ALICE },
+  ],
+  [
+    { perms: ALL, id: { scheme: 'ip', id: '10.0.0.10/31' } },
+    { perms: READ, id: WORLD },
+  ],
+  [
+    { perms: ALL, id: CAROL },
+    { perms: CREATE | DELETE, id: BOB },
+  ],
+  ANYONE_MAY_FILL,
+];
+
+/** ACL_DIR_LISTS: lists that let most clients create and delete in ACL_DIR (half its creates draw one). */
+const ACL_DIR_LISTS: readonly (readonly ACL[])[] = [
+  OPEN_ACL_UNSAFE,
+  ANYONE_MAY_FILL,
+  [
+    { perms: READ | CREATE | DELETE, id: WORLD },
+    { perms: ADMIN, id: BOB },
+  ],
+];
+
+/** INVALID_ACLS: lists ZooKeeper refuses with INVALID_ACL (a malformed digest, an unknown scheme, none). */
+export const INVALID_ACLS: readonly (readonly ACL[])[] = [
+  [{ perms: ALL, id: { scheme: 'digest', id: 'mallory:not-a-digest' } }],
+  [{ perms: ALL, id: { scheme: 'kerberos', id: 'eve@EXAMPLE.COM' } }],
+  [],
+];
+
 /** drawWorkloadMix draws a seed's workload; `draw` is the seed's mix PRNG. */
 export function drawWorkloadMix(draw: SimRandom, limits: Limits): WorkloadMix {
   const pick = (values: number[]) => values[draw.int(values.length)] as number;
@@ -44,6 +129,8 @@ export function drawWorkloadMix(draw: SimRandom, limits: Limits): WorkloadMix {
     bigWriteShare: pick([0.1, 0.5, 1]),
     pipelineMax: pick([3, 3, 8]),
     limitShare: pick([0, 0, 0.03, 0.1]),
+    // Drawn last, so the draws above are the ones seeds made before ACLs.
+    aclShare: pick([0.03, 0.06, 0.1]),
   };
 }
 
@@ -53,17 +140,38 @@ export function drawWorkloadMix(draw: SimRandom, limits: Limits): WorkloadMix {
  * provokes is the server's.
  */
 export class Workload {
+  /**
+   * `aclRandom` draws the ACL share and the ids of each connection (default: `random`), so a seed
+   * draws its other requests from `random` as it did before ACLs, where they are not replaced.
+   */
   constructor(
     readonly mix: WorkloadMix,
     private readonly limits: Limits,
     private readonly random: SimRandom,
+    private readonly aclRandom: SimRandom = random,
   ) {}
+
+  /**
+   * authFor draws the ids a new connection of client `client` authenticates as: the address every
+   * connection holds, then by client none, one digest, two digests, or a certificate; now and
+   * then an operator's super id besides.
+   */
+  authFor(client: number): AuthId[] {
+    const ids: AuthId[] = [{ scheme: 'ip', id: `10.0.0.${10 + (client % 200)}` }];
+    const profile = client % 4;
+    if (profile === 1 || profile === 2) ids.push(ALICE);
+    if (profile === 2) ids.push(BOB);
+    if (profile === 3) ids.push(CAROL);
+    if (this.aclRandom.int(5) === 0) ids.push(SUPER);
+    return ids;
+  }
 
   /**
    * next returns the requests client `client` sends now (usually one; a burst of big writes when
    * it pipelines), tagged from `nextXid` so every value written is distinct.
    */
   next(client: number, nextXid: number): ClientRequest[] {
+    if (this.mix.aclShare > 0 && this.aclRandom.next() < this.mix.aclShare) return [this.aclRequest(client, nextXid)];
     const prng = this.random;
     if (this.mix.limitShare > 0 && prng.next() < this.mix.limitShare) return this.limitProbe(client, nextXid);
     const roll = prng.int(100);
@@ -104,6 +212,66 @@ export class Workload {
   bulkWrite(load: number, index: number, valueBytes: number): Request {
     const tag = `b${load}-${index}`;
     return { op: 'create', path: `/${tag}`, data: fill(tag, valueBytes), mode: 0, ttlMs: 0 };
+  }
+
+  /**
+   * aclRequest is one request of the ACL share, on ACL_DIR and its children ACL_KEYS (the other
+   * keys stay open, so the rest of the workload is not refused): creates with a list from
+   * ACL_MENU (some ZooKeeper refuses), setACL, getACL, reads and writes the lists may refuse.
+   */
+  private aclRequest(client: number, nextXid: number): ClientRequest {
+    const random = this.aclRandom;
+    const roll = random.int(100);
+    const key = ACL_KEYS[random.int(ACL_KEYS.length)] as string;
+    const data = text(`a${client}-${nextXid}`);
+    const version = () => (random.int(2) === 0 ? -1 : random.int(3));
+    const write = (request: Request): ClientRequest => ({ request, linearizable: false });
+    // Creates come often: the znodes are deleted now and then, and a request on a missing one says little.
+    if (roll < 14) {
+      // The directory is usually one its children can be created in; its list governs that.
+      const lists = random.int(2) === 0 ? ACL_MENU : ACL_DIR_LISTS;
+      const acl = lists[random.int(lists.length)] as readonly ACL[];
+      return write({ op: 'create', path: ACL_DIR, data, mode: 0, ttlMs: 0, acl });
+    }
+    if (roll < 40) return write({ op: 'create', path: key, data, mode: 0, ttlMs: 0, acl: this.aclFromMenu() });
+    if (roll < 52) return write({ op: 'setData', path: key, data, version: version() });
+    if (roll < 57) return write({ op: 'delete', path: key, version: -1 });
+    if (roll < 58) return write({ op: 'delete', path: ACL_DIR, version: -1 });
+    if (roll < 71) {
+      const path = random.int(5) === 0 ? ACL_DIR : key;
+      return write({ op: 'setACL', path, acl: this.aclFromMenu(), version: version() });
+    }
+    if (roll < 79) {
+      return { request: { op: 'getACL', path: random.int(5) === 0 ? ACL_DIR : key }, linearizable: false };
+    }
+    if (roll < 89) return { request: { op: 'getData', path: key, watch: false }, linearizable: random.int(4) === 0 };
+    if (roll < 92) return { request: { op: 'getChildren', path: ACL_DIR, watch: false }, linearizable: false };
+    if (roll < 96) {
+      return write({
+        op: 'multi',
+        ops: [
+          { op: 'check', path: key, version: -1 },
+          { op: 'setData', path: key, data, version: -1 },
+        ],
+      });
+    }
+    return {
+      request: {
+        op: 'multiRead',
+        ops: [
+          ...ACL_KEYS.map((path) => ({ op: 'getData' as const, path, watch: false })),
+          { op: 'getChildren', path: ACL_DIR, watch: false },
+        ],
+      },
+      linearizable: false,
+    };
+  }
+
+  /** aclFromMenu draws a list from ACL_MENU: one in ten is one ZooKeeper refuses (INVALID_ACL). */
+  private aclFromMenu(): readonly ACL[] {
+    const random = this.aclRandom;
+    if (random.int(10) === 0) return INVALID_ACLS[random.int(INVALID_ACLS.length)] as readonly ACL[];
+    return ACL_MENU[random.int(ACL_MENU.length)] as readonly ACL[];
   }
 
   /** value is a write's data: a few bytes, or with bigWriteShare up to valueBytesMax (sometimes exactly). */

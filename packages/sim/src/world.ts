@@ -1,5 +1,6 @@
 import { CodecError } from '@zabkit/codec';
 import {
+  type AuthId,
   type ClientOutput,
   createPrng,
   formatZxid,
@@ -14,6 +15,7 @@ import {
   type Zxid,
 } from '@zabkit/core';
 import { AckedWriteChecker } from './acked-write-checker.js';
+import { AclChecker } from './acl-checker.js';
 import { Episodes } from './episodes.js';
 import { EventQueue } from './event-queue.js';
 import { type ClientOp, HistoryChecker } from './history.js';
@@ -21,6 +23,7 @@ import { OneLeaderChecker } from './leader-checker.js';
 import { LivenessWatch, SIM_TIMEOUTS } from './liveness.js';
 import type { MemberStorage } from './member-storage.js';
 import { drawFaultMix, type FaultMix, type SimOptions, SimViolation } from './options.js';
+import { Outsider } from './outsider.js';
 import { CommittedPrefixChecker } from './prefix-checker.js';
 import { SendQueues } from './send-queues.js';
 import { simLimits, simPeerSendQueueBytesMax } from './sim-limits.js';
@@ -47,7 +50,9 @@ export type SimEvent =
   | { kind: 'client'; client: number }
   | { kind: 'clientTimeout'; client: number; xid: number; generation: number }
   | { kind: 'livenessCheck'; token: number }
-  | { kind: 'episode'; action: () => void };
+  | { kind: 'episode'; action: () => void }
+  | { kind: 'outsider' }
+  | { kind: 'outsiderDeliver'; to: number; message: PeerMessage };
 
 export interface SimServer {
   id: number;
@@ -83,6 +88,8 @@ export interface SimClient {
   /** generation changes on every reconnect; timeouts of an older connection are ignored. */
   generation: number;
   lastZxidSeen: Zxid;
+  /** auth: the ids the client's connection authenticated as (workload.authFor), sent with each request. */
+  auth: readonly AuthId[];
   ephemerals: string[];
   /** bulk: writes of a bulk load this client sends before anything else, pipelined. */
   bulk: Request[];
@@ -154,10 +161,15 @@ export abstract class SimWorld {
 
   readonly checker = new HistoryChecker();
 
+  /** aclChecker holds the committed history and the answered reads to the access lists (acl-checker.ts). */
+  readonly aclChecker = new AclChecker();
+
   /** The invariant checkers that keep state (one file each; the rest are functions). */
   protected readonly leaderChecker = new OneLeaderChecker();
   protected readonly prefixChecker = new CommittedPrefixChecker();
   protected readonly ackedWriteChecker = new AckedWriteChecker();
+  /** commitChecked: per leader, the committed zxid last held to a quorum of voters (quorum-checker.ts). */
+  protected readonly commitChecked = new Map<number, Zxid>();
   protected elections = 0;
 
   protected crashes = 0;
@@ -170,6 +182,12 @@ export abstract class SimWorld {
   protected readonly sendQueues: SendQueues;
 
   protected readonly episodes: Episodes;
+
+  /** outsider: the host in no member's configuration that forges peer messages (outsider.ts). */
+  readonly outsider: Outsider;
+
+  /** outsiderRandom: the outsider's own PRNG stream (its rate, its messages, their latency). */
+  protected readonly outsiderRandom: ReturnType<typeof createPrng>;
 
   protected peerFrameBytesSeen = 0;
 
@@ -211,14 +229,28 @@ export abstract class SimWorld {
     this.limits = options.limits ?? simLimits();
     this.sendQueues = new SendQueues(simPeerSendQueueBytesMax(this.limits));
     const draw = createPrng(options.seed ^ 0x5eed);
-    this.faults = drawFaultMix(draw, options.faults);
+    this.outsiderRandom = createPrng(options.seed ^ 0x0b5e);
+    this.faults = drawFaultMix(draw, options.faults, this.outsiderRandom);
     this.workload = new Workload(
       { ...drawWorkloadMix(draw, this.limits), ...options.workload },
       this.limits,
       createPrng(options.seed ^ 0x10ad),
+      createPrng(options.seed ^ 0xac1),
     );
     this.voterIds = Array.from({ length: options.nodes }, (_, i) => i + 1);
     this.observerIds = Array.from({ length: options.observers ?? 0 }, (_, i) => options.nodes + i + 1);
+    // The next id after the members': what a host set up for the ensemble but left out of it would have.
+    this.outsider = new Outsider(options.nodes + this.observerIds.length + 1, this.outsiderRandom, {
+      voterIds: this.voterIds,
+      observerIds: this.observerIds,
+      leader: () => {
+        const id = this.leaderId();
+        const status = id === null ? undefined : this.server(id).peer?.status();
+        return status ? { id: status.id, epoch: status.epoch, lastZxid: status.lastLoggedZxid } : null;
+      },
+      sessionIds: () => this.clients.flatMap((client) => (client.sessionId === null ? [] : [client.sessionId])),
+      now: () => this.now,
+    });
     this.liveness = new LivenessWatch(
       {
         memberIds: [...this.voterIds, ...this.observerIds],
@@ -314,6 +346,11 @@ export abstract class SimWorld {
 
   protected server(id: number): SimServer {
     return this.servers[id - 1] as SimServer;
+  }
+
+  /** isMember tells whether `id` is a configured voter or observer. */
+  protected isMember(id: number): boolean {
+    return Number.isInteger(id) && id >= 1 && id <= this.servers.length;
   }
 
   protected quorum(): number {
