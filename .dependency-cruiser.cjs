@@ -5,14 +5,17 @@
 const allowed = {
   core: [],
   codec: ['core'],
-  'transport-tcp': ['codec', 'core'],
+  // ZooKeeper's jute wire protocol, beside codec: pure encode/decode of core's shapes.
+  jute: ['core'],
+  'transport-tcp': ['jute', 'codec', 'core'],
   storage: ['core'],
   // sim runs the real storage on its simulated disk; a test tool, nothing at runtime imports it.
   sim: ['storage', 'codec', 'core'],
   client: ['transport-tcp', 'codec', 'core'],
   server: ['client', 'storage', 'transport-tcp', 'codec', 'core'],
   cli: ['client', 'codec', 'core'],
-  bench: ['server', 'client', 'codec', 'core'],
+  // bench makes its TLS run's certificates with transport-tcp's test PKI.
+  bench: ['server', 'client', 'transport-tcp', 'codec', 'core'],
 };
 const where = { server: 'apps', cli: 'apps', bench: 'apps' };
 const dir = (name) => `^${where[name] ?? 'packages'}/${name}/`;

@@ -21,6 +21,7 @@ import { startZookeeper, zookeeperMissing } from './zookeeper.js';
 
 const USAGE = `usage: pnpm bench [--vs zookeeper] [--json] [--only W1,R1,C1,L1,F1] [--duration s] [--warmup s]
                   [--rounds n] [--trials n] [--connections n] [--profile dir] [--tls]
+                  [--client native|zookeeper]
 
   --vs zookeeper  also run a 3-server ZooKeeper (Debian's zookeeper package) with the same
                   settings, alternating workloads, and print zabkit/ZooKeeper ratios
@@ -32,6 +33,8 @@ const USAGE = `usage: pnpm bench [--vs zookeeper] [--json] [--only W1,R1,C1,L1,F
   --trials        failover trials (default 10)
   --connections   client connections (sessions) per system (default 8)
   --profile dir   write V8 CPU profiles of the zabkit members to dir (.cpuprofile, as node --cpu-prof)
+  --client        how zabkit is driven: native (@zabkit/client, default) or zookeeper (node-zookeeper-
+                  client on zabkit's ZooKeeper port, the client --vs zookeeper drives ZooKeeper with)
   --tls           run zabkit hardened: clients over the TLS client port, members over mutual TLS
                   (certificates made for the run with openssl)`;
 
@@ -144,12 +147,21 @@ async function main(): Promise<number> {
       connections: { type: 'string', default: '8' },
       profile: { type: 'string' },
       tls: { type: 'boolean', default: false },
+      client: { type: 'string', default: 'native' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
+  }
+  if (values.client !== 'native' && values.client !== 'zookeeper') {
+    process.stderr.write(`--client: native or zookeeper\n${USAGE}\n`);
+    return 2;
+  }
+  if (values.client === 'zookeeper' && values.tls) {
+    process.stderr.write(`--client zookeeper: node-zookeeper-client has no TLS; leave out --tls\n${USAGE}\n`);
+    return 2;
   }
   if (values.vs !== undefined && values.vs !== 'zookeeper') {
     process.stderr.write(`--vs: only "zookeeper" is known\n${USAGE}\n`);
@@ -216,7 +228,7 @@ async function main(): Promise<number> {
         const previous = process.env.NODE_OPTIONS;
         if (values.profile) process.env.NODE_OPTIONS = `${previous ?? ''} ${profileNodeOptions(values.profile)}`;
         try {
-          target = await startZabkit({ tls: values.tls });
+          target = await startZabkit({ tls: values.tls, zookeeperClient: values.client === 'zookeeper' });
         } finally {
           if (values.profile) {
             if (previous === undefined) delete process.env.NODE_OPTIONS;

@@ -5,6 +5,7 @@ import { connect, type ZabClient, ZabError } from '@zabkit/client';
 import { startEnsemble } from '@zabkit/server';
 import { makeTestPki } from '@zabkit/transport-tcp/testing';
 import type { Conn, Target } from './target.js';
+import { connectZookeeperClient } from './zookeeper.js';
 
 class ZabConn implements Conn {
   constructor(private readonly client: ZabClient) {}
@@ -34,7 +35,7 @@ class ZabConn implements Conn {
  * with certificates made for the run by openssl (P-256 keys).
  */
 export async function startZabkit(
-  options: { onLog?: (id: number, line: string) => void; tls?: boolean } = {},
+  options: { onLog?: (id: number, line: string) => void; tls?: boolean; zookeeperClient?: boolean } = {},
 ): Promise<Target> {
   const dir = mkdtempSync(join(tmpdir(), 'zabkit-bench-'));
   const pki = options.tls ? makeTestPki() : undefined;
@@ -47,6 +48,7 @@ export async function startZabkit(
     size: 3,
     onLog: options.onLog,
     config: { logLevel: 'warn' },
+    ...(options.zookeeperClient ? { zookeeper: true as const } : {}),
     ...(pki === undefined
       ? {}
       : {
@@ -61,7 +63,10 @@ export async function startZabkit(
   const tls = pki === undefined ? {} : { tls: { ca: pki.ca.cert } };
   return {
     name: 'zabkit',
-    connect: async () => new ZabConn(await connect(connectString, { sessionTimeoutMs: 10_000, ...tls })),
+    connect: async () =>
+      options.zookeeperClient
+        ? connectZookeeperClient(ensemble.zookeeperConnectString as string)
+        : new ZabConn(await connect(connectString, { sessionTimeoutMs: 10_000, ...tls })),
     serverPids: () => ensemble.members.map((member) => member.pid),
     leader: () => ensemble.waitForLeader(),
     kill: (id) => ensemble.kill(id),

@@ -80,6 +80,26 @@ class ZkConn implements Conn {
 }
 
 /**
+ * connectZookeeperClient opens a session with node-zookeeper-client: to a ZooKeeper ensemble, or
+ * to zabkit's ZooKeeper port (`--client zookeeper`), so both are driven by the same client library.
+ */
+export function connectZookeeperClient(connectString: string): Promise<Conn> {
+  return new Promise((resolve, reject) => {
+    // spinDelay 50 ms: reconnect as fast as the zabkit client does (its backoff starts at 50 ms).
+    const client = zookeeper.createClient(connectString, { sessionTimeout: 10_000, spinDelay: 50, retries: 0 });
+    const timer = setTimeout(() => {
+      client.close();
+      reject(new Error('ZooKeeper connect timed out'));
+    }, 15_000);
+    client.once('connected', () => {
+      clearTimeout(timer);
+      resolve(new ZkConn(client));
+    });
+    client.connect();
+  });
+}
+
+/**
  * startZookeeper starts a 3-server ZooKeeper on loopback with the settings of the zabkit ensemble:
  * fresh data directories under the OS temp dir, forceSync=yes (fsync of the log before each ACK),
  * tickTime 50 ms, initLimit 40 and syncLimit 20 ticks, one JVM per server
@@ -174,20 +194,7 @@ export async function startZookeeper(): Promise<Target> {
   const connectString = servers.map((s) => `127.0.0.1:${s.clientPort}`).join(',');
   return {
     name: 'zookeeper',
-    connect: () =>
-      new Promise((resolve, reject) => {
-        // spinDelay 50 ms: reconnect as fast as the zabkit client does (its backoff starts at 50 ms).
-        const client = zookeeper.createClient(connectString, { sessionTimeout: 10_000, spinDelay: 50, retries: 0 });
-        const timer = setTimeout(() => {
-          client.close();
-          reject(new Error('ZooKeeper connect timed out'));
-        }, 15_000);
-        client.once('connected', () => {
-          clearTimeout(timer);
-          resolve(new ZkConn(client));
-        });
-        client.connect();
-      }),
+    connect: () => connectZookeeperClient(connectString),
     serverPids: () => servers.map((s) => processes.get(s.id)?.pid ?? null),
     leader: () => leader(),
     kill: async (id) => {

@@ -5,6 +5,7 @@ import { PEER_SECRET_BYTES_MIN } from '@zabkit/transport-tcp';
 import { z } from 'zod';
 import { readClientTls } from './client-tls.js';
 import { ConfigError } from './config-error.js';
+import { FOUR_LETTER_WORD_DEFAULTS, FOUR_LETTER_WORDS_SERVED } from './four-letter-words.js';
 import { readPeerTls } from './peer-tls-files.js';
 
 export { ConfigError };
@@ -24,6 +25,14 @@ const memberSchema = z.strictObject({
   /** secureClientPort: a TLS client port beside clientPort (ZooKeeper's secureClientPort); needs clientTls. */
   secureClientPort: port.optional(),
   adminPort: port,
+  /**
+   * zookeeperPort: a client port that speaks ZooKeeper's own wire protocol (jute), for ZooKeeper's
+   * clients (Curator, kazoo, zkCli.sh, the C client, node-zookeeper-client) unchanged; the same
+   * sessions, tree, watches and ACLs as the native port. Its four-letter words: `fourLetterWords`.
+   */
+  zookeeperPort: port.optional(),
+  /** secureZookeeperPort: the same over TLS, served with clientTls (ZooKeeper's secureClientPort). */
+  secureZookeeperPort: port.optional(),
   role: z.enum(['voter', 'observer']).default('voter'),
 });
 
@@ -99,6 +108,12 @@ const baseConfigSchema = z.strictObject({
    * user on the TLS client port. Leave it out for none.
    */
   superX509: z.string().min(1).optional(),
+  /**
+   * fourLetterWords: the four-letter words the ZooKeeper port answers (ZooKeeper's
+   * 4lw.commands.whitelist); any other gets ZooKeeper's "is not executed because it is not in the
+   * whitelist". `envi` and `cons` tell more about the machine and the clients: opt in.
+   */
+  fourLetterWords: z.array(z.enum(FOUR_LETTER_WORDS_SERVED)).default([...FOUR_LETTER_WORD_DEFAULTS]),
   /**
    * adminTls: serve the admin port over HTTPS with these PEM files (the shape of clientTls; with
    * clientCertificates `require`, only clients with a certificate from caFile reach it). Read at
@@ -185,6 +200,8 @@ export const configSchema = baseConfigSchema.superRefine((config, context) => {
       ['peerPort', member.peerPort],
       ['clientPort', member.clientPort ?? 0],
       ['secureClientPort', member.secureClientPort ?? 0],
+      ['zookeeperPort', member.zookeeperPort ?? 0],
+      ['secureZookeeperPort', member.secureZookeeperPort ?? 0],
       ['adminPort', member.adminPort],
     ] as const) {
       if (value === 0) continue;
@@ -201,7 +218,12 @@ export const configSchema = baseConfigSchema.superRefine((config, context) => {
     }
   }
   for (const member of config.members) {
-    if (member.clientPort === undefined && member.secureClientPort === undefined) {
+    if (
+      member.clientPort === undefined &&
+      member.secureClientPort === undefined &&
+      member.zookeeperPort === undefined &&
+      member.secureZookeeperPort === undefined
+    ) {
       context.addIssue({
         code: 'custom',
         message: `member ${member.id} has neither clientPort nor secureClientPort: clients could not reach it`,
@@ -210,6 +232,13 @@ export const configSchema = baseConfigSchema.superRefine((config, context) => {
     }
   }
   const self = config.members.find((member) => member.id === config.id);
+  if (self?.secureZookeeperPort !== undefined && config.clientTls === undefined) {
+    context.addIssue({
+      code: 'custom',
+      message: `member ${config.id} has a secureZookeeperPort but no clientTls (certFile, keyFile) to serve it with`,
+      path: ['clientTls'],
+    });
+  }
   if (self?.secureClientPort !== undefined && config.clientTls === undefined) {
     context.addIssue({
       code: 'custom',

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_BASE_PORTS, type Ensemble, startEnsemble } from './ensemble.js';
 import { prettyLine } from './logger.js';
+import { ZOOKEEPER_PORT_DEFAULT } from './ports.js';
 
 const COLORS = ['\u001b[36m', '\u001b[35m', '\u001b[33m', '\u001b[34m', '\u001b[32m', '\u001b[31m', '\u001b[37m'];
 
@@ -42,6 +43,8 @@ export async function runDev(args: readonly string[]): Promise<void> {
       dir: values.dir,
       fresh: false,
       ports: DEFAULT_BASE_PORTS,
+      // ZooKeeper's clients (zkCli.sh, kazoo, Curator) on ZooKeeper's own port numbers.
+      zookeeper: { basePort: ZOOKEEPER_PORT_DEFAULT },
       config: { tickMs: 100, initLimitTicks: 50, syncLimitTicks: 20 },
       onLog: (id, line) => {
         const prefix = `m${id}`.padEnd(3);
@@ -55,10 +58,10 @@ export async function runDev(args: readonly string[]): Promise<void> {
   }
   const rows = ensemble.members.map(
     (m) =>
-      `  ${String(m.id).padEnd(6)} ${m.role.padEnd(9)} ${`${m.host}:${m.clientPort}`.padEnd(16)} ${String(m.peerPort).padEnd(6)} http://${m.host}:${m.adminPort}/`,
+      `  ${String(m.id).padEnd(6)} ${m.role.padEnd(9)} ${`${m.host}:${m.clientPort}`.padEnd(16)} ${`${m.host}:${m.zookeeperPort}`.padEnd(16)} ${String(m.peerPort).padEnd(6)} http://${m.host}:${m.adminPort}/`,
   );
   process.stdout.write(
-    `\nzabkit ensemble is up\n  member role      client           peer   admin\n${rows.join('\n')}\n\nconnect string: ${ensemble.connectString}\nCtrl-C stops every member.\n\n`,
+    `\nzabkit ensemble is up\n  member role      client           zookeeper        peer   admin\n${rows.join('\n')}\n\nconnect string: ${ensemble.connectString}\nZooKeeper clients: ${ensemble.zookeeperConnectString}\nCtrl-C stops every member.\n\n`,
   );
   let closing = false;
   const close = () => {

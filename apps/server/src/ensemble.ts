@@ -43,6 +43,11 @@ export interface StartEnsembleOptions {
    * each member's certificate and key files (naming it zabkit-member-<id>).
    */
   peerTls?: { caFile: string; member(id: number): { certFile: string; keyFile: string } };
+  /**
+   * zookeeper: give every member a ZooKeeper-protocol client port (zookeeperPort) too: `true` for
+   * free ports, `{ basePort }` for basePort, basePort + 1, … (`dev` uses 2181, ZooKeeper's).
+   */
+  zookeeper?: true | { basePort: number };
   /** onLog receives every line a member writes (JSON log lines), with the member id. */
   onLog?: (memberId: number, line: string) => void;
   /** readyTimeoutMs bounds the wait for an established leader with every member serving (default 30 s). */
@@ -57,6 +62,8 @@ export interface EnsembleMember {
   clientPort: number;
   /** secureClientPort is the TLS client port when started with `clientTls`. */
   secureClientPort?: number;
+  /** zookeeperPort is the ZooKeeper-protocol client port when started with `zookeeper`. */
+  zookeeperPort?: number;
   peerPort: number;
   adminPort: number;
   dataDir: string;
@@ -69,6 +76,8 @@ export interface EnsembleMember {
 export interface Ensemble {
   /** connectString lists every member's client address, for `connect()`. */
   connectString: string;
+  /** zookeeperConnectString lists every member's ZooKeeper-protocol address when started with `zookeeper` (for ZooKeeper's clients). */
+  zookeeperConnectString: string | undefined;
   /** secureConnectString lists every member's TLS client address when started with `clientTls`. */
   secureConnectString: string | undefined;
   /** peerSecretFile is the shared secret's file when started with `peerSecret`, else undefined. */
@@ -120,6 +129,12 @@ export async function startEnsemble(options: StartEnsembleOptions): Promise<Ense
   const total = size + observers;
   let ports: number[];
   const securePorts = options.clientTls === undefined ? [] : await freePorts(total, host);
+  const zookeeperPorts =
+    options.zookeeper === undefined
+      ? []
+      : options.zookeeper === true
+        ? await freePorts(total, host)
+        : Array.from({ length: total }, (_, i) => (options.zookeeper as { basePort: number }).basePort + i);
   if ((options.ports ?? 'auto') === 'auto') {
     ports = await freePorts(total * 3, host);
   } else {
@@ -133,6 +148,7 @@ export async function startEnsemble(options: StartEnsembleOptions): Promise<Ense
     host,
     clientPort: ports[i * 3] as number,
     ...(options.clientTls === undefined ? {} : { secureClientPort: securePorts[i] as number }),
+    ...(options.zookeeper === undefined ? {} : { zookeeperPort: zookeeperPorts[i] as number }),
     peerPort: ports[i * 3 + 1] as number,
     adminPort: ports[i * 3 + 2] as number,
     dataDir: join(dir, `member-${i + 1}`),
@@ -170,15 +186,18 @@ export async function startEnsemble(options: StartEnsembleOptions): Promise<Ense
       ...options.config,
       id: member.id,
       dataDir: member.dataDir,
-      members: members.map(({ id, role, host: memberHost, clientPort, secureClientPort, peerPort, adminPort }) => ({
-        id,
-        role,
-        host: memberHost,
-        clientPort,
-        ...(secureClientPort === undefined ? {} : { secureClientPort }),
-        peerPort,
-        adminPort,
-      })),
+      members: members.map(
+        ({ id, role, host: memberHost, clientPort, secureClientPort, zookeeperPort, peerPort, adminPort }) => ({
+          id,
+          role,
+          host: memberHost,
+          clientPort,
+          ...(secureClientPort === undefined ? {} : { secureClientPort }),
+          ...(zookeeperPort === undefined ? {} : { zookeeperPort }),
+          peerPort,
+          adminPort,
+        }),
+      ),
     };
     writeFileSync(member.configPath, `${JSON.stringify(config, null, 2)}\n`);
   }
@@ -275,6 +294,8 @@ export async function startEnsemble(options: StartEnsembleOptions): Promise<Ense
   for (const member of members) launch(member);
   const ensemble: Ensemble = {
     connectString: members.map((m) => `${m.host}:${m.clientPort}`).join(','),
+    zookeeperConnectString:
+      options.zookeeper === undefined ? undefined : members.map((m) => `${m.host}:${m.zookeeperPort}`).join(','),
     secureConnectString:
       options.clientTls === undefined ? undefined : members.map((m) => `${m.host}:${m.secureClientPort}`).join(','),
     peerSecretFile,

@@ -32,6 +32,7 @@ import type { Logger } from 'pino';
 
 import { readClientTls, watchClientTls } from './client-tls.js';
 import { isLoopbackHost, limitsOf, readPeerSecret, type ServerConfig } from './config.js';
+import { answerFourLetterWord, type FourLetterWordFacts } from './four-letter-words.js';
 import { Metrics } from './metrics.js';
 import { readPeerTls } from './peer-tls-files.js';
 import { RequestBudget } from './request-budget.js';
@@ -87,6 +88,10 @@ export interface MemberStatus {
  */
 export class Member {
   private readonly connections = new Map<SessionId, ServerConnection>();
+  /** connectionCounts: frames received from and sent to each client connection (for `stat` and `cons`). */
+  private readonly connectionCounts = new WeakMap<ServerConnection, { received: number; sent: number }>();
+  private packetsReceived = 0;
+  private packetsSent = 0;
   private readonly pendingConnects = new Map<number, { connection: ServerConnection; password: Uint8Array }>();
   private pumping = false;
   private pumpScheduled = false;
@@ -184,6 +189,8 @@ export class Member {
           sessionTimeoutMsMin: config.sessionTimeoutMsMin,
           sessionTimeoutMsMax: config.sessionTimeoutMsMax,
           limits,
+          // What ZooKeeper clients read under /zookeeper (getConfig reads /zookeeper/config).
+          systemNodes: { config: Buffer.from(ensembleConfigText(config)), quota: new Uint8Array(0) },
         }),
         tickMs: config.tickMs,
         electionTimeoutTicks: config.electionTimeoutTicks,
@@ -230,7 +237,28 @@ export class Member {
             port: self.secureClientPort,
             tls: readClientTls(config.clientTls),
           });
+    // ZooKeeper's wire protocol, beside the native ports: the same onConnect, the same sessions.
+    const zookeeperPortOptions = {
+      ...clientPortOptions,
+      protocol: 'zookeeper' as const,
+      fourLetterWord: (word: string) => member?.fourLetterWord(word) ?? null,
+      logger: logger.child({ component: 'zookeeper-clients' }),
+    };
+    const zookeeperListeners: ClientListener[] = [];
+    if (self.zookeeperPort !== undefined) {
+      zookeeperListeners.push(new ClientListener({ ...zookeeperPortOptions, port: self.zookeeperPort }));
+    }
+    if (self.secureZookeeperPort !== undefined && config.clientTls !== undefined) {
+      zookeeperListeners.push(
+        new ClientListener({
+          ...zookeeperPortOptions,
+          port: self.secureZookeeperPort,
+          tls: readClientTls(config.clientTls),
+        }),
+      );
+    }
     member = new Member(config, limits, peer, storage, mesh, listener, metrics, logger, secureListener);
+    member.zookeeperListeners = zookeeperListeners;
     mesh.onMessage((from, message) => member?.onPeerMessage(from, message));
     mesh.onPeerUp((id) => member?.upPeers.add(id));
     mesh.onPeerDown((id) => {
@@ -251,6 +279,17 @@ export class Member {
     }
     await mesh.start();
     await listener?.listen();
+    for (const zookeeperListener of zookeeperListeners) await zookeeperListener.listen();
+    if (zookeeperListeners.length > 0) {
+      logger.info(
+        {
+          zookeeperPort: self.zookeeperPort,
+          secureZookeeperPort: self.secureZookeeperPort,
+          fourLetterWords: config.fourLetterWords,
+        },
+        'ZooKeeper client port open',
+      );
+    }
     if (secureListener !== undefined && config.clientTls !== undefined) {
       await secureListener.listen();
       const files = config.clientTls;
@@ -378,9 +417,11 @@ export class Member {
    * Files that do not load are logged and the current certificate stays. False if nothing was loaded.
    */
   reloadClientTls(why: string): boolean {
-    if (this.secureListener === undefined || this.config.clientTls === undefined || this.stopping) return false;
+    const secure = [this.secureListener, ...this.zookeeperListeners.filter((listener) => listener.isTls)];
+    if (secure[0] === undefined || this.config.clientTls === undefined || this.stopping) return false;
     try {
-      this.secureListener.setTls(readClientTls(this.config.clientTls));
+      const tls = readClientTls(this.config.clientTls);
+      for (const listener of secure) listener?.setTls(tls);
     } catch (error) {
       this.logger.error(
         { why, error: (error as Error).message },
@@ -395,9 +436,72 @@ export class Member {
   /** unwatchTls stops watching the certificate files. */
   unwatchTls: () => void = () => {};
 
+  /** zookeeperListeners are the ZooKeeper-protocol client ports (zookeeperPort, secureZookeeperPort). */
+  zookeeperListeners: ClientListener[] = [];
+
+  /** fourLetterWord answers one of ZooKeeper's four-letter words, or null when it is not allowed here. */
+  fourLetterWord(word: string): string | null {
+    if (!(this.config.fourLetterWords as readonly string[]).includes(word)) return null;
+    return answerFourLetterWord(word, this.fourLetterWordFacts());
+  }
+
+  private fourLetterWordFacts(): FourLetterWordFacts {
+    const status = this.peer.status();
+    const stats = this.peer.machineStats();
+    const voters = this.config.members.filter((member) => member.role === 'voter').length;
+    const mode =
+      status.role === 'leading'
+        ? voters === 1 && this.config.members.length === 1
+          ? 'standalone'
+          : 'leader'
+        : status.role === 'following'
+          ? 'follower'
+          : status.role === 'observing'
+            ? 'observer'
+            : 'looking';
+    const self = this.config.members.find((member) => member.id === this.config.id);
+    return {
+      version: ZOOKEEPER_VERSION,
+      mode,
+      serving: this.peer.isServing(),
+      zxid: status.lastAppliedZxid,
+      znodes: stats.znodes,
+      watches: stats.watches,
+      sessions: stats.sessions,
+      connections: [...this.connections].map(([sessionId, connection]) => {
+        const counts = this.connectionCounts.get(connection);
+        return {
+          remote: connection.remoteAddress,
+          sessionId,
+          received: counts?.received ?? 0,
+          sent: counts?.sent ?? 0,
+          queuedBytes: connection.queuedBytes,
+        };
+      }),
+      outstanding: status.outstanding,
+      received: this.packetsReceived,
+      sent: this.packetsSent,
+      latencyMs: this.metrics.latencySummaryMs(),
+      ...(status.role === 'leading' ? { followers: this.upPeers.size } : {}),
+      config: {
+        clientPort: self?.zookeeperPort ?? 0,
+        secureClientPort: self?.secureZookeeperPort ?? 0,
+        dataDir: this.config.dataDir,
+        tickTime: this.config.tickMs,
+        maxClientCnxns: this.config.connectionsPerAddressMax,
+        minSessionTimeout: this.config.sessionTimeoutMsMin,
+        maxSessionTimeout: this.config.sessionTimeoutMsMax,
+        serverId: this.config.id,
+      },
+      ensembleConfig: ensembleConfigText(this.config),
+    };
+  }
+
   /** tlsHandshakeFailures counts failed TLS handshakes on the secureClientPort (0 without one). */
   tlsHandshakeFailures(): number {
-    return this.secureListener?.stats().tlsHandshakeFailures ?? 0;
+    let failures = this.secureListener?.stats().tlsHandshakeFailures ?? 0;
+    for (const listener of this.zookeeperListeners) failures += listener.stats().tlsHandshakeFailures;
+    return failures;
   }
 
   /** listenerStats are the client ports' counts (partial frames held, limit closes), summed over both ports, for metrics. */
@@ -410,7 +514,7 @@ export class Member {
       frameTimeoutCloses: 0,
       tlsHandshakeFailures: 0,
     };
-    for (const listener of [this.listener, this.secureListener]) {
+    for (const listener of [this.listener, this.secureListener, ...this.zookeeperListeners]) {
       if (listener === undefined) continue;
       const stats = listener.stats();
       for (const key of Object.keys(sum) as (keyof ClientListenerStats)[]) sum[key] += stats[key];
@@ -629,8 +733,12 @@ export class Member {
       digest: this.config.superDigest,
       x509: this.config.superX509,
     });
+    const counts = { received: 0, sent: 0 };
+    this.connectionCounts.set(connection, counts);
     connection.onMessage((message, frameBytes) => {
       if (this.stopping) return;
+      counts.received++;
+      this.packetsReceived++;
       if (message.kind === 'ping') {
         this.contained('ping', 'a ping', () => this.peer.touchSession(sessionId));
         connection.send({ kind: 'pong' });
@@ -684,6 +792,7 @@ export class Member {
           const connection = this.connections.get(sessionId);
           if (connection) {
             this.sendReply(connection, sessionId, xid, zxid, error, result);
+            this.countSent(connection);
             this.budget.answered(connection, xid);
           }
           const limit = error === null ? undefined : LIMIT_ERRORS[error];
@@ -697,6 +806,7 @@ export class Member {
           if (!connection) break;
           try {
             connection.send({ kind: 'watchEvent', xid: -1, event: output.event });
+            this.countSent(connection);
           } catch (error) {
             // An event is a path and a zxid: within the limits by construction. Should one not
             // encode, the client must not miss it silently: it reconnects and setWatches replays.
@@ -744,6 +854,12 @@ export class Member {
    * encode here is a bug in a size bound: the request still fails alone, with MARSHALLING_ERROR,
    * and the connection carries on.
    */
+  private countSent(connection: ServerConnection): void {
+    this.packetsSent++;
+    const counts = this.connectionCounts.get(connection);
+    if (counts !== undefined) counts.sent++;
+  }
+
   private sendReply(
     connection: ServerConnection,
     sessionId: SessionId,
@@ -835,11 +951,30 @@ export class Member {
     this.unwatchTls();
     await this.listener?.close();
     await this.secureListener?.close();
+    for (const zookeeperListener of this.zookeeperListeners) await zookeeperListener.close();
     await this.mesh.close();
     while (this.pumping) await new Promise((resolve) => setTimeout(resolve, 5));
     await this.storage.close();
     this.logger.info('member stopped');
   }
+}
+
+/** ZOOKEEPER_VERSION: what the ZooKeeper port reports as its version (the protocol it speaks is 3.9's). */
+const ZOOKEEPER_VERSION = '3.9.0-zabkit';
+
+/**
+ * ensembleConfigText is the ensemble in ZooKeeper's dynamic-config format (`/zookeeper/config`,
+ * `conf`): `server.<id>=<host>:<peerPort>:<peerPort>:<participant|observer>;<clientHost>:<zookeeperPort>`
+ * (zabkit has one peer port for both of ZooKeeper's), then `version=0` (the membership is static).
+ */
+export function ensembleConfigText(config: ServerConfig): string {
+  const lines = config.members.map((member) => {
+    const role = member.role === 'observer' ? 'observer' : 'participant';
+    const client =
+      member.zookeeperPort === undefined ? '' : `;${config.clientHost ?? member.host}:${member.zookeeperPort}`;
+    return `server.${member.id}=${member.host}:${member.peerPort}:${member.peerPort}:${role}${client}`;
+  });
+  return [...lines, 'version=0'].join('\n');
 }
 
 function describeError(error: unknown): string {

@@ -134,6 +134,7 @@ export class Metrics {
   private readonly inputFailures: Counter<'input'>;
   private readonly limitRefusals: Counter<'limit'>;
   private readonly snapshotFailures: Counter;
+  private readonly latencyTotals = { count: 0, sumMs: 0, minMs: Number.POSITIVE_INFINITY, maxMs: 0 };
   private readonly authFailures: Counter;
   private readonly applyRate = new Rate();
   private readonly requestRate = new Rate();
@@ -300,8 +301,18 @@ export class Metrics {
     if (session.size === 0) this.pending.delete(sessionId);
     const ms = performance.now() - started.startedMs;
     this.requestSeconds.observe({ op: started.op }, ms / 1_000);
+    this.latencyTotals.count++;
+    this.latencyTotals.sumMs += ms;
+    if (ms < this.latencyTotals.minMs) this.latencyTotals.minMs = ms;
+    if (ms > this.latencyTotals.maxMs) this.latencyTotals.maxMs = ms;
     this.recentRequests.add(ms, started.op);
     this.requestRate.add(1);
+  }
+
+  /** latencySummaryMs: min, mean and max request latency since start, in ms (ZooKeeper's `srvr` line; all 0 before any request). */
+  latencySummaryMs(): { min: number; avg: number; max: number } {
+    const { count, sumMs, minMs, maxMs } = this.latencyTotals;
+    return count === 0 ? { min: 0, avg: 0, max: 0 } : { min: minMs, avg: sumMs / count, max: maxMs };
   }
 
   /** connectionClosed forgets the timed requests of a session whose connection closed. */

@@ -32,7 +32,7 @@ const clients: RawClient[] = [];
 /** startHarness starts a 3-member ensemble with the ensemble defaults (tickMs 50) plus `config`. */
 export async function startHarness(
   config: Record<string, unknown> = {},
-  options: Pick<StartEnsembleOptions, 'clientTls' | 'peerSecret'> = {},
+  options: Pick<StartEnsembleOptions, 'clientTls' | 'peerSecret' | 'zookeeper'> = {},
 ): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'zabkit-acceptance-'));
   const logs: string[] = [];

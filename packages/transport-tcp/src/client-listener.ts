@@ -1,30 +1,23 @@
-import { X509Certificate } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
-import { TLSSocket, type Server as TlsServer, createServer as tlsCreateServer } from 'node:tls';
+import { type TLSSocket, type Server as TlsServer, createServer as tlsCreateServer } from 'node:tls';
 import {
-  type AddAuthFrame,
   CLIENT_PROTOCOL_VERSION,
   CodecError,
   type ConnectRefusedReason,
   type ConnectRequest,
-  type ConnectResponse,
   decodeClientMessage,
   encodeServerMessage,
   FRAME_BYTES_MAX_DEFAULT,
   FRAME_HEADER_BYTES,
-  type Ping,
-  type RequestFrame,
-  type ServerMessage,
 } from '@zabkit/codec';
+import { decodeConnectRequest, type JuteConnectRequest, JuteError } from '@zabkit/jute';
 import { TransportError } from './errors.js';
 import { FRAME_TIMEOUT_MS_DEFAULT, FramedSocket, SEND_QUEUE_BYTES_MAX_DEFAULT } from './framed-socket.js';
 import { SILENT_LOGGER, type TransportLogger } from './logger.js';
 import { PARTIAL_FRAME_BYTES_MAX_DEFAULT, PartialFrameBudget } from './partial-frame-budget.js';
+import { PAUSED_UNTIL_ACCEPT, ServerConnection } from './server-connection.js';
 import { secureContextOptions, type TlsServerOptions, tlsServerOptions } from './tls-options.js';
-
-// Why a FramedSocket's delivery is paused; independent, so resuming one leaves the other in place.
-const PAUSED_UNTIL_ACCEPT = 'accept';
-const PAUSED_BY_SERVER = 'server';
+import { ZooKeeperConnection } from './zookeeper-connection.js';
 
 /** ClientListenerOptions configure a server's client port. */
 export interface ClientListenerOptions {
@@ -64,12 +57,41 @@ export interface ClientListenerOptions {
    */
   onConnect(connection: ServerConnection, request: ConnectRequest): void;
   logger?: TransportLogger;
+  /**
+   * protocol: `zabkit` (default) speaks zabkit's msgpack client protocol; `zookeeper` speaks
+   * ZooKeeper's jute protocol, each connection a {@link ZooKeeperConnection} handed to onConnect
+   * with the ConnectRequest translated (so the server serves both alike).
+   */
+  protocol?: 'zabkit' | 'zookeeper';
+  /**
+   * fourLetterWord answers ZooKeeper's four-letter words (`ruok`, `srvr`, `mntr`, …) on a
+   * `zookeeper` port: the text to send (then the connection closes), or null for a word that is
+   * not allowed. Absent: no four-letter words.
+   */
+  fourLetterWord?: (word: string) => string | null;
 }
 
-/** SessionClientMessage: what a client sends once its session is connected. */
-export type SessionClientMessage = RequestFrame | Ping | AddAuthFrame;
-/** SessionReply: what a server sends once the session is connected. */
-export type SessionReply = Exclude<ServerMessage, { kind: 'connectResponse' | 'connectRefused' }>;
+/** FOUR_LETTER_WORDS are the words ZooKeeper knows (a connection whose first four bytes are one is a command, not a client). */
+export const FOUR_LETTER_WORDS: ReadonlySet<string> = new Set([
+  'ruok',
+  'srvr',
+  'stat',
+  'mntr',
+  'conf',
+  'isro',
+  'envi',
+  'cons',
+  'wchs',
+  'wchc',
+  'wchp',
+  'dump',
+  'crst',
+  'srst',
+  'dirs',
+  'gtmk',
+  'stmk',
+  'hash',
+]);
 
 /** ClientListenerStats are a listener's gauges and counters, for a server's metrics. */
 export interface ClientListenerStats {
@@ -85,143 +107,6 @@ export interface ClientListenerStats {
   frameTimeoutCloses: number;
   /** tlsHandshakeFailures counts TLS handshakes that failed on a TLS port (plain clients, untrusted certificates). */
   tlsHandshakeFailures: number;
-}
-
-/**
- * ServerConnection is the server's side of one client connection (ZooKeeper's ServerCnxn): it
- * delivers the client's requests and pings, sends replies, watch events and pongs, and closes
- * with the reason a handler can log.
- */
-export class ServerConnection {
-  private messageHandler: (message: SessionClientMessage, frameBytes: number) => void = () => {};
-  private closeHandler: (error: TransportError | undefined) => void = () => {};
-  private state: 'connecting' | 'accepted' | 'closed' = 'connecting';
-
-  /** @internal built by ClientListener. */
-  constructor(
-    private readonly framed: FramedSocket,
-    private readonly frameBytesMax: number,
-    /** id numbers connections in the order the listener accepted them, for logs. */
-    readonly id: number,
-  ) {}
-
-  /** remoteAddress is the client's address. */
-  get remoteAddress(): string {
-    return this.framed.remoteAddress;
-  }
-
-  /** secure is true for a connection to a TLS port. */
-  get secure(): boolean {
-    return this.framed.socket instanceof TLSSocket;
-  }
-
-  /**
-   * clientCertificate is the certificate the client presented on a TLS port, if the port's CA
-   * verified it (the `x509` identity); undefined otherwise.
-   */
-  get clientCertificate(): X509Certificate | undefined {
-    const socket = this.framed.socket;
-    if (!(socket instanceof TLSSocket) || !socket.authorized) return undefined;
-    const raw = socket.getPeerCertificate()?.raw;
-    return raw === undefined ? undefined : new X509Certificate(raw);
-  }
-
-  /** queuedBytes is what waits to reach the kernel for this client. */
-  get queuedBytes(): number {
-    return this.framed.queuedBytes;
-  }
-
-  /**
-   * onMessage sets the handler of the client's requests and pings, in order. `frameBytes` is the
-   * size of the frame the message came in, length prefix included: what a server counts against
-   * its budget of request bytes in flight.
-   */
-  onMessage(handler: (message: SessionClientMessage, frameBytes: number) => void): void {
-    this.messageHandler = handler;
-  }
-
-  /**
-   * pauseReading stops delivering the client's messages until {@link ServerConnection.resumeReading}
-   * (backpressure: too many requests outstanding, or the member's request bytes in flight at their
-   * budget). Idempotent. Messages that arrive meanwhile wait in order; the socket is read on until
-   * 16 KiB of them are held, so that the client closing is still noticed (onClose fires while
-   * paused), then not at all, so TCP pushes back on the client. While the socket is not read, the
-   * idle timeout and the frame deadline do not run; they start afresh on resume. Independent of
-   * the hold until `accept`: neither lifts the other.
-   */
-  pauseReading(): void {
-    this.framed.pause(PAUSED_BY_SERVER);
-  }
-
-  /**
-   * resumeReading lifts {@link ServerConnection.pauseReading}: held messages are delivered at once,
-   * in order (the handler may pause again between two of them), then reading goes on. Idempotent;
-   * before `accept` it only lifts the server's pause.
-   */
-  resumeReading(): void {
-    this.framed.resume(PAUSED_BY_SERVER);
-  }
-
-  /** isReadingPaused is true between pauseReading and resumeReading (while open). */
-  get isReadingPaused(): boolean {
-    return this.state !== 'closed' && this.framed.isPaused(PAUSED_BY_SERVER);
-  }
-
-  /** onClose sets the handler called once when the connection is gone (error undefined: closed by this end). */
-  onClose(handler: (error: TransportError | undefined) => void): void {
-    this.closeHandler = handler;
-  }
-
-  /** accept answers the ConnectRequest and starts delivering the session's requests. */
-  accept(response: Omit<ConnectResponse, 'kind' | 'protocolVersion'>): void {
-    if (this.state !== 'connecting') throw new Error(`cannot accept a connection that is ${this.state}`);
-    this.state = 'accepted';
-    this.framed.send(
-      encodeServerMessage(
-        { kind: 'connectResponse', protocolVersion: CLIENT_PROTOCOL_VERSION, ...response },
-        this.frameBytesMax,
-      ),
-    );
-    this.framed.resume(PAUSED_UNTIL_ACCEPT);
-  }
-
-  /** refuse answers with a ConnectRefused frame that says why, then closes. */
-  refuse(reason: ConnectRefusedReason, message: string): void {
-    if (this.state === 'closed') return;
-    this.state = 'closed';
-    this.framed.send(
-      encodeServerMessage({ kind: 'connectRefused', protocolVersion: CLIENT_PROTOCOL_VERSION, reason, message }),
-    );
-    this.framed.close();
-  }
-
-  /** send queues a reply, watch event or pong; false if closed or just dropped as too slow. */
-  send(message: SessionReply): boolean {
-    if (this.state !== 'accepted') return false;
-    return this.framed.send(encodeServerMessage(message, this.frameBytesMax));
-  }
-
-  /** setIdleTimeout closes the connection with IDLE_TIMEOUT when nothing arrives for `timeoutMs` (0: off). */
-  setIdleTimeout(timeoutMs: number): void {
-    this.framed.setIdleTimeout(timeoutMs);
-  }
-
-  /** close sends what is queued and closes. */
-  close(): void {
-    this.state = 'closed';
-    this.framed.close();
-  }
-
-  /** @internal */
-  deliver(message: SessionClientMessage, frameBytes: number): void {
-    this.messageHandler(message, frameBytes);
-  }
-
-  /** @internal */
-  closed(error: TransportError | undefined): void {
-    this.state = 'closed';
-    this.closeHandler(error);
-  }
 }
 
 /**
@@ -302,6 +187,11 @@ export class ClientListener {
     (this.server as TlsServer).setSecureContext(secureContextOptions(tls));
   }
 
+  /** isTls is true for a TLS port. */
+  get isTls(): boolean {
+    return this.options.tls !== undefined;
+  }
+
   /** listen binds the port; resolves with the bound address. */
   async listen(): Promise<{ host: string; port: number }> {
     await new Promise<void>((resolve, reject) => {
@@ -343,6 +233,45 @@ export class ClientListener {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
+  /** acceptZooKeeper reads a ZooKeeper client's ConnectRequest and hands the translated request to onConnect. */
+  private acceptZooKeeper(framed: FramedSocket, body: Uint8Array, remote: string): ServerConnection | undefined {
+    let request: JuteConnectRequest;
+    try {
+      request = decodeConnectRequest(body);
+    } catch (error) {
+      if (!JuteError.isInstance(error)) throw error;
+      this.logger.info({ remote, error: error.message }, 'ZooKeeper client connection refused: a bad ConnectRequest');
+      framed.close();
+      return undefined;
+    }
+    const connection = new ZooKeeperConnection(framed, this.frameBytesMax, this.nextId++, request.readOnlySent);
+    framed.setFrameHandler((next) => connection.deliverFrame(next, FRAME_HEADER_BYTES + next.length));
+    framed.pause(PAUSED_UNTIL_ACCEPT);
+    this.options.onConnect(connection, {
+      kind: 'connectRequest',
+      protocolVersion: CLIENT_PROTOCOL_VERSION,
+      lastZxidSeen: request.lastZxidSeen,
+      timeoutMs: request.timeoutMs,
+      sessionId: request.sessionId,
+      password: request.password,
+      readOnly: request.readOnly,
+    });
+    return connection;
+  }
+
+  /** fourLetterWord answers a four-letter word in a connection's first bytes; false for a client's ConnectRequest. */
+  private fourLetterWord(first: Buffer, framed: FramedSocket, timer: NodeJS.Timeout, remote: string): boolean {
+    if (first.length < 4) return false;
+    const word = first.toString('latin1', 0, 4);
+    if (!FOUR_LETTER_WORDS.has(word)) return false;
+    clearTimeout(timer);
+    const answer = this.options.fourLetterWord?.(word) ?? null;
+    this.logger.info({ remote, word, allowed: answer !== null }, 'four-letter word');
+    framed.send(Buffer.from(answer ?? `${word} is not executed because it is not in the whitelist.\n`, 'utf8'));
+    framed.close();
+    return true;
+  }
+
   private accept(socket: Socket): void {
     if (this.closing) {
       socket.destroy();
@@ -364,13 +293,19 @@ export class ClientListener {
       framed.destroy(new TransportError('HANDSHAKE_TIMEOUT', `no connect request within ${handshakeTimeoutMs} ms`));
     }, handshakeTimeoutMs);
     let connection: ServerConnection | undefined;
-    const framed = new FramedSocket(socket, {
+    const zookeeper = this.options.protocol === 'zookeeper';
+    const framed: FramedSocket = new FramedSocket(socket, {
+      ...(zookeeper ? { sniff: (first: Buffer): boolean => this.fourLetterWord(first, framed, timer, remote) } : {}),
       frameBytesMax: this.frameBytesMax,
       sendQueueBytesMax: this.options.sendQueueBytesMax ?? SEND_QUEUE_BYTES_MAX_DEFAULT,
       frameTimeoutMs: this.frameTimeoutMs,
       partialFrameBudget: this.partialFrameBudget,
       onFrame: (body) => {
         clearTimeout(timer);
+        if (zookeeper) {
+          connection = this.acceptZooKeeper(framed, body, remote);
+          return;
+        }
         let request: ReturnType<typeof decodeClientMessage>;
         try {
           request = decodeClientMessage(body);
@@ -385,7 +320,7 @@ export class ClientListener {
         }
         connection = new ServerConnection(framed, this.frameBytesMax, this.nextId++);
         const accepted = connection;
-        framed.setFrameHandler((next) => {
+        framed.setFrameHandler((next: Uint8Array) => {
           const message = decodeClientMessage(next);
           if (message.kind === 'connectRequest') throw new TransportError('PROTOCOL', 'a second connect request');
           accepted.deliver(message, FRAME_HEADER_BYTES + next.length);
@@ -407,6 +342,11 @@ export class ClientListener {
     const refuse = (reason: ConnectRefusedReason, message: string) => {
       clearTimeout(timer);
       this.logger.info({ remote: address, reason }, `client connection refused: ${message}`);
+      if (zookeeper) {
+        // A ZooKeeper client has no refusal message: it sees the connection close and tries another server.
+        framed.close();
+        return;
+      }
       framed.send(
         encodeServerMessage({ kind: 'connectRefused', protocolVersion: CLIENT_PROTOCOL_VERSION, reason, message }),
       );

@@ -9,10 +9,11 @@ import {
 } from '@zabkit/codec';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClientConnection, type ClientConnectionOptions, type SessionServerMessage } from './client-connection.js';
-import { ClientListener, type ClientListenerOptions, type ServerConnection } from './client-listener.js';
+import { ClientListener, type ClientListenerOptions } from './client-listener.js';
 import { TransportError } from './errors.js';
 import type { FramedSocket } from './framed-socket.js';
 import type { TransportLogger } from './logger.js';
+import type { ServerConnection } from './server-connection.js';
 import { closeServer, HOST, rawConnect, rawServer, waitFor } from './testing.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];

@@ -39,6 +39,12 @@ export interface FramedSocketOptions {
    * Default HELD_BYTES_MAX_DEFAULT (16 KiB).
    */
   heldBytesMax?: number;
+  /**
+   * sniff sees the first chunk read before any frame is decoded: returning true takes the
+   * connection over (ZooKeeper's four-letter words arrive where a frame length would) and nothing
+   * read afterwards is decoded; the sniffer answers with `send` and `close`.
+   */
+  sniff?: (first: Buffer) => boolean;
   /** onFrame receives each whole frame body in order; a throw closes the connection with that error. */
   onFrame(body: Uint8Array): void;
   /** onClose is called once, when the socket has closed; `error` is undefined for a clean close by this end. */
@@ -82,6 +88,8 @@ export class FramedSocket {
   private frameStartedAt: number | undefined;
   private frameTimer: NodeJS.Timeout | undefined;
   private handler: (body: Uint8Array) => void;
+  private sniffed = false;
+  private sniffedAway = false;
   private closeHandler: (error: TransportError | undefined) => void;
 
   constructor(
@@ -266,7 +274,14 @@ export class FramedSocket {
   }
 
   private receive(chunk: Buffer): void {
-    if (this.closed) return;
+    if (this.closed || this.sniffedAway) return;
+    if (!this.sniffed) {
+      this.sniffed = true;
+      if (this.options.sniff?.(chunk) === true) {
+        this.sniffedAway = true;
+        return;
+      }
+    }
     this.idleTimer?.refresh();
     let bodies: Uint8Array[];
     try {

@@ -2,13 +2,8 @@ export type { BackoffOptions } from './backoff.js';
 export { BACKOFF_DEFAULTS, backoffDelayMs } from './backoff.js';
 export type { ClientConnectionOptions, SessionServerMessage } from './client-connection.js';
 export { ClientConnection } from './client-connection.js';
-export type {
-  ClientListenerOptions,
-  ClientListenerStats,
-  SessionClientMessage,
-  SessionReply,
-} from './client-listener.js';
-export { ClientListener, ServerConnection } from './client-listener.js';
+export type { ClientListenerOptions, ClientListenerStats } from './client-listener.js';
+export { ClientListener, FOUR_LETTER_WORDS } from './client-listener.js';
 export type { SuperUser } from './connection-auth.js';
 export { CONNECTION_IDS_MAX, ConnectionAuth, digestId, normalizeAddress, x509Id } from './connection-auth.js';
 export type { TransportErrorCode } from './errors.js';
@@ -30,4 +25,7 @@ export { PeerMesh } from './peer-mesh.js';
 export type { PeerTlsOptions } from './peer-tls.js';
 export { MEMBER_NAME_PREFIX, memberCertificateName, x509Names } from './peer-tls.js';
 export type { PeerTransport } from './peer-transport.js';
+export type { SessionClientMessage, SessionReply } from './server-connection.js';
+export { ServerConnection } from './server-connection.js';
 export type { ClientCertificates, PemInput, TlsClientOptions, TlsServerOptions } from './tls-options.js';
+export { ZooKeeperConnection } from './zookeeper-connection.js';

@@ -1,9 +1,10 @@
 import { connect as tlsConnect } from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ClientConnection, type ClientConnectionOptions } from './client-connection.js';
-import { ClientListener, type ServerConnection } from './client-listener.js';
+import { ClientListener } from './client-listener.js';
 import { TransportError } from './errors.js';
 import type { TransportLogger } from './logger.js';
+import type { ServerConnection } from './server-connection.js';
 import { makeTestPki, type TestPki } from './test-pki.js';
 import { HOST, waitFor } from './testing.js';
 import type { ClientCertificates, TlsClientOptions } from './tls-options.js';

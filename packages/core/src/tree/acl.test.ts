@@ -91,6 +91,14 @@ describe('fixupAcl (ZooKeeper fixupACL)', () => {
     expect(fixupAcl([acl(Perms.ALL, 'digest', ALICE), acl(Perms.READ, 'ip', '::1')], [])).toHaveLength(2);
   });
 
+  it('keeps a repeated entry once, as ZooKeeper removeDuplicates', () => {
+    const list = [acl(Perms.READ, 'digest', ALICE), acl(Perms.ALL, 'auth', ''), acl(Perms.READ, 'digest', ALICE)];
+    expect(fixupAcl(list, [digest(ALICE)])).toEqual([
+      acl(Perms.READ, 'digest', ALICE),
+      acl(Perms.ALL, 'digest', ALICE),
+    ]);
+  });
+
   it('hands back the shared OPEN_ACL_UNSAFE for an open list', () => {
     expect(fixupAcl([acl(Perms.ALL, 'world', 'anyone')], [])).toBe(OPEN_ACL_UNSAFE);
   });
@@ -232,6 +240,17 @@ describe('create and setACL with ACLs', () => {
       stat: { aversion: 0 },
     });
     expect(leader.tree.processLocal(session, { op: 'getACL', path: '/p' }, [digest(BOB)]).error).toBe('NO_AUTH');
+    // READ without ADMIN sees digest ids without their hash (ZooKeeper 3.6+).
+    leader.write(session, {
+      ...create('/r'),
+      acl: [acl(Perms.READ, 'world', 'anyone'), acl(Perms.ALL, 'digest', ALICE)],
+    });
+    expect(leader.tree.processLocal(session, { op: 'getACL', path: '/r' }, [digest(BOB)]).result).toMatchObject({
+      acl: [acl(Perms.READ, 'world', 'anyone'), acl(Perms.ALL, 'digest', 'alice:x')],
+    });
+    expect(leader.tree.processLocal(session, { op: 'getACL', path: '/r' }, [digest(ALICE)]).result).toMatchObject({
+      acl: [acl(Perms.READ, 'world', 'anyone'), acl(Perms.ALL, 'digest', ALICE)],
+    });
     expect(leader.write(session, { ...create('/q'), acl: CREATOR_ALL_ACL }, [{ scheme: 'ip', id: '::1' }]).error).toBe(
       'INVALID_ACL',
     );

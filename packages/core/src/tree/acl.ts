@@ -70,6 +70,14 @@ export function fixupAcl(acl: readonly ACL[], auth: readonly AuthId[]): ACL[] | 
     if (!validAclId(scheme, id)) return null;
     out.push({ perms, id: { scheme, id } });
   }
+  // ZooKeeper's removeDuplicates: an entry repeated (after `auth` expansion) is kept once, where first seen.
+  for (let i = out.length - 1; i > 0; i--) {
+    const entry = out[i]!;
+    const earlier = out.findIndex(
+      (other) => other.perms === entry.perms && other.id.scheme === entry.id.scheme && other.id.id === entry.id.id,
+    );
+    if (earlier < i) out.splice(i, 1);
+  }
   if (out.length > ACL_ENTRIES_MAX) return null;
   // The common list is shared, not copied into every transaction.
   return isOpenAcl(out) ? (OPEN_ACL_UNSAFE as ACL[]) : out;

@@ -25,7 +25,7 @@ import type {
   SnapshotRecord,
   Stat,
 } from '../types.js';
-import { AddWatchMode, Perms, type WatcherType } from '../types.js';
+import { AddWatchMode, Perms, READ_ACL_UNSAFE, type WatcherType } from '../types.js';
 import { formatZxid, type Zxid } from '../zxid.js';
 import { checkAcl, NO_AUTH_IDS, SUPER_SCHEME } from './acl.js';
 import { AclCache, OPEN_ACL_REF } from './acl-cache.js';
@@ -123,6 +123,31 @@ export class DataTree {
       container: false,
       ttlMs: 0,
       aclRef: OPEN_ACL_REF,
+    });
+  }
+
+  /**
+   * setSystemNode sets a child of `/zookeeper` that the host provides (ZooKeeper's
+   * `/zookeeper/config`, the ensemble in its dynamic-config format, and `/zookeeper/quota`),
+   * creating it if needed. It is local to this replica: never in a transaction or a snapshot (the
+   * host sets it again after a restore), and clients may read it, never write it.
+   */
+  setSystemNode(name: string, data: Uint8Array): void {
+    const path = `${SYSTEM_PATH}/${name}`;
+    if (validatePath(path) !== null || name.includes('/')) throw new Error(`setSystemNode: bad name ${name}`);
+    const slot = this.nodes.slotOf(path);
+    if (slot >= 0) {
+      this.nodes.data[slot] = ownData(data);
+      return;
+    }
+    this.nodes.insert(path, this.nodes.slotOf(SYSTEM_PATH), {
+      data: ownData(data),
+      zxid: 0,
+      timeMs: 0,
+      ephemeralOwner: 0,
+      container: false,
+      ttlMs: 0,
+      aclRef: this.acls.acquire(READ_ACL_UNSAFE),
     });
   }
 
@@ -241,7 +266,16 @@ export class DataTree {
     const slot = this.nodes.slotOf(path);
     if (slot < 0) return errorResult('NO_NODE');
     if (!this.allows(slot, Perms.READ | Perms.ADMIN, auth)) return errorResult('NO_AUTH');
-    return { op: 'getACL', acl: [...this.acls.get(this.nodes.aclRefs[slot]!)], stat: this.statOf(slot) };
+    const list = this.acls.get(this.nodes.aclRefs[slot]!);
+    // Without ADMIN, digest ids are shown as `user:x` (ZooKeeper 3.6+): READ does not give out hashes to crack.
+    const acl = this.allows(slot, Perms.ADMIN, auth)
+      ? [...list]
+      : list.map((entry) =>
+          entry.id.scheme === 'digest'
+            ? { perms: entry.perms, id: { scheme: 'digest', id: entry.id.id.replace(/:.*$/s, ':x') } }
+            : entry,
+        );
+    return { op: 'getACL', acl, stat: this.statOf(slot) };
   }
 
   /** getAllChildrenNumber counts every znode below `path` (ZooKeeper's getAllChildrenNumber): READ on it is needed. */

@@ -16,6 +16,7 @@ import {
   TTL_MS,
   VERSION,
 } from './node-table.js';
+import { SYSTEM_PATH } from './path-utils.js';
 
 /**
  * The conversions between a znode's row in the {@link NodeTable} and the records the rest of the
@@ -116,7 +117,8 @@ export function* snapshotRecordsOf(
     // Sorted, so equal trees yield equal record sequences whatever history built them.
     const childPaths = nodes.childSlots(slot).map((child) => nodes.paths[child]!);
     childPaths.sort();
-    if (childPaths.length > 0) stack.push({ paths: childPaths, next: 0 });
+    // The children of /zookeeper are the host's (DataTree.setSystemNode), not replicated state.
+    if (childPaths.length > 0 && path !== SYSTEM_PATH) stack.push({ paths: childPaths, next: 0 });
     yield record;
   }
   for (const sessionId of [...sessions.keys()].sort((a, b) => a - b)) {

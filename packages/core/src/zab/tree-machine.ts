@@ -20,6 +20,11 @@ export interface TreeMachineOptions {
    * uses dataBytesMax, watchesPerSessionMax, entryBytesMax and clientFrameBytesMax.
    */
   limits?: Limits;
+  /**
+   * systemNodes: the host's children of `/zookeeper` (`config`: the ensemble in ZooKeeper's
+   * dynamic-config format; `quota`), set on this replica only (DataTree.setSystemNode).
+   */
+  systemNodes?: Readonly<Record<string, Uint8Array>>;
 }
 
 /**
@@ -45,6 +50,14 @@ class TreeMachine implements ReplicatedMachine {
     this.tree.watchManager.watchesPerSessionMax = this.limits.watchesPerSessionMax;
     this.sessionTracker = this.newTracker();
     this.pipeline = this.newPipeline();
+    this.systemNodes = options.systemNodes ?? {};
+    this.installSystemNodes();
+  }
+
+  private readonly systemNodes: Readonly<Record<string, Uint8Array>>;
+
+  private installSystemNodes(): void {
+    for (const [name, data] of Object.entries(this.systemNodes)) this.tree.setSystemNode(name, data);
   }
 
   get lastAppliedZxid(): Zxid {
@@ -143,6 +156,7 @@ class TreeMachine implements ReplicatedMachine {
   restore(zxid: Zxid, records: Iterable<SnapshotRecord>): void {
     this.tree = DataTree.fromSnapshot({ zxid, timeMs: 0 }, records);
     this.tree.watchManager.watchesPerSessionMax = this.limits.watchesPerSessionMax;
+    this.installSystemNodes();
     this.sessionTracker = this.newTracker();
     for (const [sessionId, timeoutMs] of this.tree.sessions()) this.sessionTracker.addSession(sessionId, timeoutMs);
     this.pipeline = this.newPipeline();
