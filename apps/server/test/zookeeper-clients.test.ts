@@ -5,8 +5,8 @@ import { createServer, connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanup, connect, type Harness, startHarness } from './acceptance.js';
-import type { RawClient } from './raw-client.js';
+import { addressOf, cleanup, connect, type Harness, startHarness } from './acceptance.js';
+import { RawClient } from './raw-client.js';
 
 // Issue 15, from outside: ZooKeeper's own clients, installed from Debian by `.ci/run` (zkCli.sh of
 // the `zookeeper` package, `cli_mt` of `zookeeper-bin`, `python3-kazoo`) and node-zookeeper-client
@@ -56,6 +56,40 @@ function run(
     });
     child.stdin.end(input);
   });
+}
+
+/**
+ * driveWorkload runs a client's workload program: when it prints READY it has connected to the
+ * first member only and done its work, then `between` runs (kill -9 of that member) and a line on
+ * its stdin tells it to move to the others and check its session survived. Resolves with its
+ * output once it exits 0; rejects with the output otherwise.
+ */
+async function driveWorkload(command: string, args: string[], between: () => Promise<void>): Promise<string> {
+  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
+  const ready = new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      if (out.includes('READY')) resolve();
+    });
+    child.stderr.on('data', (chunk) => {
+      out += chunk;
+    });
+    void exited.then(() => reject(new Error(`${command} exited before READY:\n${out}`)));
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+  try {
+    await ready;
+    await between();
+    child.stdin.write('go\n');
+    const code = await exited;
+    console.log(out);
+    if (code !== 0) throw new Error(`${command} exited with ${code}:\n${out}`);
+    return out;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** fourLetterWord sends a four-letter word to `address` and resolves with the whole answer. */
@@ -184,30 +218,11 @@ describe('issue 15: ZooKeeper clients work against zabkit unchanged', () => {
     const harness = await startHarness({}, { zookeeper: true });
     const [first, ...others] = zookeeperAddresses(harness) as [string, ...string[]];
     const victim = harness.ensemble.members[0]?.id as number;
-    const child = spawn(PYTHON, [join(HERE, 'zookeeper', 'kazoo_workload.py'), first, others.join(',')], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let out = '';
-    const ready = new Promise<void>((resolve, reject) => {
-      child.stdout.on('data', (chunk) => {
-        out += chunk;
-        if (out.includes('READY')) resolve();
-      });
-      child.stderr.on('data', (chunk) => {
-        out += chunk;
-      });
-      child.on('close', () => reject(new Error(`kazoo exited before READY:\n${out}`)));
-    });
-    const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
-    await ready;
-    await harness.ensemble.kill(victim);
-    child.stdin.write('go\n');
-    const code = await Promise.race([
-      exited,
-      new Promise<number>((_, reject) => setTimeout(() => reject(new Error(`kazoo hung:\n${out}`)), 60_000)),
-    ]);
-    console.log(out);
-    expect(code, out).toBe(0);
+    const out = await driveWorkload(
+      PYTHON,
+      [join(HERE, 'zookeeper', 'kazoo_workload.py'), first, others.join(',')],
+      () => harness.ensemble.kill(victim),
+    );
     expect(out).toContain('watch fired once');
     expect(out).toMatch(/resumed 0x[0-9a-f]+ ephemeral kept/);
   }, 120_000);
@@ -294,6 +309,30 @@ describe('issue 15: ZooKeeper clients work against zabkit unchanged', () => {
     expect(out).toContain('Error -101 for /c-client/none'); // ZNONODE
   }, 90_000);
 
+  it("ZooKeeper's C client library (libzookeeper-mt): versions, sequential and ephemeral znodes, a watch firing once, multi, kill -9 of its member and a resume elsewhere", async () => {
+    requireInstalled('/usr/include/zookeeper/zookeeper.h', "Debian's libzookeeper-mt-dev");
+    const dir = mkdtempSync(join(tmpdir(), 'zabkit-c-client-'));
+    try {
+      const binary = join(dir, 'c_workload');
+      const built = spawnSync(
+        'gcc',
+        ['-O1', '-Wall', '-o', binary, join(HERE, 'zookeeper', 'c_workload.c'), '-lzookeeper_mt'],
+        {
+          encoding: 'utf8',
+        },
+      );
+      expect(built.status, built.stderr).toBe(0);
+      const harness = await startHarness({}, { zookeeper: true });
+      const [first, ...others] = zookeeperAddresses(harness) as [string, ...string[]];
+      const victim = harness.ensemble.members[0]?.id as number;
+      const out = await driveWorkload(binary, [first, others.join(',')], () => harness.ensemble.kill(victim));
+      expect(out).toContain('watch fired once');
+      expect(out).toMatch(/resumed 0x[0-9a-f]+ ephemeral kept \/cw\/e/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
   it('node-zookeeper-client (npm): CRUD, an ephemeral, a watch; and it sees what a zabkit client does, and the other way round', async () => {
     const zookeeper = require('node-zookeeper-client');
     const harness = await startHarness({}, { zookeeper: true });
@@ -340,6 +379,104 @@ describe('issue 15: ZooKeeper clients work against zabkit unchanged', () => {
     } finally {
       zk.close();
       native.close();
+    }
+  }, 60_000);
+
+  it('node-zookeeper-client: versions, sequential and ephemeral znodes, a watch firing once, multi, kill -9 of its member and a resume elsewhere', async () => {
+    const zookeeper = require('node-zookeeper-client');
+    const harness = await startHarness({}, { zookeeper: true });
+    const addresses = zookeeperAddresses(harness);
+    const zk = zookeeper.createClient(addresses.join(','), { sessionTimeout: 10_000, spinDelay: 50 });
+    const call = <T>(fn: (cb: (error: Error | null, ...rest: unknown[]) => void) => void): Promise<T> =>
+      new Promise((resolve, reject) => fn((error, ...rest) => (error ? reject(error) : resolve(rest as T))));
+    const connected = () => new Promise<void>((resolve) => zk.once('connected', () => resolve()));
+    const first = connected();
+    zk.connect();
+    await first;
+    try {
+      const session = zk.getSessionId().toString('hex');
+      await call((cb) => zk.create('/nzc', Buffer.from('v0'), cb));
+      const [seq] = await call<[string]>((cb) =>
+        zk.create('/nzc/s-', Buffer.alloc(0), zookeeper.CreateMode.PERSISTENT_SEQUENTIAL, cb),
+      );
+      expect(seq).toBe('/nzc/s-0000000000');
+      const [eph] = await call<[string]>((cb) =>
+        zk.create('/nzc/e', Buffer.from('mine'), zookeeper.CreateMode.EPHEMERAL, cb),
+      );
+      await call((cb) => zk.setData('/nzc', Buffer.from('v1'), 0, cb));
+      await expect(call((cb) => zk.setData('/nzc', Buffer.from('v2'), 0, cb))).rejects.toThrow(/BAD_VERSION/);
+      const events: string[] = [];
+      await call((cb) => zk.getData('/nzc', (event: { getName(): string }) => events.push(event.getName()), cb));
+      await call((cb) => zk.setData('/nzc', Buffer.from('v2'), -1, cb));
+      await call((cb) => zk.setData('/nzc', Buffer.from('v3'), -1, cb));
+      await call((cb) => zk.transaction().check('/nzc', 3).create('/nzc/m', Buffer.from('x')).commit(cb));
+      await expect(
+        call((cb) => zk.transaction().create('/nzc/m2', Buffer.alloc(0)).check('/nzc', 99).commit(cb)),
+      ).rejects.toThrow();
+      expect(await call<[unknown]>((cb) => zk.exists('/nzc/m2', cb))).toEqual([null]);
+      expect(events).toEqual(['NODE_DATA_CHANGED']);
+      // The member it is connected to: the one whose ZooKeeper port has a connection.
+      const counts = await Promise.all(
+        addresses.map(async (address) =>
+          Number(/^Connections: (\d+)$/m.exec(await fourLetterWord(address, 'srvr'))?.[1]),
+        ),
+      );
+      const victim = harness.ensemble.members[counts.indexOf(1)]?.id;
+      expect(victim).toBeDefined();
+      const again = connected();
+      await harness.ensemble.kill(victim as number);
+      await again;
+      expect(zk.getSessionId().toString('hex')).toBe(session);
+      const [, stat] = await call<[Buffer, { ephemeralOwner: Buffer }]>((cb) => zk.getData(eph, cb));
+      expect(stat.ephemeralOwner.toString('hex')).toBe(session);
+      await call((cb) => zk.setData('/nzc', Buffer.from('after'), 3, cb));
+      console.log(`node-zookeeper-client: session 0x${session} resumed after member ${victim} was killed; ${eph} kept`);
+    } finally {
+      zk.close();
+    }
+  }, 60_000);
+
+  it("mixed: a zabkit client's write fires kazoo's watch, and kazoo's ephemeral is in getEphemerals of its session, resumed by a zabkit client", async () => {
+    const harness = await startHarness({}, { zookeeper: true });
+    const child = spawn(PYTHON, [join(HERE, 'zookeeper', 'kazoo_mixed.py'), zookeeperAddresses(harness).join(',')], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
+    const waitFor = (mark: string) =>
+      new Promise<void>((resolve, reject) => {
+        const check = () => out.includes(mark) && resolve();
+        child.stdout.on('data', (chunk) => {
+          out += chunk;
+          check();
+        });
+        child.stderr.on('data', (chunk) => {
+          out += chunk;
+        });
+        void exited.then(() => reject(new Error(`kazoo exited before ${mark}:\n${out}`)));
+        check();
+      });
+    try {
+      await waitFor('READY');
+      const [, sessionHex, passwordHex, ephemeral] = /READY (\w+) (\w+) (\S+)/.exec(out) as RegExpExecArray;
+      const writer = await connect(harness, harness.ensemble.members[2]?.id as number);
+      expect((await writer.setData('/mixed', new TextEncoder().encode('from zabkit'))).error).toBeNull();
+      await waitFor('FIRED');
+      // zabkit's own client resumes kazoo's session (its id and password) and lists its ephemerals.
+      const resumed = await RawClient.connect(addressOf(harness, harness.ensemble.members[1]?.id as number), {
+        sessionId: Number.parseInt(sessionHex as string, 16),
+        password: Buffer.from(passwordHex as string, 'hex'),
+      });
+      try {
+        const listed = await resumed.request({ op: 'getEphemerals', prefixPath: '/mixed' });
+        expect(listed.result).toEqual({ op: 'getEphemerals', paths: [ephemeral] });
+      } finally {
+        resumed.close();
+      }
+      child.stdin.write('done\n');
+      expect(await exited, out).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
     }
   }, 60_000);
 
