@@ -436,6 +436,57 @@ describe('issue 15: ZooKeeper clients work against zabkit unchanged', () => {
     }
   }, 60_000);
 
+  it("the zookeeper npm package (ZooKeeper's C client as a Node addon): versions, sequential and ephemeral znodes, a watch firing once, kill -9 of its member and a resume elsewhere", async () => {
+    const ZooKeeper = require('zookeeper');
+    const harness = await startHarness({}, { zookeeper: true });
+    const addresses = zookeeperAddresses(harness);
+    // host_order_deterministic: it connects to the first member first, the one killed below.
+    const zk = new ZooKeeper({
+      connect: addresses.join(','),
+      timeout: 10_000,
+      debug_level: ZooKeeper.constants.ZOO_LOG_LEVEL_ERROR,
+      host_order_deterministic: true,
+      data_as_buffer: true,
+    });
+    await new Promise<void>((resolve) => {
+      zk.once('connect', () => resolve());
+      zk.init({});
+    });
+    try {
+      const session = String(zk.client_id);
+      expect(await zk.create('/znpm', 'v0', 0)).toBe('/znpm');
+      expect((await zk.set('/znpm', 'v1', 0)).version).toBe(1);
+      await expect(zk.set('/znpm', 'v2', 0)).rejects.toThrow(/bad version/);
+      expect(await zk.create('/znpm/s-', '', ZooKeeper.constants.ZOO_SEQUENCE)).toBe('/znpm/s-0000000000');
+      const ephemeral = await zk.create('/znpm/e', 'mine', ZooKeeper.constants.ZOO_EPHEMERAL);
+      const events: string[] = [];
+      await zk.w_get('/znpm', (_type: number, _state: number, path: string) => events.push(path));
+      await zk.set('/znpm', 'v2', -1);
+      await zk.set('/znpm', 'v3', -1);
+      await zk.sync('/znpm');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(events).toEqual(['/znpm']);
+      const owner = (await zk.exists(ephemeral, false)).ephemeralOwner;
+      await harness.ensemble.kill(harness.ensemble.members[0]?.id as number);
+      // The C client moves to the next member with the same session.
+      let stat: { ephemeralOwner: string; version: number } | undefined;
+      const until = Date.now() + 30_000;
+      while (stat === undefined) {
+        stat = await zk.exists(ephemeral, false).catch(() => undefined);
+        if (stat === undefined && Date.now() > until) throw new Error('the zookeeper package did not reconnect');
+        if (stat === undefined) await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      expect(String(zk.client_id)).toBe(session);
+      expect(stat.ephemeralOwner).toBe(owner);
+      const [, data] = await zk.get('/znpm', false);
+      expect(Buffer.from(data).toString()).toBe('v3');
+      expect((await zk.set('/znpm', 'after', 3)).version).toBe(4);
+      console.log(`zookeeper npm package: session ${session} resumed after a kill -9; ${ephemeral} kept`);
+    } finally {
+      zk.close();
+    }
+  }, 60_000);
+
   it("mixed: a zabkit client's write fires kazoo's watch, and kazoo's ephemeral is in getEphemerals of its session, resumed by a zabkit client", async () => {
     const harness = await startHarness({}, { zookeeper: true });
     const child = spawn(PYTHON, [join(HERE, 'zookeeper', 'kazoo_mixed.py'), zookeeperAddresses(harness).join(',')], {
