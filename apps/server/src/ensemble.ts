@@ -64,6 +64,8 @@ export interface EnsembleMember {
   secureClientPort?: number;
   /** zookeeperPort is the ZooKeeper-protocol client port when started with `zookeeper`. */
   zookeeperPort?: number;
+  /** secureZookeeperPort is its TLS twin when started with both `zookeeper` and `clientTls`. */
+  secureZookeeperPort?: number;
   peerPort: number;
   adminPort: number;
   dataDir: string;
@@ -135,6 +137,8 @@ export async function startEnsemble(options: StartEnsembleOptions): Promise<Ense
       : options.zookeeper === true
         ? await freePorts(total, host)
         : Array.from({ length: total }, (_, i) => (options.zookeeper as { basePort: number }).basePort + i);
+  const secureZookeeperPorts =
+    options.zookeeper === undefined || options.clientTls === undefined ? [] : await freePorts(total, host);
   if ((options.ports ?? 'auto') === 'auto') {
     ports = await freePorts(total * 3, host);
   } else {
@@ -149,6 +153,7 @@ export async function startEnsemble(options: StartEnsembleOptions): Promise<Ense
     clientPort: ports[i * 3] as number,
     ...(options.clientTls === undefined ? {} : { secureClientPort: securePorts[i] as number }),
     ...(options.zookeeper === undefined ? {} : { zookeeperPort: zookeeperPorts[i] as number }),
+    ...(secureZookeeperPorts.length === 0 ? {} : { secureZookeeperPort: secureZookeeperPorts[i] as number }),
     peerPort: ports[i * 3 + 1] as number,
     adminPort: ports[i * 3 + 2] as number,
     dataDir: join(dir, `member-${i + 1}`),
@@ -187,13 +192,24 @@ export async function startEnsemble(options: StartEnsembleOptions): Promise<Ense
       id: member.id,
       dataDir: member.dataDir,
       members: members.map(
-        ({ id, role, host: memberHost, clientPort, secureClientPort, zookeeperPort, peerPort, adminPort }) => ({
+        ({
+          id,
+          role,
+          host: memberHost,
+          clientPort,
+          secureClientPort,
+          zookeeperPort,
+          secureZookeeperPort,
+          peerPort,
+          adminPort,
+        }) => ({
           id,
           role,
           host: memberHost,
           clientPort,
           ...(secureClientPort === undefined ? {} : { secureClientPort }),
           ...(zookeeperPort === undefined ? {} : { zookeeperPort }),
+          ...(secureZookeeperPort === undefined ? {} : { secureZookeeperPort }),
           peerPort,
           adminPort,
         }),

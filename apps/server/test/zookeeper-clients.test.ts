@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { createServer, connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { makeTestPki } from '@zabkit/transport-tcp/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { addressOf, cleanup, connect, type Harness, startHarness } from './acceptance.js';
 import { RawClient } from './raw-client.js';
@@ -528,6 +529,26 @@ describe('issue 15: ZooKeeper clients work against zabkit unchanged', () => {
       expect(await exited, out).toBe(0);
     } finally {
       child.kill('SIGKILL');
+    }
+  }, 60_000);
+
+  it('kazoo over TLS on secureZookeeperPort (the clientTls certificates); a plain client there gets nothing', async () => {
+    const pki = makeTestPki();
+    try {
+      const harness = await startHarness(
+        {},
+        { zookeeper: true, clientTls: { certFile: pki.server.certFile, keyFile: pki.server.keyFile } },
+      );
+      const member = harness.ensemble.members[0];
+      const secure = `${member?.host}:${member?.secureZookeeperPort}`;
+      const { out, code } = await run(PYTHON, [join(HERE, 'zookeeper', 'kazoo_tls.py'), secure, pki.ca.certFile], '');
+      console.log(out);
+      expect(code, out).toBe(0);
+      expect(out).toMatch(/^TLS OK [0-9a-f]+$/m);
+      // A four-letter word in the clear on the TLS port is a failed handshake, not a command.
+      expect(await fourLetterWord(secure, 'ruok').catch(() => '')).toBe('');
+    } finally {
+      pki.remove();
     }
   }, 60_000);
 
