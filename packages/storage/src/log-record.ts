@@ -1,5 +1,5 @@
 import { crc32 } from 'node:zlib';
-import type { LogEntry, Txn, Zxid } from '@zabkit/core';
+import { type LogEntry, OPEN_ACL_UNSAFE, type Txn, type Zxid } from '@zabkit/core';
 import { Packr } from 'msgpackr';
 
 /**
@@ -126,10 +126,18 @@ const NO_PASSWORD = new Uint8Array(0);
 /**
  * upgradeTxn fills in what a record written by an older version lacks: a createSession from
  * before session passwords were replicated gets an empty password (that session cannot be resumed;
- * core's zab/sessions.ts).
+ * core's zab/sessions.ts); a create from before ACLs gets OPEN_ACL_UNSAFE.
  */
 function upgradeTxn(txn: Txn): Txn {
   if (txn.type === 'createSession' && !(txn.password instanceof Uint8Array)) return { ...txn, password: NO_PASSWORD };
+  // A create from before ACLs (issue 14) has none: every znode was open then.
+  if (txn.type === 'create' && txn.acl === undefined) return { ...txn, acl: OPEN_ACL_UNSAFE };
+  if (txn.type === 'multi' && txn.txns.some((op) => op.type === 'create' && op.acl === undefined)) {
+    return {
+      ...txn,
+      txns: txn.txns.map((op) => (op.type === 'create' && op.acl === undefined ? { ...op, acl: OPEN_ACL_UNSAFE } : op)),
+    };
+  }
   return txn;
 }
 

@@ -1,5 +1,5 @@
 import { crc32 } from 'node:zlib';
-import type { LogEntry, Txn } from '@zabkit/core';
+import { DataTree, type LogEntry, OPEN_ACL_UNSAFE, type Txn } from '@zabkit/core';
 import { describe, expect, it } from 'vitest';
 import { decodeRecordEntry, encodeRecord, readRecordAt, writeZxid } from './log-record.js';
 import { decodeSnapshot, SNAPSHOT_END_MAGIC, SNAPSHOT_MAGIC, SNAPSHOT_VERSION } from './snapshot-file.js';
@@ -9,6 +9,46 @@ import { decodeSnapshot, SNAPSHOT_END_MAGIC, SNAPSHOT_MAGIC, SNAPSHOT_VERSION } 
  * records and session snapshot records without a password. They must still load; those sessions
  * read as having an empty password, which no resume matches (core's zab/sessions.ts).
  */
+/**
+ * Log records written before ACLs (issue 14) hold create transactions without an `acl`. Replayed
+ * as they were, the tree met a create without a list and the member died at restart; they read as
+ * OPEN_ACL_UNSAFE, what every znode had then.
+ */
+describe('data written before ACLs', () => {
+  it('a create, and a create inside a multi, without an acl read back as OPEN_ACL_UNSAFE', () => {
+    const create = {
+      type: 'create',
+      path: '/a',
+      data: new Uint8Array([1]),
+      ephemeralOwner: 0,
+      container: false,
+      ttlMs: 0,
+      parentCversion: 1,
+    };
+    for (const txn of [
+      create,
+      { type: 'multi', txns: [{ type: 'check', path: '/', version: -1 }, create] },
+    ] as unknown as Txn[]) {
+      const bytes = encodeRecord({ zxid: 0x1_0000_0002, sessionId: 7, cxid: 1, timeMs: 5, txn });
+      const read = decodeRecordEntry(bytes, readRecordAt(bytes, 0)!).txn;
+      const created = read.type === 'multi' ? read.txns[1] : read;
+      expect(created).toMatchObject({ type: 'create', path: '/a', acl: OPEN_ACL_UNSAFE });
+      if (read.type === 'multi') expect(read.txns[0]).toEqual({ type: 'check', path: '/', version: -1 });
+    }
+    // And the tree replays it (it threw before: an access list of undefined).
+    const tree = new DataTree();
+    const bytes = encodeRecord({
+      zxid: 0x1_0000_0002,
+      sessionId: 0,
+      cxid: 0,
+      timeMs: 5,
+      txn: create as unknown as Txn,
+    });
+    expect(tree.applyTxn(decodeRecordEntry(bytes, readRecordAt(bytes, 0)!)).error).toBeNull();
+    expect(tree.getData('/a', undefined, [])).toMatchObject({ op: 'getData' });
+  });
+});
+
 describe('data written before session passwords', () => {
   it('a createSession log record without a password reads back with an empty one', () => {
     const old = { type: 'createSession', sessionId: 0x1_0000_0001, timeoutMs: 4000 } as unknown as Txn;
