@@ -293,7 +293,7 @@ export const samplePeerMessages: PeerMessage[] = [
 export const samplePeerHandshakes: PeerHandshakeMessage[] = [
   {
     type: 'handshake',
-    protocolVersion: 2,
+    protocolVersion: 3,
     serverId: 3,
     auth: 'none',
     nonce: new Uint8Array(0),
@@ -301,13 +301,13 @@ export const samplePeerHandshakes: PeerHandshakeMessage[] = [
   },
   {
     type: 'handshake',
-    protocolVersion: 2,
+    protocolVersion: 3,
     serverId: 5,
     auth: 'hmac-sha256',
     nonce: new Uint8Array(32).fill(7),
     proof: new Uint8Array(32).fill(9),
   },
   { type: 'handshakeProof', proof: new Uint8Array(32).fill(3) },
-  { type: 'handshakeRefused', protocolVersion: 2, reason: 'AUTH_FAILED', message: 'wrong proof' },
+  { type: 'handshakeRefused', protocolVersion: 3, reason: 'AUTH_FAILED', message: 'wrong proof' },
   { type: 'handshakeRefused', protocolVersion: 1, reason: 'UNKNOWN_SERVER', message: 'server 9 is not a member' },
 ];

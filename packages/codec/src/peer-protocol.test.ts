@@ -68,14 +68,14 @@ describe('peer protocol', () => {
       hex(
         encodePeerHandshake({
           type: 'handshake',
-          protocolVersion: 2,
+          protocolVersion: 3,
           serverId: 3,
           auth: 'none',
           nonce: none,
           proof: none,
         }),
       ),
-    ).toBe('00000012' + '96ccc802' + 'd30000000000000003' + '00' + 'c400' + 'c400');
+    ).toBe('00000012' + '96ccc803' + 'd30000000000000003' + '00' + 'c400' + 'c400');
     // [202, proof]
     expect(hex(encodePeerHandshake({ type: 'handshakeProof', proof: Uint8Array.of(1, 2) }))).toBe(
       '00000007' + '92ccca' + 'c4020102',

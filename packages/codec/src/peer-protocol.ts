@@ -22,8 +22,12 @@ import {
 /**
  * PEER_PROTOCOL_VERSION is the peer protocol this codec speaks; a peer with another is refused at
  * the handshake. Version 2 added the auth mode, nonce and proof (the shared-secret challenge).
+ * Version 3: access lists in create and setACL transactions and snapshot records, the ids a
+ * forwarded request carries. A version-2 member would decode them and drop the lists (its replica,
+ * and any leader it became, would serve every znode open), so the two never exchange a message:
+ * upgrade one member at a time, and each new member rejoins once a quorum of members is new.
  */
-export const PEER_PROTOCOL_VERSION = 2;
+export const PEER_PROTOCOL_VERSION = 3;
 
 /**
  * PeerAuthMode is how the two ends of a peer connection prove who they are: `none` (a plain
