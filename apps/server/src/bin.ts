@@ -1,19 +1,24 @@
 #!/usr/bin/env node
 // zabkit-server: `start --config FILE [--key value …]` runs one member; `dev` runs a local ensemble.
 import { runDev } from './dev.js';
+import { INSPECT_USAGE, runInspect } from './inspect-command.js';
 import { runStart } from './start.js';
 
 const usage = `zabkit-server start --config zabkit.json [--data-dir DIR] [--tick-ms N] [--log-level info] …
 zabkit-server dev [--nodes 3] [--observers 0] [--dir ./.zabkit]
+${INSPECT_USAGE}
 
 start  runs one ensemble member; flags override keys of the config file (--data-dir sets dataDir)
-dev    runs a local ensemble of member processes on loopback (clients 7181+, peers 7888+, admin 7080+)`;
+dev    runs a local ensemble of member processes on loopback (clients 7181+, ZooKeeper clients 2181+, peers 7888+, admin 7080+)
+inspect prints a log segment's or a snapshot's records and whether the file is whole`;
 
 const [command, ...rest] = process.argv.slice(2);
 if (command === 'start') {
   void runStart(rest);
 } else if (command === 'dev') {
   void runDev(rest);
+} else if (command === 'inspect') {
+  runInspect(rest);
 } else if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
   process.stdout.write(`${usage}\n`);
   process.exitCode = command === undefined ? 2 : 0;

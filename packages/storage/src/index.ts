@@ -11,6 +11,8 @@ export {
 } from './file-storage.js';
 export type { FileHandle, FileSystem } from './file-system.js';
 export { nodeFileSystem } from './file-system.js';
+export type { InspectedEntry, InspectedNode, LogReport, SnapshotReport } from './inspect.js';
+export { formatReport, inspectFile } from './inspect.js';
 // For tests and the simulator: a disk that loses and tears unsynced writes on a simulated crash.
 export { SimulatedDisk, SimulatedDiskError } from './simulated-disk.js';
 export type { StorageErrorCode } from './storage-error.js';
