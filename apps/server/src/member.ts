@@ -1,10 +1,8 @@
-import { randomBytes, randomInt } from 'node:crypto';
-import { AUTH_XID, CodecError, type ConnectRequest } from '@zabkit/codec';
+import { randomInt } from 'node:crypto';
+import type { ConnectRequest } from '@zabkit/codec';
 import {
-  type ClientOutput,
   createPrng,
   createTreeMachine,
-  type ErrorCode,
   formatZxid,
   type Limits,
   logEntryBytes,
@@ -14,22 +12,13 @@ import {
   peerSendQueueBytesMax,
   type Ready,
   ReadyDriver,
-  type Result,
-  SESSION_PASSWORD_BYTES,
-  type SessionId,
   ZabInvariantError,
   ZabPeer,
 } from '@zabkit/core';
 import { type FileStorage, openFileStorage } from '@zabkit/storage';
-import {
-  ClientListener,
-  type ClientListenerStats,
-  ConnectionAuth,
-  PeerMesh,
-  type ServerConnection,
-} from '@zabkit/transport-tcp';
+import { ClientListener, type ClientListenerStats, PeerMesh, type ServerConnection } from '@zabkit/transport-tcp';
 import type { Logger } from 'pino';
-
+import { ClientSessions } from './client-sessions.js';
 import { readClientTls, watchClientTls } from './client-tls.js';
 import { isLoopbackHost, limitsOf, readPeerSecret, type ServerConfig } from './config.js';
 import { answerFourLetterWord, type FourLetterWordFacts } from './four-letter-words.js';
@@ -40,13 +29,6 @@ import { StorageHealth } from './storage-health.js';
 
 /** MISSED_TICKS_MAX bounds the ticks caught up after a pause (enough for every protocol timeout). */
 const MISSED_TICKS_MAX = 1_000;
-
-/** LIMIT_ERRORS: reply errors that mean a request met a limit, and their metric label. */
-const LIMIT_ERRORS: Partial<Record<ErrorCode, string>> = {
-  MARSHALLING_ERROR: 'reply_too_large',
-  INVALID_PATH: 'invalid_path',
-  QUOTA_EXCEEDED: 'watch_quota',
-};
 
 /** MemberStatus is what GET /status reports. */
 export interface MemberStatus {
@@ -87,12 +69,8 @@ export interface MemberStatus {
  * Requests that arrive while an fsync runs join the next Ready: group commit falls out of the loop.
  */
 export class Member {
-  private readonly connections = new Map<SessionId, ServerConnection>();
-  /** connectionCounts: frames received from and sent to each client connection (for `stat` and `cons`). */
-  private readonly connectionCounts = new WeakMap<ServerConnection, { received: number; sent: number }>();
-  private packetsReceived = 0;
-  private packetsSent = 0;
-  private readonly pendingConnects = new Map<number, { connection: ServerConnection; password: Uint8Array }>();
+  /** clients: the client connections on every client port, and their sessions. */
+  private readonly clients: ClientSessions;
   private pumping = false;
   private pumpScheduled = false;
   private tickTimer: NodeJS.Timeout | undefined;
@@ -131,10 +109,20 @@ export class Member {
     private readonly secureListener?: ClientListener,
   ) {
     this.budget = new RequestBudget(config.requestsOutstandingPerConnectionMax, config.requestBytesInflightMax);
+    this.clients = new ClientSessions({
+      config,
+      peer,
+      metrics,
+      logger,
+      budget: this.budget,
+      isStopping: () => this.stopping,
+      schedule: () => this.schedule(),
+      contained: (input, what, work, onError) => this.contained(input, what, work, onError),
+    });
     this.storageHealth = new StorageHealth(config.dataDir, config.storageCheckMs, logger);
     this.driver = new ReadyDriver(peer, {
       send: (messages) => this.sendToPeers(messages),
-      deliver: (outputs) => this.deliver(outputs),
+      deliver: (outputs) => this.clients.deliver(outputs),
       disconnect: (peers) => {
         for (const id of peers) {
           this.logger.warn({ peer: id }, 'dropping the connection to a learner whose synchronization stalled');
@@ -223,7 +211,8 @@ export class Member {
       frameBytesMax: limits.clientFrameBytesMax,
       partialFrameBytesMax: config.partialFrameBytesMax,
       frameTimeoutMs: config.frameTimeoutMs,
-      onConnect: (connection: ServerConnection, request: ConnectRequest) => member?.onConnect(connection, request),
+      onConnect: (connection: ServerConnection, request: ConnectRequest) =>
+        member?.clients.onConnect(connection, request),
       logger: logger.child({ component: 'clients' }),
     };
     const listener =
@@ -468,19 +457,10 @@ export class Member {
       znodes: stats.znodes,
       watches: stats.watches,
       sessions: stats.sessions,
-      connections: [...this.connections].map(([sessionId, connection]) => {
-        const counts = this.connectionCounts.get(connection);
-        return {
-          remote: connection.remoteAddress,
-          sessionId,
-          received: counts?.received ?? 0,
-          sent: counts?.sent ?? 0,
-          queuedBytes: connection.queuedBytes,
-        };
-      }),
+      connections: this.clients.connectionFacts(),
       outstanding: status.outstanding,
-      received: this.packetsReceived,
-      sent: this.packetsSent,
+      received: this.clients.packetsReceived,
+      sent: this.clients.packetsSent,
       latencyMs: this.metrics.latencySummaryMs(),
       ...(status.role === 'leading' ? { followers: this.upPeers.size } : {}),
       config: {
@@ -632,8 +612,7 @@ export class Member {
     if (!serving && this.wasServing) {
       // ZooKeeper closes every client connection when its server stops serving; clients move on.
       this.logger.warn({ role: status.role }, 'not serving any more: closing client connections');
-      for (const connection of this.connections.values()) connection.close();
-      this.connections.clear();
+      this.clients.closeAll();
     }
     this.wasServing = serving;
     for (const { message } of ready.messages) {
@@ -683,205 +662,6 @@ export class Member {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // Clients.
-
-  private onConnect(connection: ServerConnection, request: ConnectRequest): void {
-    const status = this.peer.status();
-    if (!status.established) {
-      connection.refuse('NOT_SERVING', `member ${this.config.id} has no established leader yet`);
-      return;
-    }
-    if (request.lastZxidSeen > status.lastAppliedZxid) {
-      connection.refuse(
-        'ZXID_AHEAD',
-        `client has seen ${formatZxid(request.lastZxidSeen)}, member ${this.config.id} has only ${formatZxid(status.lastAppliedZxid)}`,
-      );
-      return;
-    }
-    if (request.sessionId === 0) {
-      // The session's password: random, replicated with the session (core's zab/sessions.ts).
-      const password = new Uint8Array(randomBytes(SESSION_PASSWORD_BYTES));
-      const connectId = this.peer.submitCreateSession(request.timeoutMs, password);
-      this.pendingConnects.set(connectId, { connection, password });
-      connection.onClose(() => this.pendingConnects.delete(connectId));
-      this.schedule();
-      return;
-    }
-    // A session that is not live and a wrong password get the same answer (ZooKeeper does the
-    // same), so probing ids tells an outsider nothing; the real session is not touched.
-    const timeoutMs = this.peer.resumableSession(request.sessionId, request.password);
-    if (timeoutMs === undefined) {
-      connection.refuse('SESSION_EXPIRED', `session 0x${request.sessionId.toString(16)} has expired`);
-      return;
-    }
-    this.bind(connection, request.sessionId, timeoutMs, request.password);
-  }
-
-  private bind(connection: ServerConnection, sessionId: SessionId, timeoutMs: number, password: Uint8Array): void {
-    const previous = this.connections.get(sessionId);
-    if (previous && previous !== connection) {
-      // The session moved to a new connection: the old one must not answer for it any more.
-      this.peer.detachSession(sessionId);
-      previous.close();
-    }
-    this.connections.set(sessionId, connection);
-    connection.accept({ timeoutMs, sessionId, password, readOnly: false });
-    connection.setIdleTimeout(timeoutMs);
-    this.peer.touchSession(sessionId);
-    this.metrics.connections(this.connections.size);
-    const auth = new ConnectionAuth(connection.remoteAddress, connection.clientCertificate, {
-      digest: this.config.superDigest,
-      x509: this.config.superX509,
-    });
-    const counts = { received: 0, sent: 0 };
-    this.connectionCounts.set(connection, counts);
-    connection.onMessage((message, frameBytes) => {
-      if (this.stopping) return;
-      counts.received++;
-      this.packetsReceived++;
-      if (message.kind === 'ping') {
-        this.contained('ping', 'a ping', () => this.peer.touchSession(sessionId));
-        connection.send({ kind: 'pong' });
-        return;
-      }
-      if (message.kind === 'addAuth') {
-        // Connection state, answered at once (ZooKeeper's auth packet, xid -4); it covers every
-        // frame read after it.
-        const error = auth.add(message.scheme, message.credentials);
-        if (error !== null) {
-          this.metrics.authFailed();
-          this.logger.info(
-            { sessionId: `0x${sessionId.toString(16)}`, address: connection.remoteAddress, scheme: message.scheme },
-            'addAuth refused',
-          );
-        }
-        const zxid = this.peer.status().lastAppliedZxid;
-        connection.send({ kind: 'reply', xid: AUTH_XID, zxid, error, result: null });
-        return;
-      }
-      this.metrics.request(message.request.op);
-      this.metrics.requestReceived(sessionId, message.xid, message.request.op);
-      const paused = this.budget.received(connection, message.xid, frameBytes);
-      if (paused !== null) this.metrics.limitRefused(`paused_${paused}`);
-      const linearizable = message.linearizable === true;
-      this.contained(
-        'client request',
-        `a ${message.request.op} request of session 0x${sessionId.toString(16)}`,
-        () => this.peer.submit(sessionId, message.xid, message.request, { linearizable, auth: auth.ids }),
-        () => connection.close(),
-      );
-      this.schedule();
-    });
-    connection.onClose(() => {
-      this.metrics.connectionClosed(sessionId);
-      this.budget.closed(connection);
-      if (this.connections.get(sessionId) === connection) {
-        this.connections.delete(sessionId);
-        this.peer.detachSession(sessionId);
-        this.metrics.connections(this.connections.size);
-      }
-    });
-  }
-
-  private deliver(outputs: readonly ClientOutput[]): void {
-    const closing: SessionId[] = [];
-    for (const output of outputs) {
-      switch (output.type) {
-        case 'reply': {
-          const { sessionId, xid, zxid, error, result } = output.reply;
-          const connection = this.connections.get(sessionId);
-          if (connection) {
-            this.sendReply(connection, sessionId, xid, zxid, error, result);
-            this.countSent(connection);
-            this.budget.answered(connection, xid);
-          }
-          const limit = error === null ? undefined : LIMIT_ERRORS[error];
-          if (limit !== undefined) this.metrics.limitRefused(limit);
-          this.metrics.requestAnswered(sessionId, xid);
-          if (result?.op === 'closeSession' && error === null) closing.push(sessionId);
-          break;
-        }
-        case 'event': {
-          const connection = this.connections.get(output.sessionId);
-          if (!connection) break;
-          try {
-            connection.send({ kind: 'watchEvent', xid: -1, event: output.event });
-            this.countSent(connection);
-          } catch (error) {
-            // An event is a path and a zxid: within the limits by construction. Should one not
-            // encode, the client must not miss it silently: it reconnects and setWatches replays.
-            this.metrics.inputFailed('watch event');
-            this.logger.error({ err: error, sessionId: `0x${output.sessionId.toString(16)}` }, 'watch event not sent');
-            connection.close();
-          }
-          break;
-        }
-        case 'sessionCreated': {
-          const pending = this.pendingConnects.get(output.connectId);
-          if (!pending) break;
-          this.pendingConnects.delete(output.connectId);
-          this.bind(pending.connection, output.sessionId, output.timeoutMs, pending.password);
-          break;
-        }
-        case 'connectFailed': {
-          const pending = this.pendingConnects.get(output.connectId);
-          if (!pending) break;
-          this.pendingConnects.delete(output.connectId);
-          pending.connection.refuse(
-            'NOT_SERVING',
-            `member ${this.config.id} lost its leader while creating the session`,
-          );
-          break;
-        }
-        case 'sessionClosed':
-          closing.push(output.sessionId);
-          break;
-      }
-    }
-    // Close after the batch, so a closeSession's own reply goes out first.
-    for (const sessionId of closing) {
-      const connection = this.connections.get(sessionId);
-      if (connection) {
-        this.connections.delete(sessionId);
-        connection.close();
-      }
-    }
-  }
-
-  /**
-   * sendReply sends one reply. Core answers MARSHALLING_ERROR for a read whose reply would be over
-   * the client frame limit and refuses a write whose reply could not fit, so a reply that does not
-   * encode here is a bug in a size bound: the request still fails alone, with MARSHALLING_ERROR,
-   * and the connection carries on.
-   */
-  private countSent(connection: ServerConnection): void {
-    this.packetsSent++;
-    const counts = this.connectionCounts.get(connection);
-    if (counts !== undefined) counts.sent++;
-  }
-
-  private sendReply(
-    connection: ServerConnection,
-    sessionId: SessionId,
-    xid: number,
-    zxid: number,
-    error: ErrorCode | null,
-    result: Result | null,
-  ): void {
-    try {
-      connection.send({ kind: 'reply', xid, zxid, error, result });
-    } catch (failure) {
-      if (!CodecError.isInstance(failure)) throw failure;
-      this.metrics.limitRefused('reply_too_large');
-      this.logger.warn(
-        { sessionId: `0x${sessionId.toString(16)}`, xid, op: result?.op, reason: failure.message },
-        'reply could not be sent: answering MARSHALLING_ERROR',
-      );
-      connection.send({ kind: 'reply', xid, zxid, error: 'MARSHALLING_ERROR', result: null });
-    }
-  }
-
-  // ---------------------------------------------------------------------------------------------
   // Status.
 
   /** status describes this member for GET /status. */
@@ -916,7 +696,7 @@ export class Member {
         };
       }),
       sessions: stats.sessions,
-      connections: this.connections.size,
+      connections: this.clients.connections.size,
       znodes: stats.znodes,
       watches: stats.watches,
       outstanding: status.outstanding,
@@ -947,7 +727,7 @@ export class Member {
     this.stopping = true;
     if (this.tickTimer) clearInterval(this.tickTimer);
     this.storageHealth.stop();
-    for (const connection of this.connections.values()) connection.close();
+    this.clients.closeAll();
     this.unwatchTls();
     await this.listener?.close();
     await this.secureListener?.close();
