@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { CodecError, FrameDecoder, type FrameDecoderBudget } from '@zabkit/codec';
+import { JuteError } from '@zabkit/jute';
 import { TransportError } from './errors.js';
 import type { PartialFrameBudget } from './partial-frame-budget.js';
 
@@ -406,7 +407,8 @@ export class FramedSocket {
   private protocolError(error: unknown): TransportError {
     if (TransportError.isInstance(error)) return error;
     const message = error instanceof Error ? error.message : String(error);
-    return CodecError.isInstance(error)
+    // A frame one of the two wire formats refused (zabkit's msgpack, ZooKeeper's jute).
+    return CodecError.isInstance(error) || JuteError.isInstance(error)
       ? new TransportError('PROTOCOL', `bad frame from ${this.remoteAddress}: ${message}`, { cause: error })
       : new TransportError('SOCKET', `frame handler failed: ${message}`, { cause: error });
   }

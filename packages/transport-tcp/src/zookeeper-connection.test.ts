@@ -101,6 +101,55 @@ describe('ZooKeeperConnection', () => {
   });
 });
 
+describe('ZooKeeperConnection and bad input', () => {
+  it('closes a connection whose frame is malformed after the handshake, as a protocol error, logged with the address', async () => {
+    const warnings: { fields: Record<string, unknown>; message: string }[] = [];
+    let closedWith: string | undefined;
+    const listener = new ClientListener({
+      host: HOST,
+      port: 0,
+      protocol: 'zookeeper',
+      logger: {
+        debug() {},
+        info() {},
+        warn: (fields: Record<string, unknown>, message: string) => warnings.push({ fields, message }),
+      },
+      onConnect(connection) {
+        connection.accept({ timeoutMs: 6_000, sessionId: 7, password: new Uint8Array(16), readOnly: false });
+        connection.onClose((error) => {
+          closedWith = error?.code;
+        });
+      },
+    });
+    listeners.push(listener);
+    const { port } = await listener.listen();
+    const client = await rawConnect(port);
+    client.socket.write(
+      encodeConnectRequest({
+        protocolVersion: 0,
+        lastZxidSeen: 0,
+        timeoutMs: 6_000,
+        sessionId: 0,
+        password: new Uint8Array(16),
+        readOnly: false,
+        readOnlySent: true,
+      }),
+    );
+    await waitFor(() => client.bodies.length === 1, 'the ConnectResponse');
+    // A getData (op 4) whose path length runs past the frame.
+    const bad = Buffer.alloc(4 + 16);
+    bad.writeUInt32BE(16, 0);
+    bad.writeInt32BE(1, 4);
+    bad.writeInt32BE(OP.getData, 8);
+    bad.writeInt32BE(1_000, 12);
+    client.socket.write(bad);
+    await waitFor(() => client.closed(), 'the close');
+    await waitFor(() => closedWith !== undefined, 'the close handler');
+    expect(closedWith).toBe('PROTOCOL');
+    expect(warnings.some((w) => w.message === 'client connection closed' && w.fields.code === 'PROTOCOL')).toBe(true);
+  });
+});
+
 const STAT = {
   czxid: 1,
   mzxid: 2,
