@@ -47,20 +47,7 @@ describe('ZooKeeperConnection', () => {
           });
       },
     });
-    listeners.push(listener);
-    const { port } = await listener.listen();
-    const client = await rawConnect(port);
-    client.socket.write(
-      encodeConnectRequest({
-        protocolVersion: 0,
-        lastZxidSeen: 0,
-        timeoutMs: 6_000,
-        sessionId: 0,
-        password: new Uint8Array(16),
-        readOnly: false,
-        readOnlySent: false,
-      }),
-    );
+    const client = await connectNewSession(listener, false);
     await waitFor(() => client.bodies.length === 1, 'the ConnectResponse');
     const response = decodeConnectResponse(client.bodies[0] as Uint8Array);
     expect(response).toMatchObject({ sessionId: 0x1_0000_0001, timeoutMs: 6_000, readOnlySent: false });
@@ -121,20 +108,7 @@ describe('ZooKeeperConnection and bad input', () => {
         });
       },
     });
-    listeners.push(listener);
-    const { port } = await listener.listen();
-    const client = await rawConnect(port);
-    client.socket.write(
-      encodeConnectRequest({
-        protocolVersion: 0,
-        lastZxidSeen: 0,
-        timeoutMs: 6_000,
-        sessionId: 0,
-        password: new Uint8Array(16),
-        readOnly: false,
-        readOnlySent: true,
-      }),
-    );
+    const client = await connectNewSession(listener, true);
     await waitFor(() => client.bodies.length === 1, 'the ConnectResponse');
     // A getData (op 4) whose path length runs past the frame.
     const bad = Buffer.alloc(4 + 16);
@@ -149,6 +123,25 @@ describe('ZooKeeperConnection and bad input', () => {
     expect(warnings.some((w) => w.message === 'client connection closed' && w.fields.code === 'PROTOCOL')).toBe(true);
   });
 });
+
+/** connectNewSession starts `listener` and opens a ZooKeeper client connection asking for a new session. */
+async function connectNewSession(listener: ClientListener, readOnlySent: boolean) {
+  listeners.push(listener);
+  const { port } = await listener.listen();
+  const client = await rawConnect(port);
+  client.socket.write(
+    encodeConnectRequest({
+      protocolVersion: 0,
+      lastZxidSeen: 0,
+      timeoutMs: 6_000,
+      sessionId: 0,
+      password: new Uint8Array(16),
+      readOnly: false,
+      readOnlySent,
+    }),
+  );
+  return client;
+}
 
 const STAT = {
   czxid: 1,

@@ -48,15 +48,7 @@ describe('auth ids with forwarded requests', () => {
     const create = { op: 'create' as const, path: '/kept', data: text('v'), mode: CreateMode.PERSISTENT, ttlMs: 0 };
     ensemble.peer(leader).submit(session, 1, { ...create, acl: CREATOR_ALL_ACL }, { auth: [ALICE] });
     ensemble.settle(5);
-    const [restarted, wiped] = [1, 2, 3].filter((id) => id !== leader) as [number, number];
-    ensemble.stop(restarted);
-    ensemble.restart(restarted);
-    ensemble.stop(wiped);
-    ensemble.restart(wiped, { wipe: true });
-    for (let round = 0; round < 20; round++) {
-      ensemble.peer(leader).touchSession(session);
-      ensemble.settle(5);
-    }
+    const [restarted, wiped] = ensemble.restartFollowers(leader, session);
     for (const id of [restarted, wiped]) {
       expect(ensemble.peer(id).status().phase).toBe('broadcast');
       expect(ensemble.peer(id).readDirect({ op: 'getACL', path: '/kept' }).result).toMatchObject({

@@ -42,16 +42,7 @@ describe('session passwords', () => {
     const leader = ensemble.leader() as number;
     const sessionId = ensemble.createSession(leader, password);
     ensemble.settle(5);
-    const [restarted, wiped] = [1, 2, 3].filter((id) => id !== leader) as [number, number];
-    ensemble.stop(restarted);
-    ensemble.restart(restarted);
-    ensemble.stop(wiped);
-    ensemble.restart(wiped, { wipe: true });
-    // Keep the session alive (its client pings the leader) while the two members rejoin.
-    for (let round = 0; round < 20; round++) {
-      ensemble.peer(leader).touchSession(sessionId);
-      ensemble.settle(5);
-    }
+    const [restarted, wiped] = ensemble.restartFollowers(leader, sessionId);
     for (const id of [restarted, wiped]) {
       expect(ensemble.peer(id).status().phase).toBe('broadcast');
       expect(ensemble.peer(id).resumableSession(sessionId, password)).toBeGreaterThan(0);

@@ -216,6 +216,24 @@ export class Ensemble {
     return undefined;
   }
 
+  /**
+   * restartFollowers stops and restarts the two members that do not lead, one from its disk and
+   * one wiped (rebuilt by sync), while the session's client keeps pinging the leader; returns them
+   * as [restarted, wiped].
+   */
+  restartFollowers(leader: number, sessionId: number): [number, number] {
+    const [restarted, wiped] = [...this.peers.keys()].filter((id) => id !== leader) as [number, number];
+    this.stop(restarted);
+    this.restart(restarted);
+    this.stop(wiped);
+    this.restart(wiped, { wipe: true });
+    for (let round = 0; round < 20; round++) {
+      this.peer(leader).touchSession(sessionId);
+      this.settle(5);
+    }
+    return [restarted, wiped];
+  }
+
   createSession(id: number, password: Uint8Array = seededPassword(this.passwords)): number {
     const connectId = this.peer(id).submitCreateSession(10_000, password);
     this.settle(5);
