@@ -110,7 +110,13 @@ describe('zabkit-server ensembles (real processes)', () => {
       60_000,
     );
     lost.catch(() => undefined);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Wait until the leader has logged it (a fixed pause was not enough on a loaded CI machine: the
+    // leader was killed before the proposal reached its log, and it came back with nothing to TRUNC).
+    const committedZxid = await zxidOf(ensemble, leader);
+    await until('the leader logs the proposal no follower will see', async () => {
+      const status = await ensemble.status(leader);
+      return status !== null && status.lastLoggedZxid !== committedZxid;
+    });
     await ensemble.kill(leader);
     for (const id of followers) await ensemble.restart(id);
     await until('the followers elect a new leader', async () => {
