@@ -7,6 +7,7 @@ import {
 } from 'node:https';
 import { isIP } from 'node:net';
 import { Counter } from 'prom-client';
+import { serveBackup } from './backup.js';
 import { type ClientTlsFiles, readClientTls } from './client-tls.js';
 import { readAdminToken, type ServerConfig } from './config.js';
 import { DASHBOARD_HTML, DASHBOARD_SCRIPT_HASH, DASHBOARD_STYLE_HASH } from './dashboard.js';
@@ -136,7 +137,7 @@ function treeRefusal(access: AdminAccess, request: IncomingMessage): { error: st
  * directory, 503 with the reason otherwise),
  * GET /status (JSON), GET /metrics (Prometheus text), GET /api/latency (recent percentiles, JSON),
  * GET /api/tree?path=/x (read-only znode browser: the bearer token of adminTokenFile, or a loopback
- * peer without one; 401 otherwise), GET / (the dashboard). Anything else is 404; only GET (and
+ * peer without one; 401 otherwise), GET /api/snapshot (a backup, same rule: backup.ts), GET / (the dashboard). Anything else is 404; only GET (and
  * HEAD) is allowed, anything else is 405, but for CORS preflights from the ensemble's admin origins.
  * Every request must name an allowed host in its Host header (421 otherwise), and only the
  * ensemble's admin origins get CORS headers. The token file is read here, at start (a ConfigError
@@ -331,6 +332,22 @@ async function handle(
         dataLength: bytes.length,
         children: names,
       });
+      return;
+    }
+    case '/api/snapshot': {
+      // A backup holds every znode's data: the same rule as the tree browser.
+      const refusal = treeRefusal(access, request);
+      if (refusal !== null) {
+        refusals.inc({ rule: 'token' });
+        response.setHeader('www-authenticate', refusal.challenge);
+        send(response, 401, { error: refusal.error });
+        return;
+      }
+      if (request.method !== 'GET') {
+        send(response, 405, { error: 'GET /api/snapshot streams a backup' });
+        return;
+      }
+      void serveBackup(member.backupSource, response);
       return;
     }
     case '/':

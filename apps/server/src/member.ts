@@ -18,6 +18,7 @@ import {
 import { type FileStorage, openFileStorage } from '@zabkit/storage';
 import { ClientListener, type ClientListenerStats, PeerMesh, type ServerConnection } from '@zabkit/transport-tcp';
 import type { Logger } from 'pino';
+import type { BackupSource } from './backup.js';
 import { ClientSessions } from './client-sessions.js';
 import { readClientTls, watchClientTls } from './client-tls.js';
 import { isLoopbackHost, limitsOf, readPeerSecret, type ServerConfig } from './config.js';
@@ -712,6 +713,11 @@ export class Member {
   /** budgetStats are the request budget's counts, for metrics. */
   budgetStats() {
     return this.budget.stats();
+  }
+
+  /** backupSource is what GET /api/snapshot reads: the live tree's snapshot and the entries applied after it (backup.ts). */
+  get backupSource(): BackupSource {
+    return this.peer;
   }
 
   /** readTree lists a znode's data and children, for the dashboard's read-only browser. */

@@ -1,4 +1,13 @@
 export { fsyncDirectory, writeFileAtomic } from './atomic-file.js';
+export type { ConsolidatedBackup } from './backup.js';
+export {
+  BackupFormatError,
+  consolidateBackup,
+  encodeBackupTail,
+  readSnapshotBytes,
+  writeConsolidatedSnapshot,
+  writeFuzzySnapshot,
+} from './backup.js';
 export type { FileStorageOptions, StorageLogger } from './file-storage.js';
 export {
   BATCH_BYTES_MAX_DEFAULT,

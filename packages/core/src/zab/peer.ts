@@ -358,6 +358,17 @@ export class ZabPeer {
     return this.log.hasLogged(zxid);
   }
 
+  /**
+   * appliedEntriesAfter returns the applied entries above `zxid` (up to lastAppliedZxid), or null
+   * if some of them are no longer held in memory (the history was trimmed past `zxid`). A backup
+   * completes a fuzzy snapshot taken at `zxid` with them.
+   */
+  appliedEntriesAfter(zxid: Zxid): LogEntry[] | null {
+    if (this.log.base > zxid) return null;
+    const applied = this.machine.lastAppliedZxid;
+    return this.log.entries().filter((entry) => entry.zxid > zxid && entry.zxid <= applied);
+  }
+
   /** history returns the accepted entries held in memory (above the base), for checks and DIFF. */
   history(): readonly LogEntry[] {
     return this.log.entries();
