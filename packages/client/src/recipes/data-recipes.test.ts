@@ -79,6 +79,40 @@ describe('ensurePath with container', () => {
     await waitFor(() => fake.tree.stat('/apps') === null, 'the leader to delete the empty containers');
     expect(fake.tree.stat('/plain/dir')).not.toBeNull();
   });
+
+  it('starts again from the root when a parent it found existing is deleted before its child is created', async () => {
+    // Found by the real-process lock test (1 run in 13): an emptied container parent was deleted
+    // by the leader between ensurePath's NODE_EXISTS for it and the create of the next segment.
+    const fake = await ensemble(1);
+    const client = await open(fake.connectString);
+    const other = await open(fake.connectString);
+    await client.create('/vanishing');
+    let deletions = 0;
+    const create = client.create.bind(client);
+    const racing = new Proxy(client, {
+      get(target, property, receiver) {
+        if (property !== 'create') return Reflect.get(target, property, receiver);
+        return async (
+          path: string,
+          ...rest: Parameters<ZabClient['create']> extends [string, ...infer R] ? R : never
+        ) => {
+          try {
+            return await create(path, ...rest);
+          } catch (error) {
+            // The parent exists; someone deletes it before the child's create (once: the second pass creates it).
+            if (path === '/vanishing' && ZabError.isInstance(error, 'NODE_EXISTS') && deletions < 1) {
+              deletions++;
+              await other.delete('/vanishing');
+            }
+            throw error;
+          }
+        };
+      },
+    });
+    await ensurePath(racing, '/vanishing/lock');
+    expect(deletions).toBe(1);
+    expect(await client.exists('/vanishing/lock')).not.toBeNull();
+  });
 });
 
 describe('DistributedBarrier', () => {

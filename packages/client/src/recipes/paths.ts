@@ -41,7 +41,7 @@ export interface EnsurePathOptions extends CallOptions {
  * idempotent); other errors, SESSION_EXPIRED and the signal's reason are thrown.
  */
 export async function ensurePath(client: ZabClient, path: string, options: EnsurePathOptions = {}): Promise<void> {
-  const { signal, acl, container } = options;
+  const { signal } = options;
   if (path === '/') return;
   // Every step is idempotent, so a lost connection is retried (calls wait for the reconnect).
   for (;;) {
@@ -52,6 +52,24 @@ export async function ensurePath(client: ZabClient, path: string, options: Ensur
       if (!ZabError.isInstance(error, 'CONNECTION_LOSS')) throw error;
     }
   }
+  // A parent found existing may be an emptied container the leader deletes before the next
+  // segment's create (NO_NODE): start again from the root, as Curator does, a bounded number of times.
+  for (let pass = 1; ; pass++) {
+    try {
+      await createSegments(client, path, options);
+      return;
+    } catch (error) {
+      if (!ZabError.isInstance(error, 'NO_NODE') || pass >= ENSURE_PATH_PASSES_MAX) throw error;
+      signal?.throwIfAborted();
+    }
+  }
+}
+
+/** ENSURE_PATH_PASSES_MAX bounds how often ensurePath starts again after a parent vanished under it. */
+const ENSURE_PATH_PASSES_MAX = 10;
+
+async function createSegments(client: ZabClient, path: string, options: EnsurePathOptions): Promise<void> {
+  const { signal, acl, container } = options;
   let current = '';
   for (const segment of path.split('/').slice(1)) {
     current = `${current}/${segment}`;
