@@ -120,7 +120,7 @@ describe('LeaderElection: stop during start leaves no znode', () => {
     // exists (ensurePath), the create, children, the exists on the znode (leading), then waiting.
     expect(points).toBeGreaterThanOrEqual(4);
     expect(createsInFlight).toBe(1);
-  });
+  }, 30_000);
 
   it('50 stops after seeded random delays during start() leave no znode', async () => {
     const seed = 50;

@@ -49,7 +49,7 @@ describe('Lock: abandoned acquires leave no znode', () => {
       expect(createsInFlight).toBe(1);
       await holder?.release();
     }
-  });
+  }, 30_000);
 
   it('the znode of a create aborted in flight is there until the cleanup deletes it', async () => {
     const fake = await ensemble(2);

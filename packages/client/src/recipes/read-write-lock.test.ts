@@ -137,5 +137,5 @@ describe('ReadWriteLock', () => {
     }
     expect(await childrenOf(observer, '/rw-abort'), 'seed 7').toEqual([holderName]);
     await holder.release();
-  });
+  }, 30_000);
 });

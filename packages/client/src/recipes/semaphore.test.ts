@@ -136,5 +136,5 @@ describe('Semaphore', () => {
     expect(fake.tree.stat('/containers/sem/leases')?.ephemeralOwner).toBe(0);
     await lease.release();
     await waitFor(() => fake.tree.stat('/containers') === null, 'the containers to go');
-  });
+  }, 30_000);
 });
