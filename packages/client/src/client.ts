@@ -13,11 +13,12 @@ import {
   WatcherType,
   type Zxid,
 } from '@zabkit/core';
+import { type CallDeadline, deadlineOf, TIMER_MS_MAX } from './call-deadline.js';
 import { type Call, CallQueue } from './call-queue.js';
 import { Chroot } from './chroot.js';
 import { parseConnectString } from './connect-string.js';
 import { Emitter } from './emitter.js';
-import { abortReason, timeoutError, ZabError } from './errors.js';
+import { abortReason, ZabError } from './errors.js';
 import { EventQueue } from './event-queue.js';
 import { isRetryable, RetryPolicy, retrying } from './retry.js';
 import { ServerList } from './server-list.js';
@@ -64,42 +65,6 @@ const encoder = new TextEncoder();
 function toBytes(data: Data | undefined): Uint8Array {
   if (data === undefined) return new Uint8Array(0);
   return typeof data === 'string' ? encoder.encode(data) : data;
-}
-
-/** TIMER_MS_MAX is the longest delay setTimeout takes; a longer call timeout waits that long (about 24.8 days). */
-const TIMER_MS_MAX = 2 ** 31 - 1;
-
-/**
- * CallDeadline is a call's signal with its `timeoutMs` joined in: the timer aborts it with
- * OPERATION_TIMEOUT; `clear` stops the timer once the call has settled.
- */
-interface CallDeadline {
-  signal: AbortSignal | undefined;
-  clear(): void;
-}
-
-/**
- * deadlineOf joins `options.timeoutMs` (any number ≥ 0, fractions included; Infinity: none) into
- * `options.signal`; a timeout that is not such a number is a RangeError.
- */
-function deadlineOf(options: WaitOptions, op: string, path: string | undefined): CallDeadline {
-  const { signal, timeoutMs } = options;
-  if (timeoutMs === undefined || timeoutMs === Number.POSITIVE_INFINITY) return { signal, clear() {} };
-  if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0))
-    throw new RangeError(`${op}: timeoutMs must be a number >= 0: ${String(timeoutMs)}`);
-  const controller = new AbortController();
-  // A timer counts whole ms and may fire a fraction of a ms early: check, and wait out the rest.
-  const startedMs = performance.now();
-  const fire = () => {
-    const leftMs = timeoutMs - (performance.now() - startedMs);
-    if (leftMs > 0) timer = setTimeout(fire, Math.min(leftMs, TIMER_MS_MAX));
-    else controller.abort(timeoutError(timeoutMs, op, path));
-  };
-  let timer = setTimeout(fire, Math.min(timeoutMs, TIMER_MS_MAX));
-  return {
-    signal: signal === undefined ? controller.signal : AbortSignal.any([signal, controller.signal]),
-    clear: () => clearTimeout(timer),
-  };
 }
 
 /** toCredentials checks one addAuth's arguments (a TypeError names what is wrong) and encodes them. */
