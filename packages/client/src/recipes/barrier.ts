@@ -2,6 +2,7 @@ import type { ACL } from '@zabkit/core';
 import type { ZabClient } from '../client.js';
 import { ZabError } from '../errors.js';
 import { createWithParents, ensurePath, parentOf } from './paths.js';
+import { waitForWatch } from './queue.js';
 
 /** WaitOptions bound a wait: `signal` abandons it, `timeoutMs` gives up after that long (a TimeoutError DOMException, as AbortSignal.timeout). */
 export interface WaitOptions {
@@ -101,30 +102,18 @@ export async function waitUntil(
   signal: AbortSignal | undefined,
   check: (wake: () => void) => Promise<boolean>,
 ): Promise<boolean> {
-  let wake!: () => void;
-  let fail!: (error: unknown) => void;
-  const woken = new Promise<void>((resolve, reject) => {
-    wake = resolve;
-    fail = reject;
-  });
-  woken.catch(() => {});
-  const onAbort = () => fail(signal!.reason);
-  signal?.addEventListener('abort', onAbort, { once: true });
-  const offs = [
-    client.on('reconnected', () => wake()),
-    client.on('expired', () => fail(new ZabError('SESSION_EXPIRED', { op: 'wait', path }))),
-    client.on('closed', () =>
-      fail(new ZabError('SESSION_EXPIRED', { message: 'the client is closed', op: 'wait', path })),
-    ),
-  ];
-  try {
-    if (await check(() => wake())) return true;
-    await woken;
-    return false;
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
-    for (const off of offs) off();
-  }
+  let passed = false;
+  await waitForWatch(
+    client,
+    async (wake) => {
+      passed = await check(wake);
+      return passed;
+    },
+    signal,
+    (ok) => ok,
+    { op: 'wait', path },
+  );
+  return passed;
 }
 
 /** waitForDeleted resolves once `path` does not exist, retrying across connection loss; rejects as {@link waitUntil}. */

@@ -1,6 +1,5 @@
 import type { ZabClient } from '../client.js';
 import { ZabError } from '../errors.js';
-import type { WatchedEvent } from '../types.js';
 import { joinPath, nameOf, sortBySequence } from './paths.js';
 
 /**
@@ -76,9 +75,10 @@ export async function waitForTurn(
  */
 export async function waitForWatch<T>(
   client: ZabClient,
-  read: (watch: (event: WatchedEvent) => void) => Promise<T>,
+  read: (wake: () => void) => Promise<T>,
   signal: AbortSignal | undefined,
   done: (result: T) => boolean = () => false,
+  where: { op: string; path?: string } = { op: 'waitForWatch' },
 ): Promise<void> {
   let wake!: () => void;
   let fail!: (error: unknown) => void;
@@ -91,10 +91,8 @@ export async function waitForWatch<T>(
   signal?.addEventListener('abort', onAbort, { once: true });
   const offs = [
     client.on('reconnected', () => wake()),
-    client.on('expired', () => fail(new ZabError('SESSION_EXPIRED', { op: 'waitForWatch' }))),
-    client.on('closed', () =>
-      fail(new ZabError('SESSION_EXPIRED', { message: 'the client is closed', op: 'waitForWatch' })),
-    ),
+    client.on('expired', () => fail(new ZabError('SESSION_EXPIRED', where))),
+    client.on('closed', () => fail(new ZabError('SESSION_EXPIRED', { message: 'the client is closed', ...where }))),
   ];
   try {
     if (done(await read(() => wake()))) return;
