@@ -2,7 +2,7 @@ import type { ErrorCode, Reply, Request, SessionId, WatchEvent, Zxid } from '@za
 import { WatchEventType } from '@zabkit/core';
 import { FRAME_BYTES_MAX_DEFAULT } from './frame.js';
 import { decodeMessageBody, encodeMessageFrame } from './message.js';
-import { protocolVersion } from './protocol-version.js';
+import { type ProtocolVersions, protocolVersion, schemasByRange } from './protocol-version.js';
 import { errorCode, path } from './records.js';
 import { request } from './requests.js';
 import { result } from './results.js';
@@ -24,8 +24,15 @@ import {
   withDefault,
 } from './schema.js';
 
-/** CLIENT_PROTOCOL_VERSION is the client protocol this codec speaks; a connect with another is refused. */
-export const CLIENT_PROTOCOL_VERSION = 1;
+/**
+ * CLIENT_PROTOCOL_VERSIONS are the client protocol versions this codec speaks: its own and the
+ * previous one once there is one (README "Versions"). Version 1 is the first and only: a connect
+ * of another version is refused with PROTOCOL_VERSION.
+ */
+export const CLIENT_PROTOCOL_VERSIONS: ProtocolVersions = Object.freeze({ min: 1, max: 1 });
+
+/** CLIENT_PROTOCOL_VERSION is this codec's own (newest) client protocol version: CLIENT_PROTOCOL_VERSIONS.max. */
+export const CLIENT_PROTOCOL_VERSION = CLIENT_PROTOCOL_VERSIONS.max;
 /** PASSWORD_BYTES is the length of a session password (ZooKeeper's 16; all zero for a new session). */
 export const PASSWORD_BYTES = 16;
 /** WATCH_EVENT_XID is the xid of every watch event, as ZooKeeper's notification xid. */
@@ -144,7 +151,6 @@ export type ServerMessage = ConnectResponse | ConnectRefused | ReplyFrame | Watc
 const password = bytes(PASSWORD_BYTES);
 /** AUTH_CREDENTIALS_BYTES_MAX: a server refuses longer credentials with AUTH_FAILED. */
 export const AUTH_CREDENTIALS_BYTES_MAX = 4096;
-const clientVersion = protocolVersion(CLIENT_PROTOCOL_VERSION, 'client');
 
 /** replyError writes a success as 0, as ZooKeeper's ReplyHeader.err, and a failure as its error code. */
 const replyError: FieldCodec<ErrorCode | null> = {
@@ -159,57 +165,80 @@ const watchEvent = struct<WatchEvent>('WatchEvent', {
   zxid: int64,
 });
 
-/** clientMessage is the schema of client-to-server frames; kinds 1 to 15. */
-export const clientMessage = union<ClientMessage, 'kind'>('client message kind', 'kind', {
-  connectRequest: {
-    code: 1,
-    fields: {
-      protocolVersion: clientVersion,
-      lastZxidSeen: int64,
-      timeoutMs: nonNegativeInt32,
-      sessionId: int64,
-      password,
-      readOnly: withDefault(boolean, false),
+/**
+ * clientMessageSchema is the schema of client-to-server frames (kinds 1 to 15) for a server that
+ * speaks `versions`: a connectRequest of another version is a CodecError on `protocolVersion`.
+ */
+const clientMessageSchema = schemasByRange((versions: ProtocolVersions) =>
+  union<ClientMessage, 'kind'>('client message kind', 'kind', {
+    connectRequest: {
+      code: 1,
+      fields: {
+        protocolVersion: protocolVersion(versions, 'client'),
+        lastZxidSeen: int64,
+        timeoutMs: nonNegativeInt32,
+        sessionId: int64,
+        password,
+        readOnly: withDefault(boolean, false),
+      },
     },
-  },
-  request: { code: 2, fields: { xid: int32, request, linearizable: withDefault(boolean, false) } },
-  ping: { code: 3, fields: {} },
-  addAuth: { code: 4, fields: { scheme: string, credentials: bytes() } },
-});
+    request: { code: 2, fields: { xid: int32, request, linearizable: withDefault(boolean, false) } },
+    ping: { code: 3, fields: {} },
+    addAuth: { code: 4, fields: { scheme: string, credentials: bytes() } },
+  }),
+);
 
-/** serverMessage is the schema of server-to-client frames; kinds 16 to 31, so a misdirected frame is an unknown kind. */
-export const serverMessage = union<ServerMessage, 'kind'>('server message kind', 'kind', {
-  connectResponse: {
-    code: 16,
-    fields: {
-      protocolVersion: clientVersion,
-      timeoutMs: nonNegativeInt32,
-      sessionId: int64,
-      password,
-      readOnly: withDefault(boolean, false),
+/**
+ * serverMessageSchema is the schema of server-to-client frames (kinds 16 to 31, so a misdirected
+ * frame is an unknown kind) for a client that speaks `versions`: a connectResponse of another
+ * version is a CodecError on `protocolVersion`. connectRefused's shape is frozen across versions.
+ */
+const serverMessageSchema = schemasByRange((versions: ProtocolVersions) =>
+  union<ServerMessage, 'kind'>('server message kind', 'kind', {
+    connectResponse: {
+      code: 16,
+      fields: {
+        protocolVersion: protocolVersion(versions, 'client'),
+        timeoutMs: nonNegativeInt32,
+        sessionId: int64,
+        password,
+        readOnly: withDefault(boolean, false),
+      },
     },
-  },
-  connectRefused: {
-    code: 17,
-    fields: {
-      protocolVersion: uint32,
-      reason: named<ConnectRefusedReason>('connect refused reason', CONNECT_REFUSED_REASON_NUMBERS),
-      message: string,
+    connectRefused: {
+      code: 17,
+      fields: {
+        protocolVersion: uint32,
+        reason: named<ConnectRefusedReason>('connect refused reason', CONNECT_REFUSED_REASON_NUMBERS),
+        message: string,
+      },
     },
-  },
-  reply: { code: 18, fields: { xid: int32, zxid: int64, error: replyError, result: nullable(result) } },
-  watchEvent: { code: 19, fields: { xid: literal(WATCH_EVENT_XID), event: watchEvent } },
-  pong: { code: 20, fields: {} },
-});
+    reply: { code: 18, fields: { xid: int32, zxid: int64, error: replyError, result: nullable(result) } },
+    watchEvent: { code: 19, fields: { xid: literal(WATCH_EVENT_XID), event: watchEvent } },
+    pong: { code: 20, fields: {} },
+  }),
+);
+
+/** clientMessage is the schema of client-to-server frames for CLIENT_PROTOCOL_VERSIONS. */
+export const clientMessage = clientMessageSchema(CLIENT_PROTOCOL_VERSIONS);
+
+/** serverMessage is the schema of server-to-client frames for CLIENT_PROTOCOL_VERSIONS. */
+export const serverMessage = serverMessageSchema(CLIENT_PROTOCOL_VERSIONS);
 
 /** encodeClientMessage returns the frame of a client-to-server message. */
 export function encodeClientMessage(message: ClientMessage, frameBytesMax = FRAME_BYTES_MAX_DEFAULT): Uint8Array {
   return encodeMessageFrame(clientMessage, message, frameBytesMax);
 }
 
-/** decodeClientMessage reads one frame body from a client; throws CodecError naming the field. */
-export function decodeClientMessage(body: Uint8Array): ClientMessage {
-  return decodeMessageBody(clientMessage, body);
+/**
+ * decodeClientMessage reads one frame body from a client as a server that speaks `versions`
+ * (default CLIENT_PROTOCOL_VERSIONS); throws CodecError naming the field.
+ */
+export function decodeClientMessage(
+  body: Uint8Array,
+  versions: ProtocolVersions = CLIENT_PROTOCOL_VERSIONS,
+): ClientMessage {
+  return decodeMessageBody(clientMessageSchema(versions), body);
 }
 
 /** encodeServerMessage returns the frame of a server-to-client message. */
@@ -217,7 +246,13 @@ export function encodeServerMessage(message: ServerMessage, frameBytesMax = FRAM
   return encodeMessageFrame(serverMessage, message, frameBytesMax);
 }
 
-/** decodeServerMessage reads one frame body from a server; throws CodecError naming the field. */
-export function decodeServerMessage(body: Uint8Array): ServerMessage {
-  return decodeMessageBody(serverMessage, body);
+/**
+ * decodeServerMessage reads one frame body from a server as a client that speaks `versions`
+ * (default CLIENT_PROTOCOL_VERSIONS); throws CodecError naming the field.
+ */
+export function decodeServerMessage(
+  body: Uint8Array,
+  versions: ProtocolVersions = CLIENT_PROTOCOL_VERSIONS,
+): ServerMessage {
+  return decodeMessageBody(serverMessageSchema(versions), body);
 }

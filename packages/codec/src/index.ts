@@ -16,6 +16,7 @@ export {
   AUTH_CREDENTIALS_BYTES_MAX,
   AUTH_XID,
   CLIENT_PROTOCOL_VERSION,
+  CLIENT_PROTOCOL_VERSIONS,
   CONNECT_REFUSED_REASON_NUMBERS,
   clientMessage,
   decodeClientMessage,
@@ -48,12 +49,20 @@ export {
   PEER_AUTH_MODE_NUMBERS,
   PEER_HANDSHAKE_REFUSED_REASON_NUMBERS,
   PEER_PROTOCOL_VERSION,
+  PEER_PROTOCOL_VERSIONS,
   PEER_STATE_NUMBERS,
   peerHandshake,
   peerMessage,
   SYNC_MODE_NUMBERS,
 } from './peer-protocol.js';
-export { protocolVersion } from './protocol-version.js';
+export type { ProtocolVersions } from './protocol-version.js';
+export {
+  checkProtocolVersions,
+  describeProtocolVersions,
+  fallbackProtocolVersion,
+  protocolVersion,
+  speaksProtocolVersion,
+} from './protocol-version.js';
 export {
   AUTH_IDS_MAX,
   acl,

@@ -2,7 +2,7 @@ import type { CreateSessionRequest, PeerMessage, PeerState, Request, SyncMode } 
 import { FRAME_BYTES_MAX_DEFAULT } from './frame.js';
 import { decodeMessageBody, encodeMessageFrame } from './message.js';
 import { OP_CODES } from './op-codes.js';
-import { protocolVersion } from './protocol-version.js';
+import { type ProtocolVersions, protocolVersion, schemasByRange } from './protocol-version.js';
 import { authIds, logEntry, sessionPassword, snapshotRecord } from './records.js';
 import { requestVariants } from './requests.js';
 import {
@@ -20,14 +20,20 @@ import {
 } from './schema.js';
 
 /**
- * PEER_PROTOCOL_VERSION is the peer protocol this codec speaks; a peer with another is refused at
- * the handshake. Version 2 added the auth mode, nonce and proof (the shared-secret challenge).
- * Version 3: access lists in create and setACL transactions and snapshot records, the ids a
- * forwarded request carries. A version-2 member would decode them and drop the lists (its replica,
- * and any leader it became, would serve every znode open), so the two never exchange a message:
- * upgrade one member at a time, and each new member rejoins once a quorum of members is new.
+ * PEER_PROTOCOL_VERSIONS are the peer protocol versions this codec speaks. A release speaks its
+ * own version and the previous one (README "Versions"), never below the oldest whose messages
+ * this codec still has: version 3 is that oldest. Version 2 added the auth mode, nonce and proof
+ * (the shared-secret challenge). Version 3: access lists in create and setACL transactions and
+ * snapshot records, the ids a forwarded request carries. A version-2 member would decode them and
+ * drop the lists (its replica, and any leader it became, would serve every znode open), and this
+ * codec no longer writes version 2's messages, so `min` is 3, not 2: a version-2 member is
+ * refused at the handshake. The next version that changes a message raises `max` to 4 and keeps
+ * `min` at 3; until then there is no version 4 (no message means anything different in it).
  */
-export const PEER_PROTOCOL_VERSION = 3;
+export const PEER_PROTOCOL_VERSIONS: ProtocolVersions = Object.freeze({ min: 3, max: 3 });
+
+/** PEER_PROTOCOL_VERSION is this codec's own (newest) peer protocol version: PEER_PROTOCOL_VERSIONS.max. */
+export const PEER_PROTOCOL_VERSION = PEER_PROTOCOL_VERSIONS.max;
 
 /**
  * PeerAuthMode is how the two ends of a peer connection prove who they are: `none` (a plain
@@ -178,28 +184,38 @@ export const peerMessage = union<PeerMessage, 'type'>('peer message type', 'type
   barrierResult: { code: 33, fields: { epoch, id: int64, zxid } },
 });
 
-/** peerHandshake is the schema of the handshake frames (types 200 to 202, in the same number space). */
-export const peerHandshake = union<PeerHandshakeMessage, 'type'>('peer handshake type', 'type', {
-  handshake: {
-    code: 200,
-    fields: {
-      protocolVersion: protocolVersion(PEER_PROTOCOL_VERSION, 'peer'),
-      serverId,
-      auth: named<PeerAuthMode>('peer auth mode', PEER_AUTH_MODE_NUMBERS),
-      nonce: bytes(),
-      proof: bytes(),
+/**
+ * peerHandshakeSchema is the schema of the handshake frames (types 200 to 202, in the same number
+ * space) for an end that speaks `versions`: a handshake of another version is a CodecError on
+ * `protocolVersion`, checked before any other field. The refusal does not check the version and
+ * its shape is frozen across versions, so an end of any version can read why it was refused.
+ */
+const peerHandshakeSchema = schemasByRange((versions: ProtocolVersions) =>
+  union<PeerHandshakeMessage, 'type'>('peer handshake type', 'type', {
+    handshake: {
+      code: 200,
+      fields: {
+        protocolVersion: protocolVersion(versions, 'peer'),
+        serverId,
+        auth: named<PeerAuthMode>('peer auth mode', PEER_AUTH_MODE_NUMBERS),
+        nonce: bytes(),
+        proof: bytes(),
+      },
     },
-  },
-  handshakeProof: { code: 202, fields: { proof: bytes() } },
-  handshakeRefused: {
-    code: 201,
-    fields: {
-      protocolVersion: uint32,
-      reason: named<PeerHandshakeRefusedReason>('handshake refused reason', PEER_HANDSHAKE_REFUSED_REASON_NUMBERS),
-      message: string,
+    handshakeProof: { code: 202, fields: { proof: bytes() } },
+    handshakeRefused: {
+      code: 201,
+      fields: {
+        protocolVersion: uint32,
+        reason: named<PeerHandshakeRefusedReason>('handshake refused reason', PEER_HANDSHAKE_REFUSED_REASON_NUMBERS),
+        message: string,
+      },
     },
-  },
-});
+  }),
+);
+
+/** peerHandshake is the schema of the handshake frames for PEER_PROTOCOL_VERSIONS. */
+export const peerHandshake = peerHandshakeSchema(PEER_PROTOCOL_VERSIONS);
 
 /** encodePeerMessage returns the frame of a PeerMessage. */
 export function encodePeerMessage(message: PeerMessage, frameBytesMax = FRAME_BYTES_MAX_DEFAULT): Uint8Array {
@@ -216,7 +232,14 @@ export function encodePeerHandshake(message: PeerHandshakeMessage): Uint8Array {
   return encodeMessageFrame(peerHandshake, message);
 }
 
-/** decodePeerHandshake reads the first frame of a peer connection; another protocol version is a CodecError on `protocolVersion`. */
-export function decodePeerHandshake(body: Uint8Array): PeerHandshakeMessage {
-  return decodeMessageBody(peerHandshake, body);
+/**
+ * decodePeerHandshake reads the first frame of a peer connection (or the dialer's proof) as an end
+ * that speaks `versions` (default PEER_PROTOCOL_VERSIONS); a handshake of a version outside them is
+ * a CodecError on `protocolVersion` that names the range.
+ */
+export function decodePeerHandshake(
+  body: Uint8Array,
+  versions: ProtocolVersions = PEER_PROTOCOL_VERSIONS,
+): PeerHandshakeMessage {
+  return decodeMessageBody(peerHandshakeSchema(versions), body);
 }
