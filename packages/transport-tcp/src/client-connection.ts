@@ -2,14 +2,19 @@ import { connect as tcpConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import {
   type AddAuthFrame,
-  CLIENT_PROTOCOL_VERSION,
+  CLIENT_PROTOCOL_VERSIONS,
   type ClientMessage,
+  type ConnectRefused,
   type ConnectRequest,
   type ConnectResponse,
+  checkProtocolVersions,
   decodeServerMessage,
+  describeProtocolVersions,
   encodeClientMessage,
   FRAME_BYTES_MAX_DEFAULT,
+  fallbackProtocolVersion,
   type Ping,
+  type ProtocolVersions,
   type RequestFrame,
   type ServerMessage,
 } from '@zabkit/codec';
@@ -32,10 +37,22 @@ export interface ClientConnectionOptions {
   sendQueueBytesMax?: number;
   /** tls makes the connection speak TLS (to a member's secureClientPort); plain TCP without it. */
   tls?: TlsClientOptions;
+  /**
+   * protocolVersions are the client protocol versions this client speaks (default
+   * CLIENT_PROTOCOL_VERSIONS). It offers the max; a server that refuses it with PROTOCOL_VERSION
+   * naming a lower version this client speaks is connected to again, once, at that version, within
+   * the same connectTimeoutMs. Only tests of the negotiation set another range.
+   */
+  protocolVersions?: ProtocolVersions;
   /** onMessage receives replies, watch events and pongs, in the order the server sent them. */
   onMessage(message: SessionServerMessage): void;
   /** onClose is called once when the connection is gone after it was connected. */
   onClose(error: TransportError | undefined): void;
+}
+
+/** Fallback: the server refused our offer naming `version`, which we speak: connect again at it. */
+interface Fallback {
+  version: number;
 }
 
 /**
@@ -52,13 +69,40 @@ export class ClientConnection {
     readonly response: ConnectResponse,
   ) {}
 
+  /** protocolVersion is the client protocol version negotiated with the server. */
+  get protocolVersion(): number {
+    return this.response.protocolVersion;
+  }
+
   /**
    * connect resolves once the server accepted the session, or rejects with a TransportError:
    * CONNECT_TIMEOUT, REFUSED (with the server's `reason`, such as PROTOCOL_VERSION or
    * TOO_MANY_CONNECTIONS), TLS (an untrusted certificate, a port that does not speak TLS, a
-   * refused client certificate: the message says what to check), PROTOCOL or SOCKET.
+   * refused client certificate: the message says what to check), PROTOCOL or SOCKET. The version
+   * is negotiated as {@link ClientConnectionOptions.protocolVersions} says: a server of the
+   * previous release costs one more round trip.
    */
-  static connect(options: ClientConnectionOptions): Promise<ClientConnection> {
+  static async connect(options: ClientConnectionOptions): Promise<ClientConnection> {
+    const versions = checkProtocolVersions(options.protocolVersions ?? CLIENT_PROTOCOL_VERSIONS, 'client');
+    const startedMs = Date.now();
+    const first = await ClientConnection.handshake(options, versions, versions.max, false, options.connectTimeoutMs);
+    if (first instanceof ClientConnection) return first;
+    const leftMs = Math.max(1, options.connectTimeoutMs - (Date.now() - startedMs));
+    return (await ClientConnection.handshake(options, versions, first.version, true, leftMs)) as ClientConnection;
+  }
+
+  /**
+   * handshake opens one connection offering `offered`: resolves with the connection, or with a
+   * Fallback when the server refused the offer naming a version this client speaks (never when
+   * `fallback`: a retry is not retried).
+   */
+  private static handshake(
+    options: ClientConnectionOptions,
+    versions: ProtocolVersions,
+    offered: number,
+    fallback: boolean,
+    timeoutMs: number,
+  ): Promise<ClientConnection | Fallback> {
     const frameBytesMax = options.frameBytesMax ?? FRAME_BYTES_MAX_DEFAULT;
     return new Promise((resolve, reject) => {
       let connection: ClientConnection | undefined;
@@ -71,8 +115,19 @@ export class ClientConnection {
         frameBytesMax,
         sendQueueBytesMax: options.sendQueueBytesMax ?? SEND_QUEUE_BYTES_MAX_DEFAULT,
         onFrame(body) {
-          const message = decodeServerMessage(body);
+          const message = decodeServerMessage(body, versions);
           if (message.kind === 'connectRefused') {
+            if (message.reason === 'PROTOCOL_VERSION') {
+              const retryAt = fallback
+                ? undefined
+                : fallbackProtocolVersion(versions, offered, message.protocolVersion);
+              if (retryAt === undefined) throw versionRefused(remote, versions, offered, message);
+              clearTimeout(timer);
+              framed.setFrameHandler(() => {});
+              framed.close();
+              resolve({ version: retryAt });
+              return;
+            }
             throw new TransportError(
               'REFUSED',
               `${options.host}:${options.port} refused the connection: ${message.message}`,
@@ -84,10 +139,16 @@ export class ClientConnection {
           if (message.kind !== 'connectResponse') {
             throw new TransportError('PROTOCOL', `expected a connect response, got ${message.kind}`);
           }
+          if (message.protocolVersion !== offered) {
+            throw new TransportError(
+              'PROTOCOL',
+              `${remote} answered client protocol version ${message.protocolVersion} to an offer of ${offered}`,
+            );
+          }
           clearTimeout(timer);
           connection = new ClientConnection(framed, frameBytesMax, message);
           framed.setFrameHandler((next) => {
-            const session = decodeServerMessage(next);
+            const session = decodeServerMessage(next, versions);
             if (session.kind === 'connectResponse' || session.kind === 'connectRefused') {
               throw new TransportError('PROTOCOL', `unexpected ${session.kind} after the handshake`);
             }
@@ -98,6 +159,7 @@ export class ClientConnection {
         onClose(error) {
           clearTimeout(timer);
           if (connection === undefined) {
+            // After a Fallback resolved, the promise is settled: nothing below has any effect.
             if (error?.code === 'CONNECT_TIMEOUT' || error?.code === 'REFUSED' || error?.code === 'PROTOCOL') {
               reject(error);
             } else if (options.tls !== undefined && (!secured || error === undefined || error.code === 'SOCKET')) {
@@ -123,10 +185,10 @@ export class ClientConnection {
             `no connect response from ${options.host}:${options.port} within ${options.connectTimeoutMs} ms`,
           ),
         );
-      }, options.connectTimeoutMs);
+      }, timeoutMs);
       const request: ClientMessage = {
         kind: 'connectRequest',
-        protocolVersion: CLIENT_PROTOCOL_VERSION,
+        protocolVersion: offered,
         ...options.request,
       };
       framed.send(encodeClientMessage(request, frameBytesMax));
@@ -157,4 +219,18 @@ export class ClientConnection {
   close(): void {
     this.framed.close();
   }
+}
+
+/** versionRefused explains a refusal of the offered version with nothing left to retry: both ends' versions. */
+function versionRefused(
+  remote: string,
+  versions: ProtocolVersions,
+  offered: number,
+  refusal: ConnectRefused,
+): TransportError {
+  return new TransportError(
+    'REFUSED',
+    `${remote} refused client protocol version ${offered}: ${refusal.message} (the server speaks up to version ${refusal.protocolVersion}, this client ${describeProtocolVersions(versions)})`,
+    { reason: refusal.reason },
+  );
 }

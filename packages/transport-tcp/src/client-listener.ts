@@ -2,13 +2,16 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { type TLSSocket, type Server as TlsServer, createServer as tlsCreateServer } from 'node:tls';
 import {
   CLIENT_PROTOCOL_VERSION,
+  CLIENT_PROTOCOL_VERSIONS,
   CodecError,
   type ConnectRefusedReason,
   type ConnectRequest,
+  checkProtocolVersions,
   decodeClientMessage,
   encodeServerMessage,
   FRAME_BYTES_MAX_DEFAULT,
   FRAME_HEADER_BYTES,
+  type ProtocolVersions,
 } from '@zabkit/codec';
 import { decodeConnectRequest, type JuteConnectRequest, JuteError } from '@zabkit/jute';
 import { TransportError } from './errors.js';
@@ -69,6 +72,14 @@ export interface ClientListenerOptions {
    * not allowed. Absent: no four-letter words.
    */
   fourLetterWord?: (word: string) => string | null;
+  /**
+   * protocolVersions are the client protocol versions this port speaks (default
+   * CLIENT_PROTOCOL_VERSIONS; ignored on a `zookeeper` port). A ConnectRequest of one of them is
+   * answered at that version (ServerConnection.protocolVersion); another is refused with
+   * PROTOCOL_VERSION naming this port's max, and a newer client retries at it. Only tests of the
+   * negotiation set another range.
+   */
+  protocolVersions?: ProtocolVersions;
 }
 
 /** FOUR_LETTER_WORDS are the words ZooKeeper knows (a connection whose first four bytes are one is a command, not a client). */
@@ -132,6 +143,7 @@ export class ClientListener {
   private readonly frameTimeoutMs: number;
   private readonly partialFrameBudget: PartialFrameBudget;
   private readonly logger: TransportLogger;
+  private readonly versions: ProtocolVersions;
   private nextId = 1;
   private closing = false;
   private partialFrameBudgetCloses = 0;
@@ -149,6 +161,7 @@ export class ClientListener {
     }
     this.partialFrameBudget = new PartialFrameBudget(partialFrameBytesMax);
     this.logger = options.logger ?? SILENT_LOGGER;
+    this.versions = checkProtocolVersions(options.protocolVersions ?? CLIENT_PROTOCOL_VERSIONS, 'client');
     const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
     if (options.tls === undefined) {
       this.server = createServer((socket) => this.accept(socket));
@@ -308,7 +321,7 @@ export class ClientListener {
         }
         let request: ReturnType<typeof decodeClientMessage>;
         try {
-          request = decodeClientMessage(body);
+          request = decodeClientMessage(body, this.versions);
         } catch (error) {
           if (!CodecError.isInstance(error)) throw error;
           refuse(error.field === 'protocolVersion' ? 'PROTOCOL_VERSION' : 'BAD_REQUEST', error.message);
@@ -318,10 +331,10 @@ export class ClientListener {
           refuse('BAD_REQUEST', `expected a connect request, got ${request.kind}`);
           return;
         }
-        connection = new ServerConnection(framed, this.frameBytesMax, this.nextId++);
+        connection = new ServerConnection(framed, this.frameBytesMax, this.nextId++, request.protocolVersion);
         const accepted = connection;
         framed.setFrameHandler((next: Uint8Array) => {
-          const message = decodeClientMessage(next);
+          const message = decodeClientMessage(next, this.versions);
           if (message.kind === 'connectRequest') throw new TransportError('PROTOCOL', 'a second connect request');
           accepted.deliver(message, FRAME_HEADER_BYTES + next.length);
         });
@@ -347,9 +360,8 @@ export class ClientListener {
         framed.close();
         return;
       }
-      framed.send(
-        encodeServerMessage({ kind: 'connectRefused', protocolVersion: CLIENT_PROTOCOL_VERSION, reason, message }),
-      );
+      // A refusal names this port's newest version: a newer client retries at it.
+      framed.send(encodeServerMessage({ kind: 'connectRefused', protocolVersion: this.versions.max, reason, message }));
       framed.close();
     };
     const totalMax = this.options.connectionsMax ?? 1024;

@@ -2,15 +2,20 @@ import { createServer, type Server, type Socket, connect as tcpConnect } from 'n
 import { type TLSSocket, connect as tlsConnect, createServer as tlsCreateServer } from 'node:tls';
 import {
   CodecError,
+  checkProtocolVersions,
   decodePeerHandshake,
   decodePeerMessage,
+  describeProtocolVersions,
   encodePeerHandshake,
   encodePeerMessage,
   FRAME_BYTES_MAX_DEFAULT,
-  PEER_PROTOCOL_VERSION,
+  fallbackProtocolVersion,
+  PEER_PROTOCOL_VERSIONS,
   type PeerAuthMode,
   type PeerHandshakeMessage,
+  type PeerHandshakeRefused,
   type PeerHandshakeRefusedReason,
+  type ProtocolVersions,
 } from '@zabkit/codec';
 import type { PeerMessage } from '@zabkit/core';
 import { BACKOFF_DEFAULTS, backoffDelayMs } from './backoff.js';
@@ -79,6 +84,25 @@ export interface PeerMeshOptions {
    * is closed before anything it says reaches the protocol. With `secret` too, both checks run.
    */
   tls?: PeerTlsOptions;
+  /**
+   * protocolVersions are the peer protocol versions this end speaks (default
+   * PEER_PROTOCOL_VERSIONS: the codec's own and the previous one). Each connection negotiates one
+   * (README "Versions"): the dialer offers its max; the acceptor answers with it if it speaks it,
+   * else refuses naming its own max, and the dialer retries once at that version if it speaks it.
+   * The mesh carries frames the same way at every version: what a version changes is the codec's
+   * and the host's business ({@link PeerMesh.protocolVersion}). Only tests of the negotiation set
+   * another range.
+   */
+  protocolVersions?: ProtocolVersions;
+  /**
+   * announceVersion is for tests of a rolling upgrade only: the version this end offers first when
+   * it dials (default: protocolVersions.max), as a member of a later release would. It only
+   * announces: this end still accepts, answers and falls back within protocolVersions, so against
+   * members of today's release it ends up at a version it speaks (an acceptor that speaks the
+   * announced version would answer with it, and this end would close that connection as PROTOCOL,
+   * since it speaks no such version).
+   */
+  announceVersion?: number;
   logger?: TransportLogger;
 }
 
@@ -95,6 +119,8 @@ interface Peer {
   attempt: number;
   /** lastFailure: the code and reason of the last failed dial, so a repeated refusal is logged once. */
   lastFailure?: string | undefined;
+  /** protocolVersion: the version negotiated on `connection` (undefined without one). */
+  protocolVersion: number | undefined;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -103,6 +129,24 @@ const EMPTY = new Uint8Array(0);
 function wrongCertificate(remote: string, id: number, socket: Socket): string {
   const names = certificateNames(socket);
   return `${remote} claims to be server ${id} but its certificate names ${names.length === 0 ? 'nothing' : names.join(', ')}, not ${memberCertificateName(id)}`;
+}
+
+/**
+ * versionRefused explains a refusal of the version this end offered, with nothing left to retry:
+ * both ends' versions, so whoever reads it knows which member to upgrade.
+ */
+function versionRefused(
+  self: number,
+  versions: ProtocolVersions,
+  id: number,
+  offered: number,
+  reply: PeerHandshakeRefused,
+) {
+  return new TransportError(
+    'REFUSED',
+    `server ${id} refused peer protocol version ${offered} (${reply.message}); server ${id} speaks up to version ${reply.protocolVersion}, server ${self} speaks ${describeProtocolVersions(versions)}: upgrade the older member`,
+    { reason: reply.reason },
+  );
 }
 
 /** authMismatch explains why two members cannot talk: one has the shared secret and the other has not. */
@@ -118,8 +162,10 @@ function authMismatch(self: number, mode: PeerAuthMode, other: number): string {
  * higher one too (it does when it has no connection, to ask for one): the higher answers the
  * handshake, drops that connection and dials back at once, so however the two race they end with
  * exactly one connection, the higher one's. Each connection starts with a handshake each way
- * ({protocolVersion, serverId, auth, nonce, proof}); another version, an unknown server, our own id
- * or another auth mode are refused with a handshakeRefused frame. With a `secret`, the acceptor
+ * ({protocolVersion, serverId, auth, nonce, proof}); a version this end does not speak, an unknown
+ * server, our own id or another auth mode are refused with a handshakeRefused frame. The version is
+ * negotiated per connection (see {@link PeerMeshOptions.protocolVersions}) and bound into the
+ * proofs. With a `secret`, the acceptor
  * proves itself in its handshake and the dialer in a third frame (see peer-auth.ts); only then is
  * the connection adopted, so an outsider can neither deliver a message nor displace a connection. Lost connections are retried with capped exponential backoff and full
  * jitter. Sends are queued and batched per event-loop turn; a peer whose queue passes
@@ -138,6 +184,9 @@ export class PeerMesh implements PeerTransport {
   private readonly secret: Uint8Array | undefined;
   private readonly authMode: PeerAuthMode;
   private readonly tls: PeerTlsOptions | undefined;
+  private readonly versions: ProtocolVersions;
+  /** announceVersion: the version a dial offers first. */
+  private readonly announceVersion: number;
   private readonly peers = new Map<number, Peer>();
   private readonly sockets = new Set<Socket>();
   /** handshaking: with tls, the raw sockets accepted, from accept until they close (their TLS handshake included). */
@@ -146,7 +195,7 @@ export class PeerMesh implements PeerTransport {
   private started = false;
   private closed = false;
   private messageHandler: (from: number, message: PeerMessage) => void = () => {};
-  private peerUpHandler: (serverId: number) => void = () => {};
+  private peerUpHandler: (serverId: number, protocolVersion: number) => void = () => {};
   private peerDownHandler: (serverId: number, error: Error | undefined) => void = () => {};
 
   constructor(private readonly options: PeerMeshOptions) {
@@ -169,6 +218,11 @@ export class PeerMesh implements PeerTransport {
     this.authMode = this.secret === undefined ? 'none' : 'hmac-sha256';
     if (this.sendQueueBytesMax < this.frameBytesMax + 4) {
       throw new RangeError('sendQueueBytesMax must hold at least one frame of frameBytesMax');
+    }
+    this.versions = checkProtocolVersions(options.protocolVersions ?? PEER_PROTOCOL_VERSIONS, 'peer');
+    this.announceVersion = options.announceVersion ?? this.versions.max;
+    if (!Number.isInteger(this.announceVersion) || this.announceVersion < this.versions.max) {
+      throw new RangeError(`announceVersion must be at least protocolVersions.max (${this.versions.max})`);
     }
     this.tls = options.tls;
     if (this.tls === undefined) {
@@ -194,7 +248,8 @@ export class PeerMesh implements PeerTransport {
   onMessage(handler: (from: number, message: PeerMessage) => void): void {
     this.messageHandler = handler;
   }
-  onPeerUp(handler: (serverId: number) => void): void {
+  /** onPeerUp: `protocolVersion` is the version negotiated on the new connection. */
+  onPeerUp(handler: (serverId: number, protocolVersion: number) => void): void {
     this.peerUpHandler = handler;
   }
   onPeerDown(handler: (serverId: number, error: Error | undefined) => void): void {
@@ -238,7 +293,14 @@ export class PeerMesh implements PeerTransport {
     }
     for (const [id, address] of wanted) {
       if (this.peers.has(id)) continue;
-      const peer: Peer = { address, connection: undefined, dial: undefined, timer: undefined, attempt: 0 };
+      const peer: Peer = {
+        address,
+        connection: undefined,
+        dial: undefined,
+        timer: undefined,
+        attempt: 0,
+        protocolVersion: undefined,
+      };
       this.peers.set(id, peer);
       if (this.started && !this.closed) this.dial(peer);
     }
@@ -265,6 +327,21 @@ export class PeerMesh implements PeerTransport {
     if (peer.connection !== undefined) return 'connected';
     if (peer.dial !== undefined) return 'connecting';
     return peer.timer !== undefined ? 'waiting' : 'idle';
+  }
+
+  /**
+   * protocolVersion is the peer protocol version negotiated with a connected peer (undefined while
+   * not connected): what the host gates a feature on, e.g. only when every member speaks at least
+   * the version that carries it.
+   */
+  protocolVersion(serverId: number): number | undefined {
+    const peer = this.peers.get(serverId);
+    return peer?.connection === undefined ? undefined : peer.protocolVersion;
+  }
+
+  /** protocolVersions are the peer protocol versions this end speaks. */
+  get protocolVersions(): ProtocolVersions {
+    return this.versions;
   }
 
   /** queuedBytes is what waits to be sent to a peer (0 without a connection); never above sendQueueBytesMax. */
@@ -308,11 +385,11 @@ export class PeerMesh implements PeerTransport {
     });
   }
 
-  /** handshake is this server's handshake frame with the given nonce and proof (empty without a secret). */
-  private handshake(nonce: Uint8Array, proof: Uint8Array): Uint8Array {
+  /** handshake is this server's handshake frame at `version` with the given nonce and proof (empty without a secret). */
+  private handshake(version: number, nonce: Uint8Array, proof: Uint8Array): Uint8Array {
     return encodePeerHandshake({
       type: 'handshake',
-      protocolVersion: PEER_PROTOCOL_VERSION,
+      protocolVersion: version,
       serverId: this.serverId,
       auth: this.authMode,
       nonce,
@@ -323,9 +400,11 @@ export class PeerMesh implements PeerTransport {
   /**
    * dial connects to a peer unless a connection or a dial exists; for a higher id it is a request to
    * be dialed. With a secret, the dialer checks the acceptor's proof before it sends its own, so it
-   * never proves anything to a server that has not proved itself first.
+   * never proves anything to a server that has not proved itself first. It offers `offered` (first
+   * announceVersion); refused with PROTOCOL_VERSION naming a lower version it speaks, it dials
+   * again at once at that version (`fallback`), and only once.
    */
-  private dial(peer: Peer): void {
+  private dial(peer: Peer, offered = this.announceVersion, fallback = false): void {
     if (this.closed || peer.connection !== undefined || peer.dial !== undefined) return;
     clearTimeout(peer.timer);
     peer.timer = undefined;
@@ -338,25 +417,42 @@ export class PeerMesh implements PeerTransport {
     let handshaken = false;
     /** failure: why this end refused the acceptor (the connection is closed gracefully so the refusal gets out). */
     let failure: TransportError | undefined;
+    /** retryAt: the acceptor refused our offer naming a version we speak: dial again at it. */
+    let retryAt: number | undefined;
     const refuse = (reason: PeerHandshakeRefusedReason, message: string) => {
       failure = new TransportError('REFUSED', message, { reason });
       framed.setFrameHandler(() => {});
       framed.send(
-        encodePeerHandshake({ type: 'handshakeRefused', protocolVersion: PEER_PROTOCOL_VERSION, reason, message }),
+        encodePeerHandshake({ type: 'handshakeRefused', protocolVersion: this.versions.max, reason, message }),
       );
       framed.close();
     };
     const framed = this.framed(
       socket,
       (body) => {
-        const reply = decodePeerHandshake(body);
+        const reply = decodePeerHandshake(body, this.versions);
         if (reply.type === 'handshakeRefused') {
+          if (reply.reason === 'PROTOCOL_VERSION') {
+            // Not authenticated (nothing is before the handshake): see README "Versions" for why a
+            // forged refusal can cost at most a fallback to a version this end still speaks.
+            retryAt = fallback ? undefined : fallbackProtocolVersion(this.versions, offered, reply.protocolVersion);
+            if (retryAt === undefined) throw versionRefused(this.serverId, this.versions, id, offered, reply);
+            framed.setFrameHandler(() => {});
+            framed.close();
+            return;
+          }
           throw new TransportError('REFUSED', `server ${id} refused the handshake: ${reply.message}`, {
             reason: reply.reason,
           });
         }
         if (reply.type !== 'handshake') {
           throw new TransportError('PROTOCOL', `${remote} sent ${reply.type} before its handshake`);
+        }
+        if (reply.protocolVersion !== offered) {
+          throw new TransportError(
+            'PROTOCOL',
+            `${remote} answered peer protocol version ${reply.protocolVersion} to an offer of ${offered}`,
+          );
         }
         if (reply.serverId !== id) {
           throw new TransportError('PROTOCOL', `${remote} is server ${reply.serverId}, expected server ${id}`);
@@ -371,7 +467,7 @@ export class PeerMesh implements PeerTransport {
         }
         if (this.secret !== undefined) {
           const transcript: PeerTranscript = {
-            protocolVersion: PEER_PROTOCOL_VERSION,
+            protocolVersion: offered,
             dialerId: this.serverId,
             acceptorId: id,
             dialerNonce,
@@ -395,7 +491,7 @@ export class PeerMesh implements PeerTransport {
         handshaken = true;
         peer.dial = undefined;
         peer.lastFailure = undefined;
-        if (id < this.serverId) this.adopt(peer, framed);
+        if (id < this.serverId) this.adopt(peer, framed, offered);
         // A higher id answers and then drops this connection; it dials us back.
         else framed.setFrameHandler(() => {});
       },
@@ -404,6 +500,14 @@ export class PeerMesh implements PeerTransport {
         const error = failure ?? closeError;
         if (peer.dial === framed) peer.dial = undefined;
         if (peer.connection === framed) return;
+        if (retryAt !== undefined && !handshaken && !this.closed && this.peers.get(id) === peer) {
+          this.logger.info(
+            { peer: id, remote, offered, protocolVersion: retryAt },
+            `server ${id} speaks peer protocol version ${retryAt} at most: dialing again at version ${retryAt}`,
+          );
+          this.dial(peer, retryAt, true);
+          return;
+        }
         if (!handshaken || id > this.serverId) {
           if (!handshaken && error !== undefined && error.code !== 'CLOSED') this.dialFailed(peer, remote, error);
           this.retry(peer);
@@ -420,7 +524,7 @@ export class PeerMesh implements PeerTransport {
       );
     });
     socket.once('connect', () => {
-      framed.send(this.handshake(dialerNonce, EMPTY));
+      framed.send(this.handshake(offered, dialerNonce, EMPTY));
     });
   }
 
@@ -480,14 +584,15 @@ export class PeerMesh implements PeerTransport {
     const refuse = (reason: PeerHandshakeRefusedReason, message: string) => {
       finish();
       this.logger.warn({ remote, peer: claimed, reason }, `peer connection refused: ${message}`);
+      // A refusal names this end's newest version: a newer dialer retries at it (README "Versions").
       framed.send(
-        encodePeerHandshake({ type: 'handshakeRefused', protocolVersion: PEER_PROTOCOL_VERSION, reason, message }),
+        encodePeerHandshake({ type: 'handshakeRefused', protocolVersion: this.versions.max, reason, message }),
       );
       framed.close();
     };
     const decode = (body: Uint8Array): PeerHandshakeMessage | undefined => {
       try {
-        return decodePeerHandshake(body);
+        return decodePeerHandshake(body, this.versions);
       } catch (error) {
         if (!CodecError.isInstance(error)) throw error;
         refuse(error.field === 'protocolVersion' ? 'PROTOCOL_VERSION' : 'BAD_HANDSHAKE', error.message);
@@ -500,6 +605,8 @@ export class PeerMesh implements PeerTransport {
         return;
       }
       const id = handshake.serverId;
+      // The dialer's offer, which this end speaks (decoding checked it): the connection's version.
+      const version = handshake.protocolVersion;
       claimed = id;
       if (id === this.serverId) {
         refuse('SAME_SERVER_ID', `server ${id} is this server's own id`);
@@ -520,8 +627,8 @@ export class PeerMesh implements PeerTransport {
       if (this.secret === undefined) {
         // Done: the deadline must go now, or it would fire on the adopted connection later.
         finish();
-        framed.send(this.handshake(EMPTY, EMPTY));
-        this.authenticated(id, framed, remote);
+        framed.send(this.handshake(version, EMPTY, EMPTY));
+        this.authenticated(id, framed, remote, version);
         return;
       }
       if (handshake.nonce.length !== PEER_NONCE_BYTES) {
@@ -529,13 +636,13 @@ export class PeerMesh implements PeerTransport {
         return;
       }
       transcript = {
-        protocolVersion: PEER_PROTOCOL_VERSION,
+        protocolVersion: version,
         dialerId: id,
         acceptorId: this.serverId,
         dialerNonce: handshake.nonce,
         acceptorNonce: newPeerNonce(),
       };
-      framed.send(this.handshake(transcript.acceptorNonce, peerProof(this.secret, 'acceptor', transcript)));
+      framed.send(this.handshake(version, transcript.acceptorNonce, peerProof(this.secret, 'acceptor', transcript)));
       stage = 'proof';
     };
     const onProof = (message: PeerHandshakeMessage, secret: Uint8Array, proven: PeerTranscript) => {
@@ -560,7 +667,7 @@ export class PeerMesh implements PeerTransport {
         return;
       }
       finish();
-      this.authenticated(proven.dialerId, framed, remote);
+      this.authenticated(proven.dialerId, framed, remote, proven.protocolVersion);
     };
     const framed = this.framed(
       socket,
@@ -584,8 +691,8 @@ export class PeerMesh implements PeerTransport {
     );
   }
 
-  /** authenticated takes an accepted connection whose handshake (and proof) completed. */
-  private authenticated(id: number, framed: FramedSocket, remote: string): void {
+  /** authenticated takes an accepted connection whose handshake (and proof) completed at `version`. */
+  private authenticated(id: number, framed: FramedSocket, remote: string, version: number): void {
     const peer = this.peers.get(id);
     if (peer === undefined || this.closed) {
       // The member list changed while the handshake ran.
@@ -610,10 +717,10 @@ export class PeerMesh implements PeerTransport {
     clearTimeout(peer.timer);
     peer.timer = undefined;
     peer.lastFailure = undefined;
-    this.adopt(peer, framed);
+    this.adopt(peer, framed, version);
   }
 
-  private adopt(peer: Peer, framed: FramedSocket): void {
+  private adopt(peer: Peer, framed: FramedSocket, version: number): void {
     const id = peer.address.id;
     if (peer.connection !== undefined && peer.connection !== framed) {
       const old = peer.connection;
@@ -623,17 +730,19 @@ export class PeerMesh implements PeerTransport {
       this.peerDownHandler(id, error);
     }
     peer.connection = framed;
+    peer.protocolVersion = version;
     peer.attempt = 0;
     framed.setFrameHandler((body) => this.messageHandler(id, decodePeerMessage(body)));
     const onClose = (error: TransportError | undefined) => {
       if (peer.connection !== framed) return;
       peer.connection = undefined;
+      peer.protocolVersion = undefined;
       this.logger.info({ peer: id, error: error?.message }, 'peer connection lost');
       this.peerDownHandler(id, error);
       this.retry(peer);
     };
     framed.setCloseHandler(onClose);
-    this.logger.info({ peer: id }, 'peer connection established');
-    this.peerUpHandler(id);
+    this.logger.info({ peer: id, protocolVersion: version }, 'peer connection established');
+    this.peerUpHandler(id, version);
   }
 }

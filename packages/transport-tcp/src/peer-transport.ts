@@ -15,8 +15,16 @@ export interface PeerTransport {
   send(to: number, message: PeerMessage): boolean;
   /** onMessage sets the handler of every message received, with the sender's server id. */
   onMessage(handler: (from: number, message: PeerMessage) => void): void;
-  /** onPeerUp sets the handler called when a connection to a server is established. */
-  onPeerUp(handler: (serverId: number) => void): void;
+  /**
+   * onPeerUp sets the handler called when a connection to a server is established, with the peer
+   * protocol version the two negotiated for it.
+   */
+  onPeerUp(handler: (serverId: number, protocolVersion: number) => void): void;
+  /**
+   * protocolVersion is the version negotiated with a connected server (undefined while not
+   * connected): a host turns on a feature of version N only when every member it needs speaks N.
+   */
+  protocolVersion(serverId: number): number | undefined;
   /** onPeerDown sets the handler called when an established connection is lost. */
   onPeerDown(handler: (serverId: number, error: Error | undefined) => void): void;
   /** disconnect drops the connection to a peer (it reconnects as after any break). */

@@ -40,6 +40,11 @@ export class ServerConnection {
     protected readonly frameBytesMax: number,
     /** id numbers connections in the order the listener accepted them, for logs. */
     readonly id: number,
+    /**
+     * protocolVersion is the version of `protocol` negotiated with this client: the one its
+     * ConnectRequest offered, which the listener speaks (0 for ZooKeeper's jute, which has one).
+     */
+    readonly protocolVersion: number = CLIENT_PROTOCOL_VERSION,
   ) {}
 
   /** remoteAddress is the client's address. */
@@ -115,7 +120,7 @@ export class ServerConnection {
     this.state = 'accepted';
     this.framed.send(
       encodeServerMessage(
-        { kind: 'connectResponse', protocolVersion: CLIENT_PROTOCOL_VERSION, ...response },
+        { kind: 'connectResponse', protocolVersion: this.protocolVersion, ...response },
         this.frameBytesMax,
       ),
     );
@@ -127,7 +132,7 @@ export class ServerConnection {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.framed.send(
-      encodeServerMessage({ kind: 'connectRefused', protocolVersion: CLIENT_PROTOCOL_VERSION, reason, message }),
+      encodeServerMessage({ kind: 'connectRefused', protocolVersion: this.protocolVersion, reason, message }),
     );
     this.framed.close();
   }

@@ -61,7 +61,7 @@ export class ZooKeeperConnection extends ServerConnection {
     /** readOnlySent: the client's ConnectRequest had the readOnly byte (3.4-era clients do not send it, nor expect it back). */
     private readonly readOnlySent: boolean,
   ) {
-    super(framed, frameBytesMax, id);
+    super(framed, frameBytesMax, id, 0);
   }
 
   override accept(response: Omit<ConnectResponse, 'kind' | 'protocolVersion'>): void {
