@@ -48,6 +48,11 @@ export interface StartEnsembleOptions {
    * free ports, `{ basePort }` for basePort, basePort + 1, … (`dev` uses 2181, ZooKeeper's).
    */
   zookeeper?: true | { basePort: number };
+  /**
+   * env: extra environment variables for a member's process, by id (on every start and restart),
+   * e.g. a test hook such as ZABKIT_TEST_PEER_PROTOCOL_ANNOUNCE for one member.
+   */
+  env?: (memberId: number) => Record<string, string>;
   /** onLog receives every line a member writes (JSON log lines), with the member id. */
   onLog?: (memberId: number, line: string) => void;
   /** readyTimeoutMs bounds the wait for an established leader with every member serving (default 30 s). */
@@ -240,6 +245,7 @@ export async function startEnsemble(options: StartEnsembleOptions): Promise<Ense
   const launch = (member: EnsembleMember): void => {
     const child = spawn(process.execPath, [binPath(), 'start', '--config', member.configPath], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...(options.env === undefined ? {} : { env: { ...process.env, ...options.env(member.id) } }),
     });
     running.add(child);
     processes.set(member.id, child);

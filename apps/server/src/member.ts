@@ -1,5 +1,10 @@
 import { randomInt } from 'node:crypto';
-import type { ConnectRequest } from '@zabkit/codec';
+import {
+  CLIENT_PROTOCOL_VERSIONS,
+  type ConnectRequest,
+  PEER_PROTOCOL_VERSIONS,
+  type ProtocolVersions,
+} from '@zabkit/codec';
 import {
   createPrng,
   createTreeMachine,
@@ -25,6 +30,7 @@ import { isLoopbackHost, limitsOf, readPeerSecret, type ServerConfig } from './c
 import { answerFourLetterWord, type FourLetterWordFacts } from './four-letter-words.js';
 import { Metrics } from './metrics.js';
 import { readPeerTls } from './peer-tls-files.js';
+import { PEER_PROTOCOL_ANNOUNCE_ENV, peerProtocolAnnounce } from './protocol-announce.js';
 import { RequestBudget } from './request-budget.js';
 import { StorageHealth } from './storage-health.js';
 
@@ -54,7 +60,18 @@ export interface MemberStatus {
     adminPort: number;
     connected: boolean;
     lastContactMs: number | null;
+    /**
+     * protocolVersion: for a peer, the peer protocol version negotiated on the connection to it
+     * (null while not connected); for this member, its own newest version.
+     */
+    protocolVersion: number | null;
   }[];
+  /**
+   * protocolVersions are the versions this member speaks (README "Rolling upgrade"): peer and
+   * client ranges, and the peer version it announces when it dials (above peer.max only under the
+   * test hook ZABKIT_TEST_PEER_PROTOCOL_ANNOUNCE).
+   */
+  protocolVersions: { peer: ProtocolVersions; peerAnnounced: number; client: ProtocolVersions };
   sessions: number;
   connections: number;
   znodes: number;
@@ -89,6 +106,8 @@ export class Member {
   private readonly startedMs = Date.now();
   private readonly lastContactMs = new Map<number, number>();
   private readonly upPeers = new Set<number>();
+  /** announceVersion: the peer protocol version the mesh offers first (the test hook's, or its own). */
+  private announceVersion: number = PEER_PROTOCOL_VERSIONS.max;
   private fatalHandler: (error: Error) => void = () => {};
   private readonly budget: RequestBudget<ServerConnection>;
   private readonly driver: ReadyDriver;
@@ -193,6 +212,13 @@ export class Member {
     );
     const metrics = new Metrics(config.id);
     let member: Member | undefined;
+    const announceVersion = peerProtocolAnnounce(process.env);
+    if (announceVersion !== undefined) {
+      logger.warn(
+        { announceVersion, protocolVersions: PEER_PROTOCOL_VERSIONS },
+        `${PEER_PROTOCOL_ANNOUNCE_ENV} is set: this member announces peer protocol version ${announceVersion} when it dials (a test of a rolling upgrade; it speaks only its own versions)`,
+      );
+    }
     const mesh = new PeerMesh({
       serverId: config.id,
       listen: { host: self.host, port: self.peerPort },
@@ -203,6 +229,7 @@ export class Member {
       sendQueueBytesMax: peerQueueBytesMax,
       secret: config.peerSecretFile === undefined ? undefined : readPeerSecret(config.peerSecretFile),
       ...(config.peerTls === undefined ? {} : { tls: readPeerTls(config.peerTls, config.id) }),
+      ...(announceVersion === undefined ? {} : { announceVersion }),
       logger: logger.child({ component: 'peers' }),
     });
     const clientPortOptions = {
@@ -249,6 +276,7 @@ export class Member {
     }
     member = new Member(config, limits, peer, storage, mesh, listener, metrics, logger, secureListener);
     member.zookeeperListeners = zookeeperListeners;
+    member.announceVersion = announceVersion ?? mesh.protocolVersions.max;
     mesh.onMessage((from, message) => member?.onPeerMessage(from, message));
     mesh.onPeerUp((id) => member?.upPeers.add(id));
     mesh.onPeerDown((id) => {
@@ -694,8 +722,17 @@ export class Member {
           adminPort: member.adminPort,
           connected: member.id === this.config.id || this.upPeers.has(member.id),
           lastContactMs: member.id === this.config.id ? 0 : contact === undefined ? null : now - contact,
+          protocolVersion:
+            member.id === this.config.id
+              ? this.mesh.protocolVersions.max
+              : (this.mesh.protocolVersion(member.id) ?? null),
         };
       }),
+      protocolVersions: {
+        peer: this.mesh.protocolVersions,
+        peerAnnounced: this.announceVersion,
+        client: CLIENT_PROTOCOL_VERSIONS,
+      },
       sessions: stats.sessions,
       connections: this.clients.connections.size,
       znodes: stats.znodes,
