@@ -364,3 +364,51 @@ describe('FileStorage snapshots and retention', () => {
     expect(SEGMENT_HEADER_BYTES).toBe(28);
   });
 });
+
+describe('files of a newer format (a downgrade across a format change)', () => {
+  // A later release that changes a format writes a higher version after the magic. This release
+  // must refuse such a file with NEWER_FORMAT and leave it as it is: not truncate or remove a
+  // segment whose records it cannot find, not skip a snapshot as corrupt.
+  async function written() {
+    const context = setup({ snapshotRetainCount: 3 });
+    const storage = await context.open();
+    await storage.load();
+    await storage.saveEpochs({ acceptedEpoch: 1, currentEpoch: 1 });
+    for (let counter = 1; counter <= 20; counter += 4) await storage.append(entries(1, counter, counter + 3));
+    await storage.saveSnapshot({ zxid: makeZxid(1, 8), timeMs: 1 }, snapshotRecords(30, 8));
+    await storage.close();
+    return context;
+  }
+
+  const cases: { what: string; path: (disk: SimulatedDisk) => string; versionByte: number }[] = [
+    { what: 'epochs file', path: () => `${DIR}/epochs`, versionByte: 7 },
+    { what: 'log segment', path: (disk) => segments(disk)[0] as string, versionByte: 5 },
+    { what: 'snapshot', path: () => `${DIR}/${snapshotName(makeZxid(1, 8))}`, versionByte: 5 },
+  ];
+  for (const { what, path, versionByte } of cases) {
+    it(`refuses a ${what} of format version 2 and changes nothing`, async () => {
+      const { disk, warnings, open } = await written();
+      const file = path(disk);
+      disk.corrupt(file, versionByte, 0x03); // version 1 → 2
+      const before = new Map(disk.files().map((name) => [name, disk.durableFile(name)]));
+      const error = await refusal((await open()).load());
+      expect(error).toMatchObject({ code: 'NEWER_FORMAT', file });
+      expect(error.message).toMatch(/format version 2 is newer than this release reads \(1\)/);
+      expect(new Map(disk.files().map((name) => [name, disk.durableFile(name)]))).toEqual(before);
+      expect(warnings).toEqual([]);
+    });
+  }
+
+  it('does not take a newer newest segment, whose records it cannot read, for one cut short', async () => {
+    const { disk, open } = await written();
+    const newest = segments(disk).at(-1) as string;
+    // The later release's records are unknown here: keep only the header, bump its version.
+    disk.replaceFile(
+      newest,
+      (disk.durableFile(newest) as Uint8Array).slice(0, SEGMENT_HEADER_BYTES + 40).fill(0, SEGMENT_HEADER_BYTES),
+    );
+    disk.corrupt(newest, 5, 0x03);
+    expect(await refusal((await open()).load())).toMatchObject({ code: 'NEWER_FORMAT', file: newest });
+    expect(segments(disk)).toContain(newest);
+  });
+});

@@ -11,8 +11,9 @@ import type {
 } from '@zabkit/core';
 import { isZxid } from '@zabkit/core';
 import { writeFileAtomic } from './atomic-file.js';
-import { decodeEpochs, encodeEpochs } from './epochs-file.js';
+import { decodeEpochs, EPOCHS_MAGIC, EPOCHS_VERSION, encodeEpochs } from './epochs-file.js';
 import { type FileHandle, type FileSystem, nodeFileSystem, writeFully } from './file-system.js';
+import { newerFormat, newerFormatVersion } from './format-version.js';
 import {
   decodeRecordEntry,
   encodeRecord,
@@ -22,10 +23,18 @@ import {
   type RecordLocation,
   readRecordAt,
   SEGMENT_HEADER_BYTES,
+  SEGMENT_MAGIC,
+  SEGMENT_VERSION,
   type SegmentHeader,
   scanSegment,
 } from './log-record.js';
-import { decodeSnapshot, SnapshotFormatError, writeSnapshotFile } from './snapshot-file.js';
+import {
+  decodeSnapshot,
+  SNAPSHOT_MAGIC,
+  SNAPSHOT_VERSION,
+  SnapshotFormatError,
+  writeSnapshotFile,
+} from './snapshot-file.js';
 import { StorageError } from './storage-error.js';
 
 /** StorageLogger receives what recovery repaired (a torn tail truncated, a corrupt snapshot skipped). */
@@ -201,7 +210,10 @@ export class FileStorage implements Storage {
   private async loadEpochs(names: string[]): Promise<Epochs> {
     if (!names.includes(EPOCHS_FILE)) return { acceptedEpoch: 0, currentEpoch: 0 };
     const path = join(this.dir, EPOCHS_FILE);
-    const epochs = decodeEpochs(await this.fileSystem.readFile(path));
+    const bytes = await this.fileSystem.readFile(path);
+    const newer = newerFormatVersion(bytes, EPOCHS_MAGIC, 4, EPOCHS_VERSION);
+    if (newer !== null) throw newerFormat('the epochs file', newer, EPOCHS_VERSION, path);
+    const epochs = decodeEpochs(bytes);
     // The file is replaced atomically, so a bad one is not a torn write: refuse rather than guess.
     if (epochs === null)
       throw new StorageError('CORRUPT_EPOCHS', 'epochs file fails validation', { file: path, offset: 0 });
@@ -224,6 +236,8 @@ export class FileStorage implements Storage {
       const path = join(this.dir, name);
       const newest = index === found.length - 1;
       const bytes = await this.fileSystem.readFile(path);
+      const newer = newerFormatVersion(bytes, SEGMENT_MAGIC, 2, SEGMENT_VERSION);
+      if (newer !== null) throw newerFormat('log segment', newer, SEGMENT_VERSION, path);
       const scan = scanSegment(bytes);
       if (scan.header === null) {
         if (!newest || findRecordsAfter(bytes, -1).length > 0) {
@@ -316,9 +330,14 @@ export class FileStorage implements Storage {
       const path = join(this.dir, snapshotName(zxid));
       let snapshot: Snapshot;
       try {
-        snapshot = decodeSnapshot(await this.fileSystem.readFile(path));
+        const bytes = await this.fileSystem.readFile(path);
+        const newer = newerFormatVersion(bytes, SNAPSHOT_MAGIC, 2, SNAPSHOT_VERSION);
+        if (newer !== null) throw newerFormat('snapshot', newer, SNAPSHOT_VERSION, path);
+        snapshot = decodeSnapshot(bytes);
         if (snapshot.header.zxid !== zxid) throw new SnapshotFormatError('header zxid differs from the file name', 8);
       } catch (error) {
+        // Not skipped as corrupt: an older snapshot and the log may not hold what a later release wrote.
+        if (StorageError.isInstance(error) && error.code === 'NEWER_FORMAT') throw error;
         const offset = error instanceof SnapshotFormatError ? error.offset : undefined;
         const failure = new StorageError('CORRUPT_SNAPSHOT', `snapshot fails validation: ${(error as Error).message}`, {
           file: path,

@@ -395,8 +395,12 @@ export async function writeSnapshotFile(
 export function decodeSnapshot(bytes: Uint8Array): Snapshot {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes.length < SNAPSHOT_HEADER_BYTES + SNAPSHOT_TRAILER_BYTES) throw new SnapshotFormatError('too short', 0);
-  if (view.getUint32(0) !== SNAPSHOT_MAGIC || view.getUint16(4) !== SNAPSHOT_VERSION) {
-    throw new SnapshotFormatError('bad magic or version', 0);
+  if (view.getUint32(0) !== SNAPSHOT_MAGIC) throw new SnapshotFormatError('bad magic', 0);
+  if (view.getUint16(4) !== SNAPSHOT_VERSION) {
+    throw new SnapshotFormatError(
+      `format version ${view.getUint16(4)} is not the one this release reads (${SNAPSHOT_VERSION})`,
+      4,
+    );
   }
   if (view.getUint32(24) !== crc32(bytes.subarray(0, 24))) throw new SnapshotFormatError('header crc mismatch', 0);
   const trailerOffset = bytes.length - SNAPSHOT_TRAILER_BYTES;

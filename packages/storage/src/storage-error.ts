@@ -6,6 +6,8 @@ const MARKER = Symbol.for('@zabkit/storage.StorageError');
  * - CORRUPT_LOG: a log segment has a bad header or a bad record before its tail; `file` and `offset` say where.
  * - CORRUPT_SNAPSHOT: a snapshot file fails validation and no older snapshot can stand in for it.
  * - CORRUPT_EPOCHS: the epochs file fails its checksum (it is written atomically, so this is not a torn write).
+ * - NEWER_FORMAT: a file of a format version above what this release reads (a later release wrote
+ *   it: a downgrade across a format change); `file` says which. Nothing is repaired or removed.
  * - LOG_GAP: the log has a hole after the snapshot it must be replayed onto (or inside a readFrom range).
  * - LOG_COMPACTED: readFrom asked for entries older than the oldest the log still holds.
  * - APPEND_OUT_OF_ORDER: an appended zxid is not above the last one in the log.
@@ -19,6 +21,7 @@ export type StorageErrorCode =
   | 'CORRUPT_LOG'
   | 'CORRUPT_SNAPSHOT'
   | 'CORRUPT_EPOCHS'
+  | 'NEWER_FORMAT'
   | 'LOG_GAP'
   | 'LOG_COMPACTED'
   | 'APPEND_OUT_OF_ORDER'
