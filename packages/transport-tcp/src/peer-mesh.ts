@@ -86,7 +86,8 @@ export interface PeerMeshOptions {
   tls?: PeerTlsOptions;
   /**
    * protocolVersions are the peer protocol versions this end speaks (default
-   * PEER_PROTOCOL_VERSIONS: the codec's own and the previous one). Each connection negotiates one
+   * PEER_PROTOCOL_VERSIONS: the codec's own version and, once there is one, the previous one).
+   * Each connection negotiates one
    * (README "Versions"): the dialer offers its max; the acceptor answers with it if it speaks it,
    * else refuses naming its own max, and the dialer retries once at that version if it speaks it.
    * The mesh carries frames the same way at every version: what a version changes is the codec's
