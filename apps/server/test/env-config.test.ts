@@ -255,6 +255,11 @@ describe('precedence: JSON file < ZABKIT_ variables < flags', () => {
     });
   });
 
+  it("an empty variable lets the file's value count (an image's defaults, passed empty)", () => {
+    const config = resolveConfig(['--config', file], { env: { ZABKIT_DATA_DIR: '', ZABKIT_ADMIN_HOST: '' } });
+    expect(config).toMatchObject({ dataDir: join(dir, 'from-json'), adminHost: '127.0.0.1' });
+  });
+
   it('ZABKIT_MEMBERS replaces the whole member list of the file', () => {
     const config = resolveConfig(['--config', file], { env: { ZABKIT_MEMBERS: members } });
     expect(config.members.map((member) => member.host)).toEqual([
