@@ -1,10 +1,12 @@
 import { accessSync, constants, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname as machineHostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { deriveLimits, type Limits, LimitsError } from '@zabkit/core';
 import { PEER_SECRET_BYTES_MIN } from '@zabkit/transport-tcp';
 import { z } from 'zod';
 import { readClientTls } from './client-tls.js';
 import { ConfigError } from './config-error.js';
+import { configFromEnv } from './env-config.js';
 import { FOUR_LETTER_WORD_DEFAULTS, FOUR_LETTER_WORDS_SERVED } from './four-letter-words.js';
 import { readPeerTls } from './peer-tls-files.js';
 
@@ -304,21 +306,31 @@ export type MemberConfig = ServerConfig['members'][number];
 
 /**
  * parseConfig validates a configuration object; a problem throws ConfigError naming the key and
- * what is wrong with it (the first problem only: one message, one fix at a time).
+ * what is wrong with it (the first problem only: one message, one fix at a time). `origins` maps a
+ * key path (`tickMs`, `members.1`) to where its value came from (an environment variable): the
+ * message then names that instead of the key.
  */
-export function parseConfig(input: unknown): ServerConfig {
+export function parseConfig(input: unknown, origins: ReadonlyMap<string, string> = new Map()): ServerConfig {
   const result = configSchema.safeParse(input);
   if (!result.success) {
     const issue = result.error.issues[0];
     if (!issue) throw new ConfigError('invalid configuration');
-    const where = issue.path.length > 0 ? issue.path.join('.') : 'config';
     const message =
       issue.code === 'unrecognized_keys'
         ? `unknown key ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`
         : issue.message;
-    throw new ConfigError(`${where}: ${message}`);
+    throw new ConfigError(`${whereOf(issue.path.map(String), origins)}: ${message}`);
   }
   return result.data;
+}
+
+/** whereOf names a problem's key path by the longest prefix of it that `origins` knows, else as a key path. */
+function whereOf(path: readonly string[], origins: ReadonlyMap<string, string>): string {
+  for (let length = path.length; length > 0; length--) {
+    const origin = origins.get(path.slice(0, length).join('.'));
+    if (origin !== undefined) return [origin, ...path.slice(length)].join(' ');
+  }
+  return path.length > 0 ? path.join('.') : 'config';
 }
 
 /** FLAG_KEYS: command-line flags (`--data-dir`) and the config keys they override. */
@@ -328,11 +340,19 @@ function camel(flag: string): string {
   return flag.replace(/-([a-z])/g, (_m, letter: string) => letter.toUpperCase());
 }
 
+/** LoadConfigOptions: where loadConfig reads the environment (process.env and the machine's hostname by default). */
+export interface LoadConfigOptions {
+  env?: Readonly<Record<string, string | undefined>>;
+  hostname?: () => string;
+}
+
 /**
- * loadConfig reads `--config FILE` (JSON) and applies `--key value` flags over it (flags win),
- * validates, and checks the data directory is writable. Every problem is a ConfigError.
+ * resolveConfig merges the configuration's three sources, later ones winning key by key: the JSON
+ * file of `--config FILE`, then ZABKIT_ environment variables (env-config.ts; a TLS object's fields
+ * one by one, `members` as a whole), then `--key value` flags; and validates the result. Without
+ * `--config` the environment alone configures the member. It reads no other file: loadConfig does.
  */
-export function loadConfig(args: readonly string[]): ServerConfig {
+export function resolveConfig(args: readonly string[], options: LoadConfigOptions = {}): ServerConfig {
   let file: string | undefined;
   const overrides: Record<string, unknown> = {};
   for (let i = 0; i < args.length; i++) {
@@ -368,7 +388,29 @@ export function loadConfig(args: readonly string[]): ServerConfig {
       throw new ConfigError(`config file ${file} must hold a JSON object`);
     }
   }
-  const config = parseConfig({ ...base, ...overrides });
+  const fromEnv = configFromEnv(options.env ?? process.env, options.hostname ?? machineHostname);
+  const merged: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(fromEnv.config)) {
+    const below = merged[key];
+    // A TLS object's variables override its fields one by one; a list or `members` is replaced whole.
+    const nested = typeof below === 'object' && below !== null && !Array.isArray(below);
+    merged[key] = nested ? { ...below, ...(value as Record<string, unknown>) } : value;
+  }
+  for (const key of Object.keys(overrides)) {
+    for (const path of [...fromEnv.origins.keys()]) {
+      if (path === key || path.startsWith(`${key}.`)) fromEnv.origins.delete(path);
+    }
+  }
+  return parseConfig({ ...merged, ...overrides }, fromEnv.origins);
+}
+
+/**
+ * loadConfig is resolveConfig (`--config FILE`, ZABKIT_ variables, flags; see there) and then checks
+ * what the configuration names: the data directory is writable, the token, secret and TLS files
+ * load. Every problem is a ConfigError.
+ */
+export function loadConfig(args: readonly string[], options: LoadConfigOptions = {}): ServerConfig {
+  const config = resolveConfig(args, options);
   config.dataDir = resolve(config.dataDir);
   checkWritable(config.dataDir);
   if (config.adminTokenFile !== undefined) {

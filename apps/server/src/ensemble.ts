@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { withoutEnvConfig } from './env-config.js';
 import { freePorts } from './free-ports.js';
 import type { MemberStatus } from './member.js';
 import { PORTS_DEFAULT } from './ports.js';
@@ -244,6 +245,9 @@ export async function startEnsemble(options: StartEnsembleOptions): Promise<Ense
 
   const launch = (member: EnsembleMember): void => {
     const child = spawn(process.execPath, [binPath(), 'start', '--config', member.configPath], {
+      // The member's config file is the whole configuration: ZABKIT_ variables of the caller's
+      // environment (a shell's ZABKIT_DATA_DIR, a test's seed) must not override it.
+      env: withoutEnvConfig(process.env),
       stdio: ['ignore', 'pipe', 'pipe'],
       ...(options.env === undefined ? {} : { env: { ...process.env, ...options.env(member.id) } }),
     });

@@ -1,5 +1,6 @@
 import { reloadAdminTls, startAdmin } from './admin.js';
 import { ConfigError, loadConfig } from './config.js';
+import { unknownEnvVariables } from './env-config.js';
 import { createLogger } from './logger.js';
 import { Member } from './member.js';
 
@@ -19,6 +20,10 @@ export async function runStart(args: readonly string[]): Promise<void> {
     throw error;
   }
   const logger = createLogger(config.id, config.logLevel);
+  const unknown = unknownEnvVariables(process.env);
+  if (unknown.length > 0) {
+    logger.warn({ variables: unknown }, 'ignoring ZABKIT_ environment variables that configure nothing (a typo?)');
+  }
   const self = config.members.find((member) => member.id === config.id);
   let member: Member;
   try {
