@@ -352,7 +352,38 @@ export interface CloseSessionTxn {
   /** paths are the session's ephemerals, deleted with it in this one transaction. */
   paths: string[];
 }
+/** MemberRole: a participant votes (a voter); an observer learns without voting (ZooKeeper's words). */
+export type MemberRole = 'participant' | 'observer';
+
+/**
+ * ClusterMember is one server of a configuration. `address` (how peers reach it, e.g.
+ * `host:peerPort:peerPort`) and `clientAddress` (e.g. `host:clientPort`, may be empty) are the
+ * host's, opaque to core: they are replicated with the configuration and shown in `/zookeeper/config`.
+ */
+export interface ClusterMember {
+  id: number;
+  role: MemberRole;
+  address: string;
+  clientAddress: string;
+}
+
+/**
+ * ClusterConfig is the ensemble's membership. `version` is the zxid of the reconfig transaction that
+ * made it (ZooKeeper's `version=`), 0 for the static configuration a member starts from.
+ */
+export interface ClusterConfig {
+  version: Zxid;
+  members: readonly ClusterMember[];
+}
+
+/** ReconfigTxn replaces the membership with `members` (the whole new list); its zxid is the new version. */
+export interface ReconfigTxn {
+  type: 'reconfig';
+  members: ClusterMember[];
+}
+
 export type Txn =
+  | ReconfigTxn
   | CreateTxn
   | DeleteTxn
   | SetDataTxn
@@ -426,7 +457,17 @@ export interface SnapshotSessionRecord {
   /** password: as CreateSessionTxn's. */
   password: Uint8Array;
 }
-export type SnapshotRecord = SnapshotNodeRecord | SnapshotSessionRecord;
+/**
+ * SnapshotConfigRecord is the membership as of the snapshot's zxid (written first by Zab, which
+ * owns it: ZabPeer.snapshot and SNAP). A snapshot without one is from before reconfig: the
+ * member's static configuration applies.
+ */
+export interface SnapshotConfigRecord {
+  kind: 'config';
+  version: Zxid;
+  members: ClusterMember[];
+}
+export type SnapshotRecord = SnapshotNodeRecord | SnapshotSessionRecord | SnapshotConfigRecord;
 
 /**
  * SnapshotHeader: `zxid` is the last zxid applied when the fuzzy snapshot started; replaying the

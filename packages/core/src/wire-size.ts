@@ -11,6 +11,7 @@
 import type {
   ACL,
   AuthId,
+  ClusterMember,
   LogEntry,
   MultiOp,
   MultiTxnOp,
@@ -114,9 +115,20 @@ export function txnBytes(txn: Txn): number {
       for (const path of txn.paths) bytes += stringBytes(path);
       return bytes;
     }
+    case 'reconfig':
+      return head + membersBytes(txn.members);
     default:
       return multiTxnOpBytes(txn);
   }
+}
+
+/** membersBytes bounds an encoded member list (each: id, role, address, client address). */
+function membersBytes(members: readonly ClusterMember[]): number {
+  let bytes = HEADER_BYTES;
+  for (const member of members) {
+    bytes += HEADER_BYTES + 2 * INT_BYTES + stringBytes(member.address) + stringBytes(member.clientAddress);
+  }
+  return bytes;
 }
 
 /** logEntryBytes bounds one encoded LogEntry (its header fields and its transaction). */
@@ -127,6 +139,7 @@ export function logEntryBytes(entry: LogEntry): number {
 /** snapshotRecordBytes bounds one encoded SnapshotRecord. */
 export function snapshotRecordBytes(record: SnapshotRecord): number {
   if (record.kind === 'session') return HEADER_BYTES + 3 * INT_BYTES + binBytes(record.password);
+  if (record.kind === 'config') return HEADER_BYTES + 2 * INT_BYTES + membersBytes(record.members);
   return (
     HEADER_BYTES +
     INT_BYTES +

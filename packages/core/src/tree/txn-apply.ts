@@ -90,6 +90,10 @@ export class TxnApplier {
       case 'error':
         outcome = { error: txn.code, result: null };
         break;
+      case 'reconfig':
+        // The membership is Zab's (zab/membership.ts); the tree machine shows it at /zookeeper/config.
+        outcome = { error: null, result: null };
+        break;
       default:
         throw new Error(`applyTxn: unknown transaction type ${(txn as { type: unknown }).type}`);
     }

@@ -1,7 +1,7 @@
 import type { Zxid } from '../zxid.js';
 import type { PeerContext } from './context.js';
+import { isJointQuorum, membersOf } from './membership.js';
 import type { NotificationMessage, PeerState } from './messages.js';
-import { quorumSize } from './quorum.js';
 
 /** Vote is what a server proposes in FastLeaderElection: a leader and the history it would bring. */
 export interface Vote {
@@ -30,7 +30,9 @@ export interface ElectionHost {
  * server id) and sends it to everyone; a vote that a quorum of voters agrees on wins after a short
  * wait for a better one (finalizeWaitTicks plus jitter). A server that has decided answers LOOKING
  * peers with its vote, so a late joiner follows a quorum of decided voters that name a leader
- * which says it is LEADING. Observers vote for no one and never count.
+ * which says it is LEADING. Observers vote for no one and never count. Voters and quorums are those
+ * of the configurations in force (membership.ts): while a change is pending, a decision needs a
+ * majority of the old voters and of the new.
  */
 export class Election {
   private logicalClock = 0;
@@ -57,7 +59,7 @@ export class Election {
     this.currentVote = { ...this.proposal, electionEpoch: this.logicalClock };
     this.sendNotifications();
     // Our own vote counts too: alone (a one-voter ensemble) it is already a quorum.
-    if (!this.context.settings.isObserver) {
+    if (this.votes()) {
       this.recvSet.set(this.context.settings.id, { ...this.proposal, electionEpoch: this.logicalClock });
       this.maybeScheduleFinalize();
     }
@@ -68,7 +70,7 @@ export class Election {
     const ticks = this.context.clock.ticks;
     if (this.finalizeAtTick !== null && ticks >= this.finalizeAtTick) {
       this.finalizeAtTick = null;
-      if (!this.context.settings.isObserver && this.hasQuorumFor(this.recvSet, this.proposal)) {
+      if (this.votes() && this.hasQuorumFor(this.recvSet, this.proposal)) {
         this.decide(this.proposal, this.logicalClock);
         return;
       }
@@ -100,8 +102,7 @@ export class Election {
 
   /** step takes a notification from another member, whatever this one's role. */
   step(from: number, n: NotificationMessage): void {
-    const { voters } = this.context.settings;
-    const fromVoter = voters.includes(from);
+    const fromVoter = this.context.isVoter(from);
     if (this.host.role() !== 'looking') {
       if (
         this.host.followedLeader() === from &&
@@ -141,7 +142,8 @@ export class Election {
       if (n.state === 'LOOKING') this.context.outbox.send(from, this.notification());
       return;
     }
-    const { id, isObserver } = this.context.settings;
+    const { id } = this.context.settings;
+    const isObserver = !this.votes();
     if (n.state === 'LOOKING' || n.state === 'OBSERVING') {
       if (!fromVoter || n.state === 'OBSERVING') {
         // An observer's vote never counts; answer it so it learns what we think.
@@ -204,24 +206,30 @@ export class Election {
   private initialVote(): Vote {
     // Observers never propose themselves: they cannot lead. Their vote names no one (server 0),
     // with values the peer protocol can carry (it has no negative ids, zxids or epochs).
-    const { id, isObserver } = this.context.settings;
-    if (isObserver) return { leader: 0, zxid: 0, peerEpoch: 0 };
+    const { id } = this.context.settings;
+    if (!this.votes()) return { leader: 0, zxid: 0, peerEpoch: 0 };
     return { leader: id, zxid: this.context.log.lastLoggedZxid(), peerEpoch: this.context.epochs.currentEpoch };
   }
 
   private sendNotifications(): void {
     const message = this.notification();
-    const { id, voters, observers } = this.context.settings;
-    for (const member of [...voters, ...observers]) if (member !== id) this.context.outbox.send(member, message);
+    const { id } = this.context.settings;
+    for (const member of membersOf(this.context.configs())) {
+      if (member !== id) this.context.outbox.send(member, message);
+    }
     this.lastVoteSentTick = this.context.clock.ticks;
   }
 
   /** hasQuorumNaming: a quorum of the voters out of the election follow or are `leader`. */
   private hasQuorumNaming(leader: number): boolean {
-    const { voters } = this.context.settings;
-    let count = 0;
-    for (const [id, m] of this.outOfElection) if (voters.includes(id) && m.leader === leader) count++;
-    return count >= quorumSize(voters.length);
+    const naming = new Set<number>();
+    for (const [id, m] of this.outOfElection) if (m.leader === leader) naming.add(id);
+    return isJointQuorum(naming, this.context.configs());
+  }
+
+  /** votes tells whether this member votes in a configuration in force (an observer or a spare does not). */
+  private votes(): boolean {
+    return this.context.isVoter(this.context.settings.id);
   }
 
   /** checkLeader: a vote for another server counts only if that server says it is LEADING (FLE.checkLeader). */
@@ -242,13 +250,11 @@ export class Election {
    * epochs are not compared: a late joiner takes the leader's electionEpoch when it decides.
    */
   private hasQuorumFor(votes: Map<number, Vote>, vote: Vote): boolean {
-    const { voters } = this.context.settings;
-    let count = 0;
-    for (const id of voters) {
-      const v = votes.get(id);
-      if (v && v.leader === vote.leader && v.zxid === vote.zxid && v.peerEpoch === vote.peerEpoch) count++;
+    const agreeing = new Set<number>();
+    for (const [id, v] of votes) {
+      if (v.leader === vote.leader && v.zxid === vote.zxid && v.peerEpoch === vote.peerEpoch) agreeing.add(id);
     }
-    return vote.leader >= 1 && count >= quorumSize(voters.length);
+    return vote.leader >= 1 && isJointQuorum(agreeing, this.context.configs());
   }
 
   private decide(vote: Vote, electionEpoch: number): void {
