@@ -165,6 +165,13 @@ export const sampleTxns: Txn[] = [
   { type: 'createSession', sessionId: 5, timeoutMs: 30_000, password: new Uint8Array(0) },
   { type: 'closeSession', sessionId: SESSION_BIG, paths: ['/e1', '/e2'] },
   { type: 'error', code: 'NODE_EXISTS' },
+  {
+    type: 'reconfig',
+    members: [
+      { id: 1, role: 'participant', address: 'zk-1.example:7888:7888', clientAddress: 'zk-1.example:2181' },
+      { id: 2_147_483_647, role: 'observer', address: 'é:1', clientAddress: '' },
+    ],
+  },
 ];
 
 export const sampleLogEntries: LogEntry[] = sampleTxns.map((txn, i) => ({
@@ -194,6 +201,11 @@ export const sampleSnapshotRecords: SnapshotRecord[] = [
     acl: sampleAcl,
   },
   { kind: 'session', sessionId: SESSION_BIG, timeoutMs: 10_000, password: SESSION_PASSWORD },
+  {
+    kind: 'config',
+    version: ZXID_BIG,
+    members: [{ id: 3, role: 'participant', address: 'h:1:1', clientAddress: 'h:2' }],
+  },
 ];
 
 const password = Uint8Array.from({ length: 16 }, (_, i) => i * 17);
