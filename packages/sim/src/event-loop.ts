@@ -1,9 +1,18 @@
-import { formatZxid, type LogEntry, type ReadyDriver, type ZabPeer } from '@zabkit/core';
+import {
+  formatZxid,
+  type LogEntry,
+  makeZxid,
+  type ReadyDriver,
+  ReconfigError,
+  type ZabPeer,
+  zxidEpoch,
+} from '@zabkit/core';
 import { ACKED_WRITE_INVARIANT } from './acked-write-checker.js';
 import { ACL_WRITE_INVARIANT } from './acl-checker.js';
 import { SimFaults } from './faults.js';
 import { LEADER_INVARIANT } from './leader-checker.js';
 import { livenessBoundMs, SIM_TIMEOUTS } from './liveness.js';
+import { drawReconfig, MEMBERSHIP_INVARIANT, simConfigOf } from './membership.js';
 import { type SimResult, SimViolation } from './options.js';
 import { checkAppliedOrder, ORDER_INVARIANT } from './order-checker.js';
 import { checkEntryNotFromOutsider, checkTreeNotFromOutsider, OUTSIDER_INVARIANT } from './outsider-checker.js';
@@ -35,6 +44,7 @@ export abstract class SimEventLoop extends SimFaults {
   async run(): Promise<SimResult> {
     const safetyMs = this.options.safetyMs ?? 20_000;
     this.queue.push(this.nextFaultDelay(), { kind: 'fault' });
+    if (this.options.membership) this.queue.push(this.nextReconfigDelay(), { kind: 'reconfig' });
     await this.runUntil(safetyMs);
     this.healAll();
     // Liveness: once the last pause has run out the heal watch wants a leader with a quorum serving
@@ -98,6 +108,7 @@ export abstract class SimEventLoop extends SimFaults {
       outsiderMessages: this.outsider.total,
       wipes: this.episodes.stats.wipes,
       stalls: this.episodes.stats.stalls,
+      reconfigs: this.reconfigStats,
       timeMs: this.now,
     };
   }
@@ -134,16 +145,72 @@ export abstract class SimEventLoop extends SimFaults {
     };
   }
 
-  /** leaderServing: an established leader with a quorum of voters serving under it. */
+  /**
+   * leaderServing: an established leader with a quorum of voters serving under it (the voters of
+   * the last committed configuration: the static ones without membership changes).
+   */
   leaderServing(): boolean {
     const leader = this.establishedLeader();
     if (!leader) return false;
+    const voters = this.timeline.latest().voters;
     let serving = 0;
-    for (const id of this.voterIds) {
+    for (const id of voters) {
       const peer = this.server(id).peer;
       if (peer?.isServing() && peer.status().leader === leader.id) serving++;
     }
-    return serving >= this.quorum();
+    return serving >= Math.floor(voters.length / 2) + 1;
+  }
+
+  /** nextReconfigDelay: membership changes come at the seed's rate, drawn from their own stream. */
+  private reconfigPerSecond = 0;
+  protected nextReconfigDelay(): number {
+    if (this.reconfigPerSecond === 0) this.reconfigPerSecond = [0.3, 1, 3][this.membershipRandom.int(3)] as number;
+    return Math.max(1, Math.floor((-Math.log(1 - this.membershipRandom.next()) / this.reconfigPerSecond) * 1_000));
+  }
+
+  /**
+   * proposeChange asks the established leader for a change drawn from its configuration
+   * (membership.ts): refusals are expected (a change in flight, a new quorum not synced) and counted.
+   */
+  protected proposeChange(): void {
+    // An episode's check is about it alone (and its victim must stay a member to serve again).
+    if (this.episodes.isActive()) return;
+    const leader = this.establishedLeader();
+    if (!leader?.peer || this.now < leader.pausedUntil || leader.held.length > 0) return;
+    const status = leader.peer.status();
+    const current = simConfigOf(status.config);
+    const nodes = this.options.nodes;
+    const draw = drawReconfig(
+      this.membershipRandom,
+      current,
+      this.servers.map((s) => s.id),
+      leader.id,
+      nodes === 1 ? 1 : 2,
+      Math.min(nodes + 2, 7),
+    );
+    if (draw === null) return;
+    // One time in eight the version is stale: refused BAD_VERSION (ZooKeeper's fromConfig check).
+    const stale = this.membershipRandom.int(8) === 0 && current.version > 0;
+    const fromVersion = stale ? current.version - 1 : current.version;
+    this.reconfigStats.proposed++;
+    try {
+      const zxid = leader.peer.proposeReconfig({ members: draw.members, fromVersion });
+      this.log(`reconfig: leader ${leader.id} proposes ${draw.what} at ${formatZxid(zxid)}`);
+    } catch (error) {
+      if (!(error instanceof ReconfigError)) throw error;
+      this.reconfigStats.refused[error.code] = (this.reconfigStats.refused[error.code] ?? 0) + 1;
+      if (stale && error.code !== 'BAD_VERSION' && error.code !== 'RECONFIG_IN_PROGRESS') {
+        this.violation(
+          MEMBERSHIP_INVARIANT,
+          `a change from a stale version was refused ${error.code}, not BAD_VERSION`,
+        );
+      }
+      this.log(`reconfig: leader ${leader.id} refuses ${draw.what}: ${error.message}`);
+      return;
+    }
+    if (stale) this.violation(MEMBERSHIP_INVARIANT, `leader ${leader.id} took a change from a stale version`);
+    this.observeStatus(leader);
+    this.pump(leader);
   }
 
   /** quiet: no fault in force: no partition or slow link, every member up, none paused, every break noticed. */
@@ -299,6 +366,11 @@ export abstract class SimEventLoop extends SimFaults {
       case 'episode':
         event.action();
         return;
+      case 'reconfig':
+        if (!this.faultsOn) return;
+        this.proposeChange();
+        this.queue.push(this.now + this.nextReconfigDelay(), event);
+        return;
       case 'outsider':
         this.outsiderSends();
         this.queue.push(this.now + this.nextOutsiderDelay(), event);
@@ -338,6 +410,14 @@ export abstract class SimEventLoop extends SimFaults {
       if (order !== null) this.violation(ORDER_INVARIANT, order);
       const prefix = this.prefixChecker.observe(server.id, server.lastApplied, entry, (first) => {
         this.checker.observeCommitted(first);
+        if (first.txn.type === 'reconfig') {
+          this.timeline.observeCommitted(first);
+          this.reconfigStats.committed++;
+          this.log(
+            `reconfig ${formatZxid(first.zxid)} committed: ${first.txn.members.map((m) => `${m.id}:${m.role}`).join(',')}`,
+          );
+          this.noteConfigs();
+        }
         const outsider = checkEntryNotFromOutsider(first);
         if (outsider !== null) this.violation(OUTSIDER_INVARIANT, outsider);
         const acl = this.aclChecker.observeCommitted(first);
@@ -357,16 +437,34 @@ export abstract class SimEventLoop extends SimFaults {
         `server ${server.id} (${status.role}) takes the outsider ${this.outsider.id} for its leader`,
       );
     }
-    if (status.role === 'leading' && status.committedZxid !== this.commitChecked.get(server.id)) {
-      this.commitChecked.set(server.id, status.committedZxid);
-      const short = checkCommitQuorum(
-        server.id,
-        status.epoch,
-        status.committedZxid,
-        this.voterIds.map((id) => ({ id, durable: this.server(id).storage.durableState() })),
-      );
-      if (short !== null) this.violation(COMMIT_QUORUM_INVARIANT, short);
+    const checked = this.commitChecked.get(server.id);
+    if (
+      status.role === 'leading' &&
+      (checked === undefined || checked.epoch !== status.epoch || checked.zxid !== status.committedZxid)
+    ) {
+      // The commit point moved from `from` (in this epoch: everything above the epoch's start is new).
+      const from = checked !== undefined && checked.epoch === status.epoch ? checked.zxid : makeZxid(status.epoch, 0);
+      this.commitChecked.set(server.id, { epoch: status.epoch, zxid: status.committedZxid });
+      if (zxidEpoch(status.committedZxid) === status.epoch) {
+        const required = this.timeline.requiredForCommit(
+          (server.peer as ZabPeer).history(),
+          Math.min(from, status.committedZxid),
+          status.committedZxid,
+        );
+        for (const config of required) {
+          const short = checkCommitQuorum(
+            server.id,
+            status.epoch,
+            status.committedZxid,
+            config.voters.map((id) => ({ id, durable: this.server(id).storage.durableState() })),
+          );
+          if (short !== null) {
+            this.violation(COMMIT_QUORUM_INVARIANT, `${short} (configuration ${formatZxid(config.version)})`);
+          }
+        }
+      }
     }
+    if (this.options.membership) this.checkMembership(server, status);
     const shape = `${status.role}/${status.phase}/e${status.epoch}`;
     if (shape !== server.lastShape) {
       this.log(
@@ -383,8 +481,24 @@ export abstract class SimEventLoop extends SimFaults {
       const peer = server.peer as ZabPeer;
       const lost = this.ackedWriteChecker.established(server.id, status.epoch, (zxid) => peer.hasLogged(zxid));
       if (lost !== null) this.violation(ACKED_WRITE_INVARIANT, lost);
+      if (this.options.membership) {
+        const wrong = this.timeline.checkEstablished(server.id, status.epoch, status.config, status.role);
+        if (wrong !== null) this.violation(MEMBERSHIP_INVARIANT, wrong);
+      }
     }
     if (!(status.role === 'leading' && status.established)) server.wasEstablished = false;
+  }
+
+  /** configSeen: per server, the configuration version last checked (checkMembership runs on a change only). */
+  private readonly configSeen = new Map<number, number>();
+
+  /** checkMembership: a version names one member list everywhere; liveVoterIds follows what members logged. */
+  private checkMembership(server: SimServer, status: ReturnType<ZabPeer['status']>): void {
+    if (this.configSeen.get(server.id) === status.config.version) return;
+    this.configSeen.set(server.id, status.config.version);
+    const wrong = this.timeline.noteLogged(server.id, status.config);
+    if (wrong !== null) this.violation(MEMBERSHIP_INVARIANT, wrong);
+    this.noteConfigs();
   }
 
   protected async checkConvergence(): Promise<void> {

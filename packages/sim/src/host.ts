@@ -96,6 +96,9 @@ export abstract class SimHost extends SimNetwork {
         syncBatchEntriesMax: 50,
         snapChunkRecordsMax: 50,
         limits: this.limits,
+        ...(this.options.unsafeMembershipRule !== undefined && {
+          unsafeMembershipRule: this.options.unsafeMembershipRule,
+        }),
       },
       recovered,
     );
@@ -115,6 +118,9 @@ export abstract class SimHost extends SimNetwork {
           this.breakConnection(server.id, id);
         }
       },
+      // The simulated network connects every pair; the change of peers is traced (a server's
+      // transport would dial the new members and close the others).
+      peers: (peers) => this.log(`${server.id} peers now ${peers.join(',')}`),
     });
     server.lastApplied = server.peer.status().lastAppliedZxid;
     this.log(`start ${server.id}#${server.incarnation} last=${formatZxid(server.peer.status().lastLoggedZxid)}`);
