@@ -189,6 +189,18 @@ export abstract class SimEventLoop extends SimFaults {
       Math.min(nodes + 2, 7),
     );
     if (draw === null) return;
+    // While a change is pending the leader refuses (RECONFIG_IN_PROGRESS): no operator step then.
+    for (const added of status.configCommitted ? draw.added.filter((id) => id !== leader.id) : []) {
+      // An operator starts the new member with the ensemble's current configuration, on an empty
+      // data directory (a member removed earlier is rebuilt, as its old data would be discarded).
+      const spare = this.server(added);
+      if (spare.peer) this.crash(spare, false);
+      if (spare.loading) return;
+      spare.configured = { voters: current.voters, observers: current.observers };
+      spare.dormant = false;
+      this.log(`operator starts ${added} afresh with the current configuration`);
+      this.restartNow(added, { wipe: true });
+    }
     // One time in eight the version is stale: refused BAD_VERSION (ZooKeeper's fromConfig check).
     const stale = this.membershipRandom.int(8) === 0 && current.version > 0;
     const fromVersion = stale ? current.version - 1 : current.version;
@@ -217,6 +229,7 @@ export abstract class SimEventLoop extends SimFaults {
   quiet(): boolean {
     if (this.blocked.size > 0 || this.slowLinks.size > 0 || this.now < this.breakNoticeUntil) return false;
     for (const server of this.servers) {
+      if (server.dormant) continue;
       if (!server.peer || this.now < server.pausedUntil || server.held.length > 0) return false;
     }
     return true;
@@ -451,11 +464,11 @@ export abstract class SimEventLoop extends SimFaults {
           Math.min(from, status.committedZxid),
           status.committedZxid,
         );
-        for (const config of required) {
+        for (const { zxid, config } of required) {
           const short = checkCommitQuorum(
             server.id,
             status.epoch,
-            status.committedZxid,
+            zxid,
             config.voters.map((id) => ({ id, durable: this.server(id).storage.durableState() })),
           );
           if (short !== null) {

@@ -96,7 +96,7 @@ export abstract class SimFaults extends SimClients {
     this.blocked.clear();
     this.log('heal: faults stop, partitions end, crashed servers restart');
     // Pauses run out on their own: ending one early would reorder the messages queued behind it.
-    for (const server of this.servers) if (!server.peer) this.start(server);
+    for (const server of this.servers) if (!server.peer && !server.dormant) this.start(server);
     this.noteHeal();
   }
 }

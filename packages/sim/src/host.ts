@@ -87,8 +87,8 @@ export abstract class SimHost extends SimNetwork {
     server.peer = new ZabPeer(
       {
         id: server.id,
-        voters: this.voterIds,
-        observers: this.observerIds,
+        voters: server.configured?.voters ?? this.voterIds,
+        observers: server.configured?.observers ?? this.observerIds,
         random: this.prng.fork(),
         machine,
         ...SIM_TIMEOUTS,
@@ -152,7 +152,14 @@ export abstract class SimHost extends SimNetwork {
   protected restartNow(id: number, options: { wipe?: boolean } = {}): void {
     const server = this.server(id);
     if (server.peer || server.loading) throw new Error(`server ${id} is running`);
-    if (options.wipe) server.storage.wipe();
+    if (options.wipe) {
+      server.storage.wipe();
+      // A member rebuilt on an empty disk is given the ensemble's current configuration (membership runs).
+      if (this.options.membership) {
+        const latest = this.timeline.latest();
+        server.configured = { voters: latest.voters, observers: latest.observers };
+      }
+    }
     this.start(server);
     this.noteHeal();
   }

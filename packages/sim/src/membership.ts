@@ -69,6 +69,8 @@ export class MembershipTimeline {
    * already named another member list (two leaders would then have made different changes at one zxid).
    */
   noteLogged(server: number, config: ClusterConfig): string | null {
+    // Version 0 is each host's own static list (an operator starts a new member with the current one).
+    if (config.version === 0) return null;
     const key = config.members
       .map((m) => `${m.id}:${m.role}`)
       .sort()
@@ -104,25 +106,28 @@ export class MembershipTimeline {
   }
 
   /**
-   * requiredForCommit: when a leader moves its commit point from `from` to `to`, the
-   * configurations a majority of which must hold `to` durably. `history` is the leader's log (the
-   * entries it holds in memory). A reconfig R at or below `to`: if R is above `from`, it becomes
-   * committed in this step, and R and everything after it needed a majority of the configuration
-   * before R and of R's; otherwise R was committed already and R's alone is in force.
+   * requiredForCommit: when a leader moves its commit point from `from` to `to`, which zxids must be
+   * durable on a majority of which configurations. `history` is the leader's log (the entries it
+   * holds in memory). The rule (README "Membership changes"): a reconfig R is committed only once a
+   * majority of the configuration before it and a majority of R's hold it; once R is committed,
+   * R's configuration alone is in force. So each reconfig R in (from, to] must be held by both, and
+   * `to` by the configuration of the last reconfig at or below it (or the committed one in force).
    */
-  requiredForCommit(history: readonly LogEntry[], from: Zxid, to: Zxid): SimConfig[] {
+  requiredForCommit(history: readonly LogEntry[], from: Zxid, to: Zxid): { zxid: Zxid; config: SimConfig }[] {
+    const checks: { zxid: Zxid; config: SimConfig }[] = [];
     let last: SimConfig | null = null;
-    let before: SimConfig | null = null;
     for (const entry of history) {
       if (entry.zxid > to) break;
       const config = fromEntry(entry);
       if (config === null) continue;
-      before = last;
+      if (entry.zxid > from) {
+        checks.push({ zxid: entry.zxid, config: last ?? this.at(entry.zxid - 1) });
+        checks.push({ zxid: entry.zxid, config });
+      }
       last = config;
     }
-    if (last === null) return [this.at(to)];
-    if (last.version <= from) return [last];
-    return [before ?? this.at(last.version - 1), last];
+    checks.push({ zxid: to, config: last ?? this.at(to) });
+    return checks;
   }
 }
 
@@ -130,6 +135,8 @@ export class MembershipTimeline {
 export interface ReconfigDraw {
   members: ClusterMember[];
   what: string;
+  /** added: servers this change adds that are in no configuration now (the operator starts them first). */
+  added: number[];
 }
 
 function member(id: number, role: ClusterMember['role']): ClusterMember {
@@ -160,6 +167,7 @@ export function drawReconfig(
       ...nextObservers.map((id) => member(id, 'observer')),
     ],
     what,
+    added: [...nextVoters, ...nextObservers].filter((id) => spares.includes(id)),
   });
   for (let attempt = 0; attempt < 6; attempt++) {
     switch (random.int(6)) {

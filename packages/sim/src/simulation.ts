@@ -28,7 +28,7 @@ export class Simulation extends SimEventLoop {
   constructor(options: SimOptions) {
     super(options);
     for (const server of this.servers) server.storage = this.memberStorage(server);
-    for (const server of this.servers) this.start(server);
+    for (const server of this.servers) if (!server.dormant) this.start(server);
     for (let i = 0; i < (options.clients ?? 4); i++) {
       this.clients.push({
         id: i,

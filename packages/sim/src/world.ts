@@ -76,6 +76,17 @@ export interface SimServer {
   lastShape: string;
   /** held: events that reached the server while it was paused, in arrival order. */
   held: SimEvent[];
+  /**
+   * dormant: a spare not started yet (membership runs): it is not down, it is not there, so it
+   * neither counts against quiet nor restarts at a heal.
+   */
+  dormant: boolean;
+  /**
+   * configured: the member list the host starts this server with, when not the simulation's static
+   * one: an operator starts a new or rebuilt member with the ensemble's current configuration
+   * (ZooKeeper's dynamic config file); its log and snapshot take over once they hold a change.
+   */
+  configured: { voters: number[]; observers: number[] } | null;
 }
 
 export interface SimClient {
@@ -345,6 +356,8 @@ export abstract class SimWorld {
         wasEstablished: false,
         lastShape: '',
         held: [],
+        dormant: this.spareIds.includes(id),
+        configured: null,
       });
     }
   }

@@ -135,6 +135,14 @@ export class Election {
         // leader elected meanwhile give up (it made clients lose their connections in the
         // integration test that pauses the leader).
         this.context.becomeLooking();
+        if (this.context.configs().some((config) => config.version > 0)) {
+          // After a membership change some member may not know yet that it votes: it cannot decide
+          // on its own, only echo the best vote it hears. Going on with our own (worse) vote in the
+          // new round would win that echo again and split once more; take up the better vote, as
+          // FLE always may. (Static ensembles keep their behaviour: no change was ever logged.)
+          this.proposal = voteOf(n);
+          this.sendNotifications();
+        }
         this.step(from, n);
         return;
       }
@@ -154,7 +162,10 @@ export class Election {
         this.logicalClock = n.electionEpoch;
         this.recvSet.clear();
         const mine = this.initialVote();
-        this.proposal = isObserver || totalOrder(n, mine) ? voteOf(n) : mine;
+        // A member that does not vote takes up only a vote at least as good as its own history, as a
+        // voter does: a member whose configurations make it a voter (a change this one has not
+        // logged yet) counts the vote it echoes, which must then never favour a shorter history.
+        this.proposal = totalOrder(n, mine) ? voteOf(n) : mine;
         this.sendNotifications();
       } else if (n.electionEpoch < this.logicalClock) {
         this.context.outbox.send(from, this.notification());
@@ -204,10 +215,12 @@ export class Election {
   }
 
   private initialVote(): Vote {
-    // Observers never propose themselves: they cannot lead. Their vote names no one (server 0),
-    // with values the peer protocol can carry (it has no negative ids, zxids or epochs).
+    // Observers never propose themselves: they cannot lead. Their vote names no one (server 0) and
+    // carries their own history, so they take up only better votes (totalOrder).
     const { id } = this.context.settings;
-    if (!this.votes()) return { leader: 0, zxid: 0, peerEpoch: 0 };
+    if (!this.votes()) {
+      return { leader: 0, zxid: this.context.log.lastLoggedZxid(), peerEpoch: this.context.epochs.currentEpoch };
+    }
     return { leader: id, zxid: this.context.log.lastLoggedZxid(), peerEpoch: this.context.epochs.currentEpoch };
   }
 
@@ -220,11 +233,16 @@ export class Election {
     this.lastVoteSentTick = this.context.clock.ticks;
   }
 
-  /** hasQuorumNaming: a quorum of the voters out of the election follow or are `leader`. */
+  /**
+   * hasQuorumNaming: a quorum of the voters out of the election follow or are `leader`. Counted in
+   * the last configuration this member logged alone: joining a leader decides nothing (the leader
+   * counts the joiner with its own configurations), and a member restarted with a change it cannot
+   * tell is committed would otherwise need its own voice, which out of the election it has not.
+   */
   private hasQuorumNaming(leader: number): boolean {
     const naming = new Set<number>();
     for (const [id, m] of this.outOfElection) if (m.leader === leader) naming.add(id);
-    return isJointQuorum(naming, this.context.configs());
+    return isJointQuorum(naming, [this.context.log.lastSeenConfig()]);
   }
 
   /** votes tells whether this member votes in a configuration in force (an observer or a spare does not). */

@@ -215,7 +215,10 @@ export class ZabPeer {
       applyCommitted: () => this.applyCommitted(),
     };
     this.election = new Election(this.context, {
-      role: () => this.state.role,
+      // A learner tells FOLLOWING or OBSERVING as the configurations in force say now (a change
+      // may have promoted or demoted it since it decided): a member deciding out of the election
+      // counts only voters that say they follow.
+      role: () => this.shownRole(),
       followedLeader: () =>
         this.state.role === 'following' || this.state.role === 'observing' ? this.state.learner.leaderId : null,
       establishing: () => this.state.role === 'leading' && this.state.leader.phase !== 'broadcast',
@@ -383,16 +386,9 @@ export class ZabPeer {
     const state = this.state;
     const role = state.role === 'looking' ? null : state.role === 'leading' ? state.leader : state.learner;
     const { epochs } = this.context;
-    // A learner's role follows the configurations in force (a change may promote or demote it while it learns).
-    const shownRole =
-      state.role === 'following' || state.role === 'observing'
-        ? this.context.isVoter(this.id)
-          ? 'following'
-          : 'observing'
-        : state.role;
     return {
       id: this.id,
-      role: shownRole,
+      role: this.shownRole(),
       phase: role?.phase ?? 'election',
       established: role?.established ?? false,
       leader: state.role === 'leading' ? this.id : state.role === 'looking' ? null : state.learner.leaderId,
@@ -426,6 +422,13 @@ export class ZabPeer {
   /** configs are the configurations in force here: one, or the last committed and the pending one. */
   configs(): ClusterConfig[] {
     return this.context.configs();
+  }
+
+  /** shownRole: a learner's role follows the configurations in force (a change may promote or demote it while it learns). */
+  private shownRole(): Role {
+    const role = this.state.role;
+    if (role !== 'following' && role !== 'observing') return role;
+    return this.context.isVoter(this.id) ? 'following' : 'observing';
   }
 
   /** isServing tells whether this server answers clients (it is an established leader or up-to-date learner). */
