@@ -194,8 +194,10 @@ export abstract class SimEventLoop extends SimFaults {
       // An operator starts the new member with the ensemble's current configuration, on an empty
       // data directory (a member removed earlier is rebuilt, as its old data would be discarded).
       const spare = this.server(added);
+      // One that crashed and awaits its restart is left alone (its restart event is queued).
+      if (!spare.peer && !spare.dormant) return;
       if (spare.peer) this.crash(spare, false);
-      if (spare.loading) return;
+      if (spare.peer || spare.loading) return;
       spare.configured = { voters: current.voters, observers: current.observers };
       spare.dormant = false;
       this.log(`operator starts ${added} afresh with the current configuration`);

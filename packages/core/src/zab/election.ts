@@ -152,6 +152,14 @@ export class Election {
     }
     const { id } = this.context.settings;
     const isObserver = !this.votes();
+    if (n.state === 'OBSERVING' && fromVoter && n.leader >= 1) {
+      // A member that observes though our configurations make it a voter (we missed the change that
+      // demoted it) still names its leader: count it towards joining that leader. In a static
+      // ensemble an observer is never a voter, so this never happens there.
+      this.outOfElection.set(from, { ...n, from });
+      this.maybeJoin(n.leader);
+      return;
+    }
     if (n.state === 'LOOKING' || n.state === 'OBSERVING') {
       if (!fromVoter || n.state === 'OBSERVING') {
         // An observer's vote never counts; answer it so it learns what we think.
@@ -187,6 +195,12 @@ export class Election {
         return;
       }
     }
+    const { id: self } = this.context.settings;
+    if (n.leader >= 1 && n.leader !== self && !this.context.isMember(n.leader) && !this.outOfElection.has(n.leader)) {
+      // Our voters follow a leader our configurations do not name (we missed a change): ask it
+      // too, so it answers that it leads (stepOutsider).
+      this.context.outbox.send(n.leader, this.notification());
+    }
     this.outOfElection.set(from, { ...n, from });
     // Out of the election, a quorum of decided voters naming one leader that says it is LEADING is
     // enough, whatever zxid and epochs their votes carry: a learner that decided on an older vote
@@ -194,8 +208,24 @@ export class Election {
     // requiring equal votes left a restarted member LOOKING beside an ensemble that serves
     // (ZooKeeper's Vote.equals also ignores the zxid for servers out of election). We take the
     // leader's own vote and round.
-    const leaderSaid = this.outOfElection.get(n.leader);
-    if (leaderSaid !== undefined && this.checkLeaderOutOfElection(n.leader) && this.hasQuorumNaming(n.leader)) {
+    this.maybeJoin(n.leader);
+  }
+
+  /**
+   * stepOutsider takes a notification from a server in none of our configurations (peer.ts drops
+   * everything else it sends): only its claim to lead, kept for joining it out of the election,
+   * which still needs a quorum of our own voters to name it. It never counts as a vote.
+   */
+  stepOutsider(from: number, n: NotificationMessage): void {
+    if (this.host.role() !== 'looking' || n.state !== 'LEADING' || n.leader !== from) return;
+    this.outOfElection.set(from, { ...n, from });
+    this.maybeJoin(from);
+  }
+
+  /** maybeJoin follows `leader` if it says it is LEADING and a quorum of the voters out of the election name it. */
+  private maybeJoin(leader: number): void {
+    const leaderSaid = this.outOfElection.get(leader);
+    if (leaderSaid !== undefined && this.checkLeaderOutOfElection(leader) && this.hasQuorumNaming(leader)) {
       this.logicalClock = leaderSaid.electionEpoch;
       this.decide(voteOf(leaderSaid), leaderSaid.electionEpoch);
     }

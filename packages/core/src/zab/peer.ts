@@ -255,8 +255,14 @@ export class ZabPeer {
   step(from: number, message: PeerMessage): void {
     if (from === this.id) return;
     // Only members of a configuration in force are heard (a removed member, a spare not yet added,
-    // an outsider are not).
-    if (!this.context.isMember(from)) return;
+    // an outsider are not) — but for one thing: a member that missed a change hears a leader it does
+    // not know say it leads, which it follows only if a quorum of its own voters names it too.
+    const following = this.state.role === 'following' || this.state.role === 'observing' ? this.state.learner : null;
+    // (The leader we follow is heard even if our configurations lack it: we joined it that way.)
+    if (!this.context.isMember(from) && following?.leaderId !== from) {
+      if (message.type === 'notification' && this.state.role === 'looking') this.election.stepOutsider(from, message);
+      return;
+    }
     if (message.type === 'notification') {
       this.election.step(from, message);
       return;
