@@ -460,7 +460,7 @@ export abstract class SimEventLoop extends SimFaults {
       // The commit point moved from `from` (in this epoch: everything above the epoch's start is new).
       const from = checked !== undefined && checked.epoch === status.epoch ? checked.zxid : makeZxid(status.epoch, 0);
       this.commitChecked.set(server.id, { epoch: status.epoch, zxid: status.committedZxid });
-      if (zxidEpoch(status.committedZxid) === status.epoch) {
+      if (zxidEpoch(status.committedZxid) === status.epoch && this.options.commitQuorumCheck !== false) {
         const required = this.timeline.requiredForCommit(
           (server.peer as ZabPeer).history(),
           Math.min(from, status.committedZxid),

@@ -43,6 +43,8 @@ export abstract class SimFaults extends SimClients {
     const any = () => ids[this.prng.int(ids.length)] as number;
     const episodes = f.leaderPartitionPerSecond + f.longDownPerSecond;
     if (roll >= total - episodes) {
+      // An episode's victim must stay a member until it serves again: none while a change is pending.
+      if (this.options.membership && this.changePending()) return;
       roll -= total - episodes;
       if (roll < f.leaderPartitionPerSecond) this.episodes.leaderPartition();
       else this.episodes.longDown();
@@ -87,6 +89,14 @@ export abstract class SimFaults extends SimClients {
     }
     const victim = any();
     if (this.server(victim).peer) this.pause(victim, 100 + this.prng.int(3_000));
+  }
+
+  /** changePending: some running member has logged a membership change it does not know committed. */
+  protected changePending(): boolean {
+    return this.servers.some((server) => {
+      const status = server.peer?.status();
+      return status !== undefined && status.role === 'leading' && !status.configCommitted;
+    });
   }
 
   protected healAll(): void {

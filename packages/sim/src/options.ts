@@ -68,6 +68,11 @@ export interface SimOptions {
   spares?: number;
   /** unsafeMembershipRule: hand every member a deliberately wrong rule (the test that the checkers catch it). */
   unsafeMembershipRule?: UnsafeMembershipRule;
+  /**
+   * commitQuorumCheck: false turns `commit-on-member-quorum` off, so a test can show that a wrong
+   * rule also breaks what users see (committed prefixes, acknowledged writes), not only the rule's own check.
+   */
+  commitQuorumCheck?: boolean;
   /** traceSize: how many recent events a violation report shows. */
   traceSize?: number;
   /** historyEntriesMax: applied entries each member keeps in memory for DIFF (small values force SNAP). */

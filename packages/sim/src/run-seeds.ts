@@ -14,6 +14,7 @@ export interface SeedRunOptions {
   spares?: number;
   /** unsafeMembershipRule: a deliberately wrong rule, for the test that it is caught. */
   unsafeMembershipRule?: SimOptions['unsafeMembershipRule'];
+  commitQuorumCheck?: boolean;
   onProgress?: (done: number, total: number, result: SimResult) => void;
 }
 
@@ -53,6 +54,7 @@ export async function runSeeds(
         ...(options.membership === true && { membership: true }),
         ...(options.spares !== undefined && { spares: options.spares }),
         ...(options.unsafeMembershipRule !== undefined && { unsafeMembershipRule: options.unsafeMembershipRule }),
+        ...(options.commitQuorumCheck === false && { commitQuorumCheck: false }),
       }).run();
       results.push(result);
       options.onProgress?.(i + 1, options.seeds, result);

@@ -137,11 +137,13 @@ export class Election {
         this.context.becomeLooking();
         if (this.context.configs().some((config) => config.version > 0)) {
           // After a membership change some member may not know yet that it votes: it cannot decide
-          // on its own, only echo the best vote it hears. Going on with our own (worse) vote in the
-          // new round would win that echo again and split once more; take up the better vote, as
-          // FLE always may. (Static ensembles keep their behaviour: no change was ever logged.)
-          this.proposal = voteOf(n);
-          this.sendNotifications();
+          // on its own, only echo the best vote it hears, so a new round can split again (or find
+          // no quorum of deciders). Follow the better leader at once instead: following decides
+          // nothing (it counts us with its own configurations). Static ensembles keep their
+          // behaviour: no change was ever logged there.
+          this.logicalClock = Math.max(this.logicalClock, n.electionEpoch);
+          this.decide(voteOf(n), n.electionEpoch);
+          return;
         }
         this.step(from, n);
         return;
