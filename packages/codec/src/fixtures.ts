@@ -261,6 +261,15 @@ const EPOCH = 0x1f_ffff;
 export const samplePeerMessages: PeerMessage[] = [
   { type: 'notification', leader: 3, zxid: ZXID_BIG, electionEpoch: 2 ** 40, peerEpoch: EPOCH, state: 'LOOKING' },
   { type: 'notification', leader: 1, zxid: 0, electionEpoch: 1, peerEpoch: 0, state: 'OBSERVING' },
+  {
+    type: 'notification',
+    leader: 2,
+    zxid: ZXID_BIG,
+    electionEpoch: 3,
+    peerEpoch: EPOCH,
+    state: 'LEADING',
+    configVersion: ZXID_BIG,
+  },
   { type: 'followerInfo', epoch: 0, acceptedEpoch: 6, observer: false, followId: 0 },
   { type: 'followerInfo', epoch: 0, acceptedEpoch: 6, observer: true, followId: 0xffff_ffff },
   { type: 'leaderInfo', epoch: 7 },

@@ -252,6 +252,9 @@ export function requestBytes(request: Request): number {
 /** peerMessageBytes bounds one encoded peer message frame body. */
 export function peerMessageBytes(message: PeerMessage): number {
   switch (message.type) {
+    case 'notification':
+      // Its type, five integers, its state and the configuration version.
+      return HEADER_BYTES + 8 * INT_BYTES;
     case 'proposal':
     case 'inform':
     case 'entries': {

@@ -90,6 +90,7 @@ export class Election {
             ? 'OBSERVING'
             : 'FOLLOWING';
     const vote = role === 'looking' ? { ...this.proposal, electionEpoch: this.logicalClock } : this.currentVote;
+    const configVersion = this.context.log.lastSeenConfig().version;
     return {
       type: 'notification',
       leader: vote.leader,
@@ -97,6 +98,8 @@ export class Election {
       electionEpoch: vote.electionEpoch,
       peerEpoch: vote.peerEpoch,
       state,
+      // Only once the membership changed: a static ensemble sends what it always sent.
+      ...(configVersion > 0 && { configVersion }),
     };
   }
 
@@ -227,7 +230,11 @@ export class Election {
   /** maybeJoin follows `leader` if it says it is LEADING and a quorum of the voters out of the election name it. */
   private maybeJoin(leader: number): void {
     const leaderSaid = this.outOfElection.get(leader);
-    if (leaderSaid !== undefined && this.checkLeaderOutOfElection(leader) && this.hasQuorumNaming(leader)) {
+    if (
+      leaderSaid !== undefined &&
+      this.checkLeaderOutOfElection(leader) &&
+      (this.hasQuorumNaming(leader) || this.newerConfigNaming(leader))
+    ) {
       this.logicalClock = leaderSaid.electionEpoch;
       this.decide(voteOf(leaderSaid), leaderSaid.electionEpoch);
     }
@@ -275,6 +282,20 @@ export class Election {
     const naming = new Set<number>();
     for (const [id, m] of this.outOfElection) if (m.leader === leader) naming.add(id);
     return isJointQuorum(naming, [this.context.log.lastSeenConfig()]);
+  }
+
+  /**
+   * newerConfigNaming: a member of our configurations that follows or is `leader` has logged a
+   * configuration newer than ours: we missed a change, and our voters may be gone, so a quorum of
+   * them cannot be asked. Following decides nothing (the leader counts us with its own
+   * configurations and syncs us, the change included).
+   */
+  private newerConfigNaming(leader: number): boolean {
+    const mine = this.context.log.lastSeenConfig().version;
+    for (const [id, m] of this.outOfElection) {
+      if (m.leader === leader && (m.configVersion ?? 0) > mine && this.context.isMember(id)) return true;
+    }
+    return false;
   }
 
   /** votes tells whether this member votes in a configuration in force (an observer or a spare does not). */
