@@ -165,6 +165,23 @@ export class Simulation extends SimEventLoop {
     return xid;
   }
 
+  /**
+   * reconfig asks the established leader for the member list `voters` + `observers` (a scripted
+   * membership change); returns the reconfig's zxid, or throws the leader's ReconfigError.
+   */
+  reconfig(voters: readonly number[], observers: readonly number[] = []): number {
+    const leader = this.establishedLeader();
+    if (!leader?.peer) throw new Error('no established leader to ask');
+    const members = [
+      ...voters.map((id) => ({ id, role: 'participant' as const, address: `sim-${id}`, clientAddress: '' })),
+      ...observers.map((id) => ({ id, role: 'observer' as const, address: `sim-${id}`, clientAddress: '' })),
+    ];
+    const zxid = leader.peer.proposeReconfig({ members, fromVersion: -1 });
+    this.log(`reconfig: scripted ${voters.join(',')} | ${observers.join(',')} at ${zxid.toString(16)}`);
+    this.pump(leader);
+    return zxid;
+  }
+
   /** outsiderSent: the messages the outsider forged so far, by type. */
   outsiderSent(): ReadonlyMap<string, number> {
     return this.outsider.sent;
