@@ -72,7 +72,7 @@ export interface PeerContext {
    * configs are the configurations in force (membership.ts): one, or the last committed and the
    * pending one. Every quorum must hold a majority of the voters of each.
    */
-  configs(): ClusterConfig[];
+  configs(): readonly ClusterConfig[];
   /** isVoter tells whether `id` votes in some configuration in force (this member's own id included). */
   isVoter(id: number): boolean;
   /** isMember tells whether `id` is in some configuration in force. */

@@ -62,13 +62,21 @@ export class History {
    * in a log but the last is committed (a leader proposes one only once the previous committed), so
    * this is ZooKeeper's "last committed plus last seen".
    */
-  configs(): ClusterConfig[] {
+  configs(): readonly ClusterConfig[] {
     const last = this.lastSeenConfig();
-    if (last.version <= this.committedZxid) return [last];
+    const pending = last.version > this.committedZxid;
+    // Asked on every message (ZabPeer.step) and every quorum count: the answer changes only when a
+    // reconfig is logged, truncated or committed, so it is kept until then.
+    const cached = this.configsCache;
+    if (cached !== null && cached.last === last && cached.pending === pending) return cached.value;
     const count = this.reconfigs.length;
     const previous = count >= 2 ? (this.reconfigs[count - 2] as ClusterConfig) : this.baseConfig;
-    return [previous, last];
+    const value = pending ? [previous, last] : [last];
+    this.configsCache = { last, pending, value };
+    return value;
   }
+
+  private configsCache: { last: ClusterConfig; pending: boolean; value: readonly ClusterConfig[] } | null = null;
 
   /** lastSeenConfig is the configuration of the last reconfig logged (or the base's). */
   lastSeenConfig(): ClusterConfig {

@@ -191,7 +191,7 @@ export class ZabPeer {
     const epochs = { acceptedEpoch: recovered.epochs.acceptedEpoch, currentEpoch: recovered.epochs.currentEpoch };
     const outbox = this.outbox;
     const log = this.log;
-    const configs = (): ClusterConfig[] => {
+    const configs = (): readonly ClusterConfig[] => {
       const inForce = log.configs();
       // The deliberately wrong rule (tests only): a logged configuration alone, as if in force.
       return settings.unsafeMembershipRule === 'new-config-only' ? [log.lastSeenConfig()] : inForce;
@@ -427,7 +427,7 @@ export class ZabPeer {
 
   /** configs are the configurations in force here: one, or the last committed and the pending one. */
   configs(): ClusterConfig[] {
-    return this.context.configs();
+    return [...this.context.configs()];
   }
 
   /** shownRole: a learner's role follows the configurations in force (a change may promote or demote it while it learns). */
