@@ -31,9 +31,27 @@ export function staticConfig(voters: readonly number[], observers: readonly numb
   };
 }
 
+/** Roles: a configuration's voters and members, computed once per configuration (they are asked per message). */
+interface Roles {
+  voters: readonly number[];
+  voterSet: ReadonlySet<number>;
+  memberSet: ReadonlySet<number>;
+}
+const rolesCache = new WeakMap<ClusterConfig, Roles>();
+
+function rolesOf(config: ClusterConfig): Roles {
+  let roles = rolesCache.get(config);
+  if (roles === undefined) {
+    const voters = config.members.filter((member) => member.role === 'participant').map((member) => member.id);
+    roles = { voters, voterSet: new Set(voters), memberSet: new Set(config.members.map((member) => member.id)) };
+    rolesCache.set(config, roles);
+  }
+  return roles;
+}
+
 /** votersOf lists a configuration's participants. */
 export function votersOf(config: ClusterConfig): number[] {
-  return config.members.filter((member) => member.role === 'participant').map((member) => member.id);
+  return [...rolesOf(config).voters];
 }
 
 /** observersOf lists a configuration's observers. */
@@ -43,12 +61,12 @@ export function observersOf(config: ClusterConfig): number[] {
 
 /** isVoterIn tells whether `id` is a participant of `config`. */
 export function isVoterIn(config: ClusterConfig, id: number): boolean {
-  return config.members.some((member) => member.id === id && member.role === 'participant');
+  return rolesOf(config).voterSet.has(id);
 }
 
 /** isMemberIn tells whether `id` is in `config` at all. */
 export function isMemberIn(config: ClusterConfig, id: number): boolean {
-  return config.members.some((member) => member.id === id);
+  return rolesOf(config).memberSet.has(id);
 }
 
 /**
@@ -59,7 +77,7 @@ export function isMemberIn(config: ClusterConfig, id: number): boolean {
  */
 export function isJointQuorum(ids: ReadonlySet<number>, configs: readonly ClusterConfig[]): boolean {
   for (const config of configs) {
-    const voters = votersOf(config);
+    const { voters } = rolesOf(config);
     let count = 0;
     for (const id of voters) if (ids.has(id)) count++;
     if (count < quorumSize(voters.length)) return false;
@@ -75,7 +93,7 @@ export function isJointQuorum(ids: ReadonlySet<number>, configs: readonly Cluste
 export function jointQuorumAckedZxid(acked: ReadonlyMap<number, Zxid>, configs: readonly ClusterConfig[]): Zxid | null {
   let lowest: Zxid | null = null;
   for (const config of configs) {
-    const voters = votersOf(config);
+    const { voters } = rolesOf(config);
     const values: Zxid[] = [];
     for (const id of voters) {
       const zxid = acked.get(id);
