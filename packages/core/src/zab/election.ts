@@ -109,7 +109,12 @@ export class Election {
     if (this.host.role() !== 'looking') {
       if (
         this.host.followedLeader() === from &&
-        ((n.state === 'LOOKING' && n.electionEpoch > this.currentVote.electionEpoch) || n.state === 'FOLLOWING')
+        ((n.state === 'LOOKING' && n.electionEpoch > this.currentVote.electionEpoch) ||
+          n.state === 'FOLLOWING' ||
+          // After a membership change the member we chose may be unable to decide at all (its
+          // configurations need a quorum ours do not): looking in our own round says it is not
+          // leading us. Static ensembles keep their rule.
+          (n.state === 'LOOKING' && this.host.role() !== 'leading' && this.membershipChanged()))
       ) {
         // Our leader is looking again in a later round: it abandoned its term (or never took it
         // up); or it follows another server (we chose it on votes while it went with a LEADING
@@ -296,6 +301,11 @@ export class Election {
       if (m.leader === leader && (m.configVersion ?? 0) > mine && this.context.isMember(id)) return true;
     }
     return false;
+  }
+
+  /** membershipChanged: a reconfig is in this member's configurations (some behaviour differs only then). */
+  private membershipChanged(): boolean {
+    return this.context.configs().some((config) => config.version > 0);
   }
 
   /** votes tells whether this member votes in a configuration in force (an observer or a spare does not). */
