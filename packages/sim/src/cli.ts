@@ -13,6 +13,7 @@ const { values } = parseArgs({
     membership: { type: 'boolean', default: false },
     spares: { type: 'string' },
     unsafe: { type: 'string' },
+    'skip-commit-quorum-check': { type: 'boolean', default: false },
   },
 });
 const number = (name: string, text: string | undefined, fallback: number): number => {
@@ -42,7 +43,9 @@ if (unsafe !== undefined && unsafe !== 'new-config-only') {
   process.stderr.write('sim: --unsafe must be new-config-only\n');
   process.exit(2);
 }
-const flags = `--nodes ${nodes} --observers ${observers}${membership ? ' --membership' : ''}${spares !== undefined ? ` --spares ${spares}` : ''}${unsafe !== undefined ? ` --unsafe ${unsafe}` : ''}`;
+// --skip-commit-quorum-check: commit-on-member-quorum off, to see what else a wrong rule breaks.
+const skipCommitQuorumCheck = values['skip-commit-quorum-check'] === true;
+const flags = `--nodes ${nodes} --observers ${observers}${membership ? ' --membership' : ''}${spares !== undefined ? ` --spares ${spares}` : ''}${unsafe !== undefined ? ` --unsafe ${unsafe}` : ''}${skipCommitQuorumCheck ? ' --skip-commit-quorum-check' : ''}`;
 
 process.stdout.write(`first seed: ${firstSeed} (replay one with: pnpm sim --seed ${firstSeed} ${flags})\n`);
 const started = Date.now();
@@ -57,6 +60,7 @@ const { results, violation } = await runSeeds({
   ...(membership && { membership }),
   ...(spares !== undefined && { spares }),
   ...(unsafe !== undefined && { unsafeMembershipRule: unsafe }),
+  ...(skipCommitQuorumCheck && { commitQuorumCheck: false }),
   onProgress: (done, total) => {
     const now = Date.now();
     if (done !== total && now - lastPrinted < 250) return;
