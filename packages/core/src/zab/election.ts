@@ -1,6 +1,6 @@
 import type { Zxid } from '../zxid.js';
 import type { PeerContext } from './context.js';
-import { isJointQuorum, isVoterIn, membersOf } from './membership.js';
+import { isJointQuorum, membersOf } from './membership.js';
 import type { NotificationMessage, PeerState } from './messages.js';
 
 /** Vote is what a server proposes in FastLeaderElection: a leader and the history it would bring. */
@@ -183,12 +183,12 @@ export class Election {
         // A member that does not vote takes up only a vote at least as good as its own history, as a
         // voter does: a member whose configurations make it a voter (a change this one has not
         // logged yet) counts the vote it echoes, which must then never favour a shorter history.
-        this.proposal = this.canLead(n.leader) && totalOrder(n, mine) ? voteOf(n) : mine;
+        this.proposal = totalOrder(n, mine) ? voteOf(n) : mine;
         this.sendNotifications();
       } else if (n.electionEpoch < this.logicalClock) {
         this.context.outbox.send(from, this.notification());
         return;
-      } else if (this.canLead(n.leader) && totalOrder(n, this.proposal)) {
+      } else if (totalOrder(n, this.proposal)) {
         this.proposal = voteOf(n);
         this.sendNotifications();
       }
@@ -262,7 +262,7 @@ export class Election {
     // Observers never propose themselves: they cannot lead. Their vote names no one (server 0) and
     // carries their own history, so they take up only better votes (totalOrder).
     const { id } = this.context.settings;
-    if (!this.votes() || !this.canLead(id)) {
+    if (!this.votes()) {
       return { leader: 0, zxid: this.context.log.lastLoggedZxid(), peerEpoch: this.context.epochs.currentEpoch };
     }
     return { leader: id, zxid: this.context.log.lastLoggedZxid(), peerEpoch: this.context.epochs.currentEpoch };
@@ -301,18 +301,6 @@ export class Election {
       if (m.leader === leader && (m.configVersion ?? 0) > mine && this.context.isMember(id)) return true;
     }
     return false;
-  }
-
-  /**
-   * canLead: only a voter of our configurations is ever taken up as a candidate (ZooKeeper's
-   * totalOrderPredicate refuses a server of weight 0): a member removed by a change it has not
-   * logged still proposes itself, and must not draw the voters after it. In a static ensemble every
-   * candidate is a voter (observers never propose themselves).
-   */
-  private canLead(id: number): boolean {
-    // A voter of the last logged configuration: one that only the previous (pending) configuration
-    // names would commit the change on establishing and step down at once.
-    return isVoterIn(this.context.log.lastSeenConfig(), id);
   }
 
   /** membershipChanged: a reconfig is in this member's configurations (some behaviour differs only then). */
