@@ -132,6 +132,21 @@ function treeRefusal(access: AdminAccess, request: IncomingMessage): { error: st
   return { error: 'the admin token was refused', challenge: `${realm}, error="invalid_token"` };
 }
 
+/** refusedData answers 401 (and counts it) when a request for znode data fails {@link treeRefusal}; true if it did. */
+function refusedData(
+  access: AdminAccess,
+  request: IncomingMessage,
+  response: ServerResponse,
+  refusals: Counter<'rule'>,
+): boolean {
+  const refusal = treeRefusal(access, request);
+  if (refusal === null) return false;
+  refusals.inc({ rule: 'token' });
+  response.setHeader('www-authenticate', refusal.challenge);
+  send(response, 401, { error: refusal.error });
+  return true;
+}
+
 /**
  * startAdmin serves one member's admin HTTP API: GET /health (200 while serving with a writable data
  * directory, 503 with the reason otherwise),
@@ -309,13 +324,7 @@ async function handle(
       return;
     }
     case '/api/tree': {
-      const refusal = treeRefusal(access, request);
-      if (refusal !== null) {
-        refusals.inc({ rule: 'token' });
-        response.setHeader('www-authenticate', refusal.challenge);
-        send(response, 401, { error: refusal.error });
-        return;
-      }
+      if (refusedData(access, request, response, refusals)) return;
       const path = url.searchParams.get('path') ?? '/';
       const { data, children } = member.readTree(path);
       if (data.error !== null) {
@@ -336,13 +345,7 @@ async function handle(
     }
     case '/api/snapshot': {
       // A backup holds every znode's data: the same rule as the tree browser.
-      const refusal = treeRefusal(access, request);
-      if (refusal !== null) {
-        refusals.inc({ rule: 'token' });
-        response.setHeader('www-authenticate', refusal.challenge);
-        send(response, 401, { error: refusal.error });
-        return;
-      }
+      if (refusedData(access, request, response, refusals)) return;
       if (request.method !== 'GET') {
         send(response, 405, { error: 'GET /api/snapshot streams a backup' });
         return;

@@ -129,18 +129,30 @@ export async function startEnsemble(options: StartEnsembleOptions): Promise<Ense
   if (options.fresh ?? true) rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const total = size + observers;
+  // Every port the OS picks comes from one freePorts call: ports from separate calls may repeat
+  // (each call releases its ports before the next asks), and a CI run once gave member 2's admin
+  // port to member 1's secureZookeeperPort.
+  const autoPorts = (options.ports ?? 'auto') === 'auto';
+  const wantsZookeeper = options.zookeeper !== undefined;
+  const wantsTls = options.clientTls !== undefined;
+  const picked = await freePorts(
+    (wantsTls ? total : 0) +
+      (options.zookeeper === true ? total : 0) +
+      (wantsZookeeper && wantsTls ? total : 0) +
+      (autoPorts ? total * 3 : 0),
+    host,
+  );
+  const take = (count: number): number[] => picked.splice(0, count);
+  const securePorts = wantsTls ? take(total) : [];
+  const zookeeperPorts = !wantsZookeeper
+    ? []
+    : options.zookeeper === true
+      ? take(total)
+      : Array.from({ length: total }, (_, i) => (options.zookeeper as { basePort: number }).basePort + i);
+  const secureZookeeperPorts = wantsZookeeper && wantsTls ? take(total) : [];
   let ports: number[];
-  const securePorts = options.clientTls === undefined ? [] : await freePorts(total, host);
-  const zookeeperPorts =
-    options.zookeeper === undefined
-      ? []
-      : options.zookeeper === true
-        ? await freePorts(total, host)
-        : Array.from({ length: total }, (_, i) => (options.zookeeper as { basePort: number }).basePort + i);
-  const secureZookeeperPorts =
-    options.zookeeper === undefined || options.clientTls === undefined ? [] : await freePorts(total, host);
-  if ((options.ports ?? 'auto') === 'auto') {
-    ports = await freePorts(total * 3, host);
+  if (autoPorts) {
+    ports = take(total * 3);
   } else {
     const base = options.ports as { clientPort: number; peerPort: number; adminPort: number };
     ports = [];

@@ -66,7 +66,13 @@ describe('admin HTTP', () => {
     await client.create('/status-probe', 'x');
     const roles: string[] = [];
     for (const id of [1, 2, 3]) {
-      const { status, body } = await getJson(id, '/status');
+      // A follower applies the commits of the client's session and create a moment after the leader
+      // answered (a loaded CI run read one with no session yet): read its status once it has.
+      let { status, body } = await getJson(id, '/status');
+      for (let tries = 0; tries < 50 && !((body.sessions as number) >= 1); tries++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        ({ status, body } = await getJson(id, '/status'));
+      }
       expect(status).toBe(200);
       expect(body.id).toBe(id);
       expect(body.pid).toBe(ensemble.members.find((m) => m.id === id)?.pid);

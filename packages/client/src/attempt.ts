@@ -7,6 +7,7 @@ import {
 } from '@zabkit/transport-tcp';
 import type { ServerAddress } from './connect-string.js';
 import { abortReason } from './errors.js';
+import { sessionClock } from './heartbeats.js';
 
 /**
  * Attempt is one connection being opened to a member for the session (a first connect, a resume
@@ -17,6 +18,8 @@ import { abortReason } from './errors.js';
 export interface Attempt {
   server: ServerAddress;
   connection: ClientConnection | undefined;
+  /** requestSentMs: when the connect request went out (sessionClock): the server touched the session after it. */
+  requestSentMs: number;
   adopted: boolean;
   early: SessionServerMessage[];
   closedEarly: { error: TransportError | undefined } | undefined;
@@ -40,7 +43,14 @@ export interface AttemptOptions {
 /** openAttempt connects to one member and resolves once it accepted the session, or rejects with its TransportError. */
 export async function openAttempt(options: AttemptOptions): Promise<Attempt> {
   const { server, signal } = options;
-  const attempt: Attempt = { server, connection: undefined, adopted: false, early: [], closedEarly: undefined };
+  const attempt: Attempt = {
+    server,
+    connection: undefined,
+    requestSentMs: sessionClock.now(),
+    adopted: false,
+    early: [],
+    closedEarly: undefined,
+  };
   const pending = ClientConnection.connect({
     host: server.host,
     port: server.port,

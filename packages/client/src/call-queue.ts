@@ -2,6 +2,7 @@ import type { ReplyFrame, RequestFrame } from '@zabkit/codec';
 import { nextXid, type Request } from '@zabkit/core';
 import type { ClientConnection } from '@zabkit/transport-tcp';
 import { ZabError } from './errors.js';
+import { sessionClock } from './heartbeats.js';
 
 /** Call is one request of the session: waiting for a connection, then in flight until its reply. */
 export interface Call {
@@ -13,6 +14,8 @@ export interface Call {
   fail(error: unknown): void;
   /** abandoned: the caller aborted; the reply, when it comes, is dropped. */
   abandoned: boolean;
+  /** sentMs: when the call was written on its connection (sessionClock); its reply confirms the session was alive then. */
+  sentMs?: number;
 }
 
 /**
@@ -68,6 +71,7 @@ export class CallQueue {
   send(call: Call, connection: ClientConnection): boolean {
     this.lastXid = nextXid(this.lastXid);
     call.xid = this.lastXid;
+    call.sentMs = sessionClock.now();
     this.inFlight.push(call);
     const frame: RequestFrame = { kind: 'request', xid: call.xid, request: call.request };
     if (call.linearizable) frame.linearizable = true;

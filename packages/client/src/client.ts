@@ -13,12 +13,14 @@ import {
   WatcherType,
   type Zxid,
 } from '@zabkit/core';
+import { type CallDeadline, deadlineOf, TIMER_MS_MAX } from './call-deadline.js';
 import { type Call, CallQueue } from './call-queue.js';
 import { Chroot } from './chroot.js';
 import { parseConnectString } from './connect-string.js';
 import { Emitter } from './emitter.js';
 import { abortReason, ZabError } from './errors.js';
 import { EventQueue } from './event-queue.js';
+import { isRetryable, RetryPolicy, retrying } from './retry.js';
 import { ServerList } from './server-list.js';
 import { Session } from './session.js';
 import { type AuthCall, type Credentials, SessionAuth } from './session-auth.js';
@@ -39,6 +41,7 @@ import type {
   Op,
   OpResult,
   VersionOptions,
+  WaitOptions,
   WatchOption,
   WatchOptions,
 } from './types.js';
@@ -108,6 +111,9 @@ export class ZabClient {
   /** initialAuth: ConnectOptions.auth, sent once the first connection is open (see open). */
   private readonly initialAuth: Credentials[];
   private readonly connectTimeoutMs: number;
+  private readonly random: () => number;
+  /** retryPolicy: ConnectOptions.retry, for the calls that set none of their own. */
+  private readonly retryPolicy: RetryPolicy | undefined;
   private readonly session: Session;
   private readonly streams = new Set<EventQueue<WatchedEvent>>();
   private readonly wrappers = new WeakMap<(event: WatchedEvent) => void, WatchListener>();
@@ -128,6 +134,8 @@ export class ZabClient {
       throw new RangeError(`rebalanceDelayMs must be a finite number >= 0: ${rebalanceDelayMs}`);
     this.initialAuth = (options.auth ?? []).map((entry) => toCredentials(entry?.scheme, entry?.credentials));
     this.connectTimeoutMs = connectTimeoutMs;
+    this.random = random;
+    this.retryPolicy = RetryPolicy.of(options.retry);
     this.session = new Session({
       serverList: new ServerList(parsed.servers, options.serverOrder ?? 'random', random),
       calls: new CallQueue(options.pendingRequestsMax ?? PENDING_REQUESTS_MAX_DEFAULT),
@@ -136,7 +144,8 @@ export class ZabClient {
       emitter: this.emitter,
       logger: this.logger,
       random,
-      requestedTimeoutMs,
+      // The wire takes whole ms (an int32): a fraction rounds up, a huge timeout asks for the most.
+      requestedTimeoutMs: Math.min(Math.ceil(requestedTimeoutMs), TIMER_MS_MAX),
       connectTimeoutMs,
       frameBytesMax: options.frameBytesMax ?? FRAME_BYTES_MAX_DEFAULT,
       rebalanceDelayMs,
@@ -155,9 +164,29 @@ export class ZabClient {
   // -------------------------------------------------------------------------------------------
   // Session state.
 
-  /** state is where the session is: CONNECTING, CONNECTED, DISCONNECTED (reconnecting), EXPIRED or CLOSED. */
+  /**
+   * state is where the session is: CONNECTING, CONNECTED, DISCONNECTED (reconnecting), EXPIRED or
+   * CLOSED. Reading it checks the clock first, so a process that wakes from a pause (SIGSTOP, a
+   * long GC, a blocked event loop) never reads a stale CONNECTED: if nothing was heard for longer
+   * than two thirds of the session timeout, the client drops that connection and reads
+   * DISCONNECTED (it resumes the session, and `disconnected` is emitted during this read); if the
+   * whole timeout passed since a server last answered, EXPIRED (`expired` is emitted).
+   */
   get state(): ConnectionState {
     return this.session.state;
+  }
+
+  /**
+   * sessionMsLeft is how long the session surely lives, in ms: the server cannot expire it sooner,
+   * because it counts the timeout from a moment no earlier than when this client sent the last
+   * frame a server answered (a reply or a Pong), and this counts from then. While CONNECTED it
+   * stays above about two thirds of the timeout minus a round trip (pings go every third); it
+   * falls while DISCONNECTED; it is 0 once the session may have expired, and before the session
+   * is established or after it ended. Work that relies on the session (a lock held, leadership)
+   * should finish within it, or check again. Reading it checks the clock as `state` does.
+   */
+  get sessionMsLeft(): number {
+    return this.session.msLeft;
   }
 
   /** sessionId is the session's id (0 before it is established). */
@@ -197,8 +226,16 @@ export class ZabClient {
    * reaching another state, and with the signal's reason when the signal aborts. A state is a
    * moment: the client may have left it again by the time the caller looks.
    */
-  waitForState(state: ConnectionState, options: CallOptions = {}): Promise<void> {
-    return this.session.waitForState(state, options.signal);
+  waitForState(state: ConnectionState, options: WaitOptions = {}): Promise<void> {
+    let deadline: CallDeadline;
+    try {
+      deadline = deadlineOf(options, 'waitForState', undefined);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const waiting = this.session.waitForState(state, deadline.signal);
+    waiting.then(deadline.clear, deadline.clear);
+    return waiting;
   }
 
   /**
@@ -251,13 +288,21 @@ export class ZabClient {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.authenticate(entry, options.signal);
+    let deadline: CallDeadline;
+    try {
+      deadline = deadlineOf(options, 'addAuth', undefined);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const authenticating = this.authenticate(entry, deadline.signal);
+    authenticating.then(deadline.clear, deadline.clear);
+    return authenticating;
   }
 
   /** create makes a znode and returns its path (with the sequence suffix for sequential modes); `acl` defaults to OPEN_ACL_UNSAFE. */
   async create(path: string, data?: Data, options: CreateOptions = {}): Promise<string> {
     const request = this.createRequest(path, data, options.mode, options.ttlMs, options.acl, 'create');
-    const result = await this.call(request, options.signal, path);
+    const result = await this.call(request, options, path);
     if (result?.op !== 'create') throw this.unexpected('create', path, result?.op);
     return this.chroot.toClient(result.path);
   }
@@ -269,7 +314,7 @@ export class ZabClient {
     const watch = this.listenerOf(options.watch);
     const result = await this.call(
       { op: 'getData', path: serverPath, watch: watch !== undefined },
-      options.signal,
+      options,
       path,
       (reply) => {
         this.check(reply, 'getData', path);
@@ -290,7 +335,7 @@ export class ZabClient {
       data: toBytes(data),
       version: options.version ?? -1,
     };
-    const result = await this.call(request, options.signal, path);
+    const result = await this.call(request, options, path);
     if (result?.op !== 'setData') throw this.unexpected('setData', path, result?.op);
     return result.stat;
   }
@@ -302,7 +347,7 @@ export class ZabClient {
       path: this.chroot.toServer(path, 'delete'),
       version: options.version ?? -1,
     };
-    await this.call(request, options.signal, path);
+    await this.call(request, options, path);
   }
 
   /** exists returns a znode's Stat or null; `watch` fires on its creation if missing, on change or delete if present. */
@@ -311,7 +356,7 @@ export class ZabClient {
     const watch = this.listenerOf(options.watch);
     const result = await this.call(
       { op: 'exists', path: serverPath, watch: watch !== undefined },
-      options.signal,
+      options,
       path,
       (reply) => {
         // A server may answer a missing znode with NO_NODE rather than a null Stat: both mean null.
@@ -334,7 +379,7 @@ export class ZabClient {
     const watch = this.listenerOf(options.watch);
     const result = await this.call(
       { op: 'getChildren', path: serverPath, watch: watch !== undefined },
-      options.signal,
+      options,
       path,
       (reply) => {
         this.check(reply, 'getChildren', path);
@@ -352,7 +397,7 @@ export class ZabClient {
    */
   async getACL(path: string, options: CallOptions = {}): Promise<GetACLResult> {
     const request: Request = { op: 'getACL', path: this.chroot.toServer(path, 'getACL') };
-    const result = await this.call(request, options.signal, path);
+    const result = await this.call(request, options, path);
     if (result?.op !== 'getACL') throw this.unexpected('getACL', path, result?.op);
     return { acl: result.acl, stat: result.stat };
   }
@@ -370,7 +415,7 @@ export class ZabClient {
       acl,
       version: options.version ?? -1,
     };
-    const result = await this.call(request, options.signal, path);
+    const result = await this.call(request, options, path);
     if (result?.op !== 'setACL') throw this.unexpected('setACL', path, result?.op);
     return result.stat;
   }
@@ -378,14 +423,14 @@ export class ZabClient {
   /** getEphemerals lists this session's ephemeral znodes under `prefixPath` (default '/'). */
   async getEphemerals(prefixPath = '/', options: CallOptions = {}): Promise<string[]> {
     const request: Request = { op: 'getEphemerals', prefixPath: this.chroot.toServer(prefixPath, 'getEphemerals') };
-    const result = await this.call(request, options.signal, prefixPath);
+    const result = await this.call(request, options, prefixPath);
     if (result?.op !== 'getEphemerals') throw this.unexpected('getEphemerals', prefixPath, result?.op);
     return result.paths.map((path) => this.chroot.toClient(path)).sort();
   }
 
   /** sync brings the connected server up to date with the leader, so the reads that follow are as fresh as the leader was. */
   async sync(path = '/', options: CallOptions = {}): Promise<void> {
-    await this.call({ op: 'sync', path: this.chroot.toServer(path, 'sync') }, options.signal, path);
+    await this.call({ op: 'sync', path: this.chroot.toServer(path, 'sync') }, options, path);
   }
 
   /**
@@ -394,7 +439,7 @@ export class ZabClient {
    */
   async multi(ops: readonly Op[], options: CallOptions = {}): Promise<OpResult[]> {
     const requests = ops.map((op) => this.multiOp(op));
-    const result = await this.call({ op: 'multi', ops: requests }, options.signal, undefined, (reply) => {
+    const result = await this.call({ op: 'multi', ops: requests }, options, undefined, (reply) => {
       if (reply.error !== null && reply.result?.op === 'multi')
         throw this.multiFailure(ops, reply.result.results, reply.error);
       this.check(reply, 'multi', undefined);
@@ -452,7 +497,7 @@ export class ZabClient {
       options.signal?.removeEventListener('abort', onAbort);
       if (this.watches.remove(kind, serverPath, listener) && this.session.isUsable()) {
         const watcherType = kind === 'persistent' ? WatcherType.PERSISTENT : WatcherType.PERSISTENT_RECURSIVE;
-        this.call({ op: 'removeWatches', path: serverPath, watcherType }, undefined, path).catch((error: unknown) =>
+        this.callOnce({ op: 'removeWatches', path: serverPath, watcherType }, undefined, path).catch((error: unknown) =>
           this.logger.debug({ path, error: String(error) }, 'removeWatches failed'),
         );
       }
@@ -491,7 +536,7 @@ export class ZabClient {
     this.streams.add(queue);
     this.watches.add(kind, serverPath, listener);
     const mode = kind === 'persistent' ? AddWatchMode.PERSISTENT : AddWatchMode.PERSISTENT_RECURSIVE;
-    stream.ready = this.call({ op: 'addWatch', path: serverPath, mode }, undefined, path).then(
+    stream.ready = this.callOnce({ op: 'addWatch', path: serverPath, mode }, undefined, path).then(
       () => undefined,
       async (error: unknown) => {
         // A lost connection is harmless: the watch is in the registry, so the reconnect's
@@ -515,17 +560,42 @@ export class ZabClient {
    * it closes locally and the server expires the session after its timeout.
    */
   close(): Promise<void> {
-    return this.session.close((signal) => this.call({ op: 'closeSession' }, signal, undefined, undefined, false, true));
+    return this.session.close((signal) =>
+      this.callOnce({ op: 'closeSession' }, signal, undefined, undefined, false, true),
+    );
   }
 
   // -------------------------------------------------------------------------------------------
   // Calls.
 
   /**
-   * call sends one request (or queues it until connected) and resolves with what `onReply`
+   * call makes one call with its options: `timeoutMs` joined into its signal, and tried again after
+   * CONNECTION_LOSS if a retry policy applies (the call's, else the client's) and the request is
+   * safe to send again (retry.ts `isRetryable`).
+   */
+  private async call<T = Result | null>(
+    request: Request,
+    options: CallOptions,
+    path: string | undefined,
+    onReply?: (reply: ReplyFrame) => T,
+    linearizable = false,
+  ): Promise<T> {
+    const deadline = deadlineOf(options, request.op, path);
+    try {
+      const policy = options.retry === undefined ? this.retryPolicy : RetryPolicy.of(options.retry);
+      const once = () => this.callOnce(request, deadline.signal, path, onReply, linearizable);
+      if (policy === undefined || !isRetryable(request)) return await once();
+      return await retrying(policy, once, { random: this.random, signal: deadline.signal });
+    } finally {
+      deadline.clear();
+    }
+  }
+
+  /**
+   * callOnce sends one request (or queues it until connected) and resolves with what `onReply`
    * makes of the reply; a reply with an error rejects with a ZabError naming `path` and the op.
    */
-  private call<T = Result | null>(
+  private callOnce<T = Result | null>(
     request: Request,
     signal: AbortSignal | undefined,
     path: string | undefined,

@@ -13,6 +13,8 @@ export interface ZabErrorOptions {
   cause?: unknown;
   /** results are a failed multi's per-op results (the failing op has its code, the rest RUNTIME_INCONSISTENCY). */
   results?: MultiOpResult[];
+  /** attempts: how many times a retry policy tried the call, when it tried more than once. */
+  attempts?: number;
 }
 
 const DEFAULT_MESSAGES: Partial<Record<ErrorCode, string>> = {
@@ -31,6 +33,7 @@ const DEFAULT_MESSAGES: Partial<Record<ErrorCode, string>> = {
   NO_AUTH: 'the session is not authenticated as an id the access list grants this to',
   INVALID_ACL: 'the access list is invalid (empty, malformed, or `auth` without an authenticated id)',
   AUTH_FAILED: 'the server refused the credentials',
+  OPERATION_TIMEOUT: 'no reply within the call timeout',
 };
 
 /**
@@ -46,6 +49,11 @@ export class ZabError extends Error {
   readonly path: string | undefined;
   readonly op: string | undefined;
   readonly results: MultiOpResult[] | undefined;
+  /**
+   * attempts is how many times a retry policy tried the call, set when it tried more than once
+   * (the earlier tries failed with CONNECTION_LOSS, so they may have taken effect: see retry.ts).
+   */
+  readonly attempts: number | undefined;
 
   constructor(code: ErrorCode, options: ZabErrorOptions = {}) {
     const detail = options.message ?? DEFAULT_MESSAGES[code] ?? code.toLowerCase().replaceAll('_', ' ');
@@ -58,6 +66,7 @@ export class ZabError extends Error {
     this.path = options.path;
     this.op = options.op;
     this.results = options.results;
+    this.attempts = options.attempts;
   }
 
   /**
@@ -69,6 +78,14 @@ export class ZabError extends Error {
       return false;
     return code === undefined || (error as ZabError).code === code;
   }
+}
+
+/**
+ * timeoutError is what a call whose `timeoutMs` passed rejects with: OPERATION_TIMEOUT (ZooKeeper's
+ * code -7). Like an abort, a request already sent may still take effect; its reply is ignored.
+ */
+export function timeoutError(timeoutMs: number, op: string, path?: string): ZabError {
+  return new ZabError('OPERATION_TIMEOUT', { message: `no reply within ${timeoutMs} ms`, op, path });
 }
 
 /** abortReason is what an aborted call rejects with: the signal's reason, or an AbortError. */

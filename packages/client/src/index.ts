@@ -9,6 +9,8 @@ export type { ConnectString, ServerAddress } from './connect-string.js';
 export { CLIENT_PORT_DEFAULT, parseConnectString } from './connect-string.js';
 export type { ZabErrorOptions } from './errors.js';
 export { ZabError } from './errors.js';
+export type { RetryOption, RetryOptions } from './retry.js';
+export { isRetryable, RetryPolicy } from './retry.js';
 export { Transaction } from './transaction.js';
 export type {
   AuthInfo,
@@ -28,7 +30,9 @@ export type {
   Op,
   OpResult,
   ServerOrder,
+  SignalOptions,
   VersionOptions,
+  WaitOptions,
   WatchOption,
   WatchOptions,
 } from './types.js';

@@ -48,7 +48,8 @@ export interface SessionOptions {
  * home), the credentials it resumes with (session id, password, the last zxid it saw, so it never
  * reads older data than it saw), its state (CONNECTING, CONNECTED, DISCONNECTED, EXPIRED, CLOSED)
  * and the events that report it, the heartbeats, the expiry (by the server, or locally once no
- * member was reachable within the session timeout), and the traffic of its connection: calls out
+ * member was reachable within the session timeout), the clock check after a pause (see
+ * {@link checkClock}), and the traffic of its connection: calls out
  * in order, replies matched to them by xid, watch events to their listeners, and on every new
  * connection the credentials replayed (addAuth) first, then the watches re-registered with
  * setWatches, then the waiting calls.
@@ -99,8 +100,24 @@ export class Session implements HomeMoveHost {
   // -------------------------------------------------------------------------------------------
   // State.
 
+  /**
+   * state is where the session is, checked against the clock first ({@link checkClock}): a process
+   * that wakes from a pause never reads a stale CONNECTED here.
+   */
   get state(): ConnectionState {
+    this.checkClock();
     return this.stateValue;
+  }
+
+  /**
+   * msLeft is how long the session surely lives (0 once it may have expired, and when it has not
+   * started or has ended): counted from when the client sent the last frame a server answered,
+   * since a server expires a session no sooner than its timeout after it heard from it.
+   */
+  get msLeft(): number {
+    const state = this.state;
+    if (state !== 'CONNECTED' && state !== 'DISCONNECTED') return 0;
+    return Math.max(0, this.heartbeats.msLeft(this.negotiatedTimeoutMs));
   }
 
   get sessionId(): number {
@@ -141,7 +158,8 @@ export class Session implements HomeMoveHost {
 
   /** isUsable: calls may still be made (not closing, not ended). */
   isUsable(): boolean {
-    return !this.closingValue && this.stateValue !== 'EXPIRED' && this.stateValue !== 'CLOSED';
+    const state = this.state;
+    return !this.closingValue && state !== 'EXPIRED' && state !== 'CLOSED';
   }
 
   /** deadError is what a call on an ended (or closing) session fails with. */
@@ -179,13 +197,14 @@ export class Session implements HomeMoveHost {
       };
       this.stateWaiters.add(check);
       signal?.addEventListener('abort', onAbort, { once: true });
+      this.checkClock();
       check();
     });
   }
 
   /** reconnected resolves at the next reconnect (at once if connected), or rejects when the session ends first. */
   reconnected(): Promise<void> {
-    if (this.stateValue === 'CONNECTED') return Promise.resolve();
+    if (this.state === 'CONNECTED') return Promise.resolve();
     return new Promise((resolve, reject) => {
       const offs = [
         this.emitter.on('reconnected', () => done(undefined)),
@@ -210,7 +229,7 @@ export class Session implements HomeMoveHost {
 
   /** submit sends a call now if the session is connected (and not holding calls for a move), else keeps it waiting. */
   submit(call: Call): void {
-    if (this.stateValue === 'CONNECTED' && this.connectionValue !== undefined && !this.calls.holding) this.send(call);
+    if (this.state === 'CONNECTED' && this.connectionValue !== undefined && !this.calls.holding) this.send(call);
     else this.calls.wait(call);
   }
 
@@ -220,7 +239,7 @@ export class Session implements HomeMoveHost {
 
   /** flushWaiting sends the addAuth calls and then the calls that waited (for a reconnect or a move that did not happen), in call order. */
   flushWaiting(): void {
-    if (this.stateValue !== 'CONNECTED' || this.connectionValue === undefined || this.calls.holding) return;
+    if (this.state !== 'CONNECTED' || this.connectionValue === undefined || this.calls.holding) return;
     for (const call of this.auth.takeWaiting()) this.sendAuth(call);
     for (const call of this.calls.takeWaiting()) this.send(call);
   }
@@ -230,8 +249,7 @@ export class Session implements HomeMoveHost {
    * move), else keeps it waiting: a new connection sends it before the calls that wait.
    */
   submitAuth(call: AuthCall): void {
-    if (this.stateValue === 'CONNECTED' && this.connectionValue !== undefined && !this.calls.holding)
-      this.sendAuth(call);
+    if (this.state === 'CONNECTED' && this.connectionValue !== undefined && !this.calls.holding) this.sendAuth(call);
     else this.auth.wait(call);
   }
 
@@ -380,7 +398,7 @@ export class Session implements HomeMoveHost {
     this.currentServerValue = attempt.server;
     this.serverList.connectedTo(attempt.server);
     attempt.adopted = true;
-    this.heartbeats.begin(connection, response.timeoutMs);
+    this.heartbeats.begin(connection, response.timeoutMs, attempt.requestSentMs);
     this.setState('CONNECTED');
     // Identities are the connection's: the remembered credentials go first, then the addAuth calls
     // that waited (or were in flight on the connection left behind by a move home), so every
@@ -394,9 +412,8 @@ export class Session implements HomeMoveHost {
       }
     }
     for (const call of this.calls.takeWaiting()) this.send(call);
-    this.heartbeats.schedule(response.timeoutMs, () =>
-      this.stateValue === 'CONNECTED' ? this.connectionValue : undefined,
-    );
+    // `state` checks the clock: a ping timer that fires after a pause drops the stale connection instead.
+    this.heartbeats.schedule(response.timeoutMs, () => (this.state === 'CONNECTED' ? this.connectionValue : undefined));
     this.homeMove.schedule();
     const server = describeServer(attempt.server);
     this.logger.info(
@@ -472,9 +489,14 @@ export class Session implements HomeMoveHost {
 
   private onMessage(attempt: Attempt, message: SessionServerMessage): void {
     if (this.connectionValue !== attempt.connection) return;
+    // Before the frame counts as heard: one that waited in the socket while this process was
+    // paused says nothing of whether the session still lives, and is not delivered.
+    this.checkClock();
+    if (this.connectionValue !== attempt.connection) return;
     this.heartbeats.heard();
     switch (message.kind) {
       case 'pong':
+        this.heartbeats.pong();
         return;
       case 'watchEvent': {
         if (message.event.zxid > this.lastZxidValue) this.lastZxidValue = message.event.zxid;
@@ -508,6 +530,7 @@ export class Session implements HomeMoveHost {
       return;
     }
     if (reply.zxid > this.lastZxidValue) this.lastZxidValue = reply.zxid;
+    if (call.sentMs !== undefined) this.heartbeats.answered(call.sentMs);
     if (!call.abandoned) call.settle(reply);
     this.calls.answered();
   }
@@ -539,10 +562,44 @@ export class Session implements HomeMoveHost {
   private onConnectionClose(attempt: Attempt, error: TransportError | undefined): void {
     if (this.connectionValue !== attempt.connection) return;
     this.connectionValue = undefined;
+    this.lost(attempt.server, error?.message ?? 'closed');
+  }
+
+  /**
+   * checkClock applies the heartbeat rules (heartbeats.ts) to the clock now, before the session
+   * reports its state or delivers a frame. A paused process (SIGSTOP, a long GC, a blocked event
+   * loop) wakes with its timers and its sockets' data queued in any order, so neither the read
+   * timeout's timer nor the frames can be trusted to come first: a session silent for longer than
+   * its timeout since it was last confirmed is EXPIRED (`expired`); a CONNECTED one silent for
+   * longer than the read timeout has a stale connection, dropped at once (`disconnected`, its calls
+   * in flight fail with CONNECTION_LOSS, the frames still queued on it are never delivered) and
+   * resumed elsewhere, where the server tells whether the session still lives.
+   */
+  private checkClock(): void {
+    const state = this.stateValue;
+    if ((state !== 'CONNECTED' && state !== 'DISCONNECTED') || this.negotiatedTimeoutMs === 0) return;
+    if (this.heartbeats.msLeft(this.negotiatedTimeoutMs) <= 0) {
+      this.expire(
+        `no server answered within the session timeout (${this.negotiatedTimeoutMs} ms); the cluster may have expired it`,
+      );
+      return;
+    }
+    if (state !== 'CONNECTED' || this.connectionValue === undefined || !this.heartbeats.isStale()) return;
+    const connection = this.connectionValue;
+    const where = this.currentServerValue as ServerAddress;
+    const reason =
+      `stale connection: nothing heard from ${describeServer(where)} for ${Math.round(this.heartbeats.silentMs())} ms, ` +
+      `more than the read timeout (${this.heartbeats.readTimeoutMs} ms): this process was paused or its event loop blocked`;
+    this.connectionValue = undefined;
+    connection.close();
+    this.lost(where, reason);
+  }
+
+  /** lost handles the loss of the session's connection (already cleared) to `where`: calls in flight fail, then a resume. */
+  private lost(where: ServerAddress, reason: string): void {
     this.heartbeats.stop();
     this.homeMove.stop();
-    const reason = error?.message ?? 'closed';
-    const server = describeServer(attempt.server);
+    const server = describeServer(where);
     this.calls.failInFlight(
       () => new ZabError('CONNECTION_LOSS', { message: `the connection to ${server} was lost: ${reason}` }),
     );

@@ -1,5 +1,6 @@
 import type { ACL, CreateMode, ErrorCode, Stat, Zxid } from '@zabkit/core';
 import type { TlsClientOptions } from '@zabkit/transport-tcp';
+import type { RetryOption } from './retry.js';
 import type { ServerOrder } from './server-list.js';
 import type { WatchedEvent } from './watch-registry.js';
 
@@ -54,6 +55,12 @@ export interface ConnectOptions {
    * one. The server takes scheme `digest` with credentials `user:password`.
    */
   auth?: readonly AuthInfo[];
+  /**
+   * retry is the retry policy of every call that does not set its own (default false: a call that
+   * loses its connection fails with CONNECTION_LOSS). `true` takes the defaults; see RetryOptions
+   * and the README ("Timeouts and retries") for what is retried: reads and versioned writes only.
+   */
+  retry?: RetryOption;
 }
 
 /** AuthInfo is one identity to authenticate a session with: `{ scheme: 'digest', credentials: 'user:password' }`. */
@@ -63,13 +70,32 @@ export interface AuthInfo {
   credentials: string | Uint8Array;
 }
 
-/** CallOptions: every call accepts an AbortSignal. */
-export interface CallOptions {
+/** SignalOptions: an AbortSignal. */
+export interface SignalOptions {
   /**
    * signal abandons the call: it rejects with the signal's reason at once. A request that was
    * already sent may still take effect on the server (as a lost reply would); its reply is ignored.
    */
   signal?: AbortSignal;
+}
+
+/** WaitOptions bound a wait: a signal, and a timeout. */
+export interface WaitOptions extends SignalOptions {
+  /**
+   * timeoutMs gives up after this many ms (any number ≥ 0, fractions included; Infinity: never),
+   * rejecting with a ZabError OPERATION_TIMEOUT. As with the signal, a request already sent may
+   * still take effect; its reply is ignored. It bounds the whole call, retries and their waits included.
+   */
+  timeoutMs?: number;
+}
+
+/** CallOptions: every call accepts an AbortSignal, a timeout, and a retry policy of its own. */
+export interface CallOptions extends WaitOptions {
+  /**
+   * retry overrides the client's retry policy (ConnectOptions.retry) for this call: false for none,
+   * true for the defaults, or RetryOptions. Only reads and versioned writes are ever retried.
+   */
+  retry?: RetryOption;
 }
 
 /** CreateModeName names a CreateMode (ZooKeeper's CreateMode enum). */
@@ -117,8 +143,11 @@ export interface ChildrenOptions extends CallOptions {
   stat?: boolean;
 }
 
-/** WatchOptions configure a persistent watch stream. */
-export interface WatchOptions extends CallOptions {
+/**
+ * WatchOptions configure a persistent watch stream. It takes a signal (which ends the stream) but
+ * no timeout or retry: the stream lives until it is closed, and survives reconnects by itself.
+ */
+export interface WatchOptions extends SignalOptions {
   /** recursive covers the whole subtree (created, deleted and data-changed events; never children-changed). */
   recursive?: boolean;
   /** eventsMax bounds the events buffered for a slow consumer; past it the stream throws (default 10 000). */
@@ -158,14 +187,23 @@ export type ConnectionState = 'CONNECTING' | 'CONNECTED' | 'DISCONNECTED' | 'EXP
 export interface ClientEvents {
   /** connected: the session was established (once, before `connect()` resolves). */
   connected: [{ server: string; sessionId: number }];
-  /** disconnected: the connection was lost; calls wait for a reconnect, calls in flight failed with CONNECTION_LOSS. */
+  /**
+   * disconnected: the connection was lost; calls wait for a reconnect, calls in flight failed with
+   * CONNECTION_LOSS. Also emitted, with a `reason` starting `stale connection:`, when the client
+   * notices it was paused (nothing heard for longer than two thirds of the session timeout) before
+   * it reported itself connected or delivered a frame: that connection is dropped and the session
+   * resumed.
+   */
   disconnected: [{ server: string; reason: string }];
   /**
    * reconnected: the session continues on `server`; watches were re-registered. Also emitted
    * (without `disconnected` before it) when the client moves back to its home member.
    */
   reconnected: [{ server: string }];
-  /** expired: the session is gone (server said so, or no server was reachable within the session timeout). */
+  /**
+   * expired: the session is gone (the server said so, or no server answered within the session
+   * timeout, also noticed on waking from a pause).
+   */
   expired: [{ reason: string }];
   /** closed: `close()` finished. */
   closed: [];

@@ -74,7 +74,7 @@ describe('JuteFrameDecoder', () => {
         }
       }
     }
-  });
+  }, 30_000);
 
   it('works byte by byte, and the bodies decode', () => {
     const { decoder, bodies } = collecting();

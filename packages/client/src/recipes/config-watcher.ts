@@ -2,6 +2,7 @@ import type { ZabClient } from '../client.js';
 import { Emitter } from '../emitter.js';
 import { ZabError } from '../errors.js';
 import type { Stat } from '../types.js';
+import { type ConnectionStateEvents, ConnectionStateTracker } from './connection-state.js';
 
 /** ConfigWatcherOptions: how to read the znode's bytes, and the value while it does not exist. */
 export interface ConfigWatcherOptions<T> {
@@ -11,8 +12,13 @@ export interface ConfigWatcherOptions<T> {
   defaultValue?: T;
 }
 
-/** ConfigWatcherEvents: `change` with the new value and Stat (null when the znode is gone), `error` for a value that did not parse. */
-export interface ConfigWatcherEvents<T> {
+/**
+ * ConfigWatcherEvents: `change` with the new value and Stat (null when the znode is gone), `error`
+ * for a value that did not parse, and the connection events while started: `suspended` (`value`
+ * may be stale from now on), `reconnected` (it is read again), `lost` (the session ended: `value`
+ * stays the last one read and is no longer kept current).
+ */
+export interface ConfigWatcherEvents<T> extends ConnectionStateEvents {
   change: [T | undefined, Stat | null];
   error: [unknown];
 }
@@ -66,7 +72,12 @@ export class ConfigWatcher<T = unknown> {
     if (this.stream !== undefined) throw new Error(`ConfigWatcher ${this.path}: already started`);
     const stream = this.client.watch(this.path);
     this.stream = stream;
-    this.offs = [this.client.on('reconnected', () => this.refresh())];
+    const tracker = new ConnectionStateTracker(this.client, {
+      suspended: () => this.emitter.emit('suspended'),
+      reconnected: () => this.emitter.emit('reconnected'),
+      lost: () => this.emitter.emit('lost'),
+    });
+    this.offs = [this.client.on('reconnected', () => this.refresh()), () => tracker.close()];
     (async () => {
       try {
         for await (const _ of stream) this.refresh();

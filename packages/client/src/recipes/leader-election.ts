@@ -2,16 +2,34 @@ import type { ACL } from '@zabkit/core';
 import type { ZabClient } from '../client.js';
 import { Emitter } from '../emitter.js';
 import { ZabError } from '../errors.js';
+import { type ConnectionStateEvents, type ConnectionStatePolicy, ConnectionStateTracker } from './connection-state.js';
 import { type AcquireOptions, combineSignal } from './lock.js';
-import { ensurePath, joinPath, sortBySequence } from './paths.js';
-import { protectedCreate } from './protected-create.js';
+import { createWithParents, type EnsurePathOptions, ensurePath, joinPath, sortBySequence } from './paths.js';
+import { CleanupTracker, deleteProtected, type ProtectedNode, protectedCreate } from './protected-create.js';
 import { waitForTurn } from './queue.js';
 
-/** LeaderElectionEvents: `leader` when this participant becomes leader, `notLeader` when it stops being one, `error` when the election loop fails. */
-export interface LeaderElectionEvents {
+/**
+ * LeaderElectionEvents: `leader` when this participant becomes leader, `notLeader` when it stops
+ * being one, `error` when the election loop fails, and the connection events `suspended`,
+ * `reconnected` and `lost` (see ConnectionStateEvents).
+ */
+export interface LeaderElectionEvents extends ConnectionStateEvents {
   leader: [];
   notLeader: [];
   error: [unknown];
+}
+
+/** LeaderElectionOptions: the `acl` of the znodes the election creates, and what to do on suspension. */
+export interface LeaderElectionOptions {
+  /** acl is the ACL of the znodes the election creates (its directory if missing, each participant's), default OPEN_ACL_UNSAFE. */
+  acl?: readonly ACL[];
+  /**
+   * connectionStatePolicy: `standard` (default) gives leadership up on `suspended` and takes it
+   * back after the reconnect if its znode is still first; `session` keeps leading until `lost`.
+   */
+  connectionStatePolicy?: ConnectionStatePolicy;
+  /** containerParents creates the directory and its missing ancestors as CONTAINER znodes (default true, as Curator). */
+  containerParents?: boolean;
 }
 
 const decoder = new TextDecoder();
@@ -20,17 +38,29 @@ const decoder = new TextDecoder();
  * LeaderElection elects one leader among the participants under a znode directory (Curator's
  * LeaderLatch): each participant creates a protected ephemeral sequential znode holding its `id`,
  * watches only its predecessor, and leads while its znode is the lowest. When the leader's session
- * ends (its process dies, it closes, it expires) its znode goes and the next participant leads. A
- * participant whose own session expires stops leading (`notLeader`) and stays stopped: start a new
- * one on a new client.
+ * ends (its process dies, it closes, it expires) its znode goes and the next participant leads.
+ *
+ * Connection states (Curator's rules): with the `standard` policy a leader that loses its
+ * connection stops leading at once — `isLeader` is false and `notLeader` is emitted inside the
+ * client's `disconnected` event, before its successor can be elected (the session outlives the
+ * disconnection by the rest of its timeout) — and after the reconnect it leads again only if a
+ * read shows its znode still first. With `session` it leads on until `lost`. On `lost` (expiry
+ * or close) the participant stops for good: start a new one on a new client.
  */
 export class LeaderElection {
   private readonly emitter = new Emitter<LeaderElectionEvents>();
-  private node: string | undefined;
+  private readonly cleanups = new CleanupTracker();
+  private readonly policy: ConnectionStatePolicy;
+  private node: ProtectedNode | undefined;
   private leading = false;
   private running: AbortController | undefined;
+  private starting: Promise<void> | undefined;
   private loop: Promise<void> | undefined;
-  private offs: (() => void)[] = [];
+  private tracker: ConnectionStateTracker | undefined;
+  /** generation counts suspensions, so a turn read before one is not trusted after it. */
+  private generation = 0;
+  /** interrupt ends the current term early (a suspension under the standard policy). */
+  private interrupt: (() => void) | undefined;
 
   constructor(
     private readonly client: ZabClient,
@@ -38,39 +68,70 @@ export class LeaderElection {
     readonly path: string,
     /** id identifies this participant to the others (stored as the znode's data). */
     readonly id: string,
-    /** acl is the ACL of the znodes the election creates (its directory if missing, each participant's), default OPEN_ACL_UNSAFE. */
-    private readonly options: { acl?: readonly ACL[] } = {},
-  ) {}
+    private readonly options: LeaderElectionOptions = {},
+  ) {
+    this.policy = options.connectionStatePolicy ?? 'standard';
+  }
 
-  /** isLeader is true while this participant leads. */
+  /**
+   * isLeader is true while this participant leads. Under the standard policy it is false as soon
+   * as the connection is suspended (also when the client's clock shows a pause, before any event).
+   */
   get isLeader(): boolean {
-    return this.leading;
+    if (!this.leading) return false;
+    const state = this.tracker?.state;
+    return this.policy === 'session' ? state !== 'lost' : state === 'connected';
+  }
+
+  /**
+   * fencingToken is the leader's fencing token while it leads (undefined otherwise): the czxid of
+   * its znode. A later leader's token is higher; a participant that leads again after a
+   * suspension with the same znode keeps its token (nobody led in between).
+   */
+  get fencingToken(): bigint | undefined {
+    return this.isLeader && this.node !== undefined ? BigInt(this.node.stat.czxid) : undefined;
+  }
+
+  /** nodePath is this participant's znode, once it has one. */
+  get nodePath(): string | undefined {
+    return this.node?.path;
   }
 
   on<E extends keyof LeaderElectionEvents>(event: E, listener: (...args: LeaderElectionEvents[E]) => void): () => void {
     return this.emitter.on(event, listener);
   }
 
-  /** start joins the election; resolves once this participant's znode exists (it may not lead yet). */
+  /**
+   * start joins the election; resolves once this participant's znode exists (it may not lead
+   * yet). A `stop()` meanwhile makes it reject with the stop's reason, and the znode (also one
+   * whose create was in flight) is deleted before `stop()` resolves.
+   */
   async start(): Promise<void> {
     if (this.running !== undefined) throw new Error(`LeaderElection ${this.path}: already started`);
     const running = new AbortController();
     this.running = running;
-    const stop = () => {
-      this.setLeading(false);
-      running.abort(new ZabError('SESSION_EXPIRED', { op: 'leaderElection', path: this.path }));
-    };
-    this.offs = [this.client.on('expired', stop), this.client.on('closed', stop)];
-    await ensurePath(this.client, this.path, { signal: running.signal, acl: this.options.acl });
-    const first = await this.join(running.signal);
-    this.loop = this.run(first, running.signal).catch((error: unknown) => {
-      if (!running.signal.aborted) this.emitter.emit('error', error);
+    this.tracker = new ConnectionStateTracker(this.client, {
+      suspended: () => this.onSuspended(),
+      reconnected: () => this.emitter.emit('reconnected'),
+      lost: () => {
+        this.setLeading(false);
+        running.abort(new ZabError('SESSION_EXPIRED', { op: 'leaderElection', path: this.path }));
+        this.emitter.emit('lost');
+      },
     });
+    this.starting = (async () => {
+      await ensurePath(this.client, this.path, this.parentOptions(running.signal));
+      const first = await this.join(running.signal);
+      this.loop = this.run(first, running.signal).catch((error: unknown) => {
+        if (!running.signal.aborted) this.emitter.emit('error', error);
+      });
+    })();
+    await this.starting;
   }
 
   /** waitForLeadership resolves when this participant leads (at once if it does). */
   waitForLeadership(options: AcquireOptions = {}): Promise<void> {
-    if (this.leading) return Promise.resolve();
+    if (this.isLeader) return Promise.resolve();
     const signal = combineSignal(options);
     return new Promise((resolve, reject) => {
       const onAbort = () => {
@@ -94,7 +155,15 @@ export class LeaderElection {
 
   /** participants returns every participant's id in election order (the leader first). */
   async participants(): Promise<string[]> {
-    const names = sortBySequence(await this.client.children(this.path));
+    let children: string[];
+    try {
+      children = await this.client.children(this.path);
+    } catch (error) {
+      // A container directory is deleted once the last participant left.
+      if (ZabError.isInstance(error, 'NO_NODE')) return [];
+      throw error;
+    }
+    const names = sortBySequence(children);
     const ids: string[] = [];
     for (const name of names) {
       try {
@@ -106,48 +175,81 @@ export class LeaderElection {
     return ids;
   }
 
-  /** stop leaves the election: the znode is deleted, so the next participant leads. */
+  /**
+   * stop leaves the election: leadership ends at once, and it resolves once the znode is deleted
+   * (so the next participant leads) — also when called during `start()`, and also the znode of a
+   * create that was in flight. Deletion is retried across connection loss.
+   */
   async stop(): Promise<void> {
     const running = this.running;
     if (running === undefined) return;
+    this.setLeading(false);
     running.abort(new Error('LeaderElection stopped'));
-    for (const off of this.offs.splice(0)) off();
+    this.tracker?.close();
+    await this.starting?.catch(() => {});
     await this.loop;
     this.setLeading(false);
     const node = this.node;
     this.node = undefined;
-    while (node !== undefined) {
-      try {
-        await this.client.delete(node);
-        break;
-      } catch (error) {
-        if (ZabError.isInstance(error, 'NO_NODE') || ZabError.isInstance(error, 'SESSION_EXPIRED')) break;
-        if (!ZabError.isInstance(error, 'CONNECTION_LOSS')) throw error;
-      }
-    }
+    if (node !== undefined) this.cleanups.track(deleteProtected(this.client, node));
+    await this.cleanups.whenCleanedUp();
   }
 
-  private async join(signal: AbortSignal): Promise<{ path: string; prefix: string }> {
-    const created = await protectedCreate(this.client, this.path, 'n-', this.id, {
-      mode: 'EPHEMERAL_SEQUENTIAL',
-      acl: this.options.acl,
-      signal,
-    });
-    this.node = created.path;
+  /** whenCleanedUp resolves once the znodes of abandoned joins have been deleted in the background. */
+  whenCleanedUp(): Promise<void> {
+    return this.cleanups.whenCleanedUp();
+  }
+
+  private onSuspended(): void {
+    this.generation++;
+    if (this.policy === 'standard') {
+      this.setLeading(false);
+      this.interrupt?.();
+    }
+    this.emitter.emit('suspended');
+  }
+
+  private parentOptions(signal: AbortSignal): EnsurePathOptions {
+    return { signal, acl: this.options.acl, container: this.options.containerParents ?? true };
+  }
+
+  private async join(signal: AbortSignal): Promise<ProtectedNode> {
+    const created = await createWithParents(this.client, this.path, this.parentOptions(signal), () =>
+      protectedCreate(this.client, this.path, 'n-', this.id, {
+        mode: 'EPHEMERAL_SEQUENTIAL',
+        acl: this.options.acl,
+        signal,
+        cleanups: this.cleanups,
+      }),
+    );
+    const previous = this.node;
+    this.node = created;
+    // A previous znode is gone (deleted by someone else): make sure of it.
+    if (previous !== undefined) this.cleanups.track(deleteProtected(this.client, previous));
     return created;
   }
 
-  private async run(first: { path: string; prefix: string }, signal: AbortSignal): Promise<void> {
+  private async run(first: ProtectedNode, signal: AbortSignal): Promise<void> {
     let node = first;
-    while (!signal.aborted) {
+    for (;;) {
+      if (signal.aborted) return;
       try {
+        const generation = this.generation;
         await waitForTurn(this.client, this.path, node.path, node.prefix, signal);
+        // A suspension since the turn was read: read it again on the new connection.
+        if (this.policy === 'standard' && (generation !== this.generation || this.tracker?.state !== 'connected')) {
+          await this.client.waitForState('CONNECTED', { signal });
+          continue;
+        }
         this.setLeading(true);
-        await this.whileExists(node.path, signal);
+        const ended = await this.whileLeading(node.path, signal);
+        if (ended === 'suspended') continue;
         this.setLeading(false);
       } catch (error) {
         if (signal.aborted) return;
+        if (ZabError.isInstance(error, 'CONNECTION_LOSS')) continue;
         if (!ZabError.isInstance(error, 'NO_NODE')) throw error;
+        this.setLeading(false);
       }
       // Our znode was deleted by someone else while the session lives: queue again.
       if (signal.aborted) return;
@@ -155,27 +257,34 @@ export class LeaderElection {
     }
   }
 
-  /** whileExists resolves when `path` is deleted; rejects with the signal's reason. */
-  private async whileExists(path: string, signal: AbortSignal): Promise<void> {
-    for (;;) {
-      signal.throwIfAborted();
-      let deleted!: () => void;
-      const gone = new Promise<void>((resolve) => {
-        deleted = resolve;
-      });
-      const stat = await this.client.exists(path, {
-        signal,
+  /**
+   * whileLeading resolves 'deleted' when `path` is gone, 'suspended' when a suspension interrupts
+   * the term (standard policy); rejects with the signal's reason.
+   */
+  private async whileLeading(path: string, signal: AbortSignal): Promise<'deleted' | 'suspended'> {
+    const interrupted = new Promise<'suspended'>((resolve) => {
+      this.interrupt = () => resolve('suspended');
+    });
+    const aborted = new Promise<never>((_, reject) => {
+      if (signal.aborted) reject(signal.reason);
+      signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+    });
+    aborted.catch(() => {});
+    try {
+      for (;;) {
+        let changed!: () => void;
+        const woken = new Promise<'changed'>((resolve) => {
+          changed = () => resolve('changed');
+        });
         // Any event (deleted, or a data change) is a reason to look again.
-        watch: () => deleted(),
-      });
-      if (stat === null) return;
-      const aborted = new Promise<never>((_, reject) => {
-        if (signal.aborted) reject(signal.reason);
-        signal.addEventListener('abort', () => reject(signal.reason), { once: true });
-      });
-      aborted.catch(() => {});
-      await Promise.race([gone, aborted]);
-      if ((await this.client.exists(path, { signal })) === null) return;
+        const stat = await Promise.race([this.client.exists(path, { signal, watch: () => changed() }), interrupted]);
+        if (stat === 'suspended') return stat;
+        if (stat === null) return 'deleted';
+        const why = await Promise.race([woken, interrupted, aborted]);
+        if (why === 'suspended') return why;
+      }
+    } finally {
+      this.interrupt = undefined;
     }
   }
 

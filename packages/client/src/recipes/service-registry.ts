@@ -3,6 +3,7 @@ import type { ACL } from '@zabkit/core';
 import type { ZabClient } from '../client.js';
 import { ZabError } from '../errors.js';
 import type { CallOptions } from '../types.js';
+import { type ConnectionStateEvents, onConnectionState } from './connection-state.js';
 import { ensurePath, joinPath } from './paths.js';
 
 /** ServiceInstance is one registered instance of a service. */
@@ -53,6 +54,17 @@ export class ServiceRegistry {
   ) {
     this.basePath = options.basePath ?? '/services';
     this.acl = options.acl;
+  }
+
+  /**
+   * on subscribes to the session's connection events as the registry sees them: `suspended` (the
+   * registrations stay while the session lives, but vanish if the suspension outlasts the session
+   * timeout), `reconnected` (the same session is back: they are all still there), `lost` (the
+   * session ended: the server deleted every registration; register again on a new client).
+   * Returns the function that unsubscribes.
+   */
+  on<E extends keyof ConnectionStateEvents>(event: E, listener: () => void): () => void {
+    return onConnectionState(this.client, event, listener);
   }
 
   /**

@@ -24,10 +24,16 @@ import type { ReplicatedMachine } from './machine.js';
  * - Liveness: every request and ping of a session touches it (ZabPeer.touchSession). A learner
  *   collects the sessions touched since its last ping and sends them in its next PING; the leader
  *   alone keeps the deadlines ({@link SessionExpiry}).
- * - Expiry: a session expires `ceil(timeoutMs / tickMs)` ticks after its last touch. The leader
- *   checks every expiryCheckTicks and proposes a closeSession for each expired session (and a
- *   delete for each expired container or TTL znode); applying it removes the session and its
- *   ephemerals everywhere, and its clients get `sessionClosed`.
+ * - Expiry: a session expires at a tick at least `timeoutMs` after its last touch, never before:
+ *   at tick N + ticks + 1 for a touch in tick N ({@link expiryDeadlineTick}, rounded up as
+ *   ZooKeeper's ExpiryQueue rounds a deadline up to the next interval), and only once the host's
+ *   clock (`tick(nowMs)`) says timeoutMs have passed since the tick after the touch (see
+ *   {@link SessionExpiry} for why both). The leader checks every
+ *   expiryCheckTicks and proposes a closeSession for each expired session (and a delete for each
+ *   expired container or TTL znode); applying it removes the session and its ephemerals
+ *   everywhere, and its clients get `sessionClosed`. A client can therefore count on its session
+ *   living `timeoutMs` from the moment it sent its last frame (a touch on a follower reaches the
+ *   leader with the follower's next PING, only later).
  * - Leader change: a new leader tracks every session of the tree with a full timeout from the
  *   moment it is established (ZooKeeper's SessionTracker does the same), so a session outlives a
  *   leader change as long as its client reconnects within its timeout.
@@ -95,13 +101,43 @@ export function sessionTimeoutTicks(timeoutMs: number, tickMs: number): number {
 }
 
 /**
+ * expiryDeadlineTick is the first tick at which a session of `ticks` ticks touched in tick
+ * `touchTick` may expire. The touch happened at some moment inside tick `touchTick` (possibly just
+ * before tick `touchTick + 1`), so counting from `touchTick` would expire it up to a tick early;
+ * the deadline rounds up instead, as ZooKeeper's ExpiryQueue rounds up to the next interval.
+ */
+export function expiryDeadlineTick(touchTick: number, ticks: number): number {
+  return touchTick + ticks + 1;
+}
+
+/** Deadline is one tracked session's: its timeout, and when it was last touched, in ticks and in ms. */
+interface Deadline {
+  timeoutMs: number;
+  /** tick: {@link expiryDeadlineTick} of the last touch. */
+  tick: number;
+  /**
+   * touchedBeforeMs: the host's clock (`tick(nowMs)`) at the first tick after the last touch, so no
+   * earlier than the touch; undefined until that tick.
+   */
+  touchedBeforeMs: number | undefined;
+}
+
+/**
  * SessionExpiry is an established leader's clock of session deadlines (see the model above). It
  * also remembers the closeSession and delete proposals it issued, so it proposes each once.
+ *
+ * A session expires once both its tick deadline ({@link expiryDeadlineTick}) and its timeout in
+ * the host's ms have passed since its last touch. Ticks alone are not enough: a host's timer may
+ * fire a fraction of a ms early each tick, and a host that was stopped runs the ticks it missed
+ * at once when it wakes (the server does, so that a deposed leader notices quickly), so ticks
+ * that pass in a burst after a touch would expire a session whose client had just been heard.
+ * The ms alone follow the host's wall clock, which may step; with both, a step forward cannot
+ * expire a session before its ticks, and a step back delays an expiry by the step at most.
  */
 export class SessionExpiry {
-  /** deadlines: session id → tick at which it expires unless touched. */
-  private readonly deadlines = new Map<SessionId, number>();
-  private readonly timeouts = new Map<SessionId, number>();
+  private readonly deadlines = new Map<SessionId, Deadline>();
+  /** touched: sessions touched since the last tick, whose touchedBeforeMs the next tick sets. */
+  private readonly touched = new Set<SessionId>();
   /** expiring: sessions and paths whose removal is proposed, with the zxid of that proposal. */
   private readonly expiring = new Map<SessionId, Zxid>();
   private readonly expiringPaths = new Map<string, Zxid>();
@@ -118,8 +154,12 @@ export class SessionExpiry {
   /** track starts (or restarts) a session's full timeout from `nowTick`. */
   track(sessionId: SessionId, timeoutMs: number, nowTick: number): void {
     const ticks = sessionTimeoutTicks(timeoutMs, this.tickMs);
-    this.timeouts.set(sessionId, ticks);
-    this.deadlines.set(sessionId, nowTick + ticks);
+    this.deadlines.set(sessionId, {
+      timeoutMs,
+      tick: expiryDeadlineTick(nowTick, ticks),
+      touchedBeforeMs: undefined,
+    });
+    this.touched.add(sessionId);
   }
 
   isTracked(sessionId: SessionId): boolean {
@@ -128,19 +168,32 @@ export class SessionExpiry {
 
   /** touch renews a tracked session's deadline. */
   touch(sessionId: SessionId, nowTick: number): void {
-    const ticks = this.timeouts.get(sessionId);
-    if (ticks !== undefined) this.deadlines.set(sessionId, nowTick + ticks);
+    const deadline = this.deadlines.get(sessionId);
+    if (deadline === undefined) return;
+    deadline.tick = expiryDeadlineTick(nowTick, sessionTimeoutTicks(deadline.timeoutMs, this.tickMs));
+    deadline.touchedBeforeMs = undefined;
+    this.touched.add(sessionId);
   }
 
   /** closed forgets a session whose closeSession was applied. */
   closed(sessionId: SessionId): void {
     this.deadlines.delete(sessionId);
-    this.timeouts.delete(sessionId);
+    this.touched.delete(sessionId);
     this.expiring.delete(sessionId);
   }
 
+  /** isExpired: both the tick deadline and the timeout in ms have passed since the session's last touch. */
+  private isExpired(deadline: Deadline, nowTick: number, nowMs: number): boolean {
+    return (
+      deadline.tick <= nowTick &&
+      deadline.touchedBeforeMs !== undefined &&
+      nowMs - deadline.touchedBeforeMs >= deadline.timeoutMs
+    );
+  }
+
   /**
-   * check, every checkEveryTicks, proposes a closeSession for each session past its deadline and a
+   * check runs at every tick of the leader: it dates the touches since the last tick with `nowMs`,
+   * and, every checkEveryTicks, proposes a closeSession for each session past its deadline and a
    * delete for each container or TTL znode the machine says has expired, through `propose` (which
    * returns the zxid of the proposal), once each until that proposal is applied.
    */
@@ -150,11 +203,17 @@ export class SessionExpiry {
     machine: ReplicatedMachine,
     propose: (sessionId: SessionId, request: Request) => Zxid,
   ): void {
+    // Called every tick (the leader's tick), so this is the first tick after each of these touches.
+    for (const sessionId of this.touched) {
+      const deadline = this.deadlines.get(sessionId);
+      if (deadline !== undefined) deadline.touchedBeforeMs = nowMs;
+    }
+    this.touched.clear();
     if (nowTick - this.lastCheckTick < this.checkEveryTicks) return;
     this.lastCheckTick = nowTick;
     const applied = machine.lastAppliedZxid;
     for (const [sessionId, deadline] of this.deadlines) {
-      if (deadline > nowTick) continue;
+      if (!this.isExpired(deadline, nowTick, nowMs)) continue;
       if ((this.expiring.get(sessionId) ?? NO_ZXID) > applied) continue;
       if (!machine.hasSession(sessionId)) {
         if (!this.expiring.has(sessionId) || (this.expiring.get(sessionId) as Zxid) <= applied) {
