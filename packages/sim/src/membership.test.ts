@@ -71,6 +71,17 @@ describe('membership changes in the swarm', () => {
     expect(committed).toBeGreaterThan(20);
   }, 240_000);
 
+  it('regression: the candidate rule (sim seed 100189: a member removed by a pending change drew votes; seeds 3 of 5+2 and 100 of 3 voters: a refusal on our own configuration alone stalled)', async () => {
+    for (const [seed, nodes, observers] of [
+      [100_189, 3, 0],
+      [100, 3, 0],
+      [3, 5, 2],
+    ] as const) {
+      const { violation } = await runSeeds({ firstSeed: seed, seeds: 1, nodes, observers, membership: true });
+      expect(violation?.message ?? null, `seed ${seed} of ${nodes}+${observers}`).toBeNull();
+    }
+  }, 120_000);
+
   it('a deliberately unsafe rule (a logged configuration counted alone) is caught within 1,000 seeds', async () => {
     const { results, violation } = await runSeeds({
       firstSeed: 1,

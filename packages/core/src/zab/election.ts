@@ -1,6 +1,6 @@
 import type { Zxid } from '../zxid.js';
 import type { PeerContext } from './context.js';
-import { isJointQuorum, membersOf } from './membership.js';
+import { isJointQuorum, isVoterIn, membersOf } from './membership.js';
 import type { NotificationMessage, PeerState } from './messages.js';
 
 /** Vote is what a server proposes in FastLeaderElection: a leader and the history it would bring. */
@@ -183,12 +183,12 @@ export class Election {
         // A member that does not vote takes up only a vote at least as good as its own history, as a
         // voter does: a member whose configurations make it a voter (a change this one has not
         // logged yet) counts the vote it echoes, which must then never favour a shorter history.
-        this.proposal = totalOrder(n, mine) ? voteOf(n) : mine;
+        this.proposal = this.canLead(n) && totalOrder(n, mine) ? voteOf(n) : mine;
         this.sendNotifications();
       } else if (n.electionEpoch < this.logicalClock) {
         this.context.outbox.send(from, this.notification());
         return;
-      } else if (totalOrder(n, this.proposal)) {
+      } else if (this.canLead(n) && totalOrder(n, this.proposal)) {
         this.proposal = voteOf(n);
         this.sendNotifications();
       }
@@ -262,7 +262,7 @@ export class Election {
     // Observers never propose themselves: they cannot lead. Their vote names no one (server 0) and
     // carries their own history, so they take up only better votes (totalOrder).
     const { id } = this.context.settings;
-    if (!this.votes()) {
+    if (!this.votes() || !isVoterIn(this.context.log.lastSeenConfig(), id)) {
       return { leader: 0, zxid: this.context.log.lastLoggedZxid(), peerEpoch: this.context.epochs.currentEpoch };
     }
     return { leader: id, zxid: this.context.log.lastLoggedZxid(), peerEpoch: this.context.epochs.currentEpoch };
@@ -301,6 +301,23 @@ export class Election {
       if (m.leader === leader && (m.configVersion ?? 0) > mine && this.context.isMember(id)) return true;
     }
     return false;
+  }
+
+  /**
+   * canLead: the candidate `n` proposes is taken up unless the last configuration this member logged
+   * leaves it out as a voter and `n`'s sender reports no newer configuration (ZooKeeper's
+   * totalOrderPredicate refuses a server of weight 0 the same way, with the configuration carried in
+   * the notification). A member removed by a change others still hold pending otherwise proposes
+   * itself, draws the voters that count it, and never the one that committed its removal, so no
+   * one wins (sim seed 100189). Refusing on our own configuration alone left members that missed
+   * the change that added a voter refusing it for ever (seeds 3 of 5+2 and 100 of 3 voters): a
+   * vote from a member that logged a newer configuration than ours is taken up as before. In a
+   * static ensemble every candidate is a voter of version 0, so nothing changes there.
+   */
+  private canLead(n: NotificationMessage): boolean {
+    const config = this.context.log.lastSeenConfig();
+    if (isVoterIn(config, n.leader)) return true;
+    return (n.configVersion ?? 0) > config.version;
   }
 
   /** membershipChanged: a reconfig is in this member's configurations (some behaviour differs only then). */
