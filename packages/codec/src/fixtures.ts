@@ -67,6 +67,19 @@ export const sampleRequests: Request[] = [
     ],
   },
   { op: 'sync', path: '/app' },
+  {
+    op: 'reconfig',
+    members: [
+      { id: 1, role: 'participant', address: 'zk1:2888:2888', clientAddress: 'zk1:2181' },
+      { id: 4, role: 'observer', address: 'zk4:2888:2888', clientAddress: '' },
+    ],
+    fromVersion: -1,
+  },
+  {
+    op: 'reconfig',
+    members: [{ id: 2, role: 'participant', address: 'h:1:1', clientAddress: 'h:2' }],
+    fromVersion: 0x100000003,
+  },
   { op: 'addWatch', path: '/config', mode: 1 },
   { op: 'removeWatches', path: '/config', watcherType: 3 },
   {
@@ -105,6 +118,7 @@ export const sampleResults: Result[] = [
   { op: 'getChildren', children: ['a', 'b'], stat: sampleStat },
   { op: 'getEphemerals', paths: ['/e1', '/e2'] },
   { op: 'getAllChildrenNumber', count: 1_000_000 },
+  { op: 'reconfig', version: 0x300000007 },
   {
     op: 'whoAmI',
     ids: [

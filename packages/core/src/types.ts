@@ -99,7 +99,9 @@ export type ErrorCode =
   | 'QUOTA_EXCEEDED'
   | 'THROTTLED'
   | 'INVALID_PATH'
-  | 'NOT_LEADER';
+  | 'NOT_LEADER'
+  | 'NEW_CONFIG_NO_QUORUM'
+  | 'RECONFIG_IN_PROGRESS';
 
 /**
  * ERROR_CODE_NUMBERS: KeeperException.Code values. INVALID_PATH (ZooKeeper throws
@@ -117,6 +119,8 @@ export const ERROR_CODE_NUMBERS: Readonly<Record<ErrorCode, number>> = {
   OPERATION_TIMEOUT: -7,
   BAD_ARGUMENTS: -8,
   UNKNOWN_SESSION: -12,
+  NEW_CONFIG_NO_QUORUM: -13,
+  RECONFIG_IN_PROGRESS: -14,
   API_ERROR: -100,
   NO_NODE: -101,
   NO_AUTH: -102,
@@ -256,6 +260,18 @@ export interface CloseSessionRequest {
   op: 'closeSession';
 }
 
+/**
+ * ReconfigRequest asks the leader to change the membership to `members` (the whole new list, as
+ * ZooKeeper's non-incremental reconfig) if `fromVersion` is the version in force (-1: whatever it
+ * is). Only the super user may ask (NO_AUTH otherwise). Refusals: RECONFIG_IN_PROGRESS,
+ * NEW_CONFIG_NO_QUORUM, BAD_VERSION, BAD_ARGUMENTS (core README "Membership changes").
+ */
+export interface ReconfigRequest {
+  op: 'reconfig';
+  members: ClusterMember[];
+  fromVersion: Zxid;
+}
+
 /** WriteRequest: requests that go through Zab (they become transactions). */
 export type WriteRequest =
   | CreateRequest
@@ -263,6 +279,7 @@ export type WriteRequest =
   | SetDataRequest
   | SetACLRequest
   | MultiRequest
+  | ReconfigRequest
   | CloseSessionRequest;
 /** ReadRequest: requests a server answers from its own replica. */
 export type ReadRequest =
@@ -553,6 +570,11 @@ export interface SyncResult {
   op: 'sync';
   path: string;
 }
+/** ReconfigResult: the change committed; `version` is the new configuration's (the reconfig's zxid). */
+export interface ReconfigResult {
+  op: 'reconfig';
+  version: Zxid;
+}
 export interface EmptyResult {
   op: 'addWatch' | 'removeWatches' | 'setWatches' | 'closeSession';
 }
@@ -572,6 +594,7 @@ export type Result =
   | WhoAmIResult
   | MultiReadResult
   | SyncResult
+  | ReconfigResult
   | EmptyResult;
 
 /**

@@ -241,6 +241,8 @@ export function requestBytes(request: Request): number {
       return head + stringBytes(request.prefixPath);
     case 'setACL':
       return head + stringBytes(request.path) + aclBytes(request.acl) + INT_BYTES;
+    case 'reconfig':
+      return head + membersBytes(request.members) + INT_BYTES;
     case 'closeSession':
     case 'whoAmI':
       return head;

@@ -92,7 +92,8 @@ export class TxnApplier {
         break;
       case 'reconfig':
         // The membership is Zab's (zab/membership.ts); the tree machine shows it at /zookeeper/config.
-        outcome = { error: null, result: null };
+        // A client that asked for it learns the new version (the reconfig's zxid).
+        outcome = { error: null, result: { op: 'reconfig', version: zxid } };
         break;
       default:
         throw new Error(`applyTxn: unknown transaction type ${(txn as { type: unknown }).type}`);

@@ -1,6 +1,16 @@
 import { requestLimitError } from '../limits.js';
-import { NO_AUTH_IDS } from '../tree/acl.js';
-import type { AuthId, ErrorCode, ErrorTxn, LogEntry, Request, SessionId } from '../types.js';
+import { NO_AUTH_IDS, SUPER_SCHEME } from '../tree/acl.js';
+import type {
+  AuthId,
+  ClusterMember,
+  ErrorCode,
+  ErrorTxn,
+  LogEntry,
+  ReconfigRequest,
+  Request,
+  SessionId,
+  Txn,
+} from '../types.js';
 import { logEntryBytes } from '../wire-size.js';
 import { formatZxid, makeZxid, type Zxid, zxidCounter, zxidEpoch } from '../zxid.js';
 import type { PeerContext, Phase } from './context.js';
@@ -391,14 +401,8 @@ export class Leader {
     if (this.waiting.length > 0) this.admitWaiting();
   }
 
-  /**
-   * proposeReconfig proposes a new member list (ZooKeeper's reconfig), or throws ReconfigError:
-   * this leader must be established, no other change uncommitted, `fromVersion` the version in
-   * force (or -1), the list well formed with a voter, and a quorum of its voters connected and
-   * synced with this leader now (a new voter catches up as an observer first). Returns the zxid of
-   * the reconfig, which is the new configuration's version once committed.
-   */
-  proposeReconfig(change: ReconfigChange): Zxid {
+  /** checkReconfig returns the new member list `change` asks for, or throws the ReconfigError that refuses it. */
+  private checkReconfig(change: ReconfigChange): ClusterMember[] {
     const log = this.context.log;
     if (this.phase !== 'broadcast') throw new ReconfigError('NOT_LEADER', 'this leader is not established yet');
     if (log.pendingReconfig()) {
@@ -430,6 +434,18 @@ export class Leader {
         `a quorum of the new voters must be synced with the leader; synced now: ${[...synced].sort((a, b) => a - b).join(', ')}`,
       );
     }
+    return members;
+  }
+
+  /**
+   * proposeReconfig proposes a new member list (ZooKeeper's reconfig), or throws ReconfigError:
+   * this leader must be established, no other change uncommitted, `fromVersion` the version in
+   * force (or -1), the list well formed with a voter, and a quorum of its voters connected and
+   * synced with this leader now (a new voter catches up as an observer first). Returns the zxid of
+   * the reconfig, which is the new configuration's version once committed.
+   */
+  proposeReconfig(change: ReconfigChange): Zxid {
+    const members = this.checkReconfig(change);
     const zxid = makeZxid(this.epoch, this.nextCounter);
     this.propose({ zxid, sessionId: 0, cxid: 0, timeMs: this.context.clock.nowMs, txn: { type: 'reconfig', members } });
     this.reconcileLearners();
@@ -617,11 +633,30 @@ export class Leader {
       return zxid;
     }
     if (sessionId !== 0) this.touch(sessionId);
+    if (request.op === 'reconfig') {
+      // A client's reconfig (ZooKeeper's op 16): the super user only, the same checks as
+      // proposeReconfig; a refusal is an error transaction answered in its turn like any other.
+      const txn = this.reconfigRequestTxn(request, auth);
+      this.propose({ zxid, sessionId, cxid, timeMs: clock.nowMs, txn });
+      if (txn.type === 'reconfig') this.reconcileLearners();
+      return zxid;
+    }
     // A learner checked the path limit before forwarding; a learner configured otherwise did not.
     const refused = requestLimitError(request, this.context.settings.limits);
     const txn = refused === null ? machine.prepare(sessionId, request, clock.nowMs, auth) : errorTxn(refused);
     this.propose({ zxid, sessionId, cxid, timeMs: clock.nowMs, txn });
     return zxid;
+  }
+
+  /** reconfigRequestTxn is the transaction a client's reconfig becomes: the change, or the error that refuses it. */
+  private reconfigRequestTxn(request: ReconfigRequest, auth: readonly AuthId[]): Txn {
+    if (!auth.some((id) => id.scheme === SUPER_SCHEME)) return { type: 'error', code: 'NO_AUTH' };
+    try {
+      return { type: 'reconfig', members: this.checkReconfig(request) };
+    } catch (error) {
+      if (!(error instanceof ReconfigError)) throw error;
+      return { type: 'error', code: error.code };
+    }
   }
 
   /** admitWaiting proposes held requests while the budget allows. */

@@ -137,6 +137,34 @@ describe('membership changes in an ensemble', () => {
     );
   });
 
+  it('a client asks through any member (reconfig, op 16): the super user only, refusals answered as errors, success with the new version', () => {
+    const ensemble = new Ensemble([1, 2, 3]);
+    ensemble.settle();
+    const leader = leaderOf(ensemble);
+    const follower = [1, 2, 3].find((id) => id !== leader) as number;
+    const sessionId = ensemble.createSession(follower);
+    const superUser = [{ scheme: 'super', id: 'super' }];
+    const ask = (xid: number, request: { members: ClusterMember[]; fromVersion: number }, auth = superUser) => {
+      ensemble.peer(follower).submit(sessionId, xid, { op: 'reconfig', ...request }, { auth });
+      ensemble.settle(10);
+      return ensemble.reply(follower, sessionId, xid);
+    };
+    expect(ask(1, { members: members([1, 2, 3], [4]), fromVersion: -1 }, [])?.error).toBe('NO_AUTH');
+    expect(ask(2, { members: members([1, 2]), fromVersion: 42 })?.error).toBe('BAD_VERSION');
+    expect(ask(3, { members: members([1, 4, 5]), fromVersion: 0 })?.error).toBe('NEW_CONFIG_NO_QUORUM');
+    expect(ask(4, { members: members([], [1, 2, 3]), fromVersion: 0 })?.error).toBe('BAD_ARGUMENTS');
+    expect(ensemble.peer(leader).status().config.version).toBe(0);
+    const done = ask(5, { members: members([1, 2, 3], [4]), fromVersion: 0 });
+    expect(done?.error).toBeNull();
+    const version = (done?.result as { op: 'reconfig'; version: number }).version;
+    expect(version).toBeGreaterThan(0);
+    for (const id of [1, 2, 3]) {
+      expect(ensemble.peer(id).status().config.version, `server ${id}`).toBe(version);
+      expect(ensemble.peer(id).status().configCommitted).toBe(true);
+    }
+    expect(ask(6, { members: members([1, 2, 3]), fromVersion: 0 })?.error).toBe('BAD_VERSION');
+  });
+
   it('the leader removed: it commits the change, steps down, and the rest elect a leader and go on', () => {
     const ensemble = new Ensemble([1, 2, 3]);
     ensemble.settle();
