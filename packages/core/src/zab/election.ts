@@ -262,7 +262,7 @@ export class Election {
     // Observers never propose themselves: they cannot lead. Their vote names no one (server 0) and
     // carries their own history, so they take up only better votes (totalOrder).
     const { id } = this.context.settings;
-    if (!this.votes() || !isVoterIn(this.context.log.lastSeenConfig(), id)) {
+    if (!this.votes()) {
       return { leader: 0, zxid: this.context.log.lastLoggedZxid(), peerEpoch: this.context.epochs.currentEpoch };
     }
     return { leader: id, zxid: this.context.log.lastLoggedZxid(), peerEpoch: this.context.epochs.currentEpoch };
