@@ -70,14 +70,14 @@ export const sampleRequests: Request[] = [
   {
     op: 'reconfig',
     members: [
-      { id: 1, role: 'participant', address: 'zk1:2888:2888', clientAddress: 'zk1:2181' },
-      { id: 4, role: 'observer', address: 'zk4:2888:2888', clientAddress: '' },
+      { id: 1, role: 'participant', address: 'zk1:2888:2888', clientAddress: 'zk1:2181', endpoints: '' },
+      { id: 4, role: 'observer', address: 'zk4:2888:2888', clientAddress: '', endpoints: '' },
     ],
     fromVersion: -1,
   },
   {
     op: 'reconfig',
-    members: [{ id: 2, role: 'participant', address: 'h:1:1', clientAddress: 'h:2' }],
+    members: [{ id: 2, role: 'participant', address: 'h:1:1', clientAddress: 'h:2', endpoints: '' }],
     fromVersion: 0x100000003,
   },
   { op: 'addWatch', path: '/config', mode: 1 },
@@ -182,8 +182,14 @@ export const sampleTxns: Txn[] = [
   {
     type: 'reconfig',
     members: [
-      { id: 1, role: 'participant', address: 'zk-1.example:7888:7888', clientAddress: 'zk-1.example:2181' },
-      { id: 2_147_483_647, role: 'observer', address: 'é:1', clientAddress: '' },
+      {
+        id: 1,
+        role: 'participant',
+        address: 'zk-1.example:7888:7888',
+        clientAddress: 'zk-1.example:2181',
+        endpoints: '{"client":"zk-1.example:2182"}',
+      },
+      { id: 2_147_483_647, role: 'observer', address: 'é:1', clientAddress: '', endpoints: '' },
     ],
   },
 ];
@@ -218,7 +224,7 @@ export const sampleSnapshotRecords: SnapshotRecord[] = [
   {
     kind: 'config',
     version: ZXID_BIG,
-    members: [{ id: 3, role: 'participant', address: 'h:1:1', clientAddress: 'h:2' }],
+    members: [{ id: 3, role: 'participant', address: 'h:1:1', clientAddress: 'h:2', endpoints: '' }],
   },
 ];
 

@@ -164,6 +164,7 @@ export const clusterMember: FieldCodec<ClusterMember> = struct<ClusterMember>('C
   role: memberRole,
   address: string,
   clientAddress: string,
+  endpoints: string,
 });
 
 /** reconfigTxn is a membership change (ZooKeeper's op 16): the whole new member list; its zxid is the new version. */

@@ -376,12 +376,15 @@ export type MemberRole = 'participant' | 'observer';
  * ClusterMember is one server of a configuration. `address` (how peers reach it, e.g.
  * `host:peerPort:peerPort`) and `clientAddress` (e.g. `host:clientPort`, may be empty) are the
  * host's, opaque to core: they are replicated with the configuration and shown in `/zookeeper/config`.
+ * `endpoints` is the host's own description of the member's other ports (zabkit's server: JSON with
+ * its native client and admin addresses), replicated with it, opaque to core and not shown there.
  */
 export interface ClusterMember {
   id: number;
   role: MemberRole;
   address: string;
   clientAddress: string;
+  endpoints: string;
 }
 
 /**

@@ -126,7 +126,12 @@ export function txnBytes(txn: Txn): number {
 function membersBytes(members: readonly ClusterMember[]): number {
   let bytes = HEADER_BYTES;
   for (const member of members) {
-    bytes += HEADER_BYTES + 2 * INT_BYTES + stringBytes(member.address) + stringBytes(member.clientAddress);
+    bytes +=
+      HEADER_BYTES +
+      2 * INT_BYTES +
+      stringBytes(member.address) +
+      stringBytes(member.clientAddress) +
+      stringBytes(member.endpoints);
   }
   return bytes;
 }

@@ -140,7 +140,7 @@ export interface ReconfigDraw {
 }
 
 function member(id: number, role: ClusterMember['role']): ClusterMember {
-  return { id, role, address: `sim-${id}:7888:7888`, clientAddress: `sim-${id}:7181` };
+  return { id, role, address: `sim-${id}:7888:7888`, clientAddress: `sim-${id}:7181`, endpoints: '' };
 }
 
 /**

@@ -173,8 +173,20 @@ export class Simulation extends SimEventLoop {
     const leader = this.establishedLeader();
     if (!leader?.peer) throw new Error('no established leader to ask');
     const members = [
-      ...voters.map((id) => ({ id, role: 'participant' as const, address: `sim-${id}`, clientAddress: '' })),
-      ...observers.map((id) => ({ id, role: 'observer' as const, address: `sim-${id}`, clientAddress: '' })),
+      ...voters.map((id) => ({
+        id,
+        role: 'participant' as const,
+        address: `sim-${id}`,
+        clientAddress: '',
+        endpoints: '',
+      })),
+      ...observers.map((id) => ({
+        id,
+        role: 'observer' as const,
+        address: `sim-${id}`,
+        clientAddress: '',
+        endpoints: '',
+      })),
     ];
     const zxid = leader.peer.proposeReconfig({ members, fromVersion: -1 });
     this.log(`reconfig: scripted ${voters.join(',')} | ${observers.join(',')} at ${zxid.toString(16)}`);

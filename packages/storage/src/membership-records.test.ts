@@ -41,8 +41,8 @@ const root: SnapshotRecord = {
 };
 
 const members = [
-  { id: 1, role: 'participant' as const, address: 'zk-1:7888:7888', clientAddress: 'zk-1:2181' },
-  { id: 7, role: 'observer' as const, address: 'zk-é:7888:7888', clientAddress: '' },
+  { id: 1, role: 'participant' as const, address: 'zk-1:7888:7888', clientAddress: 'zk-1:2181', endpoints: '' },
+  { id: 7, role: 'observer' as const, address: 'zk-é:7888:7888', clientAddress: '', endpoints: '' },
 ];
 
 async function roundTrip(records: SnapshotRecord[], zxid: number) {

@@ -39,7 +39,7 @@ import { readZxid, writeZxid } from './log-record.js';
  *   references), so each distinct list is written once however many znodes share it.
  * membership (kind 5, issue 16; core's zab/membership.ts): kind u8 | version f64 | members u16 |
  *   per member: id u32 | role u8 (0 participant, 1 observer) | addressBytes u16 | address utf-8 |
- *   clientAddressBytes u16 | clientAddress utf-8. Only a snapshot taken after a membership change
+ *   clientAddressBytes u16 | clientAddress utf-8 | endpointsBytes u16 | endpoints utf-8. Only a snapshot taken after a membership change
  *   has one (first), so an ensemble that never changed writes the files it always wrote.
  * The chunk and trailer record counts count every record in the file, access lists included.
  * Zxids and session ids are safe integers, exact as f64.
@@ -75,6 +75,7 @@ function fileRecordBytes(item: FileRecord): number {
       let bytes = 1 + 8 + 2;
       for (const member of item.record.members) {
         bytes += 4 + 1 + 2 + Buffer.byteLength(member.address) + 2 + Buffer.byteLength(member.clientAddress);
+        bytes += 2 + Buffer.byteLength(member.endpoints);
       }
       return bytes;
     }
@@ -146,6 +147,7 @@ function encodeChunk(items: FileRecord[], payloadBytes: number): Uint8Array {
         frame[offset + 4] = member.role === 'observer' ? 1 : 0;
         offset = writeShortString(frame, member.address, offset + 5);
         offset = writeShortString(frame, member.clientAddress, offset);
+        offset = writeShortString(frame, member.endpoints, offset);
       }
       continue;
     }
@@ -313,7 +315,8 @@ function decodeConfig(
     offset += 5;
     const address = readString();
     const clientAddress = readString();
-    members.push({ id, role, address, clientAddress });
+    const endpoints = readString();
+    members.push({ id, role, address, clientAddress, endpoints });
   }
   records.push({ kind: 'config', version, members });
   return offset;

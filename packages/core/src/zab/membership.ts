@@ -25,8 +25,8 @@ export function staticConfig(voters: readonly number[], observers: readonly numb
   return {
     version: 0,
     members: [
-      ...voters.map((id) => ({ id, role: 'participant' as const, address: '', clientAddress: '' })),
-      ...observers.map((id) => ({ id, role: 'observer' as const, address: '', clientAddress: '' })),
+      ...voters.map((id) => ({ id, role: 'participant' as const, address: '', clientAddress: '', endpoints: '' })),
+      ...observers.map((id) => ({ id, role: 'observer' as const, address: '', clientAddress: '', endpoints: '' })),
     ],
   };
 }
@@ -153,7 +153,11 @@ export function checkMembers(members: readonly ClusterMember[]): string | null {
     if (seen.has(member.id)) return `server ${member.id} listed twice`;
     seen.add(member.id);
     if (member.role !== 'participant' && member.role !== 'observer') return `bad role for server ${member.id}`;
-    if (typeof member.address !== 'string' || typeof member.clientAddress !== 'string') {
+    if (
+      typeof member.address !== 'string' ||
+      typeof member.clientAddress !== 'string' ||
+      typeof member.endpoints !== 'string'
+    ) {
       return `bad address for server ${member.id}`;
     }
     if (member.role === 'participant') voters++;
