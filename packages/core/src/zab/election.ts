@@ -183,12 +183,12 @@ export class Election {
         // A member that does not vote takes up only a vote at least as good as its own history, as a
         // voter does: a member whose configurations make it a voter (a change this one has not
         // logged yet) counts the vote it echoes, which must then never favour a shorter history.
-        this.proposal = this.canLead(n) && totalOrder(n, mine) ? voteOf(n) : mine;
+        this.proposal = this.better(n, mine) ? voteOf(n) : mine;
         this.sendNotifications();
       } else if (n.electionEpoch < this.logicalClock) {
         this.context.outbox.send(from, this.notification());
         return;
-      } else if (this.canLead(n) && totalOrder(n, this.proposal)) {
+      } else if (this.better(n, this.proposal)) {
         this.proposal = voteOf(n);
         this.sendNotifications();
       }
@@ -318,6 +318,25 @@ export class Election {
     const config = this.context.log.lastSeenConfig();
     if (isVoterIn(config, n.leader)) return true;
     return (n.configVersion ?? 0) > config.version;
+  }
+
+  /**
+   * better: `n` is taken up over `current` — a candidate we may take up ({@link canLead}) with a
+   * better vote (totalOrder), or with the same history when `current` names a member our last
+   * logged configuration leaves out as a voter. That member still proposes itself (it may alone
+   * hold the longest history, sim seed 100656), but on a tie it must give way: the others refuse
+   * it, and breaking the tie by id in its favour left it voting for itself against an eligible
+   * candidate it could have elected (sim seed 100034). Static ensembles never reach the tie rule.
+   */
+  private better(n: NotificationMessage, current: Vote): boolean {
+    if (!this.canLead(n)) return false;
+    if (totalOrder(n, current)) return true;
+    return (
+      n.leader >= 1 &&
+      n.peerEpoch === current.peerEpoch &&
+      n.zxid === current.zxid &&
+      !isVoterIn(this.context.log.lastSeenConfig(), current.leader)
+    );
   }
 
   /** membershipChanged: a reconfig is in this member's configurations (some behaviour differs only then). */
