@@ -9,6 +9,7 @@ export {
   isMemberIn,
   isVoterIn,
   jointQuorumAckedZxid,
+  membersJson,
   membersOf,
   observersOf,
   ReconfigError,

@@ -156,7 +156,7 @@ describe('membership changes in an ensemble', () => {
     expect(ensemble.peer(leader).status().config.version).toBe(0);
     const done = ask(5, { members: members([1, 2, 3], [4]), fromVersion: 0 });
     expect(done?.error).toBeNull();
-    const version = (done?.result as { op: 'reconfig'; version: number }).version;
+    const version = (done?.result as { op: 'reconfig'; version: number } | undefined)?.version ?? 0;
     expect(version).toBeGreaterThan(0);
     for (const id of [1, 2, 3]) {
       expect(ensemble.peer(id).status().config.version, `server ${id}`).toBe(version);

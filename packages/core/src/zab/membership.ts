@@ -187,6 +187,22 @@ export function configText(config: ClusterConfig): string {
 }
 
 /**
+ * membersJson is a configuration as zabkit's `/zookeeper/members` shows it: JSON
+ * `{"version":"<hex zxid>","members":[{id, role, address, clientAddress, endpoints}]}`, every
+ * string the host gave each member (`endpoints` included, which `/zookeeper/config` leaves out).
+ */
+export function membersJson(config: ClusterConfig): string {
+  const members = [...config.members]
+    .sort((a, b) => a.id - b.id)
+    .map(({ id, role, address, clientAddress, endpoints }) => ({ id, role, address, clientAddress, endpoints }));
+  // ASCII only (non-ASCII escaped as JSON allows): core has no TextEncoder, and the bytes are the same in any reader.
+  return JSON.stringify({ version: config.version.toString(16), members }).replace(
+    /[\u007f-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
+/**
  * restoreMachine restores `machine` from a snapshot's records and returns the configuration the
  * snapshot carries (its `config` record), or `fallback` for a snapshot without one (written before
  * reconfig existed: the static configuration was in force). The records are read once.

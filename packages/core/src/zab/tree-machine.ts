@@ -16,7 +16,7 @@ import type {
 import { HEADER_BYTES, INT_BYTES, txnBytes } from '../wire-size.js';
 import type { Zxid } from '../zxid.js';
 import type { ApplyOutcome, ReadOutcome, ReplicatedMachine } from './machine.js';
-import { configText } from './membership.js';
+import { configText, membersJson } from './membership.js';
 import { negotiateSessionTimeoutMs, type SessionTimeoutBounds, sessionTimeoutBounds } from './sessions.js';
 
 /** TreeMachineOptions bound what the data tree accepts. */
@@ -75,6 +75,7 @@ class TreeMachine implements ReplicatedMachine {
     // Once the membership changed, /zookeeper/config shows the replicated one, not the host's static text.
     if (this.replicatedConfig !== null && this.replicatedConfig.version > 0) {
       this.tree.setSystemNode('config', asciiBytes(configText(this.replicatedConfig)));
+      this.tree.setSystemNode('members', asciiBytes(membersJson(this.replicatedConfig)));
     }
   }
 
