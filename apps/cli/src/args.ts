@@ -16,6 +16,7 @@ export const CLI_COMMANDS = [
   'addauth',
   'digest',
   'status',
+  'members',
   'shell',
 ] as const;
 export type CliCommand = (typeof CLI_COMMANDS)[number];
@@ -61,6 +62,12 @@ export interface CommandFlags {
   ttlMs: number | undefined;
   version: number | undefined;
   count: number | undefined;
+  /** members add: the new member's role (--observer) and addresses (--peer, --client, --secure-client, --zookeeper). */
+  observer: boolean;
+  peer: string | undefined;
+  client: string | undefined;
+  secureClient: string | undefined;
+  zookeeper: string | undefined;
 }
 
 const BOOLEAN_FLAGS: Record<string, keyof CommandFlags> = {
@@ -72,6 +79,13 @@ const BOOLEAN_FLAGS: Record<string, keyof CommandFlags> = {
   '-e': 'ephemeral',
   '--sequential': 'sequential',
   '--container': 'container',
+  '--observer': 'observer',
+};
+const STRING_FLAGS: Record<string, 'peer' | 'client' | 'secureClient' | 'zookeeper'> = {
+  '--peer': 'peer',
+  '--client': 'client',
+  '--secure-client': 'secureClient',
+  '--zookeeper': 'zookeeper',
 };
 const NUMBER_FLAGS: Record<string, keyof CommandFlags> = {
   '--ttl': 'ttlMs',
@@ -110,6 +124,11 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     ttlMs: undefined,
     version: undefined,
     count: undefined,
+    observer: false,
+    peer: undefined,
+    client: undefined,
+    secureClient: undefined,
+    zookeeper: undefined,
   };
   const optionValue = (arg: string, i: number): [string, number] => {
     const eq = arg.indexOf('=');
@@ -151,6 +170,10 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
       let value: string;
       [value, i] = optionValue(arg, i);
       flags.acl = parseAcl(value);
+    } else if (option in STRING_FLAGS) {
+      let value: string;
+      [value, i] = optionValue(arg, i);
+      flags[STRING_FLAGS[option]!] = value;
     } else if (option in BOOLEAN_FLAGS) (flags[BOOLEAN_FLAGS[option]!] as boolean) = true;
     else if (option in NUMBER_FLAGS) {
       let value: string;
@@ -258,6 +281,13 @@ commands:
   addauth SCHEME CREDENTIALS        (shell) authenticate the session, e.g. addauth digest alice:secret
   digest USER:PASSWORD              print the digest id for digest ACLs (no connection)
   status [--admin host:port,...]    table of the members: role, epoch, zxid, leader (from their admin ports)
+  members list                      the ensemble's configuration: version, members, roles, addresses
+  members add ID --peer HOST:PORT --client HOST:PORT [--admin HOST:PORT] [--zookeeper HOST:PORT] [--observer]
+                                    add a member (start it first with "joining": true; add a voter
+                                    as an observer first, then promote it, so the new quorum is synced)
+  members remove ID                 remove a member (the leader too: it steps down once the change commits)
+  members promote ID | demote ID    turn an observer into a voter, or a voter into an observer
+                                    (members changes need the super user: --auth digest:super:PASSWORD)
   shell                             interactive shell with history and tab completion of paths
 
 options:

@@ -9,14 +9,12 @@ import {
 } from '@zabkit/client';
 import { aclText, parseAcl, permsText } from './acl.js';
 import { type CliArgs, type CommandFlags, tlsOptions } from './args.js';
+import { type CliIo, UsageError } from './cli-io.js';
 import { dataHuman, dataJson, hex, statHuman } from './format.js';
+import { runMembers } from './members.js';
 import { adminEndpoints, memberStatuses, statusTable } from './status.js';
 
-/** CliIo is where a command writes: `out` for results, `err` for diagnostics. Each call is one line (a newline is added). */
-export interface CliIo {
-  out(text: string): void;
-  err(text: string): void;
-}
+export { type CliIo, UsageError };
 
 /** CommandContext is what a command runs with: an open client (the shell's, or one opened for the command) and a signal (^C). */
 export interface CommandContext {
@@ -25,11 +23,8 @@ export interface CommandContext {
   json: boolean;
   flags: CommandFlags;
   signal?: AbortSignal;
-}
-
-/** UsageError is a command used wrongly (exit code 2). */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
+  /** admin: the first --admin endpoint (members add: the new member's admin address). */
+  admin?: string | undefined;
 }
 
 function argument(positionals: readonly string[], index: number, what: string): string {
@@ -219,6 +214,9 @@ export async function runClientCommand(
     case 'digest':
       runDigest(positionals, io, json);
       return;
+    case 'members':
+      await runMembers(client, positionals, flags, context.admin, io, json);
+      return;
     default:
       throw new UsageError(`unknown command ${JSON.stringify(command)}`);
   }
@@ -284,6 +282,7 @@ export async function runCli(args: CliArgs, io: CliIo, signal?: AbortSignal): Pr
         json: args.json,
         flags: args.flags,
         signal,
+        admin: args.admin[0],
       });
     } finally {
       await client.close();

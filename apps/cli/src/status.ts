@@ -37,7 +37,7 @@ interface StatusBody {
   leader: number | null;
   sessions: number;
   znodes: number;
-  members?: { id: number; host: string; adminPort: number }[];
+  members?: { id: number; host: string; adminPort?: number }[];
 }
 
 async function fetchOne(endpoint: string, timeoutMs: number): Promise<StatusBody> {
@@ -96,9 +96,10 @@ export async function memberStatuses(endpoints: readonly string[], timeoutMs: nu
   };
   const first = await ask(endpoints);
   const named = first.flatMap((body) =>
-    (body.members ?? []).map(
-      (member) => `${member.host.includes(':') ? `[${member.host}]` : member.host}:${member.adminPort}`,
-    ),
+    (body.members ?? [])
+      // A member added by a change without an admin address in its endpoints cannot be asked.
+      .filter((member) => member.adminPort !== undefined && member.host !== '')
+      .map((member) => `${member.host.includes(':') ? `[${member.host}]` : member.host}:${member.adminPort}`),
   );
   await ask(named);
   // A member asked by its address that also appears under another spelling is kept once, by id.

@@ -51,6 +51,14 @@ const baseConfigSchema = z.strictObject({
   /** id is this member's id; it must appear in `members`. */
   id: z.number().int().min(1).max(255),
   members: z.array(memberSchema).min(1),
+  /**
+   * joining: this member is new to a running ensemble whose configuration does not name it yet.
+   * `members` lists the ensemble as it runs now plus this member (its ports); it votes for no one
+   * and serves nothing until a membership change names it (`zabkit members add`), then catches up
+   * from the leader. Once its data directory holds a configuration, that is in force, as on every
+   * member: the JSON member list is only the configuration an ensemble starts with (version 0).
+   */
+  joining: z.boolean().default(false),
   /** dataDir holds the log, snapshots and epochs; created if missing; must be writable. */
   dataDir: z.string().min(1),
   /** clientHost, adminHost: where to listen; admin stays on loopback unless configured. */
@@ -260,7 +268,7 @@ export const configSchema = baseConfigSchema.superRefine((config, context) => {
   }
   if (!ids.has(config.id))
     context.addIssue({ code: 'custom', message: `id ${config.id} is not among members`, path: ['id'] });
-  if (!config.members.some((member) => member.role === 'voter')) {
+  if (!config.members.some((member) => member.role === 'voter' && !(config.joining && member.id === config.id))) {
     context.addIssue({ code: 'custom', message: 'at least one member must be a voter', path: ['members'] });
   }
   try {

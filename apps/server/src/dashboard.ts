@@ -93,6 +93,10 @@ async function refresh() {
   summary.textContent = (leader
     ? 'leader: member ' + leader.member.id + ', epoch ' + leader.status.epoch + ', zxid ' + leader.status.zxid
     : 'no established leader') + ' — this page: member ' + self.id + ' (' + self.role + ')';
+  const config = document.getElementById('config');
+  config.dataset.version = self.config.version;
+  config.textContent = 'configuration version ' + self.config.version + (self.config.committed ? '' : ' (change pending)')
+    + ': ' + self.members.length + ' members, ' + self.members.filter((m) => m.role === 'voter').length + ' voters';
   const own = rows.find((r) => r.member.id === self.id);
   rates.push(self.appliedPerSecond);
   latencies.push(own && own.latency ? [own.latency.requests.p50Ms, own.latency.requests.p99Ms] : [null, null]);
@@ -198,6 +202,7 @@ export const DASHBOARD_HTML = `<!doctype html>
 <body>
 <h1>zabkit</h1>
 <div class="muted" id="summary">loading…</div>
+<div class="muted" id="config"></div>
 <h2>Members</h2>
 <table id="members"><thead><tr>
   <th>member</th><th>role</th><th>phase</th><th>epoch</th><th>zxid</th><th>leader</th>

@@ -14,6 +14,12 @@ export interface StartEnsembleOptions {
   size?: number;
   /** observers is the number of non-voting members (default 0). */
   observers?: number;
+  /**
+   * spares: members configured but not started and in no configuration (`joining: true`, listing
+   * the ensemble plus themselves), for membership changes: start one with `restart(id)`, then add
+   * it with a reconfig (default 0). Their ids follow the voters' and observers'.
+   */
+  spares?: number;
   /** dir holds one data directory and one config file per member. */
   dir: string;
   /** fresh empties `dir` first (default true; `dev` keeps its data across runs). */
@@ -134,7 +140,8 @@ export async function startEnsemble(options: StartEnsembleOptions): Promise<Ense
   const dir = resolve(options.dir);
   if (options.fresh ?? true) rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  const total = size + observers;
+  const spares = options.spares ?? 0;
+  const total = size + observers + spares;
   // Every port the OS picks comes from one freePorts call: ports from separate calls may repeat
   // (each call releases its ports before the next asks), and a CI run once gave member 2's admin
   // port to member 1's secureZookeeperPort.
@@ -166,7 +173,7 @@ export async function startEnsemble(options: StartEnsembleOptions): Promise<Ense
   }
   const members: EnsembleMember[] = Array.from({ length: total }, (_, i) => ({
     id: i + 1,
-    role: i < size ? 'voter' : 'observer',
+    role: i < size || i >= size + observers ? 'voter' : 'observer',
     host,
     clientPort: ports[i * 3] as number,
     ...(options.clientTls === undefined ? {} : { secureClientPort: securePorts[i] as number }),
@@ -188,7 +195,9 @@ export async function startEnsemble(options: StartEnsembleOptions): Promise<Ense
   /** recent: the last lines each member wrote, to explain a member that exits early. */
   const recent = new Map<number, string[]>();
   const exits: string[] = [];
+  const initial = members.slice(0, size + observers);
   for (const member of members) {
+    const joining = !initial.includes(member);
     const config = {
       tickMs: 50,
       initLimitTicks: 40,
@@ -209,7 +218,8 @@ export async function startEnsemble(options: StartEnsembleOptions): Promise<Ense
       ...options.config,
       id: member.id,
       dataDir: member.dataDir,
-      members: members.map(
+      ...(joining && { joining: true }),
+      members: (joining ? [...initial, member] : initial).map(
         ({
           id,
           role,
@@ -329,13 +339,13 @@ export async function startEnsemble(options: StartEnsembleOptions): Promise<Ense
     throw new Error(`ensemble not ready within ${timeoutMs} ms (${last})`);
   };
 
-  for (const member of members) launch(member);
+  for (const member of initial) launch(member);
   const ensemble: Ensemble = {
-    connectString: members.map((m) => `${m.host}:${m.clientPort}`).join(','),
+    connectString: initial.map((m) => `${m.host}:${m.clientPort}`).join(','),
     zookeeperConnectString:
-      options.zookeeper === undefined ? undefined : members.map((m) => `${m.host}:${m.zookeeperPort}`).join(','),
+      options.zookeeper === undefined ? undefined : initial.map((m) => `${m.host}:${m.zookeeperPort}`).join(','),
     secureConnectString:
-      options.clientTls === undefined ? undefined : members.map((m) => `${m.host}:${m.secureClientPort}`).join(','),
+      options.clientTls === undefined ? undefined : initial.map((m) => `${m.host}:${m.secureClientPort}`).join(','),
     peerSecretFile,
     members,
     kill: (id) => signal(id, 'SIGKILL'),

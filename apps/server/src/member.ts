@@ -6,11 +6,14 @@ import {
   type ProtocolVersions,
 } from '@zabkit/codec';
 import {
+  configText,
   createPrng,
   createTreeMachine,
   formatZxid,
   type Limits,
   logEntryBytes,
+  membersJson,
+  membersOf,
   type Outbound,
   type PeerMessage,
   type PeerStatus,
@@ -28,6 +31,7 @@ import { ClientSessions } from './client-sessions.js';
 import { readClientTls, watchClientTls } from './client-tls.js';
 import { isLoopbackHost, limitsOf, readPeerSecret, type ServerConfig } from './config.js';
 import { answerFourLetterWord, type FourLetterWordFacts } from './four-letter-words.js';
+import { clusterMemberOf, initialMembers, MembershipView, type StatusMember, statusMembers } from './membership.js';
 import { Metrics } from './metrics.js';
 import { readPeerTls } from './peer-tls-files.js';
 import { PEER_PROTOCOL_ANNOUNCE_ENV, peerProtocolAnnounce } from './protocol-announce.js';
@@ -51,21 +55,14 @@ export interface MemberStatus {
   lastLoggedZxid: string;
   committedZxid: string;
   leader: number | null;
-  members: {
-    id: number;
-    host: string;
-    role: 'voter' | 'observer';
-    clientPort: number | undefined;
-    secureClientPort: number | undefined;
-    adminPort: number;
-    connected: boolean;
-    lastContactMs: number | null;
-    /**
-     * protocolVersion: for a peer, the peer protocol version negotiated on the connection to it
-     * (null while not connected); for this member, its own newest version.
-     */
-    protocolVersion: number | null;
-  }[];
+  /**
+   * config is the last configuration this member logged: its version (the reconfig's zxid, 0 for
+   * the one the ensemble started with), whether it is committed, whether this member votes in the
+   * configurations in force, and its text as `/zookeeper/config` shows it.
+   */
+  config: { version: string; committed: boolean; voting: boolean; text: string };
+  /** members are the members of that configuration, with their native ports (membership.ts). */
+  members: StatusMember[];
   /**
    * protocolVersions are the versions this member speaks (README "Rolling upgrade"): peer and
    * client ranges, and the peer version it announces when it dials (above peer.max only under the
@@ -111,6 +108,8 @@ export class Member {
   private fatalHandler: (error: Error) => void = () => {};
   private readonly budget: RequestBudget<ServerConnection>;
   private readonly driver: ReadyDriver;
+  /** membership resolves the members of the configurations in force to addresses (membership.ts). */
+  readonly membership: MembershipView;
   /** storageHealth says whether the data directory still takes writes (GET /health). */
   readonly storageHealth: StorageHealth;
 
@@ -140,8 +139,10 @@ export class Member {
       contained: (input, what, work, onError) => this.contained(input, what, work, onError),
     });
     this.storageHealth = new StorageHealth(config.dataDir, config.storageCheckMs, logger);
+    this.membership = new MembershipView(config);
     this.driver = new ReadyDriver(peer, {
       send: (messages) => this.sendToPeers(messages),
+      peers: (ids) => this.connectTo(ids),
       deliver: (outputs) => this.clients.deliver(outputs),
       disconnect: (peers) => {
         for (const id of peers) {
@@ -184,8 +185,10 @@ export class Member {
       },
       'limits',
     );
-    const voters = config.members.filter((member) => member.role === 'voter').map((member) => member.id);
-    const observers = config.members.filter((member) => member.role === 'observer').map((member) => member.id);
+    // A joining member is in no configuration yet: the ensemble's list without it is version 0 here.
+    const initial = initialMembers(config);
+    const voters = initial.filter((member) => member.role === 'voter').map((member) => member.id);
+    const observers = initial.filter((member) => member.role === 'observer').map((member) => member.id);
     const peer = new ZabPeer(
       {
         id: config.id,
@@ -198,7 +201,14 @@ export class Member {
           sessionTimeoutMsMax: config.sessionTimeoutMsMax,
           limits,
           // What ZooKeeper clients read under /zookeeper (getConfig reads /zookeeper/config).
-          systemNodes: { config: Buffer.from(ensembleConfigText(config)), quota: new Uint8Array(0) },
+          // zabkit's /zookeeper/members: the same members with their native ports (membership.ts).
+          systemNodes: {
+            config: Buffer.from(ensembleConfigText(config)),
+            members: Buffer.from(
+              membersJson({ version: 0, members: initial.map((m) => clusterMemberOf(m, config.clientHost)) }),
+            ),
+            quota: new Uint8Array(0),
+          },
         }),
         tickMs: config.tickMs,
         electionTimeoutTicks: config.electionTimeoutTicks,
@@ -222,9 +232,11 @@ export class Member {
     const mesh = new PeerMesh({
       serverId: config.id,
       listen: { host: self.host, port: self.peerPort },
-      peers: config.members
-        .filter((m) => m.id !== config.id)
-        .map((m) => ({ id: m.id, host: m.host, port: m.peerPort })),
+      // The members of the configurations in force: the JSON list until a change is on disk.
+      peers: new MembershipView(config).peerAddresses(
+        membersOf(peer.configs()).filter((id) => id !== config.id),
+        peer.configs(),
+      ).peers,
       frameBytesMax: limits.peerFrameBytesMax,
       sendQueueBytesMax: peerQueueBytesMax,
       secret: config.peerSecretFile === undefined ? undefined : readPeerSecret(config.peerSecretFile),
@@ -711,21 +723,19 @@ export class Member {
       lastLoggedZxid: formatZxid(status.lastLoggedZxid),
       committedZxid: formatZxid(status.committedZxid),
       leader: status.leader,
-      members: this.config.members.map((member) => {
-        const contact = this.lastContactMs.get(member.id);
+      config: {
+        version: formatZxid(status.config.version),
+        committed: status.configCommitted,
+        voting: status.voting,
+        text: configText(this.membership.describeConfig(status.config)),
+      },
+      members: statusMembers(this.membership.describeConfig(status.config), (id) => {
+        const contact = this.lastContactMs.get(id);
         return {
-          id: member.id,
-          host: member.host,
-          role: member.role,
-          clientPort: member.clientPort,
-          secureClientPort: member.secureClientPort,
-          adminPort: member.adminPort,
-          connected: member.id === this.config.id || this.upPeers.has(member.id),
-          lastContactMs: member.id === this.config.id ? 0 : contact === undefined ? null : now - contact,
+          connected: id === this.config.id || this.upPeers.has(id),
+          lastContactMs: id === this.config.id ? 0 : contact === undefined ? null : now - contact,
           protocolVersion:
-            member.id === this.config.id
-              ? this.mesh.protocolVersions.max
-              : (this.mesh.protocolVersion(member.id) ?? null),
+            id === this.config.id ? this.mesh.protocolVersions.max : (this.mesh.protocolVersion(id) ?? null),
         };
       }),
       protocolVersions: {
@@ -740,6 +750,29 @@ export class Member {
       outstanding: status.outstanding,
       uptimeMs: now - this.startedMs,
     };
+  }
+
+  /**
+   * connectTo follows a membership change (Ready.peers): the mesh dials the members the
+   * configurations in force add and drops the ones none of them names any more.
+   */
+  private connectTo(ids: readonly number[]): void {
+    const configs = this.peer.configs();
+    const { peers, unknown } = this.membership.peerAddresses(
+      ids.filter((id) => id !== this.config.id),
+      configs,
+    );
+    if (unknown.length > 0) {
+      this.logger.warn({ members: unknown }, 'no readable address for these members of the configuration');
+    }
+    this.logger.info(
+      {
+        version: formatZxid(configs[configs.length - 1]?.version ?? 0),
+        peers: peers.map((p) => `${p.id}=${p.host}:${p.port}`),
+      },
+      'membership changed: connecting to the members in force',
+    );
+    this.mesh.setPeers(peers);
   }
 
   /** isServing tells whether this member answers clients. */
@@ -786,18 +819,13 @@ export class Member {
 const ZOOKEEPER_VERSION = '3.9.0-zabkit';
 
 /**
- * ensembleConfigText is the ensemble in ZooKeeper's dynamic-config format (`/zookeeper/config`,
- * `conf`): `server.<id>=<host>:<peerPort>:<peerPort>:<participant|observer>;<clientHost>:<zookeeperPort>`
- * (zabkit has one peer port for both of ZooKeeper's), then `version=0` (the membership is static).
+ * ensembleConfigText is the configuration the ensemble starts with in ZooKeeper's dynamic-config
+ * format (`/zookeeper/config`, `conf`): `server.<id>=<host>:<peerPort>:<peerPort>:<participant|observer>;<clientHost>:<zookeeperPort>`
+ * (zabkit has one peer port for both of ZooKeeper's), then `version=0`. After a membership change
+ * core shows the replicated configuration instead (membership.ts describes its members the same way).
  */
 export function ensembleConfigText(config: ServerConfig): string {
-  const lines = config.members.map((member) => {
-    const role = member.role === 'observer' ? 'observer' : 'participant';
-    const client =
-      member.zookeeperPort === undefined ? '' : `;${config.clientHost ?? member.host}:${member.zookeeperPort}`;
-    return `server.${member.id}=${member.host}:${member.peerPort}:${member.peerPort}:${role}${client}`;
-  });
-  return [...lines, 'version=0'].join('\n');
+  return configText({ version: 0, members: initialMembers(config).map((m) => clusterMemberOf(m, config.clientHost)) });
 }
 
 function describeError(error: unknown): string {

@@ -16,8 +16,15 @@ import {
 import { type CallDeadline, deadlineOf, TIMER_MS_MAX } from './call-deadline.js';
 import { type Call, CallQueue } from './call-queue.js';
 import { Chroot } from './chroot.js';
-import { parseConnectString } from './connect-string.js';
+import { describeServer, parseConnectString, type ServerAddress } from './connect-string.js';
 import { Emitter } from './emitter.js';
+import {
+  type EnsembleConfig,
+  type EnsembleMember,
+  EnsembleTracker,
+  MEMBERS_PATH,
+  parseEnsembleConfig,
+} from './ensemble.js';
 import { abortReason, ZabError } from './errors.js';
 import { EventQueue } from './event-queue.js';
 import { isRetryable, RetryPolicy, retrying } from './retry.js';
@@ -159,6 +166,18 @@ export class ZabClient {
       },
     });
     this.emitWatch = (event) => this.emitter.emit('watch', this.toWatchedEvent(event));
+    if (options.followEnsemble === true) {
+      const tracker = new EnsembleTracker({
+        read: (changed) => this.readMembers(() => changed()),
+        update: (servers) => this.updateServers(servers),
+        tls: options.tls !== undefined,
+        logger: this.logger,
+      });
+      this.emitter.on('connected', () => tracker.refresh());
+      this.emitter.on('reconnected', () => tracker.refresh());
+      this.emitter.on('expired', () => tracker.stop());
+      this.emitter.on('closed', () => tracker.stop());
+    }
   }
 
   // -------------------------------------------------------------------------------------------
@@ -552,6 +571,81 @@ export class ZabClient {
     );
     stream.ready.catch(() => {});
     return stream;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Membership (ensemble.ts).
+
+  /**
+   * getConfig reads the ensemble's configuration: its version (the reconfig's zxid; 0 for the one it
+   * started with) and members, with the addresses each carries (ZooKeeper's getConfig reads the
+   * same from `/zookeeper/config`, without zabkit's native ports). Outside any chroot.
+   */
+  async getConfig(options: CallOptions = {}): Promise<EnsembleConfig> {
+    return this.readMembers(undefined, options);
+  }
+
+  /**
+   * reconfig changes the membership to `members`, the whole new list (ZooKeeper's non-incremental
+   * reconfig), if `fromVersion` is the version in force (default -1: whatever it is); resolves with
+   * the new version once the change committed. The super user only (NO_AUTH). Refusals:
+   * RECONFIG_IN_PROGRESS (another change is not committed yet), NEW_CONFIG_NO_QUORUM (a quorum of
+   * the new voters is not connected and synced with the leader: add a member as an observer first),
+   * BAD_VERSION, BAD_ARGUMENTS. Retried after CONNECTION_LOSS (with a retry policy) only from an explicit
+   * `fromVersion`; otherwise read getConfig to see whether it happened.
+   */
+  async reconfig(
+    members: readonly EnsembleMember[],
+    options: CallOptions & { fromVersion?: Zxid } = {},
+  ): Promise<Zxid> {
+    const request = {
+      op: 'reconfig' as const,
+      members: members.map(({ id, role, address, clientAddress, endpoints }) => ({
+        id,
+        role,
+        address,
+        clientAddress,
+        endpoints,
+      })),
+      fromVersion: options.fromVersion ?? -1,
+    };
+    const result = await this.call(request, options, MEMBERS_PATH);
+    if (result?.op !== 'reconfig') throw this.unexpected('reconfig', MEMBERS_PATH, result?.op);
+    return result.version;
+  }
+
+  /**
+   * updateServers replaces the members this client connects to (ZooKeeper's updateServerList):
+   * `host:port,...` or addresses. A session on a member no longer listed moves to a listed one
+   * (it is resumed there, as after any disconnect).
+   */
+  updateServers(servers: string | readonly ServerAddress[]): void {
+    const list = typeof servers === 'string' ? parseConnectString(servers).servers : servers;
+    const current = this.session.currentServer;
+    if (!this.session.serverList.update(list, current) && current !== undefined) {
+      this.logger.info(
+        { server: describeServer(current) },
+        'the member this session runs on is no longer listed: moving',
+      );
+      this.session.connection?.close();
+    }
+  }
+
+  /** readMembers reads `/zookeeper/members` (outside the chroot), with a one-shot data watch calling `changed`. */
+  private async readMembers(changed?: () => void, options: CallOptions = {}): Promise<EnsembleConfig> {
+    const watch: WatchListener | undefined = changed === undefined ? undefined : () => changed();
+    const result = await this.call(
+      { op: 'getData', path: MEMBERS_PATH, watch: watch !== undefined },
+      options,
+      MEMBERS_PATH,
+      (reply) => {
+        this.check(reply, 'getData', MEMBERS_PATH);
+        if (watch !== undefined) this.watches.add('data', MEMBERS_PATH, watch);
+        return reply.result;
+      },
+    );
+    if (result?.op !== 'getData') throw this.unexpected('getData', MEMBERS_PATH, result?.op);
+    return parseEnsembleConfig(result.data);
   }
 
   /**

@@ -7,6 +7,8 @@ export type { WatchStream } from './client.js';
 export { connect, ZabClient } from './client.js';
 export type { ConnectString, ServerAddress } from './connect-string.js';
 export { CLIENT_PORT_DEFAULT, parseConnectString } from './connect-string.js';
+export type { EnsembleConfig, EnsembleMember } from './ensemble.js';
+export { clientServersOf, MEMBERS_PATH, memberEndpoint, parseEnsembleConfig } from './ensemble.js';
 export type { ZabErrorOptions } from './errors.js';
 export { ZabError } from './errors.js';
 export type { RetryOption, RetryOptions } from './retry.js';

@@ -96,6 +96,7 @@ function definedOnly(options: RetryOptions): RetryOptions {
  * - setData, delete and setACL with an explicit version ≥ 0, and a multi made only of such ops
  *   and checks: if the first send took effect, the version moved and the retry fails (BAD_VERSION,
  *   or NO_NODE for a delete) instead of writing twice;
+ * - a reconfig from an explicit version (fromVersion ≥ 0), for the same reason;
  * - never a create (use a protected create, as the recipes do), an unversioned write, or a
  *   session request.
  */
@@ -117,6 +118,9 @@ export function isRetryable(request: Request): boolean {
       return request.version >= 0;
     case 'multi':
       return request.ops.length > 0 && request.ops.every(isVersionedOp);
+    case 'reconfig':
+      // From a given version: a change that took effect moved it, and the retry fails BAD_VERSION.
+      return request.fromVersion >= 0;
     default:
       return false;
   }

@@ -44,7 +44,25 @@ describe('ServerList', () => {
     expect(hosts([list.next(), list.next()])).toBe('51');
     list.connectedTo(servers[4]!);
     expect(list.next()).toBe(servers[0]);
-    expect(() => list.connectedTo({ host: 'elsewhere', port: 1 })).toThrow(/not in the server list/);
+    // A member an update removed while the session moved to it: the next try starts from home.
+    list.connectedTo({ host: 'elsewhere', port: 1 });
+    expect(list.next()).toBe(servers[0]);
+  });
+
+  it('update keeps the members still listed in place, adds the new ones, and says whether a member stays', () => {
+    const list = new ServerList(servers, 'inOrder', Math.random);
+    const kept = list.servers[1]!;
+    const stays = list.update(
+      [servers[1]!, { host: 'new1', port: 9 }, servers[2]!, { host: 'new1', port: 9 }].map((s) => ({ ...s })),
+      servers[0],
+    );
+    expect(stays).toBe(false);
+    expect(list.servers.map((s) => s.host)).toEqual([servers[1]!.host, servers[2]!.host, 'new1']);
+    // The same objects: the session compares the member it runs on by identity.
+    expect(list.servers[0]).toBe(kept);
+    expect(list.next()).toBe(kept);
+    expect(list.update([servers[2]!], servers[2])).toBe(true);
+    expect(() => list.update([])).toThrow(RangeError);
   });
 
   it('refuses an empty list and an unknown order', () => {

@@ -16,7 +16,9 @@ export type ServerOrder = 'random' | 'inOrder';
  * serve, and the one it moves back to after a fault sent it elsewhere.
  */
 export class ServerList {
-  readonly servers: readonly ServerAddress[];
+  private list: readonly ServerAddress[];
+  private readonly order: ServerOrder;
+  private readonly random: () => number;
   /** nextIndex is where the next try starts: 0 (home) at first, then just after the member last tried or adopted. */
   private nextIndex = 0;
 
@@ -32,29 +34,64 @@ export class ServerList {
     } else if (order !== 'inOrder') {
       throw new RangeError(`serverOrder must be 'random' or 'inOrder': ${String(order)}`);
     }
-    this.servers = list;
+    this.list = list;
+    this.order = order;
+    this.random = random;
+  }
+
+  /** servers are the members in the order they are tried. */
+  get servers(): readonly ServerAddress[] {
+    return this.list;
+  }
+
+  /**
+   * update replaces the members (ZooKeeper's updateServerList, after a membership change): the
+   * ones still listed keep their place (and identity), new ones follow in the client's order, and
+   * the next try starts from home. Returns whether `server` is still listed.
+   */
+  update(servers: readonly ServerAddress[], server?: ServerAddress): boolean {
+    if (servers.length === 0) throw new RangeError('a server list needs at least one server');
+    const key = (s: ServerAddress) => `${s.host}:${s.port}`;
+    const wanted = new Set(servers.map(key));
+    const kept = this.list.filter((s) => wanted.has(key(s)));
+    const have = new Set(kept.map(key));
+    const added: ServerAddress[] = [];
+    for (const s of servers) {
+      if (have.has(key(s))) continue;
+      have.add(key(s));
+      added.push({ host: s.host, port: s.port });
+    }
+    if (this.order === 'random') {
+      for (let i = added.length - 1; i > 0; i--) {
+        const j = Math.floor(this.random() * (i + 1));
+        [added[i], added[j]] = [added[j]!, added[i]!];
+      }
+    }
+    this.list = [...kept, ...added];
+    this.nextIndex = 0;
+    return server === undefined || wanted.has(key(server));
   }
 
   get size(): number {
-    return this.servers.length;
+    return this.list.length;
   }
 
   /** home is the member this client prefers: the first of its order. */
   get home(): ServerAddress {
-    return this.servers[0]!;
+    return this.list[0]!;
   }
 
   /** next returns the member to try now and moves on, round robin. */
   next(): ServerAddress {
-    const server = this.servers[this.nextIndex]!;
-    this.nextIndex = (this.nextIndex + 1) % this.servers.length;
+    const server = this.list[this.nextIndex]!;
+    this.nextIndex = (this.nextIndex + 1) % this.list.length;
     return server;
   }
 
   /** connectedTo records the member a session now runs on: after losing it, the client tries the one after it first. */
   connectedTo(server: ServerAddress): void {
-    const index = this.servers.indexOf(server);
-    if (index === -1) throw new Error(`connectedTo: ${server.host}:${server.port} is not in the server list`);
-    this.nextIndex = (index + 1) % this.servers.length;
+    // A member an update removed while the session was moving to it: start again from home.
+    const index = this.list.indexOf(server);
+    this.nextIndex = index === -1 ? 0 : (index + 1) % this.list.length;
   }
 }

@@ -37,6 +37,14 @@ export interface ConnectOptions {
    * fails; it emits `reconnected`. 0 turns moving back off. Default 5 000.
    */
   rebalanceDelayMs?: number;
+  /**
+   * followEnsemble: keep the server list on the members in force (Curator's EnsembleTracker): on
+   * every (re)connect and on every membership change the client reads `/zookeeper/members` and,
+   * once the ensemble's membership was changed (`reconfig`, `zabkit members`), connects to the
+   * members' client ports instead of the connect string's (a session on a removed member moves).
+   * Default false: the connect string is used as given.
+   */
+  followEnsemble?: boolean;
   /** random drives the server order, backoff and rebalance jitter (default Math.random); tests pass a seeded one. */
   random?: () => number;
   /**

@@ -67,6 +67,19 @@ export const sampleRequests: Request[] = [
     ],
   },
   { op: 'sync', path: '/app' },
+  {
+    op: 'reconfig',
+    members: [
+      { id: 1, role: 'participant', address: 'zk1:2888:2888', clientAddress: 'zk1:2181', endpoints: '' },
+      { id: 4, role: 'observer', address: 'zk4:2888:2888', clientAddress: '', endpoints: '' },
+    ],
+    fromVersion: -1,
+  },
+  {
+    op: 'reconfig',
+    members: [{ id: 2, role: 'participant', address: 'h:1:1', clientAddress: 'h:2', endpoints: '' }],
+    fromVersion: 0x100000003,
+  },
   { op: 'addWatch', path: '/config', mode: 1 },
   { op: 'removeWatches', path: '/config', watcherType: 3 },
   {
@@ -105,6 +118,7 @@ export const sampleResults: Result[] = [
   { op: 'getChildren', children: ['a', 'b'], stat: sampleStat },
   { op: 'getEphemerals', paths: ['/e1', '/e2'] },
   { op: 'getAllChildrenNumber', count: 1_000_000 },
+  { op: 'reconfig', version: 0x300000007 },
   {
     op: 'whoAmI',
     ids: [
@@ -165,6 +179,19 @@ export const sampleTxns: Txn[] = [
   { type: 'createSession', sessionId: 5, timeoutMs: 30_000, password: new Uint8Array(0) },
   { type: 'closeSession', sessionId: SESSION_BIG, paths: ['/e1', '/e2'] },
   { type: 'error', code: 'NODE_EXISTS' },
+  {
+    type: 'reconfig',
+    members: [
+      {
+        id: 1,
+        role: 'participant',
+        address: 'zk-1.example:7888:7888',
+        clientAddress: 'zk-1.example:2181',
+        endpoints: '{"client":"zk-1.example:2182"}',
+      },
+      { id: 2_147_483_647, role: 'observer', address: 'é:1', clientAddress: '', endpoints: '' },
+    ],
+  },
 ];
 
 export const sampleLogEntries: LogEntry[] = sampleTxns.map((txn, i) => ({
@@ -194,6 +221,11 @@ export const sampleSnapshotRecords: SnapshotRecord[] = [
     acl: sampleAcl,
   },
   { kind: 'session', sessionId: SESSION_BIG, timeoutMs: 10_000, password: SESSION_PASSWORD },
+  {
+    kind: 'config',
+    version: ZXID_BIG,
+    members: [{ id: 3, role: 'participant', address: 'h:1:1', clientAddress: 'h:2', endpoints: '' }],
+  },
 ];
 
 const password = Uint8Array.from({ length: 16 }, (_, i) => i * 17);
@@ -249,6 +281,15 @@ const EPOCH = 0x1f_ffff;
 export const samplePeerMessages: PeerMessage[] = [
   { type: 'notification', leader: 3, zxid: ZXID_BIG, electionEpoch: 2 ** 40, peerEpoch: EPOCH, state: 'LOOKING' },
   { type: 'notification', leader: 1, zxid: 0, electionEpoch: 1, peerEpoch: 0, state: 'OBSERVING' },
+  {
+    type: 'notification',
+    leader: 2,
+    zxid: ZXID_BIG,
+    electionEpoch: 3,
+    peerEpoch: EPOCH,
+    state: 'LEADING',
+    configVersion: ZXID_BIG,
+  },
   { type: 'followerInfo', epoch: 0, acceptedEpoch: 6, observer: false, followId: 0 },
   { type: 'followerInfo', epoch: 0, acceptedEpoch: 6, observer: true, followId: 0xffff_ffff },
   { type: 'leaderInfo', epoch: 7 },

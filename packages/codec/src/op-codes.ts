@@ -3,7 +3,8 @@ import type { Request, Txn } from '@zabkit/core';
 /**
  * OP_CODES: ZooKeeper's OpCode numbers (ZooDefs.OpCode), which the wire uses for request, result
  * and transaction kinds. `error` (-1) marks a failed op inside a multi, `createSession` (-10) and
- * `closeSession` (-11) are session transactions, `ping` (11) is ZooKeeper's heartbeat.
+ * `closeSession` (-11) are session transactions, `ping` (11) is ZooKeeper's heartbeat, `reconfig`
+ * (16) a membership change.
  */
 export const OP_CODES = {
   error: -1,
@@ -19,6 +20,7 @@ export const OP_CODES = {
   ping: 11,
   check: 13,
   multi: 14,
+  reconfig: 16,
   removeWatches: 18,
   multiRead: 22,
   getEphemerals: 103,

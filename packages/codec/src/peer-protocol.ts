@@ -13,6 +13,7 @@ import {
   int64,
   named,
   nonNegativeInt32,
+  optional,
   string,
   uint32,
   union,
@@ -141,6 +142,9 @@ export const peerMessage = union<PeerMessage, 'type'>('peer message type', 'type
       electionEpoch: int64,
       peerEpoch: epoch,
       state: named<PeerState>('peer state', PEER_STATE_NUMBERS),
+      // Appended for membership changes (issue 16), sent only once a change was logged: a static
+      // ensemble's notifications are what they were, and older members ignore the extra element.
+      configVersion: optional(zxid),
     },
   },
   forward: {

@@ -4,6 +4,7 @@ import {
   type AuthId,
   type CheckTxn,
   type CloseSessionTxn,
+  type ClusterMember,
   type CreateSessionTxn,
   type CreateTxn,
   type DeleteTxn,
@@ -11,9 +12,11 @@ import {
   type ErrorCode,
   type ErrorTxn,
   type LogEntry,
+  type MemberRole,
   type MultiTxn,
   type MultiTxnOp,
   OPEN_ACL_UNSAFE,
+  type ReconfigTxn,
   SESSION_PASSWORD_BYTES,
   type SetACLTxn,
   type SetDataTxn,
@@ -149,6 +152,27 @@ const closeSessionTxn: Variant<Omit<CloseSessionTxn, 'type'>> = {
   fields: { sessionId: int64, paths: array(path) },
 };
 
+/** memberRole: participant 0, observer 1. */
+const memberRole: FieldCodec<MemberRole> = named<MemberRole>('member role', { participant: 0, observer: 1 });
+
+/** MEMBERS_MAX bounds a configuration's member list. */
+export const MEMBERS_MAX = 1_024;
+
+/** clusterMember is one server of a configuration (core's ClusterMember): its address strings are the host's. */
+export const clusterMember: FieldCodec<ClusterMember> = struct<ClusterMember>('ClusterMember', {
+  id: nonNegativeInt32,
+  role: memberRole,
+  address: string,
+  clientAddress: string,
+  endpoints: string,
+});
+
+/** reconfigTxn is a membership change (ZooKeeper's op 16): the whole new member list; its zxid is the new version. */
+const reconfigTxn: Variant<Omit<ReconfigTxn, 'type'>> = {
+  code: OP_CODES.reconfig,
+  fields: { members: array(clusterMember, MEMBERS_MAX) },
+};
+
 /** txn is a replicated transaction; its `type` is written as the ZooKeeper op code. */
 export const txn: UnionCodec<Txn> = union<Txn, 'type'>('transaction', 'type', {
   create: createTxn,
@@ -159,6 +183,7 @@ export const txn: UnionCodec<Txn> = union<Txn, 'type'>('transaction', 'type', {
   createSession: createSessionTxn,
   closeSession: closeSessionTxn,
   error: errorTxn,
+  reconfig: reconfigTxn,
 });
 
 /** logEntry is a LogEntry (ZooKeeper's TxnHeader and its transaction), as DIFF and PROPOSAL carry it. */
@@ -192,6 +217,8 @@ export const snapshotRecord: UnionCodec<SnapshotRecord> = union<SnapshotRecord, 
     },
   },
   session: { code: 2, fields: { sessionId: int64, timeoutMs: nonNegativeInt32, password: sessionPassword } },
+  // The membership at the snapshot's zxid (core's zab/membership.ts); snapshots before reconfig have none.
+  config: { code: 3, fields: { version: int64, members: array(clusterMember, MEMBERS_MAX) } },
 });
 
 /** snapshotHeader is a SnapshotHeader. */

@@ -15,7 +15,7 @@ import {
   WatcherType,
 } from '@zabkit/core';
 import { OP_CODES } from './op-codes.js';
-import { acl, aclOrOpen, path } from './records.js';
+import { acl, aclOrOpen, clusterMember, MEMBERS_MAX, path } from './records.js';
 import {
   array,
   boolean,
@@ -75,6 +75,13 @@ export const multiReadOp: FieldCodec<MultiReadOp> = union<MultiReadOp, 'op'>('mu
 
 const paths = array(path);
 
+/** anyVersionOrZxid: a reconfig's fromVersion, a configuration version (a zxid) or -1 for whatever is in force. */
+const anyVersionOrZxid: FieldCodec<number> = {
+  description: 'a configuration version (int64 zxid) or -1',
+  encode: (value: number) => (value === -1 ? -1 : int64.encode(value)),
+  decode: (value: unknown) => (value === -1 || value === -1n ? -1 : int64.decode(value)),
+};
+
 /** requestVariants is the table of {@link request}, reused by the peer protocol's forwarded requests. */
 export const requestVariants: Variants<Request, 'op'> = {
   create: createRequest,
@@ -91,6 +98,10 @@ export const requestVariants: Variants<Request, 'op'> = {
   getAllChildrenNumber: { code: OP_CODES.getAllChildrenNumber, fields: { path } },
   whoAmI: { code: OP_CODES.whoAmI, fields: {} },
   multiRead: { code: OP_CODES.multiRead, fields: { ops: array(multiReadOp) } },
+  reconfig: {
+    code: OP_CODES.reconfig,
+    fields: { members: array(clusterMember, MEMBERS_MAX), fromVersion: anyVersionOrZxid },
+  },
   sync: { code: OP_CODES.sync, fields: { path } },
   addWatch: { code: OP_CODES.addWatch, fields: { path, mode: oneOf('AddWatchMode', Object.values(AddWatchMode)) } },
   removeWatches: {

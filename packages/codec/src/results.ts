@@ -13,7 +13,17 @@ import type {
 } from '@zabkit/core';
 import { OP_CODES } from './op-codes.js';
 import { acl, authIds, errorCode, path, stat } from './records.js';
-import { array, bytes, type FieldCodec, nonNegativeInt32, nullable, string, union, type Variant } from './schema.js';
+import {
+  array,
+  bytes,
+  type FieldCodec,
+  int64,
+  nonNegativeInt32,
+  nullable,
+  string,
+  union,
+  type Variant,
+} from './schema.js';
 
 const createResult: Variant<Omit<CreateResult, 'op'>> = { code: OP_CODES.create, fields: { path, stat } };
 const deleteResult: Variant<Omit<DeleteResult, 'op'>> = { code: OP_CODES.delete, fields: {} };
@@ -59,6 +69,7 @@ export const result = union<Result, 'op'>('result', 'op', {
   whoAmI: { code: OP_CODES.whoAmI, fields: { ids: authIds } },
   multiRead: { code: OP_CODES.multiRead, fields: { results: array(multiReadOpResult) } },
   sync: { code: OP_CODES.sync, fields: { path } },
+  reconfig: { code: OP_CODES.reconfig, fields: { version: int64 } },
   addWatch: { code: OP_CODES.addWatch, fields: {} },
   removeWatches: { code: OP_CODES.removeWatches, fields: {} },
   setWatches: { code: OP_CODES.setWatches, fields: {} },

@@ -194,6 +194,22 @@ export function nullable<T>(codec: FieldCodec<T>): FieldCodec<T | null> {
   };
 }
 
+/** OMIT marks a trailing optional field left out of the encoding (see {@link optional}). */
+const OMIT: unique symbol = Symbol('omit');
+
+/**
+ * optional is a field appended to a message later that is left off the wire when absent (not even
+ * a nil), so a message without it is byte for byte what it was before the field existed; it
+ * decodes as undefined when missing. Only trailing fields may be optional.
+ */
+export function optional<T>(codec: FieldCodec<T>): FieldCodec<T | undefined> {
+  return {
+    description: `${codec.description} or nothing`,
+    encode: (value) => (value === undefined ? OMIT : codec.encode(value)),
+    decode: (value) => (value === undefined || value === null ? undefined : codec.decode(value)),
+  };
+}
+
 /** withDefault decodes a missing field as `fallback` (a field added to a message later, such as readOnly). */
 export function withDefault<T>(codec: FieldCodec<T>, fallback: T): FieldCodec<T> {
   return {
@@ -266,6 +282,9 @@ function encodeFields(table: FieldTable, value: Record<string, unknown>, out: un
       throw CodecError.within(error, name);
     }
   }
+  // Absent optional fields at the end are left off the wire (optional).
+  while (out.length > offset && out[out.length - 1] === OMIT) out.length--;
+  if (out.includes(OMIT)) throw new CodecError('an optional field is not last');
 }
 
 function decodeFields(table: FieldTable, value: unknown[], out: Record<string, unknown>, offset: number): void {

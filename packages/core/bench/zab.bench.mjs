@@ -59,7 +59,7 @@ function run() {
   }
   const leader = [...peers.values()].find((peer) => peer.status().role === 'leading' && peer.status().established);
   if (!leader) throw new Error('no leader elected');
-  leader.submitCreateSession(30_000);
+  leader.submitCreateSession(30_000, new Uint8Array(16));
   drain();
   const session = replies.sessionCreated;
   leader.submit(session, 1, { op: 'create', path: '/k', data: new Uint8Array(0), mode: 0, ttlMs: 0 });

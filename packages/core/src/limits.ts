@@ -144,6 +144,7 @@ export function requestLimitError(request: Request, limits: Pick<LimitSettings, 
       return pathTooLong(request.prefixPath, max) ? 'INVALID_PATH' : null;
     case 'closeSession':
     case 'whoAmI':
+    case 'reconfig':
       return null;
     default:
       return pathTooLong(request.path, max) ? 'INVALID_PATH' : null;

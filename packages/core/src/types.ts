@@ -99,7 +99,9 @@ export type ErrorCode =
   | 'QUOTA_EXCEEDED'
   | 'THROTTLED'
   | 'INVALID_PATH'
-  | 'NOT_LEADER';
+  | 'NOT_LEADER'
+  | 'NEW_CONFIG_NO_QUORUM'
+  | 'RECONFIG_IN_PROGRESS';
 
 /**
  * ERROR_CODE_NUMBERS: KeeperException.Code values. INVALID_PATH (ZooKeeper throws
@@ -117,6 +119,8 @@ export const ERROR_CODE_NUMBERS: Readonly<Record<ErrorCode, number>> = {
   OPERATION_TIMEOUT: -7,
   BAD_ARGUMENTS: -8,
   UNKNOWN_SESSION: -12,
+  NEW_CONFIG_NO_QUORUM: -13,
+  RECONFIG_IN_PROGRESS: -14,
   API_ERROR: -100,
   NO_NODE: -101,
   NO_AUTH: -102,
@@ -256,6 +260,18 @@ export interface CloseSessionRequest {
   op: 'closeSession';
 }
 
+/**
+ * ReconfigRequest asks the leader to change the membership to `members` (the whole new list, as
+ * ZooKeeper's non-incremental reconfig) if `fromVersion` is the version in force (-1: whatever it
+ * is). Only the super user may ask (NO_AUTH otherwise). Refusals: RECONFIG_IN_PROGRESS,
+ * NEW_CONFIG_NO_QUORUM, BAD_VERSION, BAD_ARGUMENTS (core README "Membership changes").
+ */
+export interface ReconfigRequest {
+  op: 'reconfig';
+  members: ClusterMember[];
+  fromVersion: Zxid;
+}
+
 /** WriteRequest: requests that go through Zab (they become transactions). */
 export type WriteRequest =
   | CreateRequest
@@ -263,6 +279,7 @@ export type WriteRequest =
   | SetDataRequest
   | SetACLRequest
   | MultiRequest
+  | ReconfigRequest
   | CloseSessionRequest;
 /** ReadRequest: requests a server answers from its own replica. */
 export type ReadRequest =
@@ -352,7 +369,41 @@ export interface CloseSessionTxn {
   /** paths are the session's ephemerals, deleted with it in this one transaction. */
   paths: string[];
 }
+/** MemberRole: a participant votes (a voter); an observer learns without voting (ZooKeeper's words). */
+export type MemberRole = 'participant' | 'observer';
+
+/**
+ * ClusterMember is one server of a configuration. `address` (how peers reach it, e.g.
+ * `host:peerPort:peerPort`) and `clientAddress` (e.g. `host:clientPort`, may be empty) are the
+ * host's, opaque to core: they are replicated with the configuration and shown in `/zookeeper/config`.
+ * `endpoints` is the host's own description of the member's other ports (zabkit's server: JSON with
+ * its native client and admin addresses), replicated with it, opaque to core and not shown there.
+ */
+export interface ClusterMember {
+  id: number;
+  role: MemberRole;
+  address: string;
+  clientAddress: string;
+  endpoints: string;
+}
+
+/**
+ * ClusterConfig is the ensemble's membership. `version` is the zxid of the reconfig transaction that
+ * made it (ZooKeeper's `version=`), 0 for the static configuration a member starts from.
+ */
+export interface ClusterConfig {
+  version: Zxid;
+  members: readonly ClusterMember[];
+}
+
+/** ReconfigTxn replaces the membership with `members` (the whole new list); its zxid is the new version. */
+export interface ReconfigTxn {
+  type: 'reconfig';
+  members: ClusterMember[];
+}
+
 export type Txn =
+  | ReconfigTxn
   | CreateTxn
   | DeleteTxn
   | SetDataTxn
@@ -426,7 +477,17 @@ export interface SnapshotSessionRecord {
   /** password: as CreateSessionTxn's. */
   password: Uint8Array;
 }
-export type SnapshotRecord = SnapshotNodeRecord | SnapshotSessionRecord;
+/**
+ * SnapshotConfigRecord is the membership as of the snapshot's zxid (written first by Zab, which
+ * owns it: ZabPeer.snapshot and SNAP). A snapshot without one is from before reconfig: the
+ * member's static configuration applies.
+ */
+export interface SnapshotConfigRecord {
+  kind: 'config';
+  version: Zxid;
+  members: ClusterMember[];
+}
+export type SnapshotRecord = SnapshotNodeRecord | SnapshotSessionRecord | SnapshotConfigRecord;
 
 /**
  * SnapshotHeader: `zxid` is the last zxid applied when the fuzzy snapshot started; replaying the
@@ -512,6 +573,11 @@ export interface SyncResult {
   op: 'sync';
   path: string;
 }
+/** ReconfigResult: the change committed; `version` is the new configuration's (the reconfig's zxid). */
+export interface ReconfigResult {
+  op: 'reconfig';
+  version: Zxid;
+}
 export interface EmptyResult {
   op: 'addWatch' | 'removeWatches' | 'setWatches' | 'closeSession';
 }
@@ -531,6 +597,7 @@ export type Result =
   | WhoAmIResult
   | MultiReadResult
   | SyncResult
+  | ReconfigResult
   | EmptyResult;
 
 /**

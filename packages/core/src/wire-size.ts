@@ -11,6 +11,7 @@
 import type {
   ACL,
   AuthId,
+  ClusterMember,
   LogEntry,
   MultiOp,
   MultiTxnOp,
@@ -114,9 +115,25 @@ export function txnBytes(txn: Txn): number {
       for (const path of txn.paths) bytes += stringBytes(path);
       return bytes;
     }
+    case 'reconfig':
+      return head + membersBytes(txn.members);
     default:
       return multiTxnOpBytes(txn);
   }
+}
+
+/** membersBytes bounds an encoded member list (each: id, role, address, client address). */
+function membersBytes(members: readonly ClusterMember[]): number {
+  let bytes = HEADER_BYTES;
+  for (const member of members) {
+    bytes +=
+      HEADER_BYTES +
+      2 * INT_BYTES +
+      stringBytes(member.address) +
+      stringBytes(member.clientAddress) +
+      stringBytes(member.endpoints);
+  }
+  return bytes;
 }
 
 /** logEntryBytes bounds one encoded LogEntry (its header fields and its transaction). */
@@ -127,6 +144,7 @@ export function logEntryBytes(entry: LogEntry): number {
 /** snapshotRecordBytes bounds one encoded SnapshotRecord. */
 export function snapshotRecordBytes(record: SnapshotRecord): number {
   if (record.kind === 'session') return HEADER_BYTES + 3 * INT_BYTES + binBytes(record.password);
+  if (record.kind === 'config') return HEADER_BYTES + 2 * INT_BYTES + membersBytes(record.members);
   return (
     HEADER_BYTES +
     INT_BYTES +
@@ -228,6 +246,8 @@ export function requestBytes(request: Request): number {
       return head + stringBytes(request.prefixPath);
     case 'setACL':
       return head + stringBytes(request.path) + aclBytes(request.acl) + INT_BYTES;
+    case 'reconfig':
+      return head + membersBytes(request.members) + INT_BYTES;
     case 'closeSession':
     case 'whoAmI':
       return head;
@@ -239,6 +259,9 @@ export function requestBytes(request: Request): number {
 /** peerMessageBytes bounds one encoded peer message frame body. */
 export function peerMessageBytes(message: PeerMessage): number {
   switch (message.type) {
+    case 'notification':
+      // Its type, five integers, its state and the configuration version.
+      return HEADER_BYTES + 8 * INT_BYTES;
     case 'proposal':
     case 'inform':
     case 'entries': {

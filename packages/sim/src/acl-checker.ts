@@ -151,7 +151,7 @@ export class AclChecker {
       }
     } else if (txn.type === 'closeSession') {
       for (const path of txn.paths) changes.set(path, null);
-    } else if (txn.type !== 'createSession') {
+    } else if (txn.type !== 'createSession' && txn.type !== 'reconfig') {
       wrong = this.checkApplied(txn, origin?.request as Op | undefined, origin?.auth, view);
       this.stage(txn, changes);
     }

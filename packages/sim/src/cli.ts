@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// pnpm sim --seeds N [--seed S] [--nodes 1|3|5|7] [--observers K] [--safety-ms MS]
+// pnpm sim --seeds N [--seed S] [--nodes 1|3|5|7] [--observers K] [--safety-ms MS] [--membership [--spares K]]
 import { parseArgs } from 'node:util';
 import { runSeeds } from './run-seeds.js';
 
@@ -10,6 +10,10 @@ const { values } = parseArgs({
     nodes: { type: 'string', default: '3' },
     observers: { type: 'string', default: '0' },
     'safety-ms': { type: 'string' },
+    membership: { type: 'boolean', default: false },
+    spares: { type: 'string' },
+    unsafe: { type: 'string' },
+    'skip-commit-quorum-check': { type: 'boolean', default: false },
   },
 });
 const number = (name: string, text: string | undefined, fallback: number): number => {
@@ -31,10 +35,19 @@ const replay = values.seed !== undefined;
 const firstSeed = number('seed', values.seed, (Date.now() % 1_000_000_000) + 1);
 const seeds = number('seeds', values.seeds, replay ? 1 : 100);
 const safetyMs = values['safety-ms'] === undefined ? undefined : number('safety-ms', values['safety-ms'], 20_000);
+const membership = values.membership === true;
+const spares = values.spares === undefined ? undefined : number('spares', values.spares, 2);
+// --unsafe new-config-only: every member counts a logged change's configuration alone (the test that it is caught).
+const unsafe = values.unsafe;
+if (unsafe !== undefined && unsafe !== 'new-config-only') {
+  process.stderr.write('sim: --unsafe must be new-config-only\n');
+  process.exit(2);
+}
+// --skip-commit-quorum-check: commit-on-member-quorum off, to see what else a wrong rule breaks.
+const skipCommitQuorumCheck = values['skip-commit-quorum-check'] === true;
+const flags = `--nodes ${nodes} --observers ${observers}${membership ? ' --membership' : ''}${spares !== undefined ? ` --spares ${spares}` : ''}${unsafe !== undefined ? ` --unsafe ${unsafe}` : ''}${skipCommitQuorumCheck ? ' --skip-commit-quorum-check' : ''}`;
 
-process.stdout.write(
-  `first seed: ${firstSeed} (replay one with: pnpm sim --seed ${firstSeed} --nodes ${nodes} --observers ${observers})\n`,
-);
+process.stdout.write(`first seed: ${firstSeed} (replay one with: pnpm sim --seed ${firstSeed} ${flags})\n`);
 const started = Date.now();
 const tty = process.stdout.isTTY === true;
 let lastPrinted = 0;
@@ -44,6 +57,10 @@ const { results, violation } = await runSeeds({
   nodes,
   observers,
   ...(safetyMs !== undefined && { safetyMs }),
+  ...(membership && { membership }),
+  ...(spares !== undefined && { spares }),
+  ...(unsafe !== undefined && { unsafeMembershipRule: unsafe }),
+  ...(skipCommitQuorumCheck && { commitQuorumCheck: false }),
   onProgress: (done, total) => {
     const now = Date.now();
     if (done !== total && now - lastPrinted < 250) return;
@@ -59,11 +76,21 @@ if (violation) {
   process.stdout.write(`\nVIOLATION at seed ${violation.seed}: ${violation.invariant}\n  ${violation.detail}\n`);
   if (violation.trace.length > 0)
     process.stdout.write(`last events:\n${violation.trace.map((line) => `  ${line}`).join('\n')}\n`);
-  process.stdout.write(`replay: pnpm sim --seed ${violation.seed} --nodes ${nodes} --observers ${observers}\n`);
+  process.stdout.write(`replay: pnpm sim --seed ${violation.seed} ${flags}\n`);
 }
 const committed = results.reduce((n, r) => n + r.committed, 0);
 process.stdout.write(
   `committed transactions: ${committed}, client operations: ${results.reduce((n, r) => n + r.operations, 0)}\n`,
 );
+if (membership) {
+  const proposed = results.reduce((n, r) => n + r.reconfigs.proposed, 0);
+  const committedChanges = results.reduce((n, r) => n + r.reconfigs.committed, 0);
+  const refused: Record<string, number> = {};
+  for (const r of results)
+    for (const [code, n] of Object.entries(r.reconfigs.refused)) refused[code] = (refused[code] ?? 0) + n;
+  process.stdout.write(
+    `membership changes: ${proposed} asked, ${committedChanges} committed, refused ${JSON.stringify(refused)}\n`,
+  );
+}
 process.stdout.write(`seeds: ${results.length + (violation ? 1 : 0)}, violations: ${violation ? 1 : 0}\n`);
 process.exit(violation ? 1 : 0);

@@ -14,8 +14,12 @@ export abstract class SimClients extends SimHost {
   protected stepClient(client: SimClient): void {
     this.queue.push(this.now + 20 + this.prng.int(200), { kind: 'client', client: client.id });
     if (!this.faultsOn && this.now > (this.options.safetyMs ?? 20_000) + 5_000 && client.pending.size === 0) {
-      // In the liveness phase, stop issuing new work once the old is done: pending must drain.
-      return;
+      // In the liveness phase, stop issuing new work once the old is done: pending must drain. With
+      // membership changes every session may have expired meanwhile (leaders come and go often):
+      // a client without one still connects, so the probe write has someone to send it.
+      if (!(this.options.membership && this.clients.every((c) => c.sessionId === null) && client.server === null)) {
+        return;
+      }
     }
     if (client.server === null) {
       this.connectClient(client);

@@ -1,9 +1,18 @@
-import { formatZxid, type LogEntry, type ReadyDriver, type ZabPeer } from '@zabkit/core';
+import {
+  formatZxid,
+  type LogEntry,
+  makeZxid,
+  type ReadyDriver,
+  ReconfigError,
+  type ZabPeer,
+  zxidEpoch,
+} from '@zabkit/core';
 import { ACKED_WRITE_INVARIANT } from './acked-write-checker.js';
 import { ACL_WRITE_INVARIANT } from './acl-checker.js';
 import { SimFaults } from './faults.js';
 import { LEADER_INVARIANT } from './leader-checker.js';
 import { livenessBoundMs, SIM_TIMEOUTS } from './liveness.js';
+import { drawReconfig, MEMBERSHIP_INVARIANT, simConfigOf } from './membership.js';
 import { type SimResult, SimViolation } from './options.js';
 import { checkAppliedOrder, ORDER_INVARIANT } from './order-checker.js';
 import { checkEntryNotFromOutsider, checkTreeNotFromOutsider, OUTSIDER_INVARIANT } from './outsider-checker.js';
@@ -35,6 +44,7 @@ export abstract class SimEventLoop extends SimFaults {
   async run(): Promise<SimResult> {
     const safetyMs = this.options.safetyMs ?? 20_000;
     this.queue.push(this.nextFaultDelay(), { kind: 'fault' });
+    if (this.options.membership) this.queue.push(this.nextReconfigDelay(), { kind: 'reconfig' });
     await this.runUntil(safetyMs);
     this.healAll();
     // Liveness: once the last pause has run out the heal watch wants a leader with a quorum serving
@@ -98,6 +108,7 @@ export abstract class SimEventLoop extends SimFaults {
       outsiderMessages: this.outsider.total,
       wipes: this.episodes.stats.wipes,
       stalls: this.episodes.stats.stalls,
+      reconfigs: this.reconfigStats,
       timeMs: this.now,
     };
   }
@@ -107,15 +118,25 @@ export abstract class SimEventLoop extends SimFaults {
    * serving, given its latency, fsync time and the bytes a sync may have to stream.
    */
   livenessBoundMs(): number {
-    return livenessBoundMs(
-      SIM_TIMEOUTS,
-      {
-        delayMsMax: this.faults.delayMsMax,
-        fsyncMsMax: this.faults.fsyncMsMax,
-        breakNoticeMsMax: BREAK_NOTICE_MS_MAX,
-      },
-      this.limits,
-      this.prefixChecker.committedBytes,
+    // With membership changes one more election may fail after a heal: a member that missed the
+    // change that made it a voter cannot decide, only echo votes, and a leader elected on such an
+    // echo can be left waiting out initLimit for followers that chose another (README: the known
+    // limit; ZooKeeper's notifications carry the whole configuration, zabkit's only its version).
+    const membershipAllowanceMs = this.options.membership
+      ? (SIM_TIMEOUTS.initLimitTicks + SIM_TIMEOUTS.electionTimeoutTicks) * SIM_TIMEOUTS.tickMs
+      : 0;
+    return (
+      membershipAllowanceMs +
+      livenessBoundMs(
+        SIM_TIMEOUTS,
+        {
+          delayMsMax: this.faults.delayMsMax,
+          fsyncMsMax: this.faults.fsyncMsMax,
+          breakNoticeMsMax: BREAK_NOTICE_MS_MAX,
+        },
+        this.limits,
+        this.prefixChecker.committedBytes,
+      )
     );
   }
 
@@ -134,22 +155,93 @@ export abstract class SimEventLoop extends SimFaults {
     };
   }
 
-  /** leaderServing: an established leader with a quorum of voters serving under it. */
+  /**
+   * leaderServing: an established leader with a quorum of voters serving under it (the voters of
+   * the last committed configuration: the static ones without membership changes).
+   */
   leaderServing(): boolean {
     const leader = this.establishedLeader();
     if (!leader) return false;
+    const voters = this.timeline.latest().voters;
     let serving = 0;
-    for (const id of this.voterIds) {
+    for (const id of voters) {
       const peer = this.server(id).peer;
       if (peer?.isServing() && peer.status().leader === leader.id) serving++;
     }
-    return serving >= this.quorum();
+    return serving >= Math.floor(voters.length / 2) + 1;
+  }
+
+  /** nextReconfigDelay: membership changes come at the seed's rate, drawn from their own stream. */
+  private reconfigPerSecond = 0;
+  protected nextReconfigDelay(): number {
+    if (this.reconfigPerSecond === 0) this.reconfigPerSecond = [0.3, 1, 3][this.membershipRandom.int(3)] as number;
+    return Math.max(1, Math.floor((-Math.log(1 - this.membershipRandom.next()) / this.reconfigPerSecond) * 1_000));
+  }
+
+  /**
+   * proposeChange asks the established leader for a change drawn from its configuration
+   * (membership.ts): refusals are expected (a change in flight, a new quorum not synced) and counted.
+   */
+  protected proposeChange(): void {
+    // An episode's check is about it alone (and its victim must stay a member to serve again).
+    if (this.episodes.isActive()) return;
+    const leader = this.establishedLeader();
+    if (!leader?.peer || this.now < leader.pausedUntil || leader.held.length > 0) return;
+    const status = leader.peer.status();
+    const current = simConfigOf(status.config);
+    const nodes = this.options.nodes;
+    const draw = drawReconfig(
+      this.membershipRandom,
+      current,
+      this.servers.map((s) => s.id),
+      leader.id,
+      nodes === 1 ? 1 : 2,
+      Math.min(nodes + 2, 7),
+    );
+    if (draw === null) return;
+    // While a change is pending the leader refuses (RECONFIG_IN_PROGRESS): no operator step then.
+    for (const added of status.configCommitted ? draw.added.filter((id) => id !== leader.id) : []) {
+      // An operator starts the new member with the ensemble's current configuration, on an empty
+      // data directory (a member removed earlier is rebuilt, as its old data would be discarded).
+      const spare = this.server(added);
+      // One that crashed and awaits its restart is left alone (its restart event is queued).
+      if (!spare.peer && !spare.dormant) return;
+      if (spare.peer) this.crash(spare, false);
+      if (spare.peer || spare.loading) return;
+      spare.configured = { voters: current.voters, observers: current.observers };
+      spare.dormant = false;
+      this.log(`operator starts ${added} afresh with the current configuration`);
+      this.restartNow(added, { wipe: true });
+    }
+    // One time in eight the version is stale: refused BAD_VERSION (ZooKeeper's fromConfig check).
+    const stale = this.membershipRandom.int(8) === 0 && current.version > 0;
+    const fromVersion = stale ? current.version - 1 : current.version;
+    this.reconfigStats.proposed++;
+    try {
+      const zxid = leader.peer.proposeReconfig({ members: draw.members, fromVersion });
+      this.log(`reconfig: leader ${leader.id} proposes ${draw.what} at ${formatZxid(zxid)}`);
+    } catch (error) {
+      if (!(error instanceof ReconfigError)) throw error;
+      this.reconfigStats.refused[error.code] = (this.reconfigStats.refused[error.code] ?? 0) + 1;
+      if (stale && error.code !== 'BAD_VERSION' && error.code !== 'RECONFIG_IN_PROGRESS') {
+        this.violation(
+          MEMBERSHIP_INVARIANT,
+          `a change from a stale version was refused ${error.code}, not BAD_VERSION`,
+        );
+      }
+      this.log(`reconfig: leader ${leader.id} refuses ${draw.what}: ${error.message}`);
+      return;
+    }
+    if (stale) this.violation(MEMBERSHIP_INVARIANT, `leader ${leader.id} took a change from a stale version`);
+    this.observeStatus(leader);
+    this.pump(leader);
   }
 
   /** quiet: no fault in force: no partition or slow link, every member up, none paused, every break noticed. */
   quiet(): boolean {
     if (this.blocked.size > 0 || this.slowLinks.size > 0 || this.now < this.breakNoticeUntil) return false;
     for (const server of this.servers) {
+      if (server.dormant) continue;
       if (!server.peer || this.now < server.pausedUntil || server.held.length > 0) return false;
     }
     return true;
@@ -299,6 +391,11 @@ export abstract class SimEventLoop extends SimFaults {
       case 'episode':
         event.action();
         return;
+      case 'reconfig':
+        if (!this.faultsOn) return;
+        this.proposeChange();
+        this.queue.push(this.now + this.nextReconfigDelay(), event);
+        return;
       case 'outsider':
         this.outsiderSends();
         this.queue.push(this.now + this.nextOutsiderDelay(), event);
@@ -338,6 +435,14 @@ export abstract class SimEventLoop extends SimFaults {
       if (order !== null) this.violation(ORDER_INVARIANT, order);
       const prefix = this.prefixChecker.observe(server.id, server.lastApplied, entry, (first) => {
         this.checker.observeCommitted(first);
+        if (first.txn.type === 'reconfig') {
+          this.timeline.observeCommitted(first);
+          this.reconfigStats.committed++;
+          this.log(
+            `reconfig ${formatZxid(first.zxid)} committed: ${first.txn.members.map((m) => `${m.id}:${m.role}`).join(',')}`,
+          );
+          this.noteConfigs();
+        }
         const outsider = checkEntryNotFromOutsider(first);
         if (outsider !== null) this.violation(OUTSIDER_INVARIANT, outsider);
         const acl = this.aclChecker.observeCommitted(first);
@@ -357,16 +462,34 @@ export abstract class SimEventLoop extends SimFaults {
         `server ${server.id} (${status.role}) takes the outsider ${this.outsider.id} for its leader`,
       );
     }
-    if (status.role === 'leading' && status.committedZxid !== this.commitChecked.get(server.id)) {
-      this.commitChecked.set(server.id, status.committedZxid);
-      const short = checkCommitQuorum(
-        server.id,
-        status.epoch,
-        status.committedZxid,
-        this.voterIds.map((id) => ({ id, durable: this.server(id).storage.durableState() })),
-      );
-      if (short !== null) this.violation(COMMIT_QUORUM_INVARIANT, short);
+    const checked = this.commitChecked.get(server.id);
+    if (
+      status.role === 'leading' &&
+      (checked === undefined || checked.epoch !== status.epoch || checked.zxid !== status.committedZxid)
+    ) {
+      // The commit point moved from `from` (in this epoch: everything above the epoch's start is new).
+      const from = checked !== undefined && checked.epoch === status.epoch ? checked.zxid : makeZxid(status.epoch, 0);
+      this.commitChecked.set(server.id, { epoch: status.epoch, zxid: status.committedZxid });
+      if (zxidEpoch(status.committedZxid) === status.epoch && this.options.commitQuorumCheck !== false) {
+        const required = this.timeline.requiredForCommit(
+          (server.peer as ZabPeer).history(),
+          Math.min(from, status.committedZxid),
+          status.committedZxid,
+        );
+        for (const { zxid, config } of required) {
+          const short = checkCommitQuorum(
+            server.id,
+            status.epoch,
+            zxid,
+            config.voters.map((id) => ({ id, durable: this.server(id).storage.durableState() })),
+          );
+          if (short !== null) {
+            this.violation(COMMIT_QUORUM_INVARIANT, `${short} (configuration ${formatZxid(config.version)})`);
+          }
+        }
+      }
     }
+    if (this.options.membership) this.checkMembership(server, status);
     const shape = `${status.role}/${status.phase}/e${status.epoch}`;
     if (shape !== server.lastShape) {
       this.log(
@@ -383,8 +506,24 @@ export abstract class SimEventLoop extends SimFaults {
       const peer = server.peer as ZabPeer;
       const lost = this.ackedWriteChecker.established(server.id, status.epoch, (zxid) => peer.hasLogged(zxid));
       if (lost !== null) this.violation(ACKED_WRITE_INVARIANT, lost);
+      if (this.options.membership) {
+        const wrong = this.timeline.checkEstablished(server.id, status.epoch, status.config, status.role);
+        if (wrong !== null) this.violation(MEMBERSHIP_INVARIANT, wrong);
+      }
     }
     if (!(status.role === 'leading' && status.established)) server.wasEstablished = false;
+  }
+
+  /** configSeen: per server, the configuration version last checked (checkMembership runs on a change only). */
+  private readonly configSeen = new Map<number, number>();
+
+  /** checkMembership: a version names one member list everywhere; liveVoterIds follows what members logged. */
+  private checkMembership(server: SimServer, status: ReturnType<ZabPeer['status']>): void {
+    if (this.configSeen.get(server.id) === status.config.version) return;
+    this.configSeen.set(server.id, status.config.version);
+    const wrong = this.timeline.noteLogged(server.id, status.config);
+    if (wrong !== null) this.violation(MEMBERSHIP_INVARIANT, wrong);
+    this.noteConfigs();
   }
 
   protected async checkConvergence(): Promise<void> {

@@ -43,6 +43,8 @@ export abstract class SimFaults extends SimClients {
     const any = () => ids[this.prng.int(ids.length)] as number;
     const episodes = f.leaderPartitionPerSecond + f.longDownPerSecond;
     if (roll >= total - episodes) {
+      // An episode's victim must stay a member until it serves again: none while a change is pending.
+      if (this.options.membership && this.changePending()) return;
       roll -= total - episodes;
       if (roll < f.leaderPartitionPerSecond) this.episodes.leaderPartition();
       else this.episodes.longDown();
@@ -89,6 +91,14 @@ export abstract class SimFaults extends SimClients {
     if (this.server(victim).peer) this.pause(victim, 100 + this.prng.int(3_000));
   }
 
+  /** changePending: some running member has logged a membership change it does not know committed. */
+  protected changePending(): boolean {
+    return this.servers.some((server) => {
+      const status = server.peer?.status();
+      return status !== undefined && status.role === 'leading' && !status.configCommitted;
+    });
+  }
+
   protected healAll(): void {
     this.faultsOn = false;
     this.episodes.stop();
@@ -96,7 +106,7 @@ export abstract class SimFaults extends SimClients {
     this.blocked.clear();
     this.log('heal: faults stop, partitions end, crashed servers restart');
     // Pauses run out on their own: ending one early would reorder the messages queued behind it.
-    for (const server of this.servers) if (!server.peer) this.start(server);
+    for (const server of this.servers) if (!server.peer && !server.dormant) this.start(server);
     this.noteHeal();
   }
 }

@@ -87,8 +87,8 @@ export abstract class SimHost extends SimNetwork {
     server.peer = new ZabPeer(
       {
         id: server.id,
-        voters: this.voterIds,
-        observers: this.observerIds,
+        voters: server.configured?.voters ?? this.voterIds,
+        observers: server.configured?.observers ?? this.observerIds,
         random: this.prng.fork(),
         machine,
         ...SIM_TIMEOUTS,
@@ -96,6 +96,9 @@ export abstract class SimHost extends SimNetwork {
         syncBatchEntriesMax: 50,
         snapChunkRecordsMax: 50,
         limits: this.limits,
+        ...(this.options.unsafeMembershipRule !== undefined && {
+          unsafeMembershipRule: this.options.unsafeMembershipRule,
+        }),
       },
       recovered,
     );
@@ -115,6 +118,9 @@ export abstract class SimHost extends SimNetwork {
           this.breakConnection(server.id, id);
         }
       },
+      // The simulated network connects every pair; the change of peers is traced (a server's
+      // transport would dial the new members and close the others).
+      peers: (peers) => this.log(`${server.id} peers now ${peers.join(',')}`),
     });
     server.lastApplied = server.peer.status().lastAppliedZxid;
     this.log(`start ${server.id}#${server.incarnation} last=${formatZxid(server.peer.status().lastLoggedZxid)}`);
@@ -146,7 +152,14 @@ export abstract class SimHost extends SimNetwork {
   protected restartNow(id: number, options: { wipe?: boolean } = {}): void {
     const server = this.server(id);
     if (server.peer || server.loading) throw new Error(`server ${id} is running`);
-    if (options.wipe) server.storage.wipe();
+    if (options.wipe) {
+      server.storage.wipe();
+      // A member rebuilt on an empty disk is given the ensemble's current configuration (membership runs).
+      if (this.options.membership) {
+        const latest = this.timeline.latest();
+        server.configured = { voters: latest.voters, observers: latest.observers };
+      }
+    }
     this.start(server);
     this.noteHeal();
   }

@@ -1,4 +1,4 @@
-import type { Limits, Random, Ready, ReplicatedMachine } from '@zabkit/core';
+import type { Limits, Random, Ready, ReplicatedMachine, UnsafeMembershipRule } from '@zabkit/core';
 import { simLimits } from './sim-limits.js';
 import type { WorkloadMix } from './workload.js';
 
@@ -57,6 +57,22 @@ export interface SimOptions {
    * see liveness.ts).
    */
   livenessWatch?: boolean;
+  /**
+   * membership: membership changes during the safety phase (issue 16; `pnpm sim --membership`): the
+   * seed asks the leader, at `reconfigPerSecond` drawn from its own stream, to add a spare as an
+   * observer, promote, demote or remove a member (the leader included) or swap several at once
+   * (membership.ts). Off by default, so seeds without it run exactly as before.
+   */
+  membership?: boolean;
+  /** spares: servers started outside every configuration, which a change may add (default 2 with membership). */
+  spares?: number;
+  /** unsafeMembershipRule: hand every member a deliberately wrong rule (the test that the checkers catch it). */
+  unsafeMembershipRule?: UnsafeMembershipRule;
+  /**
+   * commitQuorumCheck: false turns `commit-on-member-quorum` off, so a test can show that a wrong
+   * rule also breaks what users see (committed prefixes, acknowledged writes), not only the rule's own check.
+   */
+  commitQuorumCheck?: boolean;
   /** traceSize: how many recent events a violation report shows. */
   traceSize?: number;
   /** historyEntriesMax: applied entries each member keeps in memory for DIFF (small values force SNAP). */
@@ -121,6 +137,8 @@ export interface SimResult {
   wipes: number;
   /** stalls: long-down episodes whose member was paused instead of killed. */
   stalls: number;
+  /** reconfigs: membership changes proposed, refused (by code) and committed (membership runs only). */
+  reconfigs: { proposed: number; refused: Record<string, number>; committed: number };
   timeMs: number;
 }
 

@@ -9,6 +9,12 @@ export interface SeedRunOptions {
   nodes: number;
   observers: number;
   safetyMs?: number;
+  /** membership: membership changes on, with `spares` servers outside the configuration (SimOptions). */
+  membership?: boolean;
+  spares?: number;
+  /** unsafeMembershipRule: a deliberately wrong rule, for the test that it is caught. */
+  unsafeMembershipRule?: SimOptions['unsafeMembershipRule'];
+  commitQuorumCheck?: boolean;
   onProgress?: (done: number, total: number, result: SimResult) => void;
 }
 
@@ -45,6 +51,10 @@ export async function runSeeds(
     try {
       const result = await simulationFor(seed, options.nodes, options.observers, {
         ...(options.safetyMs !== undefined && { safetyMs: options.safetyMs }),
+        ...(options.membership === true && { membership: true }),
+        ...(options.spares !== undefined && { spares: options.spares }),
+        ...(options.unsafeMembershipRule !== undefined && { unsafeMembershipRule: options.unsafeMembershipRule }),
+        ...(options.commitQuorumCheck === false && { commitQuorumCheck: false }),
       }).run();
       results.push(result);
       options.onProgress?.(i + 1, options.seeds, result);

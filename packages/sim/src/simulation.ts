@@ -28,7 +28,7 @@ export class Simulation extends SimEventLoop {
   constructor(options: SimOptions) {
     super(options);
     for (const server of this.servers) server.storage = this.memberStorage(server);
-    for (const server of this.servers) this.start(server);
+    for (const server of this.servers) if (!server.dormant) this.start(server);
     for (let i = 0; i < (options.clients ?? 4); i++) {
       this.clients.push({
         id: i,
@@ -163,6 +163,35 @@ export class Simulation extends SimEventLoop {
     this.peerOf(id).submit(sessionId, xid, request, options);
     this.pump(this.server(id));
     return xid;
+  }
+
+  /**
+   * reconfig asks the established leader for the member list `voters` + `observers` (a scripted
+   * membership change); returns the reconfig's zxid, or throws the leader's ReconfigError.
+   */
+  reconfig(voters: readonly number[], observers: readonly number[] = []): number {
+    const leader = this.establishedLeader();
+    if (!leader?.peer) throw new Error('no established leader to ask');
+    const members = [
+      ...voters.map((id) => ({
+        id,
+        role: 'participant' as const,
+        address: `sim-${id}`,
+        clientAddress: '',
+        endpoints: '',
+      })),
+      ...observers.map((id) => ({
+        id,
+        role: 'observer' as const,
+        address: `sim-${id}`,
+        clientAddress: '',
+        endpoints: '',
+      })),
+    ];
+    const zxid = leader.peer.proposeReconfig({ members, fromVersion: -1 });
+    this.log(`reconfig: scripted ${voters.join(',')} | ${observers.join(',')} at ${zxid.toString(16)}`);
+    this.pump(leader);
+    return zxid;
   }
 
   /** outsiderSent: the messages the outsider forged so far, by type. */

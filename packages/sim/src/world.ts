@@ -22,6 +22,7 @@ import { type ClientOp, HistoryChecker } from './history.js';
 import { OneLeaderChecker } from './leader-checker.js';
 import { LivenessWatch, SIM_TIMEOUTS } from './liveness.js';
 import type { MemberStorage } from './member-storage.js';
+import { MembershipTimeline } from './membership.js';
 import { drawFaultMix, type FaultMix, type SimOptions, SimViolation } from './options.js';
 import { Outsider } from './outsider.js';
 import { CommittedPrefixChecker } from './prefix-checker.js';
@@ -52,6 +53,7 @@ export type SimEvent =
   | { kind: 'livenessCheck'; token: number }
   | { kind: 'episode'; action: () => void }
   | { kind: 'outsider' }
+  | { kind: 'reconfig' }
   | { kind: 'outsiderDeliver'; to: number; message: PeerMessage };
 
 export interface SimServer {
@@ -74,6 +76,17 @@ export interface SimServer {
   lastShape: string;
   /** held: events that reached the server while it was paused, in arrival order. */
   held: SimEvent[];
+  /**
+   * dormant: a spare not started yet (membership runs): it is not down, it is not there, so it
+   * neither counts against quiet nor restarts at a heal.
+   */
+  dormant: boolean;
+  /**
+   * configured: the member list the host starts this server with, when not the simulation's static
+   * one: an operator starts a new or rebuilt member with the ensemble's current configuration
+   * (ZooKeeper's dynamic config file); its log and snapshot take over once they hold a change.
+   */
+  configured: { voters: number[]; observers: number[] } | null;
 }
 
 export interface SimClient {
@@ -128,6 +141,31 @@ export abstract class SimWorld {
 
   protected readonly observerIds: number[];
 
+  /** spareIds: servers started in no configuration, for membership changes to add (options.spares). */
+  protected readonly spareIds: number[];
+
+  /**
+   * liveVoterIds: the voters of the configurations in force as the committed history and the
+   * members' logs say (the static voters without membership changes), kept in place: the episodes
+   * hold this array.
+   */
+  protected readonly liveVoterIds: number[];
+
+  /**
+   * liveMemberIds: the members of the last committed configuration (the static members without
+   * membership changes), in place: the episodes pick their victims here, since a victim must serve again.
+   */
+  protected readonly liveMemberIds: number[];
+
+  /** timeline: the committed configurations, the simulator's own account (membership.ts). */
+  protected readonly timeline: MembershipTimeline;
+
+  /** membershipRandom: the membership changes' own PRNG stream, so they shift no other draw of the seed. */
+  protected readonly membershipRandom: ReturnType<typeof createPrng>;
+
+  /** reconfigStats: changes proposed, refused by code, committed. */
+  protected readonly reconfigStats = { proposed: 0, refused: {} as Record<string, number>, committed: 0 };
+
   protected readonly clients: SimClient[] = [];
 
   protected readonly options: SimOptions;
@@ -168,8 +206,8 @@ export abstract class SimWorld {
   protected readonly leaderChecker = new OneLeaderChecker();
   protected readonly prefixChecker = new CommittedPrefixChecker();
   protected readonly ackedWriteChecker = new AckedWriteChecker();
-  /** commitChecked: per leader, the committed zxid last held to a quorum of voters (quorum-checker.ts). */
-  protected readonly commitChecked = new Map<number, Zxid>();
+  /** commitChecked: per leader, the epoch and committed zxid last held to a quorum of voters (quorum-checker.ts). */
+  protected readonly commitChecked = new Map<number, { epoch: number; zxid: Zxid }>();
   protected elections = 0;
 
   protected crashes = 0;
@@ -239,8 +277,14 @@ export abstract class SimWorld {
     );
     this.voterIds = Array.from({ length: options.nodes }, (_, i) => i + 1);
     this.observerIds = Array.from({ length: options.observers ?? 0 }, (_, i) => options.nodes + i + 1);
+    const spares = options.membership ? (options.spares ?? 2) : 0;
+    this.spareIds = Array.from({ length: spares }, (_, i) => options.nodes + this.observerIds.length + i + 1);
+    this.liveVoterIds = [...this.voterIds];
+    this.liveMemberIds = [...this.voterIds, ...this.observerIds];
+    this.timeline = new MembershipTimeline(this.voterIds, this.observerIds);
+    this.membershipRandom = createPrng(options.seed ^ 0x3e3b);
     // The next id after the members': what a host set up for the ensemble but left out of it would have.
-    this.outsider = new Outsider(options.nodes + this.observerIds.length + 1, this.outsiderRandom, {
+    this.outsider = new Outsider(options.nodes + this.observerIds.length + spares + 1, this.outsiderRandom, {
       voterIds: this.voterIds,
       observerIds: this.observerIds,
       leader: () => {
@@ -253,7 +297,7 @@ export abstract class SimWorld {
     });
     this.liveness = new LivenessWatch(
       {
-        memberIds: [...this.voterIds, ...this.observerIds],
+        memberIds: [...this.voterIds, ...this.observerIds, ...this.spareIds],
         now: () => this.now,
         faultToken: () => this.faultToken,
         quiet: () => this.quiet(),
@@ -273,8 +317,8 @@ export abstract class SimWorld {
         random: createPrng(options.seed ^ 0xe915),
         limits: this.limits,
         historyEntriesMax: options.historyEntriesMax ?? 200,
-        voterIds: this.voterIds,
-        memberIds: [...this.voterIds, ...this.observerIds],
+        voterIds: this.liveVoterIds,
+        memberIds: this.liveMemberIds,
         now: () => this.now,
         at: (delayMs, action) => this.queue.push(this.now + delayMs, { kind: 'episode', action }),
         quiet: () => this.quiet(),
@@ -297,7 +341,7 @@ export abstract class SimWorld {
       },
       this.faults.wipeRate,
     );
-    for (const id of [...this.voterIds, ...this.observerIds]) {
+    for (const id of [...this.voterIds, ...this.observerIds, ...this.spareIds]) {
       this.servers.push({
         id,
         peer: null,
@@ -312,6 +356,8 @@ export abstract class SimWorld {
         wasEstablished: false,
         lastShape: '',
         held: [],
+        dormant: this.spareIds.includes(id),
+        configured: null,
       });
     }
   }
@@ -355,6 +401,24 @@ export abstract class SimWorld {
 
   protected quorum(): number {
     return quorumSize(this.voterIds.length);
+  }
+
+  /**
+   * noteConfigs refreshes liveVoterIds after a member's log or the committed history changed: the
+   * voters of the last committed configuration and of any newer one a running member logged.
+   */
+  protected noteConfigs(): void {
+    if (!this.options.membership) return;
+    const latest = this.timeline.latest();
+    const voters = new Set(latest.voters);
+    for (const server of this.servers) {
+      const config = server.peer?.status().config;
+      if (config && config.version > latest.version) {
+        for (const member of config.members) if (member.role === 'participant') voters.add(member.id);
+      }
+    }
+    this.liveVoterIds.splice(0, this.liveVoterIds.length, ...[...voters].sort((a, b) => a - b));
+    this.liveMemberIds.splice(0, this.liveMemberIds.length, ...latest.voters, ...latest.observers);
   }
 
   // Implemented by the layers above: network.ts, host.ts, clients.ts, faults.ts, event-loop.ts.

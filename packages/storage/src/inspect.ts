@@ -87,6 +87,8 @@ function describeTxn(txn: Txn): string {
       return `${hex(txn.sessionId)}${txn.paths.length > 0 ? `, deleting ${txn.paths.join(' ')}` : ''}`;
     case 'error':
       return txn.code;
+    case 'reconfig':
+      return txn.members.map((member) => `${member.id}:${member.role}`).join(', ');
   }
 }
 
@@ -155,6 +157,7 @@ function inspectSnapshot(bytes: Uint8Array): SnapshotReport {
   let dataBytes = 0;
   let ephemerals = 0;
   for (const record of snapshot.records as SnapshotRecord[]) {
+    if (record.kind === 'config') continue;
     if (record.kind === 'session') {
       sessions.push({
         sessionId: hex(record.sessionId),

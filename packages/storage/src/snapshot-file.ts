@@ -3,6 +3,7 @@ import { crc32 } from 'node:zlib';
 import {
   type ACL,
   aclKey,
+  type ClusterMember,
   isOpenAcl,
   OPEN_ACL_UNSAFE,
   type Snapshot,
@@ -36,6 +37,10 @@ import { readZxid, writeZxid } from './log-record.js';
  *   scheme utf-8 | idBytes u16 | id utf-8. It comes before the first node that refers to it; refs
  *   are local to the file (ZooKeeper's snapshot writes its ACL cache the same way, as a map of
  *   references), so each distinct list is written once however many znodes share it.
+ * membership (kind 5, issue 16; core's zab/membership.ts): kind u8 | version f64 | members u16 |
+ *   per member: id u32 | role u8 (0 participant, 1 observer) | addressBytes u16 | address utf-8 |
+ *   clientAddressBytes u16 | clientAddress utf-8 | endpointsBytes u16 | endpoints utf-8. Only a snapshot taken after a membership change
+ *   has one (first), so an ensemble that never changed writes the files it always wrote.
  * The chunk and trailer record counts count every record in the file, access lists included.
  * Zxids and session ids are safe integers, exact as f64.
  */
@@ -56,6 +61,7 @@ const ACL_REF_BYTES = 4;
 
 /** FileRecord is what a chunk holds: a snapshot record (a node with its ACL reference, if any) or an access list. */
 type FileRecord =
+  | { kind: 'config'; record: SnapshotRecord & { kind: 'config' } }
   | { kind: 'session'; record: SnapshotRecord & { kind: 'session' } }
   | { kind: 'node'; record: SnapshotRecord & { kind: 'node' }; aclRef: number }
   | { kind: 'acl'; aclRef: number; acl: readonly ACL[] };
@@ -65,6 +71,14 @@ const NO_ACL_REF = -1;
 
 function fileRecordBytes(item: FileRecord): number {
   switch (item.kind) {
+    case 'config': {
+      let bytes = 1 + 8 + 2;
+      for (const member of item.record.members) {
+        bytes += 4 + 1 + 2 + Buffer.byteLength(member.address) + 2 + Buffer.byteLength(member.clientAddress);
+        bytes += 2 + Buffer.byteLength(member.endpoints);
+      }
+      return bytes;
+    }
     case 'session':
       return SESSION_BYTES + 1 + item.record.password.length;
     case 'node':
@@ -123,6 +137,20 @@ function encodeChunk(items: FileRecord[], payloadBytes: number): Uint8Array {
   frame.writeUInt32BE(items.length, 4);
   let offset = 8;
   for (const item of items) {
+    if (item.kind === 'config') {
+      frame[offset] = 5;
+      frame.writeDoubleBE(item.record.version, offset + 1);
+      frame.writeUInt16BE(item.record.members.length, offset + 9);
+      offset += 11;
+      for (const member of item.record.members) {
+        frame.writeUInt32BE(member.id, offset);
+        frame[offset + 4] = member.role === 'observer' ? 1 : 0;
+        offset = writeShortString(frame, member.address, offset + 5);
+        offset = writeShortString(frame, member.clientAddress, offset);
+        offset = writeShortString(frame, member.endpoints, offset);
+      }
+      continue;
+    }
     if (item.kind === 'acl') {
       frame[offset] = 4;
       frame.writeUInt32BE(item.aclRef, offset + 1);
@@ -218,6 +246,10 @@ function decodeChunk(
       offset = decodeAcl(chunk, view, offset, acls, chunkOffset);
       continue;
     }
+    if (kind === 5) {
+      offset = decodeConfig(chunk, view, offset, records, chunkOffset);
+      continue;
+    }
     if (kind !== 0 && kind !== 3) throw new SnapshotFormatError(`unknown record kind ${kind}`, chunkOffset);
     const pathBytes = view.getUint32(offset + 1);
     const pathStart = offset + 5;
@@ -253,6 +285,41 @@ function decodeChunk(
     offset = end;
   }
   if (offset !== chunk.length) throw new SnapshotFormatError('chunk has bytes after its records', chunkOffset);
+}
+
+/** decodeConfig reads a membership record (kind 5) at `offset`; returns the offset after it. */
+function decodeConfig(
+  chunk: Buffer,
+  view: DataView,
+  start: number,
+  records: SnapshotRecord[],
+  chunkOffset: number,
+): number {
+  if (start + 11 > chunk.length) throw new SnapshotFormatError('torn membership record', chunkOffset);
+  const version = view.getFloat64(start + 1);
+  const count = view.getUint16(start + 9);
+  let offset = start + 11;
+  const readString = (): string => {
+    if (offset + 2 > chunk.length) throw new SnapshotFormatError('torn membership record', chunkOffset);
+    const length = view.getUint16(offset);
+    if (offset + 2 + length > chunk.length) throw new SnapshotFormatError('torn membership record', chunkOffset);
+    const text = chunk.toString('utf8', offset + 2, offset + 2 + length);
+    offset += 2 + length;
+    return text;
+  };
+  const members: ClusterMember[] = [];
+  for (let i = 0; i < count; i++) {
+    if (offset + 5 > chunk.length) throw new SnapshotFormatError('torn membership record', chunkOffset);
+    const id = view.getUint32(offset);
+    const role = chunk[offset + 4] === 1 ? 'observer' : 'participant';
+    offset += 5;
+    const address = readString();
+    const clientAddress = readString();
+    const endpoints = readString();
+    members.push({ id, role, address, clientAddress, endpoints });
+  }
+  records.push({ kind: 'config', version, members });
+  return offset;
 }
 
 function throwFormat(message: string, offset: number): never {
@@ -350,6 +417,10 @@ export async function writeSnapshotFile(
       snapshotRecords++;
       if (record.kind === 'session') {
         add({ kind: 'session', record });
+        return;
+      }
+      if (record.kind === 'config') {
+        add({ kind: 'config', record });
         return;
       }
       if (isOpenAcl(record.acl)) {

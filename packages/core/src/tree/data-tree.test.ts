@@ -454,6 +454,7 @@ describe('DataTree watches', () => {
 });
 
 function byKey(a: SnapshotRecord, b: SnapshotRecord): number {
-  const key = (r: SnapshotRecord) => (r.kind === 'node' ? `n${r.path}` : `s${r.sessionId}`);
+  const key = (r: SnapshotRecord) =>
+    r.kind === 'node' ? `n${r.path}` : r.kind === 'session' ? `s${r.sessionId}` : `c${r.version}`;
   return key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0;
 }

@@ -501,6 +501,8 @@ export class DataTree {
         tree.sessionRecords.set(record.sessionId, { timeoutMs: record.timeoutMs, password: record.password.slice() });
         continue;
       }
+      // The membership record is Zab's (zab/membership.ts); the tree machine reads it for /zookeeper/config.
+      if (record.kind === 'config') continue;
       const path = record.path;
       const reason = validatePath(path);
       if (reason !== null) throw new Error(`snapshot record with invalid path ${JSON.stringify(path)}: ${reason}`);

@@ -90,6 +90,14 @@ export class TxnApplier {
       case 'error':
         outcome = { error: txn.code, result: null };
         break;
+      case 'reconfig':
+        // The membership is Zab's (zab/membership.ts); the tree machine shows it at /zookeeper/config.
+        // A client that asked for it learns the new version (the reconfig's zxid); watchers of the
+        // configuration nodes learn of the change (ZooKeeper fires NodeDataChanged on /zookeeper/config).
+        this.watchManager.triggerDataChanged('/zookeeper/config', zxid, out);
+        this.watchManager.triggerDataChanged('/zookeeper/members', zxid, out);
+        outcome = { error: null, result: { op: 'reconfig', version: zxid } };
+        break;
       default:
         throw new Error(`applyTxn: unknown transaction type ${(txn as { type: unknown }).type}`);
     }

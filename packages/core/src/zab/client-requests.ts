@@ -80,6 +80,7 @@ export class ClientRequests {
       request.op === 'setData' ||
       request.op === 'setACL' ||
       request.op === 'multi' ||
+      request.op === 'reconfig' ||
       request.op === 'closeSession';
     const isBarrier = request.op === 'sync' || linearizable;
     const item = pendingItem(xid, request, isWrite ? 'write' : isBarrier ? 'barrier' : 'read', auth);

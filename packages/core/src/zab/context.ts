@@ -1,5 +1,6 @@
 import type { Limits } from '../limits.js';
 import type { Random } from '../prng.js';
+import type { ClusterConfig } from '../types.js';
 import type { ClientRequests } from './client-requests.js';
 import type { History } from './history.js';
 import type { ReplicatedMachine } from './machine.js';
@@ -12,13 +13,22 @@ import type { Outbox } from './outbox.js';
  */
 export type Phase = 'discovery' | 'synchronization' | 'broadcast';
 
+/**
+ * UnsafeMembershipRule breaks the membership rule on purpose, for the simulator's test that its
+ * checkers catch a wrong rule (never set it otherwise): `new-config-only` counts a logged
+ * reconfig's configuration alone, as if it were in force once logged, instead of beside the last
+ * committed one.
+ */
+export type UnsafeMembershipRule = 'new-config-only';
+
 /** PeerSettings is a member's configuration with every default filled in (see PeerConfig). */
 export interface PeerSettings {
   id: number;
+  /** voters and observers: the static configuration (version 0), in force until the log holds a reconfig. */
   voters: readonly number[];
   observers: readonly number[];
-  /** isObserver: this member does not vote (it is in `observers`). */
-  isObserver: boolean;
+  /** unsafeMembershipRule: tests only (see {@link UnsafeMembershipRule}); null in every real member. */
+  unsafeMembershipRule: UnsafeMembershipRule | null;
   tickMs: number;
   electionTimeoutTicks: number;
   finalizeWaitTicks: number;
@@ -58,6 +68,15 @@ export interface PeerContext {
   readonly clients: ClientRequests;
   readonly clock: Clock;
   readonly epochs: EpochMarks;
+  /**
+   * configs are the configurations in force (membership.ts): one, or the last committed and the
+   * pending one. Every quorum must hold a majority of the voters of each.
+   */
+  configs(): readonly ClusterConfig[];
+  /** isVoter tells whether `id` votes in some configuration in force (this member's own id included). */
+  isVoter(id: number): boolean;
+  /** isMember tells whether `id` is in some configuration in force. */
+  isMember(id: number): boolean;
   /** saveEpochs persists both epochs in the Ready being filled (before anything that relies on them is sent). */
   saveEpochs(): void;
   /** becomeLooking abandons the current role and starts an election. */

@@ -1,7 +1,7 @@
 import type { Zxid } from '../zxid.js';
 import type { PeerContext } from './context.js';
+import { isJointQuorum, isVoterIn, membersOf } from './membership.js';
 import type { NotificationMessage, PeerState } from './messages.js';
-import { quorumSize } from './quorum.js';
 
 /** Vote is what a server proposes in FastLeaderElection: a leader and the history it would bring. */
 export interface Vote {
@@ -30,7 +30,9 @@ export interface ElectionHost {
  * server id) and sends it to everyone; a vote that a quorum of voters agrees on wins after a short
  * wait for a better one (finalizeWaitTicks plus jitter). A server that has decided answers LOOKING
  * peers with its vote, so a late joiner follows a quorum of decided voters that name a leader
- * which says it is LEADING. Observers vote for no one and never count.
+ * which says it is LEADING. Observers vote for no one and never count. Voters and quorums are those
+ * of the configurations in force (membership.ts): while a change is pending, a decision needs a
+ * majority of the old voters and of the new.
  */
 export class Election {
   private logicalClock = 0;
@@ -57,7 +59,7 @@ export class Election {
     this.currentVote = { ...this.proposal, electionEpoch: this.logicalClock };
     this.sendNotifications();
     // Our own vote counts too: alone (a one-voter ensemble) it is already a quorum.
-    if (!this.context.settings.isObserver) {
+    if (this.votes()) {
       this.recvSet.set(this.context.settings.id, { ...this.proposal, electionEpoch: this.logicalClock });
       this.maybeScheduleFinalize();
     }
@@ -68,7 +70,7 @@ export class Election {
     const ticks = this.context.clock.ticks;
     if (this.finalizeAtTick !== null && ticks >= this.finalizeAtTick) {
       this.finalizeAtTick = null;
-      if (!this.context.settings.isObserver && this.hasQuorumFor(this.recvSet, this.proposal)) {
+      if (this.votes() && this.hasQuorumFor(this.recvSet, this.proposal)) {
         this.decide(this.proposal, this.logicalClock);
         return;
       }
@@ -88,6 +90,7 @@ export class Election {
             ? 'OBSERVING'
             : 'FOLLOWING';
     const vote = role === 'looking' ? { ...this.proposal, electionEpoch: this.logicalClock } : this.currentVote;
+    const configVersion = this.context.log.lastSeenConfig().version;
     return {
       type: 'notification',
       leader: vote.leader,
@@ -95,17 +98,23 @@ export class Election {
       electionEpoch: vote.electionEpoch,
       peerEpoch: vote.peerEpoch,
       state,
+      // Only once the membership changed: a static ensemble sends what it always sent.
+      ...(configVersion > 0 && { configVersion }),
     };
   }
 
   /** step takes a notification from another member, whatever this one's role. */
   step(from: number, n: NotificationMessage): void {
-    const { voters } = this.context.settings;
-    const fromVoter = voters.includes(from);
+    const fromVoter = this.context.isVoter(from);
     if (this.host.role() !== 'looking') {
       if (
         this.host.followedLeader() === from &&
-        ((n.state === 'LOOKING' && n.electionEpoch > this.currentVote.electionEpoch) || n.state === 'FOLLOWING')
+        ((n.state === 'LOOKING' && n.electionEpoch > this.currentVote.electionEpoch) ||
+          n.state === 'FOLLOWING' ||
+          // After a membership change the member we chose may be unable to decide at all (its
+          // configurations need a quorum ours do not): looking in our own round says it is not
+          // leading us. Static ensembles keep their rule.
+          (n.state === 'LOOKING' && this.host.role() !== 'leading' && this.membershipChanged()))
       ) {
         // Our leader is looking again in a later round: it abandoned its term (or never took it
         // up); or it follows another server (we chose it on votes while it went with a LEADING
@@ -134,6 +143,16 @@ export class Election {
         // leader elected meanwhile give up (it made clients lose their connections in the
         // integration test that pauses the leader).
         this.context.becomeLooking();
+        if (this.context.configs().some((config) => config.version > 0)) {
+          // After a membership change some member may not know yet that it votes: it cannot decide
+          // on its own, only echo the best vote it hears, so a new round can split again (or find
+          // no quorum of deciders). Follow the better leader at once instead: following decides
+          // nothing (it counts us with its own configurations). Static ensembles keep their
+          // behaviour: no change was ever logged there.
+          this.logicalClock = Math.max(this.logicalClock, n.electionEpoch);
+          this.decide(voteOf(n), n.electionEpoch);
+          return;
+        }
         this.step(from, n);
         return;
       }
@@ -141,7 +160,16 @@ export class Election {
       if (n.state === 'LOOKING') this.context.outbox.send(from, this.notification());
       return;
     }
-    const { id, isObserver } = this.context.settings;
+    const { id } = this.context.settings;
+    const isObserver = !this.votes();
+    if (n.state === 'OBSERVING' && fromVoter && n.leader >= 1) {
+      // A member that observes though our configurations make it a voter (we missed the change that
+      // demoted it) still names its leader: count it towards joining that leader. In a static
+      // ensemble an observer is never a voter, so this never happens there.
+      this.outOfElection.set(from, { ...n, from });
+      this.maybeJoin(n.leader);
+      return;
+    }
     if (n.state === 'LOOKING' || n.state === 'OBSERVING') {
       if (!fromVoter || n.state === 'OBSERVING') {
         // An observer's vote never counts; answer it so it learns what we think.
@@ -152,12 +180,15 @@ export class Election {
         this.logicalClock = n.electionEpoch;
         this.recvSet.clear();
         const mine = this.initialVote();
-        this.proposal = isObserver || totalOrder(n, mine) ? voteOf(n) : mine;
+        // A member that does not vote takes up only a vote at least as good as its own history, as a
+        // voter does: a member whose configurations make it a voter (a change this one has not
+        // logged yet) counts the vote it echoes, which must then never favour a shorter history.
+        this.proposal = this.better(n, mine) ? voteOf(n) : mine;
         this.sendNotifications();
       } else if (n.electionEpoch < this.logicalClock) {
         this.context.outbox.send(from, this.notification());
         return;
-      } else if (totalOrder(n, this.proposal)) {
+      } else if (this.better(n, this.proposal)) {
         this.proposal = voteOf(n);
         this.sendNotifications();
       }
@@ -174,6 +205,12 @@ export class Election {
         return;
       }
     }
+    const { id: self } = this.context.settings;
+    if (n.leader >= 1 && n.leader !== self && !this.context.isMember(n.leader) && !this.outOfElection.has(n.leader)) {
+      // Our voters follow a leader our configurations do not name (we missed a change): ask it
+      // too, so it answers that it leads (stepOutsider).
+      this.context.outbox.send(n.leader, this.notification());
+    }
     this.outOfElection.set(from, { ...n, from });
     // Out of the election, a quorum of decided voters naming one leader that says it is LEADING is
     // enough, whatever zxid and epochs their votes carry: a learner that decided on an older vote
@@ -181,8 +218,28 @@ export class Election {
     // requiring equal votes left a restarted member LOOKING beside an ensemble that serves
     // (ZooKeeper's Vote.equals also ignores the zxid for servers out of election). We take the
     // leader's own vote and round.
-    const leaderSaid = this.outOfElection.get(n.leader);
-    if (leaderSaid !== undefined && this.checkLeaderOutOfElection(n.leader) && this.hasQuorumNaming(n.leader)) {
+    this.maybeJoin(n.leader);
+  }
+
+  /**
+   * stepOutsider takes a notification from a server in none of our configurations (peer.ts drops
+   * everything else it sends): only its claim to lead, kept for joining it out of the election,
+   * which still needs a quorum of our own voters to name it. It never counts as a vote.
+   */
+  stepOutsider(from: number, n: NotificationMessage): void {
+    if (this.host.role() !== 'looking' || n.state !== 'LEADING' || n.leader !== from) return;
+    this.outOfElection.set(from, { ...n, from });
+    this.maybeJoin(from);
+  }
+
+  /** maybeJoin follows `leader` if it says it is LEADING and a quorum of the voters out of the election name it. */
+  private maybeJoin(leader: number): void {
+    const leaderSaid = this.outOfElection.get(leader);
+    if (
+      leaderSaid !== undefined &&
+      this.checkLeaderOutOfElection(leader) &&
+      (this.hasQuorumNaming(leader) || this.newerConfigNaming(leader))
+    ) {
       this.logicalClock = leaderSaid.electionEpoch;
       this.decide(voteOf(leaderSaid), leaderSaid.electionEpoch);
     }
@@ -202,26 +259,94 @@ export class Election {
   }
 
   private initialVote(): Vote {
-    // Observers never propose themselves: they cannot lead. Their vote names no one (server 0),
-    // with values the peer protocol can carry (it has no negative ids, zxids or epochs).
-    const { id, isObserver } = this.context.settings;
-    if (isObserver) return { leader: 0, zxid: 0, peerEpoch: 0 };
+    // Observers never propose themselves: they cannot lead. Their vote names no one (server 0) and
+    // carries their own history, so they take up only better votes (totalOrder).
+    const { id } = this.context.settings;
+    if (!this.votes()) {
+      return { leader: 0, zxid: this.context.log.lastLoggedZxid(), peerEpoch: this.context.epochs.currentEpoch };
+    }
     return { leader: id, zxid: this.context.log.lastLoggedZxid(), peerEpoch: this.context.epochs.currentEpoch };
   }
 
   private sendNotifications(): void {
     const message = this.notification();
-    const { id, voters, observers } = this.context.settings;
-    for (const member of [...voters, ...observers]) if (member !== id) this.context.outbox.send(member, message);
+    const { id } = this.context.settings;
+    for (const member of membersOf(this.context.configs())) {
+      if (member !== id) this.context.outbox.send(member, message);
+    }
     this.lastVoteSentTick = this.context.clock.ticks;
   }
 
-  /** hasQuorumNaming: a quorum of the voters out of the election follow or are `leader`. */
+  /**
+   * hasQuorumNaming: a quorum of the voters out of the election follow or are `leader`. Counted in
+   * the last configuration this member logged alone: joining a leader decides nothing (the leader
+   * counts the joiner with its own configurations), and a member restarted with a change it cannot
+   * tell is committed would otherwise need its own voice, which out of the election it has not.
+   */
   private hasQuorumNaming(leader: number): boolean {
-    const { voters } = this.context.settings;
-    let count = 0;
-    for (const [id, m] of this.outOfElection) if (voters.includes(id) && m.leader === leader) count++;
-    return count >= quorumSize(voters.length);
+    const naming = new Set<number>();
+    for (const [id, m] of this.outOfElection) if (m.leader === leader) naming.add(id);
+    return isJointQuorum(naming, [this.context.log.lastSeenConfig()]);
+  }
+
+  /**
+   * newerConfigNaming: a member of our configurations that follows or is `leader` has logged a
+   * configuration newer than ours: we missed a change, and our voters may be gone, so a quorum of
+   * them cannot be asked. Following decides nothing (the leader counts us with its own
+   * configurations and syncs us, the change included).
+   */
+  private newerConfigNaming(leader: number): boolean {
+    const mine = this.context.log.lastSeenConfig().version;
+    for (const [id, m] of this.outOfElection) {
+      if (m.leader === leader && (m.configVersion ?? 0) > mine && this.context.isMember(id)) return true;
+    }
+    return false;
+  }
+
+  /**
+   * canLead: the candidate `n` proposes is taken up unless the last configuration this member logged
+   * leaves it out as a voter and `n`'s sender reports no newer configuration (ZooKeeper's
+   * totalOrderPredicate refuses a server of weight 0 the same way, with the configuration carried in
+   * the notification). A member removed by a change others still hold pending otherwise proposes
+   * itself, draws the voters that count it, and never the one that committed its removal, so no
+   * one wins (sim seed 100189). Refusing on our own configuration alone left members that missed
+   * the change that added a voter refusing it for ever (seeds 3 of 5+2 and 100 of 3 voters): a
+   * vote from a member that logged a newer configuration than ours is taken up as before. In a
+   * static ensemble every candidate is a voter of version 0, so nothing changes there.
+   */
+  private canLead(n: NotificationMessage): boolean {
+    const config = this.context.log.lastSeenConfig();
+    if (isVoterIn(config, n.leader)) return true;
+    return (n.configVersion ?? 0) > config.version;
+  }
+
+  /**
+   * better: `n` is taken up over `current` — a candidate we may take up ({@link canLead}) with a
+   * better vote (totalOrder), or with the same history when `current` names a member our last
+   * logged configuration leaves out as a voter. That member still proposes itself (it may alone
+   * hold the longest history, sim seed 100656), but on a tie it must give way: the others refuse
+   * it, and breaking the tie by id in its favour left it voting for itself against an eligible
+   * candidate it could have elected (sim seed 100034). Static ensembles never reach the tie rule.
+   */
+  private better(n: NotificationMessage, current: Vote): boolean {
+    if (!this.canLead(n)) return false;
+    if (totalOrder(n, current)) return true;
+    return (
+      n.leader >= 1 &&
+      n.peerEpoch === current.peerEpoch &&
+      n.zxid === current.zxid &&
+      !isVoterIn(this.context.log.lastSeenConfig(), current.leader)
+    );
+  }
+
+  /** membershipChanged: a reconfig is in this member's configurations (some behaviour differs only then). */
+  private membershipChanged(): boolean {
+    return this.context.configs().some((config) => config.version > 0);
+  }
+
+  /** votes tells whether this member votes in a configuration in force (an observer or a spare does not). */
+  private votes(): boolean {
+    return this.context.isVoter(this.context.settings.id);
   }
 
   /** checkLeader: a vote for another server counts only if that server says it is LEADING (FLE.checkLeader). */
@@ -242,13 +367,11 @@ export class Election {
    * epochs are not compared: a late joiner takes the leader's electionEpoch when it decides.
    */
   private hasQuorumFor(votes: Map<number, Vote>, vote: Vote): boolean {
-    const { voters } = this.context.settings;
-    let count = 0;
-    for (const id of voters) {
-      const v = votes.get(id);
-      if (v && v.leader === vote.leader && v.zxid === vote.zxid && v.peerEpoch === vote.peerEpoch) count++;
+    const agreeing = new Set<number>();
+    for (const [id, v] of votes) {
+      if (v.leader === vote.leader && v.zxid === vote.zxid && v.peerEpoch === vote.peerEpoch) agreeing.add(id);
     }
-    return vote.leader >= 1 && count >= quorumSize(voters.length);
+    return vote.leader >= 1 && isJointQuorum(agreeing, this.context.configs());
   }
 
   private decide(vote: Vote, electionEpoch: number): void {

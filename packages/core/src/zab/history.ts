@@ -1,4 +1,4 @@
-import type { LogEntry } from '../types.js';
+import type { ClusterConfig, LogEntry } from '../types.js';
 import { logEntryBytes } from '../wire-size.js';
 import { formatZxid, type Zxid } from '../zxid.js';
 import { assert } from './invariant.js';
@@ -15,6 +15,10 @@ import type { Outbox } from './outbox.js';
  * An entry is applied once it is both committed and persisted here. The applied prefix is trimmed
  * to historyEntriesMax entries and historyBytesMax bytes, except what a leader's sync stream still
  * has to send (the pin); a learner further behind than `base` gets a SNAP.
+ *
+ * It also keeps the membership its entries carry (membership.ts): `baseConfig` (in force at `base`,
+ * from the snapshot or the static configuration) and the reconfig entries held, from which
+ * {@link configs} derives the configurations in force.
  */
 export class History {
   /** base: every entry up to here is in the snapshot (or is the empty history's 0); held entries are above it. */
@@ -26,16 +30,23 @@ export class History {
   private logBytes = 0;
   /** inflightEndZxid: the last entry of the Ready handed out and not yet advanced; null when none is. */
   private inflightEndZxid: Zxid | null = null;
+  /** baseConfig: the membership in force at `base` (committed: everything up to base is). */
+  baseConfig: ClusterConfig;
+  /** reconfigs: the configurations made by reconfig entries held above `base`, in zxid order. */
+  private reconfigs: ClusterConfig[] = [];
 
   constructor(
     base: Zxid,
+    baseConfig: ClusterConfig,
     recovered: readonly LogEntry[],
     private readonly outbox: Outbox,
     private readonly entriesMax: number,
     private readonly bytesMax: number,
   ) {
     this.base = base;
+    this.baseConfig = baseConfig;
     this.log = recovered.filter((entry) => entry.zxid > base);
+    for (const entry of this.log) this.noteReconfig(entry);
     for (let i = 1; i < this.log.length; i++) {
       assert((this.log[i] as LogEntry).zxid > (this.log[i - 1] as LogEntry).zxid, 'recovered log out of order');
     }
@@ -43,6 +54,49 @@ export class History {
     this.persistedZxid = this.lastLoggedZxid();
     // Only what the snapshot holds is known to be committed; the rest is settled by synchronization.
     this.committedZxid = base;
+  }
+
+  /**
+   * configs are the configurations in force for counting quorums: the last one logged, preceded by
+   * the one before it while the last is above the commit point (a change pending). Every reconfig
+   * in a log but the last is committed (a leader proposes one only once the previous committed), so
+   * this is ZooKeeper's "last committed plus last seen".
+   */
+  configs(): readonly ClusterConfig[] {
+    const last = this.lastSeenConfig();
+    const pending = last.version > this.committedZxid;
+    // Asked on every message (ZabPeer.step) and every quorum count: the answer changes only when a
+    // reconfig is logged, truncated or committed, so it is kept until then.
+    const cached = this.configsCache;
+    if (cached !== null && cached.last === last && cached.pending === pending) return cached.value;
+    const count = this.reconfigs.length;
+    const previous = count >= 2 ? (this.reconfigs[count - 2] as ClusterConfig) : this.baseConfig;
+    const value = pending ? [previous, last] : [last];
+    this.configsCache = { last, pending, value };
+    return value;
+  }
+
+  private configsCache: { last: ClusterConfig; pending: boolean; value: readonly ClusterConfig[] } | null = null;
+
+  /** lastSeenConfig is the configuration of the last reconfig logged (or the base's). */
+  lastSeenConfig(): ClusterConfig {
+    return this.reconfigs.at(-1) ?? this.baseConfig;
+  }
+
+  /** configAt is the configuration in force once everything up to `zxid` is applied (for a snapshot at `zxid`). */
+  configAt(zxid: Zxid): ClusterConfig {
+    let config = this.baseConfig;
+    for (const next of this.reconfigs) if (next.version <= zxid) config = next;
+    return config;
+  }
+
+  /** pendingReconfig tells whether a reconfig is logged above the commit point. */
+  pendingReconfig(): boolean {
+    return this.lastSeenConfig().version > this.committedZxid;
+  }
+
+  private noteReconfig(entry: LogEntry): void {
+    if (entry.txn.type === 'reconfig') this.reconfigs.push({ version: entry.zxid, members: entry.txn.members });
   }
 
   /** entries are the accepted entries held in memory, above `base`. */
@@ -97,6 +151,7 @@ export class History {
     this.log.push(entry);
     this.logBytes += bytes;
     this.outbox.ready.entries.push(entry);
+    this.noteReconfig(entry);
     return bytes;
   }
 
@@ -124,6 +179,7 @@ export class History {
       this.logBytes -= logEntryBytes(this.log[keep] as LogEntry);
     }
     this.log.length = keep;
+    this.reconfigs = this.reconfigs.filter((config) => config.version <= zxid);
     const out = this.outbox.ready;
     out.entries = out.entries.filter((entry) => entry.zxid <= zxid);
     out.truncateAfter = out.truncateAfter === null ? zxid : Math.min(out.truncateAfter, zxid);
@@ -136,8 +192,10 @@ export class History {
    * resetToSnapshot empties the history onto a snapshot at `zxid` that the Ready being filled
    * installs (SNAP): the host truncates everything after it, and it is the new base and committed.
    */
-  resetToSnapshot(zxid: Zxid): void {
+  resetToSnapshot(zxid: Zxid, config: ClusterConfig): void {
     this.log = [];
+    this.reconfigs = [];
+    this.baseConfig = config;
     this.logBytes = 0;
     this.outbox.ready.entries = [];
     this.base = zxid;
@@ -178,6 +236,10 @@ export class History {
     }
     if (drop === 0) return;
     this.base = (this.log[drop - 1] as LogEntry).zxid;
+    // Trimmed reconfigs are applied, so committed: the last of them is the base's configuration.
+    while (this.reconfigs.length > 0 && (this.reconfigs[0] as ClusterConfig).version <= this.base) {
+      this.baseConfig = this.reconfigs.shift() as ClusterConfig;
+    }
     this.logBytes = bytes;
     this.log.splice(0, drop);
   }

@@ -1,5 +1,21 @@
+export type { UnsafeMembershipRule } from './context.js';
 export { splitEarlyMessages } from './early-messages.js';
 export type { ApplyOutcome, ReadOutcome, ReplicatedMachine } from './machine.js';
+export type { ReconfigChange, ReconfigErrorCode } from './membership.js';
+export {
+  checkMembers,
+  configText,
+  isJointQuorum,
+  isMemberIn,
+  isVoterIn,
+  jointQuorumAckedZxid,
+  membersJson,
+  membersOf,
+  observersOf,
+  ReconfigError,
+  staticConfig,
+  votersOf,
+} from './membership.js';
 export type {
   AckEpochMessage,
   AckMessage,

@@ -1,12 +1,22 @@
 import { requestLimitError } from '../limits.js';
-import { NO_AUTH_IDS } from '../tree/acl.js';
-import type { AuthId, ErrorCode, ErrorTxn, LogEntry, Request, SessionId } from '../types.js';
+import { NO_AUTH_IDS, SUPER_SCHEME } from '../tree/acl.js';
+import type {
+  AuthId,
+  ClusterMember,
+  ErrorCode,
+  ErrorTxn,
+  LogEntry,
+  ReconfigRequest,
+  Request,
+  SessionId,
+  Txn,
+} from '../types.js';
 import { logEntryBytes } from '../wire-size.js';
 import { formatZxid, makeZxid, type Zxid, zxidCounter, zxidEpoch } from '../zxid.js';
 import type { PeerContext, Phase } from './context.js';
 import { assert, NO_ZXID } from './invariant.js';
+import { checkMembers, isJointQuorum, jointQuorumAckedZxid, type ReconfigChange, ReconfigError } from './membership.js';
 import type { CreateSessionRequest, PeerMessage, ZabMessage } from './messages.js';
-import { quorumAckedZxid, quorumSize } from './quorum.js';
 import { SessionExpiry } from './sessions.js';
 import { planSync, SyncStream } from './sync-stream.js';
 
@@ -66,6 +76,10 @@ interface WaitingRequest {
  *    (this leader included, counting only what it persisted) acknowledged it (quorum.ts), then
  *    COMMIT goes to followers and INFORM (the entry) to observers. A write is acknowledged to its
  *    client when the member it was sent to applies it (client-requests.ts).
+ * Every quorum is counted over the configurations in force (membership.ts `isJointQuorum`): one, or,
+ * while a reconfig is pending, the last committed and the new one, both needing a majority.
+ * {@link Leader.proposeReconfig} starts a change; when it commits, learners take their new roles
+ * ({@link Leader.reconcileLearners}) and a leader that no longer votes steps down.
  */
 export class Leader {
   epoch = 0;
@@ -168,13 +182,13 @@ export class Leader {
       }
     }
     // Step down when no quorum of voters was heard from within syncLimit (Leader.lead's tick loop).
-    let heard = 1;
+    const heard = new Set([this.context.settings.id]);
     for (const learner of this.learners.values()) {
       if (!learner.observer && learner.phase === 'broadcast' && ticks - learner.lastHeardTick <= syncLimitTicks) {
-        heard++;
+        heard.add(learner.id);
       }
     }
-    if (heard < this.quorumSize()) {
+    if (!this.hasQuorum(heard)) {
       this.context.becomeLooking();
       return;
     }
@@ -196,8 +210,9 @@ export class Leader {
     if (learner && message.epoch === this.epoch) learner.lastHeardTick = ticks;
     switch (message.type) {
       case 'followerInfo': {
-        const observer = !this.context.settings.voters.includes(from);
-        if (observer !== message.observer) return;
+        // The leader's configurations decide the learner's role, not what the learner believes
+        // (its own log may not hold the latest change yet).
+        const observer = !this.context.isVoter(from);
         this.learners.set(from, {
           id: from,
           observer,
@@ -213,7 +228,7 @@ export class Leader {
         this.ackEpochVoters.delete(from);
         this.newLeaderAcks.delete(from);
         if (this.phase === 'discovery' && !this.epochChosen()) {
-          if (!observer) this.infoVoters.set(from, message.acceptedEpoch);
+          this.infoVoters.set(from, message.acceptedEpoch);
           this.maybeChooseEpoch();
         } else if (!observer && message.acceptedEpoch > this.epoch) {
           // This voter promised a later epoch (to a leader that never established it) and would
@@ -234,7 +249,7 @@ export class Leader {
         this.lastProgressTick = ticks;
         if (this.phase === 'discovery') {
           if (!this.epochChosen()) return;
-          if (!learner.observer) this.ackEpochVoters.add(from);
+          this.ackEpochVoters.add(from);
           this.maybeStartSync();
         } else {
           if (this.isAheadOfUs(message.currentEpoch, message.lastZxid)) {
@@ -251,7 +266,7 @@ export class Leader {
         learner.newLeaderAcked = true;
         this.lastProgressTick = ticks;
         learner.ackedZxid = message.lastZxid;
-        if (!learner.observer) this.newLeaderAcks.add(from);
+        this.newLeaderAcks.add(from);
         if (this.phase === 'synchronization') {
           this.maybeEstablish();
         } else if (this.phase === 'broadcast') {
@@ -301,7 +316,7 @@ export class Leader {
         const barrier = this.barriers.get(message.id);
         if (!barrier) return;
         barrier.acks.add(from);
-        if (barrier.acks.size >= this.quorumSize()) this.finishBarrier(message.id, barrier, true);
+        if (this.hasQuorum(barrier.acks)) this.finishBarrier(message.id, barrier, true);
         return;
       }
       default:
@@ -340,11 +355,12 @@ export class Leader {
   maybeCommit(): void {
     if (this.phase !== 'broadcast') return;
     const log = this.context.log;
-    const acked: Zxid[] = [log.persistedZxid];
+    const acked = new Map<number, Zxid>([[this.context.settings.id, log.persistedZxid]]);
     for (const learner of this.learners.values()) {
-      if (!learner.observer && learner.newLeaderAcked) acked.push(learner.ackedZxid);
+      if (!learner.observer && learner.newLeaderAcked) acked.set(learner.id, learner.ackedZxid);
     }
-    const candidate = quorumAckedZxid(acked, this.context.settings.voters.length);
+    const configsBefore = this.context.configs();
+    const candidate = jointQuorumAckedZxid(acked, configsBefore);
     if (candidate === null) return;
     // Only entries of this epoch are committed by counting acks; older ones were committed at establishment.
     if (candidate <= log.committedZxid || zxidEpoch(candidate) !== this.epoch) return;
@@ -370,7 +386,96 @@ export class Leader {
       }
     }
     this.context.applyCommitted();
+    if (configsBefore.length > 1 && !this.context.log.pendingReconfig()) {
+      // The change committed: the new configuration alone is in force from here on.
+      if (!this.context.isVoter(this.context.settings.id)) {
+        // Removed, or made an observer: the COMMITs above still go out with this Ready, so the
+        // voters of the new configuration hold it committed and elect a leader among themselves.
+        this.context.becomeLooking();
+        return;
+      }
+      this.reconcileLearners();
+      this.maybeCommit();
+      if (this.phase !== 'broadcast') return;
+    }
     if (this.waiting.length > 0) this.admitWaiting();
+  }
+
+  /** checkReconfig returns the new member list `change` asks for, or throws the ReconfigError that refuses it. */
+  private checkReconfig(change: ReconfigChange): ClusterMember[] {
+    const log = this.context.log;
+    if (this.phase !== 'broadcast') throw new ReconfigError('NOT_LEADER', 'this leader is not established yet');
+    if (log.pendingReconfig()) {
+      throw new ReconfigError(
+        'RECONFIG_IN_PROGRESS',
+        `version ${log.lastSeenConfig().version.toString(16)} is not committed yet`,
+      );
+    }
+    const current = log.lastSeenConfig();
+    if (change.fromVersion !== -1 && change.fromVersion !== current.version) {
+      throw new ReconfigError(
+        'BAD_VERSION',
+        `the configuration in force is version ${current.version.toString(16)}, not ${change.fromVersion.toString(16)}`,
+      );
+    }
+    const members = change.members.map((member) => ({ ...member }));
+    const wrong = checkMembers(members);
+    if (wrong !== null) throw new ReconfigError('BAD_ARGUMENTS', wrong);
+    const proposed = { version: 0, members };
+    const ticks = this.context.clock.ticks;
+    const { id, syncLimitTicks } = this.context.settings;
+    const synced = new Set<number>([id]);
+    for (const learner of this.learners.values()) {
+      if (learner.phase === 'broadcast' && ticks - learner.lastHeardTick <= syncLimitTicks) synced.add(learner.id);
+    }
+    if (!isJointQuorum(synced, [proposed])) {
+      throw new ReconfigError(
+        'NEW_CONFIG_NO_QUORUM',
+        `a quorum of the new voters must be synced with the leader; synced now: ${[...synced].sort((a, b) => a - b).join(', ')}`,
+      );
+    }
+    return members;
+  }
+
+  /**
+   * proposeReconfig proposes a new member list (ZooKeeper's reconfig), or throws ReconfigError:
+   * this leader must be established, no other change uncommitted, `fromVersion` the version in
+   * force (or -1), the list well formed with a voter, and a quorum of its voters connected and
+   * synced with this leader now (a new voter catches up as an observer first). Returns the zxid of
+   * the reconfig, which is the new configuration's version once committed.
+   */
+  proposeReconfig(change: ReconfigChange): Zxid {
+    const members = this.checkReconfig(change);
+    const zxid = makeZxid(this.epoch, this.nextCounter);
+    this.propose({ zxid, sessionId: 0, cxid: 0, timeMs: this.context.clock.nowMs, txn: { type: 'reconfig', members } });
+    this.reconcileLearners();
+    return zxid;
+  }
+
+  /**
+   * reconcileLearners gives each learner the role the configurations in force give it: a learner in
+   * none of them is dropped (its connection too); a voter of one of them is a follower (PROPOSAL,
+   * COMMIT, its ACKs count), the others observers (INFORM). An observer turned follower is sent the
+   * uncommitted tail of the log as a PROPOSAL (INFORM brought it up to the commit point), so it can
+   * acknowledge the change that promotes it.
+   */
+  private reconcileLearners(): void {
+    const log = this.context.log;
+    for (const learner of [...this.learners.values()]) {
+      if (!this.context.isMember(learner.id)) {
+        this.forgetLearner(learner.id);
+        this.context.outbox.ready.disconnect.push(learner.id);
+        continue;
+      }
+      const observer = !this.context.isVoter(learner.id);
+      if (observer === learner.observer) continue;
+      learner.observer = observer;
+      if (observer || learner.phase === 'discovery' || learner.stream !== null) continue;
+      for (let i = log.indexAfter(log.committedZxid); i < log.length; i++) {
+        const entry = log.at(i);
+        this.context.outbox.sendEntry(learner.id, 'proposal', this.epoch, entry, logEntryBytes(entry));
+      }
+    }
   }
 
   /** startBarrier asks the voters to confirm this leader still leads; answered to `origin` (a learner) or locally. */
@@ -384,7 +489,7 @@ export class Leader {
       startedTick: this.context.clock.ticks,
     };
     this.barriers.set(id, barrier);
-    if (barrier.acks.size >= this.quorumSize()) {
+    if (this.hasQuorum(barrier.acks)) {
       this.finishBarrier(id, barrier, true);
       return;
     }
@@ -401,7 +506,7 @@ export class Leader {
   }
 
   private maybeChooseEpoch(): void {
-    if (this.phase !== 'discovery' || this.epochChosen() || this.infoVoters.size < this.quorumSize()) return;
+    if (this.phase !== 'discovery' || this.epochChosen() || !this.hasQuorum(new Set(this.infoVoters.keys()))) return;
     // New epoch: above every acceptedEpoch of a quorum (Zab discovery), and above our own.
     let epoch = this.context.epochs.acceptedEpoch;
     for (const accepted of this.infoVoters.values()) epoch = Math.max(epoch, accepted);
@@ -416,22 +521,22 @@ export class Leader {
   }
 
   private maybeStartSync(): void {
-    if (this.phase !== 'discovery' || !this.epochChosen() || this.ackEpochVoters.size < this.quorumSize()) return;
+    if (this.phase !== 'discovery' || !this.epochChosen() || !this.hasQuorum(this.ackEpochVoters)) return;
     // Zab: the epoch is established by a quorum none of whose members is ahead of the leader. A
     // learner ahead of us (typically the old leader, back with proposals nobody else logged: they
     // were never committed) does not count, as in ZooKeeper's waitForEpochAck; it is synced with
     // the others (TRUNC), and we wait for a quorum of the rest instead of giving up the term.
-    let counted = 0;
+    const counted = new Set<number>();
     for (const id of this.ackEpochVoters) {
       const learner = this.learners.get(id);
       if (
         id === this.context.settings.id ||
         (learner !== undefined && !this.isAheadOfUs(learner.currentEpoch, learner.lastZxid))
       ) {
-        counted++;
+        counted.add(id);
       }
     }
-    if (counted < this.quorumSize()) return;
+    if (!this.hasQuorum(counted)) return;
     this.phase = 'synchronization';
     this.lastProgressTick = this.context.clock.ticks;
     this.context.epochs.currentEpoch = this.epoch;
@@ -475,10 +580,11 @@ export class Leader {
   }
 
   private maybeEstablish(): void {
-    if (this.phase !== 'synchronization' || this.newLeaderAcks.size < this.quorumSize()) return;
+    if (this.phase !== 'synchronization' || !this.hasQuorum(this.newLeaderAcks)) return;
     this.phase = 'broadcast';
     const log = this.context.log;
     // Everything in the new leader's history is committed once a quorum holds it (Zab's initial history).
+    const pendingBefore = log.pendingReconfig();
     log.committedZxid = log.lastLoggedZxid();
     for (const learner of this.learners.values()) {
       if (learner.phase === 'synchronization' && learner.newLeaderAcked) {
@@ -492,6 +598,14 @@ export class Leader {
       this.sessions.track(sessionId, timeoutMs, ticks);
     }
     this.context.applyCommitted();
+    if (pendingBefore) {
+      // A change in our history is committed with it: the new configuration alone is in force.
+      if (!this.context.isVoter(this.context.settings.id)) {
+        this.context.becomeLooking();
+        return;
+      }
+      this.reconcileLearners();
+    }
   }
 
   /** handleRequest turns a request into a proposal (ZooKeeper's PrepRequestProcessor + ProposalRequestProcessor). */
@@ -519,11 +633,30 @@ export class Leader {
       return zxid;
     }
     if (sessionId !== 0) this.touch(sessionId);
+    if (request.op === 'reconfig') {
+      // A client's reconfig (ZooKeeper's op 16): the super user only, the same checks as
+      // proposeReconfig; a refusal is an error transaction answered in its turn like any other.
+      const txn = this.reconfigRequestTxn(request, auth);
+      this.propose({ zxid, sessionId, cxid, timeMs: clock.nowMs, txn });
+      if (txn.type === 'reconfig') this.reconcileLearners();
+      return zxid;
+    }
     // A learner checked the path limit before forwarding; a learner configured otherwise did not.
     const refused = requestLimitError(request, this.context.settings.limits);
     const txn = refused === null ? machine.prepare(sessionId, request, clock.nowMs, auth) : errorTxn(refused);
     this.propose({ zxid, sessionId, cxid, timeMs: clock.nowMs, txn });
     return zxid;
+  }
+
+  /** reconfigRequestTxn is the transaction a client's reconfig becomes: the change, or the error that refuses it. */
+  private reconfigRequestTxn(request: ReconfigRequest, auth: readonly AuthId[]): Txn {
+    if (!auth.some((id) => id.scheme === SUPER_SCHEME)) return { type: 'error', code: 'NO_AUTH' };
+    try {
+      return { type: 'reconfig', members: this.checkReconfig(request) };
+    } catch (error) {
+      if (!(error instanceof ReconfigError)) throw error;
+      return { type: 'error', code: error.code };
+    }
   }
 
   /** admitWaiting proposes held requests while the budget allows. */
@@ -572,8 +705,9 @@ export class Leader {
     this.context.outbox.send(to, message);
   }
 
-  private quorumSize(): number {
-    return quorumSize(this.context.settings.voters.length);
+  /** hasQuorum: `ids` hold a majority of the voters of every configuration in force (membership.ts). */
+  private hasQuorum(ids: ReadonlySet<number>): boolean {
+    return isJointQuorum(ids, this.context.configs());
   }
 }
 

@@ -2,6 +2,7 @@ import { NO_AUTH_IDS } from '../tree/acl.js';
 import type { AuthId, LogEntry, Request, SessionId, SnapshotRecord } from '../types.js';
 import { type Zxid, zxidCounter, zxidEpoch } from '../zxid.js';
 import type { PeerContext, Phase } from './context.js';
+import { restoreMachine } from './membership.js';
 import type { CreateSessionRequest, SyncMode, ZabMessage } from './messages.js';
 
 /** SyncReceived is what a learner collected of its leader's synchronization, installed at NEWLEADER. */
@@ -176,7 +177,8 @@ export class Learner {
       case 'ping':
         return;
       case 'barrier':
-        if (this.phase === 'broadcast' && !context.settings.isObserver) {
+        // The leader asks only the learners that vote in its configurations, and counts only them.
+        if (this.phase === 'broadcast') {
           context.outbox.send(from, { type: 'barrierAck', epoch: this.epoch, id: message.id });
         }
         return;
@@ -224,7 +226,7 @@ export class Learner {
       type: 'followerInfo',
       epoch: 0,
       acceptedEpoch: this.context.epochs.acceptedEpoch,
-      observer: this.context.settings.isObserver,
+      observer: !this.context.isVoter(this.context.settings.id),
       followId: this.followId,
     });
   }
@@ -241,8 +243,8 @@ export class Learner {
     if (received.mode === 'SNAP') {
       // Drop our history above the snapshot first, so a crash mid-install never replays it over the snapshot.
       log.truncate(Math.min(received.snapshotZxid, log.lastLoggedZxid()), machine.lastAppliedZxid, true);
-      machine.restore(received.snapshotZxid, received.records);
-      log.resetToSnapshot(received.snapshotZxid);
+      const config = restoreMachine(machine, received.snapshotZxid, received.records, log.baseConfig);
+      log.resetToSnapshot(received.snapshotZxid, config);
       outbox.ready.snapshot = {
         header: { zxid: received.snapshotZxid, timeMs: this.context.clock.nowMs },
         records: received.records,

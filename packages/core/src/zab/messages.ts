@@ -23,6 +23,12 @@ export interface NotificationMessage {
   /** peerEpoch is the proposed leader's currentEpoch. */
   peerEpoch: number;
   state: PeerState;
+  /**
+   * configVersion is the version of the last configuration the sender logged (README "Membership
+   * changes"; ZooKeeper's notification carries its whole config). Absent or 0: the static one. A
+   * member that missed changes learns from it that a leader is ahead of its configurations.
+   */
+  configVersion?: Zxid;
 }
 
 /** FollowerInfoMessage opens discovery: a learner tells the leader its acceptedEpoch (FOLLOWERINFO / OBSERVERINFO). */

@@ -41,6 +41,12 @@ export interface Ready {
    * closes the socket, instead of waiting out initLimit on a connection that is still up.
    */
   disconnect: number[];
+  /**
+   * peers, when not null, is the new set of servers this member must be connected to (every
+   * member of a configuration in force, sorted; membership.ts): a change was logged, committed or
+   * truncated. The host connects to the ones it lacks and drops the others, after step 2.
+   */
+  peers: number[] | null;
 }
 
 /**
@@ -152,5 +158,6 @@ function emptyReady(): Ready {
     toClients: [],
     applied: [],
     disconnect: [],
+    peers: null,
   };
 }

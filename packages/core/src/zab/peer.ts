@@ -2,16 +2,35 @@ import { deriveLimits, type Limits } from '../limits.js';
 import type { Random } from '../prng.js';
 import type { RecoveredState } from '../storage.js';
 import { NO_AUTH_IDS, SUPER_SCHEME } from '../tree/acl.js';
-import type { AuthId, ErrorCode, LogEntry, Reply, Request, SessionId, SnapshotRecord } from '../types.js';
+import type {
+  AuthId,
+  ClusterConfig,
+  ErrorCode,
+  LogEntry,
+  Reply,
+  Request,
+  SessionId,
+  SnapshotRecord,
+} from '../types.js';
 import { formatZxid, type Zxid } from '../zxid.js';
 import { ClientRequests } from './client-requests.js';
-import type { PeerContext, PeerSettings, Phase } from './context.js';
+import type { PeerContext, PeerSettings, Phase, UnsafeMembershipRule } from './context.js';
 import { Election, totalOrder } from './election.js';
 import { History } from './history.js';
 import { assert, ZabInvariantError } from './invariant.js';
 import { Leader } from './leader.js';
 import { Learner } from './learner.js';
 import type { ReplicatedMachine } from './machine.js';
+import {
+  isMemberIn,
+  isVoterIn,
+  membersOf,
+  type ReconfigChange,
+  ReconfigError,
+  restoreMachine,
+  staticConfig,
+  withConfigRecord,
+} from './membership.js';
 import type { CreateSessionRequest, PeerMessage } from './messages.js';
 import { type ClientOutput, type Outbound, Outbox, type Ready } from './outbox.js';
 import { samePassword } from './sessions.js';
@@ -27,10 +46,17 @@ const DIRECT_AUTH: readonly AuthId[] = Object.freeze([{ scheme: SUPER_SCHEME, id
 export interface PeerConfig {
   /** id is this server's id, unique in the ensemble. */
   id: number;
-  /** voters are the ids of the voting members (this one included if it votes). */
+  /**
+   * voters are the ids of the voting members (this one included if it votes): the static
+   * configuration (version 0). Once the log or snapshot holds a reconfig, that is in force instead
+   * (README "Membership changes"). A server in neither list is a spare: it votes for no one and
+   * joins once a change names it.
+   */
   voters: readonly number[];
   /** observers are the ids of non-voting members. */
   observers?: readonly number[];
+  /** unsafeMembershipRule: only for the simulator's test that a wrong rule is caught (context.ts). */
+  unsafeMembershipRule?: UnsafeMembershipRule;
   /** random drives every jitter; seed it for a replayable run. */
   random: Random;
   /** machine is the replicated state (the data tree). */
@@ -83,6 +109,12 @@ export interface PeerStatus {
   lastAppliedZxid: Zxid;
   /** outstanding is the number of proposals not yet committed (leader). */
   outstanding: number;
+  /** config is the last configuration this member logged (its version is the reconfig's zxid, 0 for the static one). */
+  config: ClusterConfig;
+  /** configCommitted: `config` is committed here (false while the change is pending in this member's view). */
+  configCommitted: boolean;
+  /** voting: this member is a voter of a configuration in force. */
+  voting: boolean;
 }
 
 /** RoleState is the role with its state: one transition (becomeLooking, decided) replaces it whole. */
@@ -119,15 +151,14 @@ export class ZabPeer {
   constructor(config: PeerConfig, recovered: RecoveredState) {
     const voters = [...config.voters];
     const observers = [...(config.observers ?? [])];
-    const isObserver = !voters.includes(config.id);
-    assert(isObserver === observers.includes(config.id), `server ${config.id} must be a voter or an observer`);
+    assert(!(voters.includes(config.id) && observers.includes(config.id)), `server ${config.id} is listed twice`);
     // Server id 0 stands for no one in a vote (an observer's own): ids start at 1, as ZooKeeper's myid.
-    for (const id of [...voters, ...observers]) assert(id >= 1, `server id ${id} must be at least 1`);
+    for (const id of [...voters, ...observers, config.id]) assert(id >= 1, `server id ${id} must be at least 1`);
     const settings: PeerSettings = {
       id: config.id,
       voters,
       observers,
-      isObserver,
+      unsafeMembershipRule: config.unsafeMembershipRule ?? null,
       tickMs: config.tickMs,
       electionTimeoutTicks: config.electionTimeoutTicks ?? 10,
       finalizeWaitTicks: config.finalizeWaitTicks ?? 2,
@@ -144,9 +175,13 @@ export class ZabPeer {
     this.machine = config.machine;
     this.outbox = new Outbox(settings.syncBatchEntriesMax, settings.limits.batchBytesTarget);
     const base = recovered.snapshot?.header.zxid ?? 0;
-    if (recovered.snapshot) this.machine.restore(recovered.snapshot.header.zxid, recovered.snapshot.records);
+    let baseConfig = staticConfig(voters, observers);
+    if (recovered.snapshot) {
+      baseConfig = restoreMachine(this.machine, base, recovered.snapshot.records, baseConfig);
+    }
     this.log = new History(
       base,
+      baseConfig,
       recovered.entries,
       this.outbox,
       settings.historyEntriesMax,
@@ -155,6 +190,12 @@ export class ZabPeer {
     this.clients = new ClientRequests(config.id, this.machine, this.outbox, settings.limits);
     const epochs = { acceptedEpoch: recovered.epochs.acceptedEpoch, currentEpoch: recovered.epochs.currentEpoch };
     const outbox = this.outbox;
+    const log = this.log;
+    const configs = (): readonly ClusterConfig[] => {
+      const inForce = log.configs();
+      // The deliberately wrong rule (tests only): a logged configuration alone, as if in force.
+      return settings.unsafeMembershipRule === 'new-config-only' ? [log.lastSeenConfig()] : inForce;
+    };
     this.context = {
       settings,
       random: config.random,
@@ -164,6 +205,9 @@ export class ZabPeer {
       clients: this.clients,
       clock: { ticks: 0, nowMs: 0 },
       epochs,
+      configs,
+      isVoter: (id) => configs().some((c) => isVoterIn(c, id)),
+      isMember: (id) => configs().some((c) => isMemberIn(c, id)),
       saveEpochs: () => {
         outbox.ready.epochs = { acceptedEpoch: epochs.acceptedEpoch, currentEpoch: epochs.currentEpoch };
       },
@@ -171,14 +215,21 @@ export class ZabPeer {
       applyCommitted: () => this.applyCommitted(),
     };
     this.election = new Election(this.context, {
-      role: () => this.state.role,
+      // A learner tells FOLLOWING or OBSERVING as the configurations in force say now (a change
+      // may have promoted or demoted it since it decided): a member deciding out of the election
+      // counts only voters that say they follow.
+      role: () => this.shownRole(),
       followedLeader: () =>
         this.state.role === 'following' || this.state.role === 'observing' ? this.state.learner.leaderId : null,
       establishing: () => this.state.role === 'leading' && this.state.leader.phase !== 'broadcast',
       decided: (leader) => this.decided(leader),
     });
+    this.peers = membersOf(this.context.configs());
     this.becomeLooking();
   }
+
+  /** peers: the servers last handed to the host (Ready.peers): every member of a configuration in force. */
+  private peers: number[];
 
   // ---------------------------------------------------------------------------------------------
   // Host interface.
@@ -202,9 +253,16 @@ export class ZabPeer {
 
   /** step feeds one message from another server. Messages of a stale epoch are dropped. */
   step(from: number, message: PeerMessage): void {
-    const { voters, observers } = this.context.settings;
     if (from === this.id) return;
-    if (!voters.includes(from) && !observers.includes(from)) return;
+    // Only members of a configuration in force are heard (a removed member, a spare not yet added,
+    // an outsider are not) — but for one thing: a member that missed a change hears a leader it does
+    // not know say it leads, which it follows only if a quorum of its own voters names it too.
+    const following = this.state.role === 'following' || this.state.role === 'observing' ? this.state.learner : null;
+    // (The leader we follow is heard even if our configurations lack it: we joined it that way.)
+    if (!this.context.isMember(from) && following?.leaderId !== from) {
+      if (message.type === 'notification' && this.state.role === 'looking') this.election.stepOutsider(from, message);
+      return;
+    }
     if (message.type === 'notification') {
       this.election.step(from, message);
       return;
@@ -312,6 +370,11 @@ export class ZabPeer {
     assert(this.inflight === null, 'ready() called before advance()');
     this.inflight = this.outbox.take();
     this.log.handedOut();
+    const peers = membersOf(this.context.configs());
+    if (peers.length !== this.peers.length || peers.some((id, i) => id !== this.peers[i])) {
+      this.peers = peers;
+      this.inflight.peers = peers;
+    }
     return this.inflight;
   }
 
@@ -331,7 +394,7 @@ export class ZabPeer {
     const { epochs } = this.context;
     return {
       id: this.id,
-      role: state.role,
+      role: this.shownRole(),
       phase: role?.phase ?? 'election',
       established: role?.established ?? false,
       leader: state.role === 'leading' ? this.id : state.role === 'looking' ? null : state.learner.leaderId,
@@ -343,7 +406,35 @@ export class ZabPeer {
       committedZxid: this.log.committedZxid,
       lastAppliedZxid: this.machine.lastAppliedZxid,
       outstanding: state.role === 'leading' ? state.leader.outstanding() : 0,
+      config: this.log.lastSeenConfig(),
+      configCommitted: !this.log.pendingReconfig(),
+      voting: this.context.isVoter(this.id),
     };
+  }
+
+  /**
+   * proposeReconfig asks this member, which must be the established leader, to change the
+   * membership to `change.members` (the whole new list) if `change.fromVersion` is the version in
+   * force (-1: whatever it is). Returns the reconfig's zxid, the new version once it commits (watch
+   * `status().config`); throws {@link ReconfigError} when refused: NOT_LEADER, RECONFIG_IN_PROGRESS,
+   * BAD_VERSION, BAD_ARGUMENTS, NEW_CONFIG_NO_QUORUM (README "Membership changes").
+   */
+  proposeReconfig(change: ReconfigChange): Zxid {
+    const state = this.state;
+    if (state.role !== 'leading') throw new ReconfigError('NOT_LEADER', `server ${this.id} is ${state.role}`);
+    return state.leader.proposeReconfig(change);
+  }
+
+  /** configs are the configurations in force here: one, or the last committed and the pending one. */
+  configs(): ClusterConfig[] {
+    return [...this.context.configs()];
+  }
+
+  /** shownRole: a learner's role follows the configurations in force (a change may promote or demote it while it learns). */
+  private shownRole(): Role {
+    const role = this.state.role;
+    if (role !== 'following' && role !== 'observing') return role;
+    return this.context.isVoter(this.id) ? 'following' : 'observing';
   }
 
   /** isServing tells whether this server answers clients (it is an established leader or up-to-date learner). */
@@ -411,7 +502,9 @@ export class ZabPeer {
 
   /** snapshot gives a header and the records of the applied state, for the host's periodic snapshots. */
   snapshot(): { zxid: Zxid; records: Iterable<SnapshotRecord> } {
-    return { zxid: this.machine.lastAppliedZxid, records: this.machine.snapshotRecords() };
+    const zxid = this.machine.lastAppliedZxid;
+    // The membership at the snapshot's zxid goes first (membership.ts): a restart rebuilds it from there.
+    return { zxid, records: withConfigRecord(this.log.configAt(zxid), this.machine.snapshotRecords()) };
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -433,7 +526,7 @@ export class ZabPeer {
       return;
     }
     const learner = new Learner(this.context, leaderId);
-    this.state = { role: this.context.settings.isObserver ? 'observing' : 'following', learner };
+    this.state = { role: this.context.isVoter(this.id) ? 'following' : 'observing', learner };
     learner.start();
   }
 

@@ -12,6 +12,11 @@ export interface ReadyIo {
   deliver(outputs: readonly ClientOutput[]): void;
   /** disconnect drops the connections to these peers (they reconnect as after any break). */
   disconnect(peers: readonly number[]): void;
+  /**
+   * peers (optional) takes the new set of servers to stay connected to after a membership change
+   * (Ready.peers): connect to the new ones, drop the others. A host without it keeps its static mesh.
+   */
+  peers?(peers: readonly number[]): void;
 }
 
 /** ReadyDriverOptions choose the one allowed variation of the host loop. */
@@ -80,6 +85,7 @@ export class ReadyDriver {
     if (afterPersist.length > 0) this.io.send(afterPersist);
     if (ready.toClients.length > 0) this.io.deliver(ready.toClients);
     if (ready.disconnect.length > 0) this.io.disconnect(ready.disconnect);
+    if (ready.peers !== null) this.io.peers?.(ready.peers);
     this.peer.advance();
     return ready;
   }

@@ -4,6 +4,7 @@ import { formatZxid, makeZxid, type Zxid } from '../zxid.js';
 import type { PeerContext } from './context.js';
 import type { History } from './history.js';
 import { assert } from './invariant.js';
+import { withConfigRecord } from './membership.js';
 import type { PeerMessage, SyncMode } from './messages.js';
 
 /** SyncPlan is how a leader brings one learner up to its history, and where the stream starts. */
@@ -64,7 +65,11 @@ export class SyncStream {
     private readonly epoch: number,
     plan: SyncPlan,
   ) {
-    this.records = plan.mode === 'SNAP' ? context.machine.snapshotRecords()[Symbol.iterator]() : null;
+    // A SNAP carries the membership at its zxid first (membership.ts): the learner's base configuration.
+    this.records =
+      plan.mode === 'SNAP'
+        ? withConfigRecord(context.log.configAt(plan.from), context.machine.snapshotRecords())[Symbol.iterator]()
+        : null;
     this.sentZxid = plan.from;
   }
 

@@ -2,10 +2,21 @@ import { deriveLimits, type Limits, multiResultBytesMax } from '../limits.js';
 import { DataTree, type LocalRequest } from '../tree/data-tree.js';
 import { RequestPipeline } from '../tree/request-pipeline.js';
 import { SessionTracker } from '../tree/session-tracker.js';
-import type { AuthId, LogEntry, Request, SessionId, SnapshotRecord, Txn, WatchEvent, WriteRequest } from '../types.js';
+import type {
+  AuthId,
+  ClusterConfig,
+  LogEntry,
+  Request,
+  SessionId,
+  SnapshotRecord,
+  Txn,
+  WatchEvent,
+  WriteRequest,
+} from '../types.js';
 import { HEADER_BYTES, INT_BYTES, txnBytes } from '../wire-size.js';
 import type { Zxid } from '../zxid.js';
 import type { ApplyOutcome, ReadOutcome, ReplicatedMachine } from './machine.js';
+import { configText, membersJson } from './membership.js';
 import { negotiateSessionTimeoutMs, type SessionTimeoutBounds, sessionTimeoutBounds } from './sessions.js';
 
 /** TreeMachineOptions bound what the data tree accepts. */
@@ -56,8 +67,16 @@ class TreeMachine implements ReplicatedMachine {
 
   private readonly systemNodes: Readonly<Record<string, Uint8Array>>;
 
+  /** replicatedConfig: the membership the last reconfig (or snapshot config record) set, shown at /zookeeper/config. */
+  private replicatedConfig: ClusterConfig | null = null;
+
   private installSystemNodes(): void {
     for (const [name, data] of Object.entries(this.systemNodes)) this.tree.setSystemNode(name, data);
+    // Once the membership changed, /zookeeper/config shows the replicated one, not the host's static text.
+    if (this.replicatedConfig !== null && this.replicatedConfig.version > 0) {
+      this.tree.setSystemNode('config', asciiBytes(configText(this.replicatedConfig)));
+      this.tree.setSystemNode('members', asciiBytes(membersJson(this.replicatedConfig)));
+    }
   }
 
   get lastAppliedZxid(): Zxid {
@@ -67,6 +86,10 @@ class TreeMachine implements ReplicatedMachine {
   apply(entry: LogEntry): ApplyOutcome {
     const outcome = this.tree.applyTxn(entry);
     const txn = entry.txn;
+    if (txn.type === 'reconfig') {
+      this.replicatedConfig = { version: entry.zxid, members: txn.members };
+      this.installSystemNodes();
+    }
     if (txn.type === 'createSession' && !this.sessionTracker.isLive(txn.sessionId)) {
       this.sessionTracker.addSession(txn.sessionId, txn.timeoutMs);
     } else if (txn.type === 'closeSession') {
@@ -154,7 +177,15 @@ class TreeMachine implements ReplicatedMachine {
   }
 
   restore(zxid: Zxid, records: Iterable<SnapshotRecord>): void {
-    this.tree = DataTree.fromSnapshot({ zxid, timeMs: 0 }, records);
+    this.replicatedConfig = null;
+    const self = this;
+    function* tap(): Generator<SnapshotRecord> {
+      for (const record of records) {
+        if (record.kind === 'config') self.replicatedConfig = { version: record.version, members: record.members };
+        yield record;
+      }
+    }
+    this.tree = DataTree.fromSnapshot({ zxid, timeMs: 0 }, tap());
     this.tree.watchManager.watchesPerSessionMax = this.limits.watchesPerSessionMax;
     this.installSystemNodes();
     this.sessionTracker = this.newTracker();
@@ -213,4 +244,14 @@ function expand(triggers: readonly { event: WatchEvent; sessionIds: ReadonlySet<
   for (const trigger of triggers)
     for (const sessionId of trigger.sessionIds) events.push({ sessionId, event: trigger.event });
   return events;
+}
+
+/** asciiBytes encodes text as bytes, one per character (core has no TextEncoder; non-ASCII becomes `?`). */
+function asciiBytes(text: string): Uint8Array {
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    out[i] = code < 0x80 ? code : 0x3f;
+  }
+  return out;
 }

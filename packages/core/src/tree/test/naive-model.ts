@@ -73,6 +73,7 @@ export class NaiveModel {
       return { error: null, paths: [] };
     }
     if (request.op === 'setACL') throw new Error('naive model: setACL is not modelled (acl.test.ts covers it)');
+    if (request.op === 'reconfig') throw new Error('naive model: reconfig is Zab membership (membership.test.ts)');
     if (request.op === 'multi') {
       const copy: State = {
         nodes: new Map([...this.state.nodes].map(([p, n]) => [p, { ...n }])),

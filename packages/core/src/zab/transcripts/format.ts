@@ -50,6 +50,8 @@ export function formatTxn(txn: Txn): string {
       return `${txn.type} ${formatZxid(txn.sessionId)}`;
     case 'error':
       return `error ${txn.code}`;
+    case 'reconfig':
+      return `reconfig ${txn.members.map((member) => `${member.id}:${member.role}`).join(',')}`;
   }
 }
 
