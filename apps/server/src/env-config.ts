@@ -25,6 +25,7 @@ export const ENV_KEYS = {
   adminTokenFile: 'string',
   peerSecretFile: 'string',
   insecure: 'boolean',
+  joining: 'boolean',
   peerTls: 'peerTls',
   clientTls: 'tls',
   superDigest: 'string',
