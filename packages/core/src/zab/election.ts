@@ -326,16 +326,22 @@ export class Election {
    * logged configuration leaves out as a voter. That member still proposes itself (it may alone
    * hold the longest history, sim seed 100656), but on a tie it must give way: the others refuse
    * it, and breaking the tie by id in its favour left it voting for itself against an eligible
-   * candidate it could have elected (sim seed 100034). Static ensembles never reach the tie rule.
+   * candidate it could have elected (sim seed 100034). For the same reason a member takes up the
+   * tie from a sender that logged a newer configuration than its own: that sender may know the
+   * candidate we prefer by id is one the new voters refuse (sim seed 332: the leader demoted itself,
+   * the member that missed the change kept voting for it, and the new quorum needed that member).
+   * Static ensembles never reach the tie rule.
    */
   private better(n: NotificationMessage, current: Vote): boolean {
     if (!this.canLead(n)) return false;
     if (totalOrder(n, current)) return true;
+    const config = this.context.log.lastSeenConfig();
     return (
       n.leader >= 1 &&
+      n.leader !== current.leader &&
       n.peerEpoch === current.peerEpoch &&
       n.zxid === current.zxid &&
-      !isVoterIn(this.context.log.lastSeenConfig(), current.leader)
+      (!isVoterIn(config, current.leader) || (n.configVersion ?? 0) > config.version)
     );
   }
 
