@@ -48,5 +48,5 @@ describe('zabkit-server inspect', () => {
     const wrong = inspect('snapshot', join(MEMBER, 'log.100000001'));
     expect(wrong.code).toBe(2);
     expect(wrong.err).toContain('is a log segment, not a snapshot');
-  });
+  }, 30_000); // Several processes in turn: one CI run with simulations beside it took past vitest's 5 s.
 });
