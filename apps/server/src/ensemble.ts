@@ -259,7 +259,7 @@ export async function startEnsemble(options: StartEnsembleOptions): Promise<Ense
       // environment (a shell's ZABKIT_DATA_DIR, a test's seed) must not override it.
       env: withoutEnvConfig(process.env),
       stdio: ['ignore', 'pipe', 'pipe'],
-      ...(options.env === undefined ? {} : { env: { ...process.env, ...options.env(member.id) } }),
+      ...(options.env === undefined ? {} : { env: { ...withoutEnvConfig(process.env), ...options.env(member.id) } }),
     });
     running.add(child);
     processes.set(member.id, child);

@@ -31,10 +31,17 @@ import { ClientSessions } from './client-sessions.js';
 import { readClientTls, watchClientTls } from './client-tls.js';
 import { isLoopbackHost, limitsOf, readPeerSecret, type ServerConfig } from './config.js';
 import { answerFourLetterWord, type FourLetterWordFacts } from './four-letter-words.js';
-import { clusterMemberOf, initialMembers, MembershipView, type StatusMember, statusMembers } from './membership.js';
+import {
+  clusterMemberOf,
+  initialMembers,
+  MembershipView,
+  reconfigRefusal,
+  type StatusMember,
+  statusMembers,
+} from './membership.js';
 import { Metrics } from './metrics.js';
 import { readPeerTls } from './peer-tls-files.js';
-import { PEER_PROTOCOL_ANNOUNCE_ENV, peerProtocolAnnounce } from './protocol-announce.js';
+import { peerProtocolOptions } from './protocol-announce.js';
 import { RequestBudget } from './request-budget.js';
 import { StorageHealth } from './storage-health.js';
 
@@ -217,18 +224,14 @@ export class Member {
         syncLimitTicks: config.syncLimitTicks,
         historyEntriesMax: config.historyEntriesMax,
         limits,
+        reconfigRefusal: () => (member === undefined ? 'the member is starting' : member.reconfigRefusal()),
       },
       recovered,
     );
     const metrics = new Metrics(config.id);
     let member: Member | undefined;
-    const announceVersion = peerProtocolAnnounce(process.env);
-    if (announceVersion !== undefined) {
-      logger.warn(
-        { announceVersion, protocolVersions: PEER_PROTOCOL_VERSIONS },
-        `${PEER_PROTOCOL_ANNOUNCE_ENV} is set: this member announces peer protocol version ${announceVersion} when it dials (a test of a rolling upgrade; it speaks only its own versions)`,
-      );
-    }
+    // The rolling-upgrade test hooks (protocol-announce.ts); nothing in production sets them.
+    const peerProtocol = peerProtocolOptions(process.env, (fields, message) => logger.warn(fields, message));
     const mesh = new PeerMesh({
       serverId: config.id,
       listen: { host: self.host, port: self.peerPort },
@@ -241,7 +244,7 @@ export class Member {
       sendQueueBytesMax: peerQueueBytesMax,
       secret: config.peerSecretFile === undefined ? undefined : readPeerSecret(config.peerSecretFile),
       ...(config.peerTls === undefined ? {} : { tls: readPeerTls(config.peerTls, config.id) }),
-      ...(announceVersion === undefined ? {} : { announceVersion }),
+      ...peerProtocol,
       logger: logger.child({ component: 'peers' }),
     });
     const clientPortOptions = {
@@ -288,7 +291,7 @@ export class Member {
     }
     member = new Member(config, limits, peer, storage, mesh, listener, metrics, logger, secureListener);
     member.zookeeperListeners = zookeeperListeners;
-    member.announceVersion = announceVersion ?? mesh.protocolVersions.max;
+    member.announceVersion = peerProtocol.announceVersion ?? mesh.protocolVersions.max;
     mesh.onMessage((from, message) => member?.onPeerMessage(from, message));
     mesh.onPeerUp((id) => member?.upPeers.add(id));
     mesh.onPeerDown((id) => {
@@ -773,6 +776,11 @@ export class Member {
       'membership changed: connecting to the members in force',
     );
     this.mesh.setPeers(peers);
+  }
+
+  /** reconfigRefusal: why a membership change must wait now, or null (membership.ts {@link reconfigRefusal}). */
+  reconfigRefusal(): string | null {
+    return reconfigRefusal(this.upPeers, (id) => this.mesh.protocolVersion(id));
   }
 
   /** isServing tells whether this member answers clients. */

@@ -168,3 +168,24 @@ export function statusMembers(
 export function initialMembers(config: ServerConfig): MemberConfig[] {
   return config.members.filter((member) => !(config.joining && member.id === config.id));
 }
+
+/** MEMBERSHIP_PEER_PROTOCOL_VERSION: the first peer protocol version that carries membership changes (codec's peer-protocol.ts). */
+export const MEMBERSHIP_PEER_PROTOCOL_VERSION = 4;
+
+/**
+ * reconfigRefusal is the server's veto on a membership change (core's PeerConfig.reconfigRefusal):
+ * a member it is connected to at a peer protocol version without membership changes (a member of
+ * an older release) could not read the change, so the change waits until every connected member
+ * speaks version 4. A member that is down is not asked: replacing a dead member is what changes
+ * are for (start it again on the new release).
+ */
+export function reconfigRefusal(
+  connected: Iterable<number>,
+  versionOf: (id: number) => number | undefined,
+): string | null {
+  const older = [...connected]
+    .filter((id) => (versionOf(id) ?? MEMBERSHIP_PEER_PROTOCOL_VERSION) < MEMBERSHIP_PEER_PROTOCOL_VERSION)
+    .sort((a, b) => a - b);
+  if (older.length === 0) return null;
+  return `member${older.length === 1 ? '' : 's'} ${older.join(', ')} speak${older.length === 1 ? 's' : ''} a peer protocol without membership changes (version 3): upgrade ${older.length === 1 ? 'it' : 'them'} first`;
+}

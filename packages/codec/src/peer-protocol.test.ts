@@ -86,7 +86,7 @@ describe('peer protocol', () => {
     const error = codecError(() => decodePeerHandshake(packBody([200, 9, 1n])));
     expect(error.field).toBe('protocolVersion');
     expect(error.message).toContain(
-      `peer protocol version 9 is not supported: this end speaks version ${PEER_PROTOCOL_VERSION}`,
+      `peer protocol version 9 is not supported: this end speaks versions 3 to ${PEER_PROTOCOL_VERSION}`,
     );
   });
 

@@ -28,10 +28,14 @@ import {
  * snapshot records, the ids a forwarded request carries. A version-2 member would decode them and
  * drop the lists (its replica, and any leader it became, would serve every znode open), and this
  * codec no longer writes version 2's messages, so `min` is 3, not 2: a version-2 member is
- * refused at the handshake. The next version that changes a message raises `max` to 4 and keeps
- * `min` at 3; until then there is no version 4 (no message means anything different in it).
+ * refused at the handshake. Version 4: membership changes — the reconfig transaction (op 16) in
+ * proposals, DIFF and SNAP, the configuration record of snapshots, and the configuration version a
+ * notification may carry. A version-3 member cannot read them, so a version-4 member speaks 3 to it
+ * (the same messages, none of them sent before a change exists) and the server refuses a membership
+ * change while a member it is connected to runs at version 3 (RECONFIG_DISABLED): upgrade every
+ * member first.
  */
-export const PEER_PROTOCOL_VERSIONS: ProtocolVersions = Object.freeze({ min: 3, max: 3 });
+export const PEER_PROTOCOL_VERSIONS: ProtocolVersions = Object.freeze({ min: 3, max: 4 });
 
 /** PEER_PROTOCOL_VERSION is this codec's own (newest) peer protocol version: PEER_PROTOCOL_VERSIONS.max. */
 export const PEER_PROTOCOL_VERSION = PEER_PROTOCOL_VERSIONS.max;

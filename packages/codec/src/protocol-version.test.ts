@@ -45,9 +45,9 @@ const handshake = (version: number) =>
   });
 
 describe('protocol version ranges', () => {
-  it('today: the peer protocol is version 3 alone (no version 2 messages are kept), the client protocol 1', () => {
-    expect(PEER_PROTOCOL_VERSIONS).toEqual({ min: 3, max: 3 });
-    expect(PEER_PROTOCOL_VERSION).toBe(3);
+  it('today: the peer protocol is version 4 (membership changes) and the previous, 3 (no version 2 messages are kept); the client protocol 1', () => {
+    expect(PEER_PROTOCOL_VERSIONS).toEqual({ min: 3, max: 4 });
+    expect(PEER_PROTOCOL_VERSION).toBe(4);
     expect(CLIENT_PROTOCOL_VERSIONS).toEqual({ min: 1, max: 1 });
     expect(CLIENT_PROTOCOL_VERSION).toBe(1);
   });
@@ -101,10 +101,16 @@ describe('handshakes decoded against a range', () => {
     const versions = { min: 3, max: 4 };
     expect(decodePeerHandshake(body(handshake(4)), versions)).toMatchObject({ type: 'handshake', protocolVersion: 4 });
     expect(decodePeerHandshake(body(handshake(3)), versions)).toMatchObject({ protocolVersion: 3 });
-    // The default range is today's: version 3 only.
-    const error = codecError(() => decodePeerHandshake(body(handshake(4))));
+    // The default range is today's: versions 3 and 4.
+    expect(decodePeerHandshake(body(handshake(4)))).toMatchObject({ protocolVersion: 4 });
+    const error = codecError(() => decodePeerHandshake(body(handshake(5))));
     expect(error.field).toBe('protocolVersion');
-    expect(error.message).toBe('protocolVersion: peer protocol version 4 is not supported: this end speaks version 3');
+    expect(error.message).toBe(
+      'protocolVersion: peer protocol version 5 is not supported: this end speaks versions 3 to 4',
+    );
+    expect(codecError(() => decodePeerHandshake(body(handshake(4)), { min: 3, max: 3 })).message).toContain(
+      'this end speaks version 3',
+    );
     expect(codecError(() => decodePeerHandshake(body(handshake(2)), versions)).message).toContain(
       'this end speaks versions 3 to 4',
     );

@@ -101,7 +101,8 @@ export type ErrorCode =
   | 'INVALID_PATH'
   | 'NOT_LEADER'
   | 'NEW_CONFIG_NO_QUORUM'
-  | 'RECONFIG_IN_PROGRESS';
+  | 'RECONFIG_IN_PROGRESS'
+  | 'RECONFIG_DISABLED';
 
 /**
  * ERROR_CODE_NUMBERS: KeeperException.Code values. INVALID_PATH (ZooKeeper throws
@@ -136,6 +137,7 @@ export const ERROR_CODE_NUMBERS: Readonly<Record<ErrorCode, number>> = {
   NOT_READ_ONLY: -119,
   NO_WATCHER: -121,
   REQUEST_TIMEOUT: -122,
+  RECONFIG_DISABLED: -123,
   QUOTA_EXCEEDED: -125,
   THROTTLED: -127,
   INVALID_PATH: -200,

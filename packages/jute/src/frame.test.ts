@@ -59,7 +59,7 @@ describe('JuteFrameDecoder', () => {
       expect(decoder.bufferedBytes).toBe(0);
       expect(decoder.capacityBytes).toBe(0);
     }
-  });
+  }, 30_000); // thousands of splits: past vitest's 5 s on a CI machine running simulations beside it
 
   it('hands out each sample frame whole when it is split at every pair of offsets', () => {
     for (const frame of frames.slice(0, 12)) {

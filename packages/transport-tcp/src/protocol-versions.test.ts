@@ -26,8 +26,10 @@ afterEach(async () => {
 const node = (serverId: number, options: Partial<PeerMeshOptions> = {}) => meshNode(serverId, options, cleanups);
 const ack: PeerMessage = { type: 'ack', epoch: 1, zxid: 2 ** 32 + 1 };
 const SECRET = new Uint8Array(48).fill(7);
-/** NEXT: a range of today's version and the next one, as the next release will speak. */
+/** NEXT: this release's range, version 4 (membership changes) and the previous one (codec's PEER_PROTOCOL_VERSIONS). */
 const NEXT: ProtocolVersions = { min: 3, max: 4 };
+/** PREVIOUS: the release before, version 3 alone. */
+const PREVIOUS: ProtocolVersions = { min: 3, max: 3 };
 
 async function connected(a: MeshNode, b: MeshNode): Promise<void> {
   await waitFor(
@@ -45,10 +47,10 @@ async function exchange(a: MeshNode, b: MeshNode): Promise<void> {
 describe('peer protocol versions', () => {
   for (const secret of [undefined, SECRET]) {
     const auth = secret === undefined ? 'no secret' : 'the shared secret';
-    it(`a member of the next release (3..4) and one of today's (3) settle on 3, whoever dials (${auth})`, async () => {
+    it(`a member of this release (3..4) and one of the previous (3) settle on 3, whoever dials (${auth})`, async () => {
       // Server 2 dials server 1 (the higher id dials): it offers 4, is refused naming 3, and dials
       // again at 3. Server 1 asks to be dialed offering 3, which 2 speaks.
-      const today = await node(1, secret === undefined ? {} : { secret });
+      const today = await node(1, { protocolVersions: PREVIOUS, ...(secret === undefined ? {} : { secret }) });
       const next = await node(2, { protocolVersions: NEXT, ...(secret === undefined ? {} : { secret }) });
       joinMeshes([today, next]);
       await connected(today, next);
@@ -60,7 +62,7 @@ describe('peer protocol versions', () => {
       expect(next.warnings).toEqual([]);
       // And the same the other way round: today's member is the higher id and dials with 3.
       const next3 = await node(3, { protocolVersions: NEXT, ...(secret === undefined ? {} : { secret }) });
-      const today4 = await node(4, secret === undefined ? {} : { secret });
+      const today4 = await node(4, { protocolVersions: PREVIOUS, ...(secret === undefined ? {} : { secret }) });
       joinMeshes([next3, today4]);
       await connected(next3, today4);
       expect([next3.mesh.protocolVersion(4), today4.mesh.protocolVersion(3)]).toEqual([3, 3]);
@@ -68,7 +70,7 @@ describe('peer protocol versions', () => {
     });
   }
 
-  it('two members of the next release speak 4 to each other; the version is undefined once disconnected', async () => {
+  it('two members of this release speak 4 to each other; the version is undefined once disconnected', async () => {
     const a = await node(1, { protocolVersions: NEXT, secret: SECRET });
     const b = await node(2, { protocolVersions: NEXT, secret: SECRET });
     const versions: number[] = [];
@@ -82,14 +84,14 @@ describe('peer protocol versions', () => {
     expect(b.mesh.protocolVersion(1)).toBeUndefined();
   });
 
-  it('announceVersion only announces: a member of today offering 4 falls back to 3 and never speaks 4', async () => {
-    const today = await node(1);
-    const announcing = await node(2, { announceVersion: 4 });
+  it('announceVersion only announces: a member of the previous release offering 4 falls back to 3 and never speaks 4', async () => {
+    const today = await node(1, { protocolVersions: PREVIOUS });
+    const announcing = await node(2, { protocolVersions: PREVIOUS, announceVersion: 4 });
     joinMeshes([today, announcing]);
     await connected(today, announcing);
     expect([today.mesh.protocolVersion(2), announcing.mesh.protocolVersion(1)]).toEqual([3, 3]);
     // Two announcing members: each refuses the other's 4 (it speaks 3 only), so they settle on 3 too.
-    const other = await node(3, { announceVersion: 4 });
+    const other = await node(3, { protocolVersions: PREVIOUS, announceVersion: 4 });
     joinMeshes([today, announcing, other]);
     await connected(announcing, other);
     expect([announcing.mesh.protocolVersion(3), other.mesh.protocolVersion(2)]).toEqual([3, 3]);
@@ -99,7 +101,7 @@ describe('peer protocol versions', () => {
   it('members without a common version never connect, and each says which versions both speak', async () => {
     // Server 2 speaks only 4: its offer of 4 is above server 1's max, server 1's offer of 3 is below
     // server 2's min. Both directions are refused with PROTOCOL_VERSION; neither retries in a loop.
-    const old = await node(1);
+    const old = await node(1, { protocolVersions: PREVIOUS });
     const newer = await node(2, { protocolVersions: { min: 4, max: 4 } });
     joinMeshes([old, newer]);
     await waitFor(

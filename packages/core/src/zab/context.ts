@@ -29,6 +29,8 @@ export interface PeerSettings {
   observers: readonly number[];
   /** unsafeMembershipRule: tests only (see {@link UnsafeMembershipRule}); null in every real member. */
   unsafeMembershipRule: UnsafeMembershipRule | null;
+  /** reconfigRefusal: the host's veto on membership changes (PeerConfig.reconfigRefusal); null: none. */
+  reconfigRefusal: (() => string | null) | null;
   tickMs: number;
   electionTimeoutTicks: number;
   finalizeWaitTicks: number;

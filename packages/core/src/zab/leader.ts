@@ -405,6 +405,8 @@ export class Leader {
   private checkReconfig(change: ReconfigChange): ClusterMember[] {
     const log = this.context.log;
     if (this.phase !== 'broadcast') throw new ReconfigError('NOT_LEADER', 'this leader is not established yet');
+    const refusal = this.context.settings.reconfigRefusal?.() ?? null;
+    if (refusal !== null) throw new ReconfigError('RECONFIG_DISABLED', refusal);
     if (log.pendingReconfig()) {
       throw new ReconfigError(
         'RECONFIG_IN_PROGRESS',

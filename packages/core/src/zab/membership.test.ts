@@ -165,6 +165,25 @@ describe('membership changes in an ensemble', () => {
     expect(ask(6, { members: members([1, 2, 3]), fromVersion: 0 })?.error).toBe('BAD_VERSION');
   });
 
+  it("the host's veto refuses a change with RECONFIG_DISABLED, asked of the leader or by a client", () => {
+    let veto: string | null = 'member 2 speaks peer protocol 3';
+    const ensemble = new Ensemble([1, 2, 3], [], new Map(), { reconfigRefusal: () => veto });
+    ensemble.settle();
+    const leader = leaderOf(ensemble);
+    expect(
+      refusal(() => ensemble.peer(leader).proposeReconfig({ members: members([1, 2, 3], [4]), fromVersion: 0 })),
+    ).toBe('RECONFIG_DISABLED');
+    const sessionId = ensemble.createSession(leader);
+    const request = { op: 'reconfig' as const, members: members([1, 2, 3], [4]), fromVersion: 0 };
+    ensemble.peer(leader).submit(sessionId, 1, request, { auth: [{ scheme: 'super', id: 'super' }] });
+    ensemble.settle(5);
+    expect(ensemble.reply(leader, sessionId, 1)?.error).toBe('RECONFIG_DISABLED');
+    veto = null;
+    ensemble.peer(leader).submit(sessionId, 2, request, { auth: [{ scheme: 'super', id: 'super' }] });
+    ensemble.settle(10);
+    expect(ensemble.reply(leader, sessionId, 2)?.error).toBeNull();
+  });
+
   it('the leader removed: it commits the change, steps down, and the rest elect a leader and go on', () => {
     const ensemble = new Ensemble([1, 2, 3]);
     ensemble.settle();

@@ -124,7 +124,9 @@ export type ReconfigErrorCode =
   /** the member list is malformed (ids, roles, duplicates) or has no voter. */
   | 'BAD_ARGUMENTS'
   /** a quorum of the new voters is not connected and synced with the leader (ZooKeeper's NewConfigNoQuorum). */
-  | 'NEW_CONFIG_NO_QUORUM';
+  | 'NEW_CONFIG_NO_QUORUM'
+  /** the host refuses membership changes now (e.g. a member's release cannot read them; ZooKeeper's ReconfigDisabled). */
+  | 'RECONFIG_DISABLED';
 
 /** ReconfigError is a refused membership change, with a stable code. */
 export class ReconfigError extends Error {

@@ -57,6 +57,12 @@ export interface PeerConfig {
   observers?: readonly number[];
   /** unsafeMembershipRule: only for the simulator's test that a wrong rule is caught (context.ts). */
   unsafeMembershipRule?: UnsafeMembershipRule;
+  /**
+   * reconfigRefusal: asked by a leader before it proposes a membership change; a reason refuses the
+   * change with RECONFIG_DISABLED (the server refuses while a member it is connected to speaks a
+   * peer protocol without membership changes, which could not read the change).
+   */
+  reconfigRefusal?: () => string | null;
   /** random drives every jitter; seed it for a replayable run. */
   random: Random;
   /** machine is the replicated state (the data tree). */
@@ -159,6 +165,7 @@ export class ZabPeer {
       voters,
       observers,
       unsafeMembershipRule: config.unsafeMembershipRule ?? null,
+      reconfigRefusal: config.reconfigRefusal ?? null,
       tickMs: config.tickMs,
       electionTimeoutTicks: config.electionTimeoutTicks ?? 10,
       finalizeWaitTicks: config.finalizeWaitTicks ?? 2,

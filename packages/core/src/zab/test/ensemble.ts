@@ -17,6 +17,8 @@ export const text = (value: string) => new TextEncoder().encode(value);
 export interface EnsembleOptions {
   limits?: Limits;
   historyEntriesMax?: number;
+  /** reconfigRefusal: every member's veto on membership changes (PeerConfig.reconfigRefusal). */
+  reconfigRefusal?: () => string | null;
 }
 
 /**
@@ -69,6 +71,7 @@ export class Ensemble {
           tickMs: 50,
           limits: this.limits,
           ...(this.options.historyEntriesMax !== undefined && { historyEntriesMax: this.options.historyEntriesMax }),
+          ...(this.options.reconfigRefusal !== undefined && { reconfigRefusal: this.options.reconfigRefusal }),
         },
         state,
       ),
