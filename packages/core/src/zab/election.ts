@@ -286,6 +286,12 @@ export class Election {
   private hasQuorumNaming(leader: number): boolean {
     const naming = new Set<number>();
     for (const [id, m] of this.outOfElection) if (m.leader === leader) naming.add(id);
+    // This member counts too, as it would in the election: joining decides nothing (the leader
+    // still needs a quorum of its own configurations to establish), and without it a voter whose
+    // leader is an observer of its last configuration never joined a leader the rest follow
+    // (sim seed 5208: voters {2, 3}, 2 following observer 4, 3 waiting for a majority of itself).
+    // Static ensembles keep ZooKeeper's rule: a quorum of the others.
+    if (this.membershipChanged()) naming.add(this.context.settings.id);
     return isJointQuorum(naming, [this.context.log.lastSeenConfig()]);
   }
 
@@ -317,7 +323,11 @@ export class Election {
   private canLead(n: NotificationMessage): boolean {
     const config = this.context.log.lastSeenConfig();
     if (isVoterIn(config, n.leader)) return true;
-    return (n.configVersion ?? 0) > config.version;
+    if ((n.configVersion ?? 0) > config.version) return true;
+    // A history better than ours is never refused: the configuration that leaves its candidate out
+    // may be a pending change of ours that the better history truncates (sim seeds 2929, 7580).
+    const epoch = this.context.epochs.currentEpoch;
+    return n.peerEpoch > epoch || (n.peerEpoch === epoch && n.zxid > this.context.log.lastLoggedZxid());
   }
 
   /**
@@ -333,6 +343,12 @@ export class Election {
    * Static ensembles never reach the tie rule.
    */
   private better(n: NotificationMessage, current: Vote): boolean {
+    // A member in none of its configurations (a spare, or one rebuilt with an empty disk and the
+    // current member list) takes up no vote: only a stale configuration still counts it, and its
+    // echo would stand in for the log it no longer has (sim seed 2929: a removed voter, wiped and
+    // started again, echoed the vote of a member that had missed its removal, which then led
+    // without an acknowledged write).
+    if (!this.context.isMember(this.context.settings.id)) return false;
     if (!this.canLead(n)) return false;
     if (totalOrder(n, current)) return true;
     const config = this.context.log.lastSeenConfig();
