@@ -43,6 +43,15 @@ async function connect(ensemble: Ensemble, id: number): Promise<RawClient> {
   return client;
 }
 
+/** entriesFsynced: how many log entries a member has fsynced since it started (its /metrics). */
+async function entriesFsynced(ensemble: Ensemble, id: number): Promise<number> {
+  const member = ensemble.members.find((m) => m.id === id);
+  if (!member) throw new Error(`no member ${id}`);
+  const text = await (await fetch(`http://${member.host}:${member.adminPort}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith('zabkit_fsync_batch_entries_sum'));
+  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
 async function zxidOf(ensemble: Ensemble, id: number): Promise<string | undefined> {
   return (await ensemble.status(id))?.zxid;
 }
@@ -108,6 +117,7 @@ describe('zabkit-server ensembles (real processes)', () => {
     // but no follower ever receives it, so it can never commit. (SIGSTOP would not do: a stopped
     // follower still finds the proposal in its socket buffer when it resumes.)
     for (const id of followers) await ensemble.kill(id);
+    const fsyncedBefore = await entriesFsynced(ensemble, leader);
     const lost = client.request(
       { op: 'create', path: '/uncommitted', data: new Uint8Array(0), mode: 0, ttlMs: 0 },
       60_000,
@@ -120,6 +130,9 @@ describe('zabkit-server ensembles (real processes)', () => {
       const status = await ensemble.status(leader);
       return status !== null && status.lastLoggedZxid !== committedZxid;
     });
+    // Logged is not yet on disk: a kill -9 before the fsync left the old leader with nothing to
+    // TRUNC (a CI run: it came back in sync by DIFF). Wait for the fsync that holds it.
+    await until('the leader has fsynced it', async () => (await entriesFsynced(ensemble, leader)) > fsyncedBefore);
     await ensemble.kill(leader);
     for (const id of followers) await ensemble.restart(id);
     await until('the followers elect a new leader', async () => {
