@@ -71,7 +71,7 @@ describe('membership changes in the swarm', () => {
     expect(committed).toBeGreaterThan(20);
   }, 240_000);
 
-  it('regression: the candidate rule (sim seed 100189: a member removed by a pending change drew votes; seeds 3 of 5+2 and 100 of 3 voters: a refusal on our own configuration alone stalled; 100656: a voter removed by a change only it had logged must still propose itself; 100034: such a voter must give way on a tie; 332: so must a member that missed the change, to a sender that logged it; 2929, 7580: a better history is never refused, and a rebuilt spare echoes nothing; 5208: after a change a joining member counts itself)', async () => {
+  it('regression: the candidate rule (sim seed 100189: a member removed by a pending change drew votes; seeds 3 of 5+2 and 100 of 3 voters: a refusal on our own configuration alone stalled; 100656: a voter removed by a change only it had logged must still propose itself; 100034: such a voter must give way on a tie; 332: so must a member that missed the change, to a sender that logged it; 2929, 7580: a better history is never refused, and a rebuilt spare echoes nothing; 5208: after a change a joining member counts itself; 2579: one tie order, or votes flip for ever)', async () => {
     for (const [seed, nodes, observers] of [
       [100_189, 3, 0],
       [100_656, 3, 0],
@@ -80,6 +80,7 @@ describe('membership changes in the swarm', () => {
       [2_929, 3, 0],
       [7_580, 3, 0],
       [5_208, 3, 0],
+      [2_579, 3, 0],
       [100, 3, 0],
       [3, 5, 2],
     ] as const) {

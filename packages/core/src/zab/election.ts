@@ -349,16 +349,22 @@ export class Election {
     // started again, echoed the vote of a member that had missed its removal, which then led
     // without an acknowledged write).
     if (!this.context.isMember(this.context.settings.id)) return false;
-    if (!this.canLead(n)) return false;
-    if (totalOrder(n, current)) return true;
+    if (n.leader < 1 || !this.canLead(n)) return false;
+    if (n.peerEpoch !== current.peerEpoch) return n.peerEpoch > current.peerEpoch;
+    if (n.zxid !== current.zxid) return n.zxid > current.zxid;
+    if (n.leader === current.leader) return false;
+    // A tie of history. A sender that logged a newer configuration than ours decides it (sim seed
+    // 332: the leader demoted itself, the member that missed the change kept preferring it by id,
+    // and the new quorum needed that member). Otherwise a candidate our last configuration names
+    // beats one it leaves out (100034: a voter a pending change removes must give way on a tie,
+    // the others refuse it), and only then the higher id, as ZooKeeper's totalOrderPredicate. One
+    // order, so votes settle: mixing the id rule and the eligibility rule as two separate reasons
+    // to switch made a member flip between two candidates for ever (2579).
     const config = this.context.log.lastSeenConfig();
-    return (
-      n.leader >= 1 &&
-      n.leader !== current.leader &&
-      n.peerEpoch === current.peerEpoch &&
-      n.zxid === current.zxid &&
-      (!isVoterIn(config, current.leader) || (n.configVersion ?? 0) > config.version)
-    );
+    if ((n.configVersion ?? 0) > config.version) return true;
+    const named = isVoterIn(config, n.leader);
+    if (named !== isVoterIn(config, current.leader)) return named;
+    return n.leader > current.leader;
   }
 
   /** membershipChanged: a reconfig is in this member's configurations (some behaviour differs only then). */
