@@ -92,7 +92,8 @@ async function createSegments(client: ZabClient, path: string, options: EnsurePa
 /**
  * createWithParents runs `create` (a create of a child of `parent`) and, when it fails with NO_NODE
  * because `parent` is missing (never created, or a container the leader deleted once it was empty),
- * creates `parent` with {@link ensurePath} and tries again. Errors other than that NO_NODE are thrown.
+ * creates `parent` with {@link ensurePath} (unless another client already has) and tries again, up
+ * to CREATE_ATTEMPTS_MAX times. Errors other than that NO_NODE are thrown.
  */
 export async function createWithParents<T>(
   client: ZabClient,
@@ -100,16 +101,21 @@ export async function createWithParents<T>(
   options: EnsurePathOptions,
   create: () => Promise<T>,
 ): Promise<T> {
-  for (;;) {
+  for (let attempt = 1; ; attempt++) {
     try {
       return await create();
     } catch (error) {
-      if (!ZabError.isInstance(error, 'NO_NODE')) throw error;
-      if ((await client.exists(parent, { signal: options.signal })) !== null) throw error;
+      if (!ZabError.isInstance(error, 'NO_NODE') || attempt >= CREATE_ATTEMPTS_MAX) throw error;
     }
-    await ensurePath(client, parent, options);
+    // The parent was missing when the create ran. Another client may have made it again since (a
+    // container reaped and re-created between two members' creates: a CI run's double barrier
+    // threw here when it found the parent back), so only a parent still missing is made again.
+    if ((await client.exists(parent, { signal: options.signal })) === null) await ensurePath(client, parent, options);
   }
 }
+
+/** CREATE_ATTEMPTS_MAX bounds createWithParents' tries while other clients keep removing the parent. */
+const CREATE_ATTEMPTS_MAX = 10;
 
 /**
  * sequenceOf reads the sequence number a sequential znode's name ends with (ten digits, or a
