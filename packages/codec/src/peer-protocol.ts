@@ -149,6 +149,8 @@ export const peerMessage = union<PeerMessage, 'type'>('peer message type', 'type
       // Appended for membership changes (issue 16), sent only once a change was logged: a static
       // ensemble's notifications are what they were, and older members ignore the extra element.
       configVersion: optional(zxid),
+      // Appended with it (a later zabkit of peer protocol 4): older members ignore it too.
+      committedConfigVersion: optional(zxid),
     },
   },
   forward: {

@@ -200,7 +200,8 @@ const OMIT: unique symbol = Symbol('omit');
 /**
  * optional is a field appended to a message later that is left off the wire when absent (not even
  * a nil), so a message without it is byte for byte what it was before the field existed; it
- * decodes as undefined when missing. Only trailing fields may be optional.
+ * decodes as undefined when missing (or nil). Optional fields come last; an absent one before a
+ * present one is written as nil.
  */
 export function optional<T>(codec: FieldCodec<T>): FieldCodec<T | undefined> {
   return {
@@ -282,9 +283,10 @@ function encodeFields(table: FieldTable, value: Record<string, unknown>, out: un
       throw CodecError.within(error, name);
     }
   }
-  // Absent optional fields at the end are left off the wire (optional).
+  // Absent optional fields at the end are left off the wire (optional); one before a present field
+  // is written as nil, which decodes as absent again.
   while (out.length > offset && out[out.length - 1] === OMIT) out.length--;
-  if (out.includes(OMIT)) throw new CodecError('an optional field is not last');
+  for (let i = offset; i < out.length; i++) if (out[i] === OMIT) out[i] = null;
 }
 
 function decodeFields(table: FieldTable, value: unknown[], out: Record<string, unknown>, offset: number): void {

@@ -89,6 +89,13 @@ describe('membership changes in the swarm', () => {
     }
   }, 120_000);
 
+  it('regression: a leader that committed its own removal as a voter and lost its quorum (sim seeds 1674 and 5308: the others held the change pending and needed its vote under the old configuration; its notification now says the change committed)', async () => {
+    for (const seed of [1_674, 5_308]) {
+      const { violation } = await runSeeds({ firstSeed: seed, seeds: 1, nodes: 3, observers: 0, membership: true });
+      expect(violation?.message ?? null, `seed ${seed}`).toBeNull();
+    }
+  }, 120_000);
+
   it('a deliberately unsafe rule (a logged configuration counted alone) is caught within 1,000 seeds', async () => {
     const { results, violation } = await runSeeds({
       firstSeed: 1,

@@ -90,7 +90,8 @@ export class Election {
             ? 'OBSERVING'
             : 'FOLLOWING';
     const vote = role === 'looking' ? { ...this.proposal, electionEpoch: this.logicalClock } : this.currentVote;
-    const configVersion = this.context.log.lastSeenConfig().version;
+    const log = this.context.log;
+    const configVersion = log.lastSeenConfig().version;
     return {
       type: 'notification',
       leader: vote.leader,
@@ -99,12 +100,25 @@ export class Election {
       peerEpoch: vote.peerEpoch,
       state,
       // Only once the membership changed: a static ensemble sends what it always sent.
-      ...(configVersion > 0 && { configVersion }),
+      ...(configVersion > 0 && { configVersion, committedConfigVersion: log.committedConfigVersion() }),
     };
   }
 
   /** step takes a notification from another member, whatever this one's role. */
   step(from: number, n: NotificationMessage): void {
+    if (
+      this.host.role() === 'looking' &&
+      n.committedConfigVersion !== undefined &&
+      this.context.log.learnCommittedConfig(n.committedConfigVersion)
+    ) {
+      // The change we hold pending is committed (the sender knows): count quorums in the new
+      // configuration alone from now on, in a new round, as ZooKeeper restarts its election when a
+      // notification brings a newer committed configuration. Without it, a leader that committed
+      // a change removing itself as a voter and then lost its quorum left the rest needing its
+      // vote under the old configuration, a vote it no longer gives (sim seeds 1674 and 5308).
+      this.context.applyCommitted();
+      this.start();
+    }
     const fromVoter = this.context.isVoter(from);
     if (this.host.role() !== 'looking') {
       if (

@@ -95,6 +95,28 @@ export class History {
     return this.lastSeenConfig().version > this.committedZxid;
   }
 
+  /**
+   * committedConfigVersion is the version of the last configuration this member knows committed:
+   * the last one logged, or the one before it while that is pending. Notifications carry it.
+   */
+  committedConfigVersion(): Zxid {
+    return (this.configs()[0] as ClusterConfig).version;
+  }
+
+  /**
+   * learnCommittedConfig raises the commit point to `version` when a peer reports that
+   * configuration committed and this member logged it, pending, as its last: the same zxid is the
+   * same proposal (one leader an epoch) on the same prefix, so everything up to it is committed
+   * too. ZooKeeper's election adopts a newer committed configuration from a notification the same
+   * way (FastLeaderElection, processReconfig). Returns whether the configurations in force changed.
+   */
+  learnCommittedConfig(version: Zxid): boolean {
+    const last = this.lastSeenConfig();
+    if (last.version !== version || version <= this.committedZxid) return false;
+    this.committedZxid = version;
+    return true;
+  }
+
   private noteReconfig(entry: LogEntry): void {
     if (entry.txn.type === 'reconfig') this.reconfigs.push({ version: entry.zxid, members: entry.txn.members });
   }

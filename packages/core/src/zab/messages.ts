@@ -29,6 +29,14 @@ export interface NotificationMessage {
    * member that missed changes learns from it that a leader is ahead of its configurations.
    */
   configVersion?: Zxid;
+  /**
+   * committedConfigVersion is the version of the last configuration the sender knows committed,
+   * sent with configVersion. A member that logged that configuration and still holds it pending
+   * learns from it that the change committed (ZooKeeper's notification carries its committed
+   * config for the same reason): a leader that committed a change and then lost its quorum may be
+   * the only one that knows, and may be no voter of the new configuration to say so by its vote.
+   */
+  committedConfigVersion?: Zxid;
 }
 
 /** FollowerInfoMessage opens discovery: a learner tells the leader its acceptedEpoch (FOLLOWERINFO / OBSERVERINFO). */
