@@ -2,8 +2,10 @@
 // transaction, a quorum is a majority of every configuration in force, a new voter catches up as
 // an observer first, and the removed leader steps down once the change commits.
 import { describe, expect, it } from 'vitest';
-import { type ClusterConfig, type ClusterMember, CreateMode, type GetDataResult } from '../types.js';
+import { type ClusterConfig, type ClusterMember, CreateMode, type GetDataResult, type LogEntry } from '../types.js';
+import { History } from './history.js';
 import { isJointQuorum, jointQuorumAckedZxid, ReconfigError, staticConfig } from './membership.js';
+import { Outbox } from './outbox.js';
 import { Ensemble, text } from './test/ensemble.js';
 
 const EMPTY = { epochs: { acceptedEpoch: 0, currentEpoch: 0 }, snapshot: null, entries: [] };
@@ -249,5 +251,44 @@ describe('membership changes in an ensemble', () => {
         .configs()
         .map((config) => config.version),
     ).toEqual([zxid]);
+  });
+});
+
+describe('learning that a pending change committed (election notifications)', () => {
+  function historyWith(entries: { zxid: number; reconfig: boolean }[]): History {
+    const log: LogEntry[] = entries.map(({ zxid, reconfig }) => ({
+      zxid,
+      sessionId: 0,
+      cxid: 0,
+      timeMs: 0,
+      txn: reconfig ? { type: 'reconfig', members: members([1, 4], [2]) } : { type: 'error', code: 0 },
+    }));
+    return new History(0, { version: 0, members: members([2, 4], [1]) }, log, new Outbox(100, 1 << 20), 1_000, 1 << 20);
+  }
+
+  it('a member holding the change pending takes it as committed, with everything before it', () => {
+    const history = historyWith([
+      { zxid: 0x2_0000_0001, reconfig: false },
+      { zxid: 0x2_0000_0002, reconfig: true },
+      { zxid: 0x2_0000_0003, reconfig: false },
+    ]);
+    expect(history.configs().map((config) => config.version)).toEqual([0, 0x2_0000_0002]);
+    expect(history.committedConfigVersion()).toBe(0);
+    expect(history.learnCommittedConfig(0x2_0000_0002)).toBe(true);
+    expect(history.committedZxid).toBe(0x2_0000_0002);
+    expect(history.configs().map((config) => config.version)).toEqual([0x2_0000_0002]);
+    expect(history.committedConfigVersion()).toBe(0x2_0000_0002);
+    // Learnt once; the entry after it stays uncommitted.
+    expect(history.learnCommittedConfig(0x2_0000_0002)).toBe(false);
+  });
+
+  it('a version this member did not log as its last configuration teaches nothing', () => {
+    const history = historyWith([{ zxid: 0x2_0000_0002, reconfig: true }]);
+    // Another change (one this member never logged), or none at all.
+    expect(history.learnCommittedConfig(0x2_0000_0007)).toBe(false);
+    expect(history.learnCommittedConfig(0x2_0000_0001)).toBe(false);
+    expect(history.learnCommittedConfig(0)).toBe(false);
+    expect(history.committedZxid).toBe(0);
+    expect(history.configs()).toHaveLength(2);
   });
 });
