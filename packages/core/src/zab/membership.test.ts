@@ -261,7 +261,7 @@ describe('learning that a pending change committed (election notifications)', ()
       sessionId: 0,
       cxid: 0,
       timeMs: 0,
-      txn: reconfig ? { type: 'reconfig', members: members([1, 4], [2]) } : { type: 'error', code: 0 },
+      txn: reconfig ? { type: 'reconfig', members: members([1, 4], [2]) } : { type: 'error', code: 'NO_NODE' },
     }));
     return new History(0, { version: 0, members: members([2, 4], [1]) }, log, new Outbox(100, 1 << 20), 1_000, 1 << 20);
   }
