@@ -293,7 +293,12 @@ export class Member {
     member.zookeeperListeners = zookeeperListeners;
     member.announceVersion = peerProtocol.announceVersion ?? mesh.protocolVersions.max;
     mesh.onMessage((from, message) => member?.onPeerMessage(from, message));
-    mesh.onPeerUp((id) => member?.upPeers.add(id));
+    mesh.onPeerUp((id) => {
+      member?.upPeers.add(id);
+      // A looking member sends its vote over the new connection at once (its earlier ones were lost).
+      peer.connected(id);
+      member?.schedule();
+    });
     mesh.onPeerDown((id) => {
       member?.upPeers.delete(id);
       peer.disconnected(id);

@@ -208,7 +208,7 @@ export abstract class SimEventLoop extends SimFaults {
       if (!spare.peer && !spare.dormant) return;
       if (spare.peer) this.crash(spare, false);
       if (spare.peer || spare.loading) return;
-      spare.configured = { voters: current.voters, observers: current.observers };
+      spare.configured = { voters: current.voters, observers: current.observers, version: current.version };
       spare.dormant = false;
       this.log(`operator starts ${added} afresh with the current configuration`);
       this.restartNow(added, { wipe: true });
@@ -306,6 +306,8 @@ export abstract class SimEventLoop extends SimFaults {
         if (event.generation > (this.notified.get(directed) ?? 0)) {
           this.notified.set(directed, event.generation);
           server.peer.disconnected(event.from);
+          // ... and the new connection is up (the real mesh reports it before its first message).
+          server.peer.connected(event.from);
         }
         if (event.message.type === 'notification' && event.message.state === 'FOLLOWING') {
           const status = server.peer.status();

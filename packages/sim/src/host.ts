@@ -89,6 +89,7 @@ export abstract class SimHost extends SimNetwork {
         id: server.id,
         voters: server.configured?.voters ?? this.voterIds,
         observers: server.configured?.observers ?? this.observerIds,
+        ...(server.configured && { joinVersion: server.configured.version }),
         random: this.prng.fork(),
         machine,
         ...SIM_TIMEOUTS,
@@ -157,7 +158,7 @@ export abstract class SimHost extends SimNetwork {
       // A member rebuilt on an empty disk is given the ensemble's current configuration (membership runs).
       if (this.options.membership) {
         const latest = this.timeline.latest();
-        server.configured = { voters: latest.voters, observers: latest.observers };
+        server.configured = { voters: latest.voters, observers: latest.observers, version: latest.version };
       }
     }
     this.start(server);

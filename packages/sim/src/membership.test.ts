@@ -96,6 +96,11 @@ describe('membership changes in the swarm', () => {
     }
   }, 120_000);
 
+  it('regression: a member rebuilt on an empty disk does not join a cut-off leader of an older configuration (sim seed 504: that leader still counted the reused id as a voter, and the wiped member had forgotten the epoch it promised; it is started with the version of its configuration now, PeerConfig.joinVersion)', async () => {
+    const { violation } = await runSeeds({ firstSeed: 504, seeds: 1, nodes: 3, observers: 0, membership: true });
+    expect(violation?.message ?? null).toBeNull();
+  }, 120_000);
+
   it('a deliberately unsafe rule (a logged configuration counted alone) is caught within 1,000 seeds', async () => {
     const { results, violation } = await runSeeds({
       firstSeed: 1,

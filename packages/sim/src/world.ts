@@ -84,9 +84,10 @@ export interface SimServer {
   /**
    * configured: the member list the host starts this server with, when not the simulation's static
    * one: an operator starts a new or rebuilt member with the ensemble's current configuration
-   * (ZooKeeper's dynamic config file); its log and snapshot take over once they hold a change.
+   * (ZooKeeper's dynamic config file) and its version (PeerConfig.joinVersion); its log and
+   * snapshot take over once they hold a change.
    */
-  configured: { voters: number[]; observers: number[] } | null;
+  configured: { voters: number[]; observers: number[]; version: number } | null;
 }
 
 export interface SimClient {

@@ -1,6 +1,7 @@
 import type { Limits } from '../limits.js';
 import type { Random } from '../prng.js';
 import type { ClusterConfig } from '../types.js';
+import type { Zxid } from '../zxid.js';
 import type { ClientRequests } from './client-requests.js';
 import type { History } from './history.js';
 import type { ReplicatedMachine } from './machine.js';
@@ -27,6 +28,8 @@ export interface PeerSettings {
   /** voters and observers: the static configuration (version 0), in force until the log holds a reconfig. */
   voters: readonly number[];
   observers: readonly number[];
+  /** joinVersion: the configuration version this member was started at (PeerConfig.joinVersion); 0: none given. */
+  joinVersion: Zxid;
   /** unsafeMembershipRule: tests only (see {@link UnsafeMembershipRule}); null in every real member. */
   unsafeMembershipRule: UnsafeMembershipRule | null;
   /** reconfigRefusal: the host's veto on membership changes (PeerConfig.reconfigRefusal); null: none. */

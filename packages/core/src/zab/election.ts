@@ -1,6 +1,6 @@
 import type { Zxid } from '../zxid.js';
 import type { PeerContext } from './context.js';
-import { isJointQuorum, isVoterIn, membersOf } from './membership.js';
+import { isJointQuorum, isVoterIn, membersOf, votersOf } from './membership.js';
 import type { NotificationMessage, PeerState } from './messages.js';
 
 /** Vote is what a server proposes in FastLeaderElection: a leader and the history it would bring. */
@@ -41,6 +41,11 @@ export class Election {
   private readonly outOfElection = new Map<number, NotificationMessage & { from: number }>();
   private finalizeAtTick: number | null = null;
   private lastVoteSentTick = 0;
+  /**
+   * unreachable: the servers whose connection the host reported broken and not up again. No vote
+   * can come from them until it is, so waiting for one is pointless (see {@link maybeScheduleFinalize}).
+   */
+  private readonly unreachable = new Set<number>();
   /** currentVote is what this server answers LOOKING peers once it has decided. */
   private currentVote: Vote & { electionEpoch: number } = { leader: 0, zxid: 0, peerEpoch: 0, electionEpoch: 0 };
 
@@ -61,8 +66,29 @@ export class Election {
     // Our own vote counts too: alone (a one-voter ensemble) it is already a quorum.
     if (this.votes()) {
       this.recvSet.set(this.context.settings.id, { ...this.proposal, electionEpoch: this.logicalClock });
-      this.maybeScheduleFinalize();
+      this.maybeScheduleFinalize(false);
     }
+  }
+
+  /**
+   * connected: the host's connection to `peer` is up. A looking member sends it its vote at once,
+   * instead of at the next re-send (electionTimeoutTicks): a restarted member's first votes go out
+   * before its connections exist and are lost.
+   */
+  connected(peer: number): void {
+    this.unreachable.delete(peer);
+    if (this.host.role() === 'looking' && this.context.isMember(peer)) {
+      this.context.outbox.send(peer, this.notification());
+    }
+  }
+
+  /**
+   * disconnected: the host's connection to `peer` broke. A looking member that already has a
+   * quorum for its vote may now have heard every voter it can hear from, and decides at once.
+   */
+  disconnected(peer: number): void {
+    this.unreachable.add(peer);
+    if (this.host.role() === 'looking') this.maybeScheduleFinalize();
   }
 
   /** tick decides once the wait for a better vote is over, and re-sends the vote after electionTimeoutTicks of silence. */
@@ -259,9 +285,24 @@ export class Election {
     }
   }
 
-  /** maybeScheduleFinalize starts the wait for a better vote once a quorum agrees with ours, or cancels it. */
-  private maybeScheduleFinalize(): void {
+  /**
+   * maybeScheduleFinalize starts the wait for a better vote once a quorum agrees with ours, or
+   * cancels it. When every voter of our configurations agrees but those the host reports
+   * unreachable, no better vote can come until a connection is up again: we decide at once, as
+   * ZooKeeper's election stops waiting once it has heard from every voter. Waiting is only ever for
+   * liveness: deciding on a quorum is what FastLeaderElection does (the elected history is the best
+   * of a quorum, which holds every committed entry), and a voter that shows up later with a better
+   * history joins the leader and is truncated to it. After a leader is killed the survivors see its
+   * connection close, so they skip the whole finalize wait (issue 17, F1).
+   */
+  private maybeScheduleFinalize(decideNow = true): void {
     if (this.hasQuorumFor(this.recvSet, this.proposal)) {
+      if (this.votes() && this.allReachableAgree()) {
+        // From start() (a round begun inside another transition) the decision waits for the next tick.
+        if (decideNow) this.decide(this.proposal, this.logicalClock);
+        else this.finalizeAtTick = this.context.clock.ticks;
+        return;
+      }
       if (this.finalizeAtTick === null) {
         const { finalizeWaitTicks } = this.context.settings;
         const jitter = Math.floor(this.context.random.next() * (finalizeWaitTicks + 1));
@@ -270,6 +311,25 @@ export class Election {
     } else {
       this.finalizeAtTick = null;
     }
+  }
+
+  /** allReachableAgree: every voter of our configurations but the unreachable ones votes for our proposal in this round. */
+  private allReachableAgree(): boolean {
+    const { id } = this.context.settings;
+    const proposal = this.proposal;
+    for (const voter of this.context.configs().flatMap(votersOf)) {
+      if (voter === id || this.unreachable.has(voter)) continue;
+      const vote = this.recvSet.get(voter);
+      if (
+        vote === undefined ||
+        vote.leader !== proposal.leader ||
+        vote.zxid !== proposal.zxid ||
+        vote.peerEpoch !== proposal.peerEpoch
+      ) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private initialVote(): Vote {
@@ -316,7 +376,8 @@ export class Election {
    * configurations and syncs us, the change included).
    */
   private newerConfigNaming(leader: number): boolean {
-    const mine = this.context.log.lastSeenConfig().version;
+    // A member started afresh at a known version takes that as its own (PeerConfig.joinVersion).
+    const mine = Math.max(this.context.log.lastSeenConfig().version, this.context.settings.joinVersion);
     for (const [id, m] of this.outOfElection) {
       if (m.leader === leader && (m.configVersion ?? 0) > mine && this.context.isMember(id)) return true;
     }

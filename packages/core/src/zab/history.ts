@@ -111,8 +111,9 @@ export class History {
    * way (FastLeaderElection, processReconfig). Returns whether the configurations in force changed.
    */
   learnCommittedConfig(version: Zxid): boolean {
-    const last = this.lastSeenConfig();
-    if (last.version !== version || version <= this.committedZxid) return false;
+    // Only a reconfig this member logged: the base configuration is committed already.
+    const last = this.reconfigs.at(-1);
+    if (last === undefined || last.version !== version || version <= this.committedZxid) return false;
     this.committedZxid = version;
     return true;
   }

@@ -55,6 +55,15 @@ export interface PeerConfig {
   voters: readonly number[];
   /** observers are the ids of non-voting members. */
   observers?: readonly number[];
+  /**
+   * joinVersion: for a member started afresh to join a running ensemble (a spare, or one rebuilt on
+   * an empty disk), the version of the configuration it was given (`voters`/`observers` as of that
+   * version). It joins a leader out of the election on a newer configuration only if that is newer
+   * than this too: a leader of an older configuration (a stale one, cut off since) may still count
+   * a reused id as a voter, and a member with an empty disk has forgotten the epochs it promised
+   * under that id (sim seed 504). Default 0: no version given.
+   */
+  joinVersion?: Zxid;
   /** unsafeMembershipRule: only for the simulator's test that a wrong rule is caught (context.ts). */
   unsafeMembershipRule?: UnsafeMembershipRule;
   /**
@@ -164,6 +173,7 @@ export class ZabPeer {
       id: config.id,
       voters,
       observers,
+      joinVersion: config.joinVersion ?? 0,
       unsafeMembershipRule: config.unsafeMembershipRule ?? null,
       reconfigRefusal: config.reconfigRefusal ?? null,
       tickMs: config.tickMs,
@@ -362,9 +372,19 @@ export class ZabPeer {
     const state = this.state;
     if ((state.role === 'following' || state.role === 'observing') && state.learner.leaderId === peerId) {
       this.becomeLooking();
-      return;
+    } else if (state.role === 'leading') {
+      state.leader.forgetLearner(peerId);
     }
-    if (state.role === 'leading') state.leader.forgetLearner(peerId);
+    // The election stops waiting for votes from a server it cannot hear (election.ts).
+    this.election.disconnected(peerId);
+  }
+
+  /**
+   * connected tells the peer its connection to `peerId` is up (again): a LOOKING member sends it
+   * its vote at once, and the election waits for that server's vote again.
+   */
+  connected(peerId: number): void {
+    if (peerId !== this.id) this.election.connected(peerId);
   }
 
   /** hasReady tells whether a Ready batch is waiting and none is in flight. */

@@ -59,6 +59,7 @@ export class Ensemble {
 
   /** start (re)starts a member from a recovered state; `stop` first if it runs. */
   start(id: number, state: RecoveredState): void {
+    const restarting = this.peers.has(id);
     this.peers.set(
       id,
       new ZabPeer(
@@ -83,6 +84,14 @@ export class Ensemble {
     });
     this.outputs.set(id, []);
     this.down.delete(id);
+    // A member that comes back connects to the others: both ends see the connection up.
+    if (restarting) {
+      for (const other of this.peers.keys()) {
+        if (other === id || this.down.has(other)) continue;
+        this.peer(other).connected(id);
+        this.peer(id).connected(other);
+      }
+    }
   }
 
   /** stop takes a member down: the others see its connections break. */
@@ -208,6 +217,12 @@ export class Ensemble {
       }
       this.peer(id).disconnected(other);
       if (!this.down.has(other)) this.peer(other).disconnected(id);
+    }
+    // The higher id dials again at once (as the real mesh does): both ends see the connection up.
+    for (const other of peers) {
+      if (this.down.has(other) || this.down.has(id)) continue;
+      this.peer(id).connected(other);
+      this.peer(other).connected(id);
     }
   }
 

@@ -295,6 +295,14 @@ export class TranscriptWorld {
         ` log=${formatEntries(disk.entries)}`,
     );
     this.start(member);
+    // It connects to the running members again: both ends see the connection up. (Read the peer
+    // start() made through the map: the guard above narrowed `member.peer` to null.)
+    const restarted = this.members.get(member.id)?.peer;
+    for (const other of this.members.values()) {
+      if (other === member || other.peer === null) continue;
+      other.peer.connected(member.id);
+      restarted?.connected(other.id);
+    }
     this.afterEvent();
   }
 
@@ -507,6 +515,11 @@ export class TranscriptWorld {
     this.dropBetween(member.id, other);
     member.peer?.disconnected(other);
     this.members.get(other)?.peer?.disconnected(member.id);
+    // The higher id dials again at once, as the real mesh does: both ends see the connection up.
+    if (member.peer && this.members.get(other)?.peer) {
+      member.peer.connected(other);
+      this.members.get(other)?.peer?.connected(member.id);
+    }
   }
 
   /** dropBetween loses the queued messages between a member and another (or every other, for null). */
