@@ -59,6 +59,19 @@ const baseConfigSchema = z.strictObject({
    * member: the JSON member list is only the configuration an ensemble starts with (version 0).
    */
   joining: z.boolean().default(false),
+  /**
+   * joinVersion: with `joining`, the version of the configuration `members` describes, as `zabkit
+   * members list` prints it (hex, e.g. "300000005"). The member then never joins a leader whose
+   * configuration is older: a leader cut off since an earlier change may still count this id as a
+   * voter (an id reused after its member was removed), and a member on an empty disk has forgotten
+   * what it promised under that id. Optional: without it, only a quorum of `members` naming a
+   * leader, or a member reporting any newer configuration, lets it join.
+   */
+  joinVersion: z
+    .string()
+    .regex(/^(0x)?[0-9a-fA-F]{1,13}$/, 'a configuration version in hex, as zabkit members list prints it')
+    .transform((text) => Number.parseInt(text.replace(/^0x/, ''), 16))
+    .optional(),
   /** dataDir holds the log, snapshots and epochs; created if missing; must be writable. */
   dataDir: z.string().min(1),
   /** clientHost, adminHost: where to listen; admin stays on loopback unless configured. */

@@ -26,6 +26,7 @@ export const ENV_KEYS = {
   peerSecretFile: 'string',
   insecure: 'boolean',
   joining: 'boolean',
+  joinVersion: 'string',
   peerTls: 'peerTls',
   clientTls: 'tls',
   superDigest: 'string',

@@ -201,6 +201,7 @@ export class Member {
         id: config.id,
         voters,
         observers,
+        ...(config.joinVersion !== undefined && { joinVersion: config.joinVersion }),
         random: createPrng(randomInt(0, 2 ** 31)),
         machine: createTreeMachine({
           tickMs: config.tickMs,

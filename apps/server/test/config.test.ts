@@ -50,6 +50,7 @@ describe('zabkit-server start: bad configuration exits 2 with one message naming
       /member 1 has a secureClientPort but no clientTls/,
     ],
     ['a wrong type', { ...good, tickMs: 'fast' }, /tickMs/],
+    ['a joinVersion that is not hex', { ...good, joining: true, joinVersion: '3g' }, /joinVersion: a configuration version in hex/],
     ['not JSON', '{ id: 1', /not valid JSON/],
     [
       'a client frame that cannot carry the largest legal write',
@@ -94,6 +95,12 @@ describe('zabkit-server start: bad configuration exits 2 with one message naming
     const parsed = parseConfig(tlsOnly);
     expect(parsed.members[0]?.clientPort).toBeUndefined();
     expect(parsed.members[0]?.secureClientPort).toBe(41005);
+  });
+
+  it('joinVersion is read as hex, as zabkit members list prints versions', () => {
+    expect(parseConfig({ ...good, joining: true, joinVersion: '300000005' }).joinVersion).toBe(0x3_0000_0005);
+    expect(parseConfig({ ...good, joining: true, joinVersion: '0x1f' }).joinVersion).toBe(0x1f);
+    expect(parseConfig(good).joinVersion).toBeUndefined();
   });
 
   it('flags override the file', () => {
