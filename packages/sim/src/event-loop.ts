@@ -23,6 +23,7 @@ import {
   BREAK_NOTICE_MS_MAX,
   bytes,
   CLIENT_TIMEOUT_MS,
+  CONNECT_NOTICE_MS_MAX,
   linkKey,
   type SimClient,
   type SimEvent,
@@ -308,6 +309,7 @@ export abstract class SimEventLoop extends SimFaults {
           server.peer.disconnected(event.from);
           // ... and the new connection is up (the real mesh reports it before its first message).
           server.peer.connected(event.from);
+          this.connectAnnounced.set(directed, event.generation);
         }
         if (event.message.type === 'notification' && event.message.state === 'FOLLOWING') {
           const status = server.peer.status();
@@ -342,6 +344,19 @@ export abstract class SimEventLoop extends SimFaults {
         if (generation <= (this.notified.get(directed) ?? 0)) return;
         this.notified.set(directed, generation);
         server.peer.disconnected(event.peer);
+        this.pump(server);
+        return;
+      }
+      case 'notifyConnect': {
+        const server = this.server(event.server);
+        if (!server.peer || server.incarnation !== event.incarnation) return;
+        // Broken again, or cut off, since it was announced: that break's notice comes instead.
+        if ((this.generations.get(linkKey(event.server, event.peer)) ?? 0) !== event.generation) return;
+        if (this.blocked.has(`${event.server}>${event.peer}`) || this.blocked.has(`${event.peer}>${event.server}`))
+          return;
+        if (!this.server(event.peer).peer) return;
+        if (this.hold(server, event)) return;
+        server.peer.connected(event.peer);
         this.pump(server);
         return;
       }
@@ -419,7 +434,38 @@ export abstract class SimEventLoop extends SimFaults {
    * liveness watch arms (liveness.ts).
    */
   protected noteHeal(): void {
+    this.announceConnections();
     if (this.options.livenessWatch !== false) this.liveness.noteHeal();
+  }
+
+  /**
+   * announceConnections tells each running server, a moment later, of each connection to a running
+   * peer that is up again — not blocked by a partition, its break already noticed at that end, not
+   * yet announced: what a transport reports once its redial succeeds (PeerMesh.onPeerUp, which the
+   * server turns into ZabPeer.connected). Called wherever a connection may come back: a heal, a
+   * restart, a noticed break, the start.
+   */
+  private announceConnections(): void {
+    for (const server of this.servers) {
+      if (!server.peer) continue;
+      for (const other of this.servers) {
+        if (other === server || !other.peer) continue;
+        if (this.blocked.has(`${server.id}>${other.id}`) || this.blocked.has(`${other.id}>${server.id}`)) continue;
+        const directed = `${other.id}>${server.id}`;
+        const generation = this.generations.get(linkKey(server.id, other.id)) ?? 0;
+        // Its break notice comes first (a socket reports its close before a new connection is up).
+        if ((this.notified.get(directed) ?? 0) < generation) continue;
+        if ((this.connectAnnounced.get(directed) ?? -1) >= generation) continue;
+        this.connectAnnounced.set(directed, generation);
+        this.queue.push(this.now + 1 + this.prng.int(CONNECT_NOTICE_MS_MAX), {
+          kind: 'notifyConnect',
+          server: server.id,
+          incarnation: server.incarnation,
+          peer: other.id,
+          generation,
+        });
+      }
+    }
   }
 
   /**

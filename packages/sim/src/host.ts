@@ -4,7 +4,7 @@ import { MemberStorage } from './member-storage.js';
 import { SimNetwork } from './network.js';
 import { checkRecovery, RECOVERY_INVARIANT } from './storage-checker.js';
 import { checkVouch, type DurableState, VOUCH_INVARIANT } from './vouch-checker.js';
-import { describeError, type SimEvent, type SimServer, TICK_MS } from './world.js';
+import { describeError, linkKey, type SimEvent, type SimServer, TICK_MS } from './world.js';
 
 /**
  * SimHost is each member's process: core's host loop (ReadyDriver) over a ZabPeer, its real
@@ -49,6 +49,12 @@ export abstract class SimHost extends SimNetwork {
    * holds what it recovered to what its storage had confirmed (storage-checker.ts), then starts it.
    */
   protected start(server: SimServer): void {
+    // A new process holds no connection of an earlier one: it has no break to notice, only
+    // connections coming up (announced once it runs, SimEventLoop.noteHeal).
+    for (const other of this.servers) {
+      if (other !== server)
+        this.notified.set(`${other.id}>${server.id}`, this.generations.get(linkKey(server.id, other.id)) ?? 0);
+    }
     if (server.peer || server.loading) return;
     server.held = [];
     server.incarnation++;

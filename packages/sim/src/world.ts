@@ -44,6 +44,7 @@ export type SimEvent =
   | { kind: 'persisted'; server: number; incarnation: number }
   | { kind: 'fsync'; server: number; incarnation: number; release: () => void }
   | { kind: 'notifyBreak'; server: number; incarnation: number; peer: number }
+  | { kind: 'notifyConnect'; server: number; incarnation: number; peer: number; generation: number }
   | { kind: 'restart'; server: number }
   | { kind: 'unpause'; server: number }
   | { kind: 'fault' }
@@ -113,6 +114,8 @@ export const TICK_MS = SIM_TIMEOUTS.tickMs;
 export const SESSION_TIMEOUT_MS = 4_000;
 /** BREAK_NOTICE_MS_MAX: the longest an end takes to learn its connection broke. */
 export const BREAK_NOTICE_MS_MAX = 400;
+/** CONNECT_NOTICE_MS_MAX: the longest a transport takes to redial a connection that can come back up. */
+export const CONNECT_NOTICE_MS_MAX = 50;
 /** BULK_PIPELINE: requests a bulk loader keeps in flight. */
 export const BULK_PIPELINE = 32;
 /** CLIENT_TIMEOUT_MS: a client gives up on a request after this and reconnects elsewhere. */
@@ -191,6 +194,8 @@ export abstract class SimWorld {
 
   /** notified: per directed link, the connection generation the receiver knows of. */
   protected readonly notified = new Map<string, number>();
+  /** connectAnnounced: per directed link, the connection generation whose being up the receiver was (or is about to be) told. */
+  protected readonly connectAnnounced = new Map<string, number>();
 
   protected faultsOn = true;
 
