@@ -3,6 +3,8 @@
 // on), optionally beside a 3-server ZooKeeper driven the same way in the same run (--vs zookeeper).
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
+import { MEMORY_DEFAULTS, runMemory } from './memory.js';
+import { formatMemoryTable } from './memory-table.js';
 import { profileNodeOptions } from './profile.js';
 import { Progress } from './progress.js';
 import { median } from './stats.js';
@@ -22,6 +24,8 @@ import { startZookeeper, zookeeperMissing } from './zookeeper.js';
 const USAGE = `usage: pnpm bench [--vs zookeeper] [--json] [--only W1,R1,C1,L1,F1] [--duration s] [--warmup s]
                   [--rounds n] [--trials n] [--connections n] [--profile dir] [--tls]
                   [--client native|zookeeper]
+       pnpm bench --memory [--znodes n] [--vs zookeeper] [--json] [--trials n] [--connections n]
+                  [--tls] [--client native|zookeeper]
 
   --vs zookeeper  also run a 3-server ZooKeeper (Debian's zookeeper package) with the same
                   settings, alternating workloads, and print zabkit/ZooKeeper ratios
@@ -30,13 +34,17 @@ const USAGE = `usage: pnpm bench [--vs zookeeper] [--json] [--only W1,R1,C1,L1,F
   --duration      measured seconds per workload and round (default 8)
   --warmup        unmeasured seconds before each measurement (default 2)
   --rounds        repetitions of each steady workload; medians are reported (default 1)
-  --trials        failover trials (default 10)
+  --trials        failover trials (default 10); with --memory, restart trials (default 3)
   --connections   client connections (sessions) per system (default 8)
   --profile dir   write V8 CPU profiles of the zabkit members to dir (.cpuprofile, as node --cpu-prof)
   --client        how zabkit is driven: native (@zabkit/client, default) or zookeeper (node-zookeeper-
                   client on zabkit's ZooKeeper port, the client --vs zookeeper drives ZooKeeper with)
   --tls           run zabkit hardened: clients over the TLS client port, members over mutual TLS
-                  (certificates made for the run with openssl)`;
+                  (certificates made for the run with openssl)
+  --memory        instead of the workloads: load a tree of --znodes znodes of 100 B and report the
+                  leader's live memory per znode (after a forced full GC) and RSS, the snapshot file
+                  per znode, and the time from restarting a killed follower to its first read
+  --znodes        znodes in the --memory tree (default 1000000; try 20000 first)`;
 
 type System = 'zabkit' | 'zookeeper';
 const STEADY: WorkloadName[] = ['W1', 'R1', 'C1', 'L1'];
@@ -143,11 +151,13 @@ async function main(): Promise<number> {
       duration: { type: 'string', default: '8' },
       warmup: { type: 'string', default: '2' },
       rounds: { type: 'string', default: '1' },
-      trials: { type: 'string', default: '10' },
+      trials: { type: 'string' },
       connections: { type: 'string', default: '8' },
       profile: { type: 'string' },
       tls: { type: 'boolean', default: false },
       client: { type: 'string', default: 'native' },
+      memory: { type: 'boolean', default: false },
+      znodes: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -175,6 +185,33 @@ async function main(): Promise<number> {
       return 1;
     }
   }
+  if (values.znodes !== undefined && !values.memory) {
+    process.stderr.write(`--znodes goes with --memory\n${USAGE}\n`);
+    return 2;
+  }
+  if (values.memory) {
+    const znodes = Number(values.znodes ?? MEMORY_DEFAULTS.znodes);
+    if (!Number.isInteger(znodes) || znodes < 1) {
+      process.stderr.write(`--znodes: a whole number of znodes, at least 1\n${USAGE}\n`);
+      return 2;
+    }
+    if (values.only !== undefined || values.profile !== undefined) {
+      process.stderr.write(`--memory runs no workloads: leave out --only and --profile\n${USAGE}\n`);
+      return 2;
+    }
+    const report = await runMemory({
+      systems,
+      znodes,
+      valueBytes: MEMORY_DEFAULTS.valueBytes,
+      connections: Math.max(1, Number(values.connections)),
+      inFlight: MEMORY_DEFAULTS.inFlight,
+      trials: Math.max(1, Number(values.trials ?? MEMORY_DEFAULTS.trials)),
+      tls: values.tls,
+      zookeeperClient: values.client === 'zookeeper',
+    });
+    process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatMemoryTable(report)}\n`);
+    return 0;
+  }
   const selected = (values.only ?? 'W1,R1,C1,L1,F1').split(',').map((s) => s.trim().toUpperCase());
   for (const name of selected) {
     if (!(name in WORKLOADS) && name !== 'F1') {
@@ -187,7 +224,7 @@ async function main(): Promise<number> {
     durationS: Number(values.duration),
     warmupS: Number(values.warmup),
     rounds: Math.max(1, Number(values.rounds)),
-    trials: selected.includes('F1') ? Math.max(1, Number(values.trials)) : 0,
+    trials: selected.includes('F1') ? Math.max(1, Number(values.trials ?? '10')) : 0,
     connections: Math.max(1, Number(values.connections)),
   };
   const report: Report = {

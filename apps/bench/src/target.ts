@@ -11,6 +11,13 @@ export interface Conn {
 export interface Target {
   readonly name: 'zabkit' | 'zookeeper';
   connect(): Promise<Conn>;
+  /**
+   * connectTo opens a session with member `id` alone (no other member in the connect string),
+   * trying for at most `timeoutMs`; it rejects when that member does not serve in time.
+   */
+  connectTo(id: number, timeoutMs: number): Promise<Conn>;
+  /** snapshotDir is the directory where member `id` writes its snapshot files (`snapshot.<zxid in hex>`). */
+  snapshotDir(id: number): string;
   /** serverPids are the pids of the running member processes (null when stopped). */
   serverPids(): (number | null)[];
   /** leader returns the id of the established leader, waiting until every running member serves. */

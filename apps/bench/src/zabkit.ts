@@ -35,7 +35,17 @@ class ZabConn implements Conn {
  * with certificates made for the run by openssl (P-256 keys).
  */
 export async function startZabkit(
-  options: { onLog?: (id: number, line: string) => void; tls?: boolean; zookeeperClient?: boolean } = {},
+  options: {
+    onLog?: (id: number, line: string) => void;
+    tls?: boolean;
+    zookeeperClient?: boolean;
+    /** config: extra member configuration (e.g. snapshotEveryTxns), over `logLevel: 'warn'`. */
+    config?: Record<string, unknown>;
+    /** nodeOptions: NODE_OPTIONS of every member process, on every start and restart. */
+    nodeOptions?: string;
+    /** readyTimeoutMs bounds each wait for a member or the ensemble to serve (default 30 s). */
+    readyTimeoutMs?: number;
+  } = {},
 ): Promise<Target> {
   const dir = mkdtempSync(join(tmpdir(), 'zabkit-bench-'));
   const pki = options.tls ? makeTestPki() : undefined;
@@ -47,7 +57,11 @@ export async function startZabkit(
     dir,
     size: 3,
     onLog: options.onLog,
-    config: { logLevel: 'warn' },
+    config: { logLevel: 'warn', ...options.config },
+    ...(options.readyTimeoutMs === undefined ? {} : { readyTimeoutMs: options.readyTimeoutMs }),
+    ...(options.nodeOptions === undefined
+      ? {}
+      : { env: () => ({ NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} ${options.nodeOptions}`.trim() }) }),
     ...(options.zookeeperClient ? { zookeeper: true as const } : {}),
     ...(pki === undefined
       ? {}
@@ -61,12 +75,26 @@ export async function startZabkit(
   });
   const connectString = pki === undefined ? ensemble.connectString : (ensemble.secureConnectString as string);
   const tls = pki === undefined ? {} : { tls: { ca: pki.ca.cert } };
+  const member = (id: number) => {
+    const found = ensemble.members.find((m) => m.id === id);
+    if (!found) throw new RangeError(`no zabkit member ${id}`);
+    return found;
+  };
   return {
     name: 'zabkit',
     connect: async () =>
       options.zookeeperClient
         ? connectZookeeperClient(ensemble.zookeeperConnectString as string)
         : new ZabConn(await connect(connectString, { sessionTimeoutMs: 10_000, ...tls })),
+    connectTo: async (id, timeoutMs) => {
+      const { host, clientPort, secureClientPort, zookeeperPort } = member(id);
+      if (options.zookeeperClient) return connectZookeeperClient(`${host}:${zookeeperPort}`, timeoutMs);
+      const port = pki === undefined ? clientPort : (secureClientPort as number);
+      return new ZabConn(
+        await connect(`${host}:${port}`, { sessionTimeoutMs: 10_000, connectTimeoutMs: timeoutMs, ...tls }),
+      );
+    },
+    snapshotDir: (id) => member(id).dataDir,
     serverPids: () => ensemble.members.map((member) => member.pid),
     leader: () => ensemble.waitForLeader(),
     kill: (id) => ensemble.kill(id),

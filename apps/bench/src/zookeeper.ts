@@ -10,7 +10,7 @@ import type { Conn, Target } from './target.js';
 const ZOOKEEPER_JAR = '/usr/share/java/zookeeper.jar';
 /** slf4j-nop: ZooKeeper logs nothing, as the zabkit members log only warnings. */
 const SLF4J_NOP_JAR = '/usr/share/java/slf4j-nop.jar';
-const JAVA = '/usr/bin/java';
+export const JAVA = '/usr/bin/java';
 
 /** zookeeperMissing says how to install ZooKeeper, or null when it is installed. */
 export function zookeeperMissing(): string | null {
@@ -83,14 +83,17 @@ class ZkConn implements Conn {
  * connectZookeeperClient opens a session with node-zookeeper-client: to a ZooKeeper ensemble, or
  * to zabkit's ZooKeeper port (`--client zookeeper`), so both are driven by the same client library.
  */
-export function connectZookeeperClient(connectString: string): Promise<Conn> {
+export function connectZookeeperClient(connectString: string, timeoutMs = 15_000): Promise<Conn> {
   return new Promise((resolve, reject) => {
     // spinDelay 50 ms: reconnect as fast as the zabkit client does (its backoff starts at 50 ms).
     const client = zookeeper.createClient(connectString, { sessionTimeout: 10_000, spinDelay: 50, retries: 0 });
     const timer = setTimeout(() => {
-      client.close();
+      // Not close() now: node-zookeeper-client 1.1.3 then reads the connect response that may still
+      // come as a reply header, and throws from its socket handler (`Unknown code`), out of reach of
+      // any caller. It keeps trying every spinDelay; close it once it gets through.
+      client.once('connected', () => client.close());
       reject(new Error('ZooKeeper connect timed out'));
-    }, 15_000);
+    }, timeoutMs);
     client.once('connected', () => {
       clearTimeout(timer);
       resolve(new ZkConn(client));
@@ -103,9 +106,11 @@ export function connectZookeeperClient(connectString: string): Promise<Conn> {
  * startZookeeper starts a 3-server ZooKeeper on loopback with the settings of the zabkit ensemble:
  * fresh data directories under the OS temp dir, forceSync=yes (fsync of the log before each ACK),
  * tickTime 50 ms, initLimit 40 and syncLimit 20 ticks, one JVM per server
- * (`java -cp zookeeper.jar org.apache.zookeeper.server.quorum.QuorumPeerMain zoo.cfg`).
+ * (`java -cp zookeeper.jar org.apache.zookeeper.server.quorum.QuorumPeerMain zoo.cfg`) with a
+ * 512 MiB heap (`heapMbMax` raises -Xmx for large trees) and ZooKeeper's default snapCount
+ * (100,000) unless `snapCount` is given.
  */
-export async function startZookeeper(): Promise<Target> {
+export async function startZookeeper(options: { heapMbMax?: number; snapCount?: number } = {}): Promise<Target> {
   const dir = mkdtempSync(join(tmpdir(), 'zookeeper-bench-'));
   const ports: number[] = [];
   for (let i = 0; i < 9; i++) ports.push(await freePort());
@@ -131,6 +136,7 @@ export async function startZookeeper(): Promise<Target> {
       'maxClientCnxns=0',
       'admin.enableServer=false',
       '4lw.commands.whitelist=srvr',
+      ...(options.snapCount === undefined ? [] : [`snapCount=${options.snapCount}`]),
       ...servers.map((s) => `server.${s.id}=127.0.0.1:${s.peerPort}:${s.electionPort}`),
     ];
     writeFileSync(server.configPath, `${lines.join('\n')}\n`);
@@ -143,7 +149,7 @@ export async function startZookeeper(): Promise<Target> {
       JAVA,
       [
         '-Xms512m',
-        '-Xmx512m',
+        `-Xmx${Math.max(512, options.heapMbMax ?? 512)}m`,
         '-cp',
         `${ZOOKEEPER_JAR}:${SLF4J_NOP_JAR}`,
         'org.apache.zookeeper.server.quorum.QuorumPeerMain',
@@ -195,6 +201,16 @@ export async function startZookeeper(): Promise<Target> {
   return {
     name: 'zookeeper',
     connect: () => connectZookeeperClient(connectString),
+    connectTo: (id, timeoutMs) => {
+      const server = servers[id - 1];
+      if (!server) throw new RangeError(`no ZooKeeper server ${id}`);
+      return connectZookeeperClient(`127.0.0.1:${server.clientPort}`, timeoutMs);
+    },
+    snapshotDir: (id) => {
+      const server = servers[id - 1];
+      if (!server) throw new RangeError(`no ZooKeeper server ${id}`);
+      return join(server.dataDir, 'version-2');
+    },
     serverPids: () => servers.map((s) => processes.get(s.id)?.pid ?? null),
     leader: () => leader(),
     kill: async (id) => {
