@@ -237,7 +237,10 @@ export class Election {
       this.maybeScheduleFinalize();
       return;
     }
-    // n.state is FOLLOWING or LEADING: the sender already decided.
+    // n.state is FOLLOWING or LEADING: the sender already decided. A leader's own LEADING counts for
+    // checkLeader at once, as ZooKeeper's checkLeader reads it from the same round's votes: a
+    // member whose round elected that leader follows it now rather than after the finalize wait.
+    if (n.state === 'LEADING' && n.leader === from) this.outOfElection.set(from, { ...n, from });
     if (n.electionEpoch === this.logicalClock && fromVoter) {
       this.recvSet.set(from, { ...voteOf(n), electionEpoch: n.electionEpoch });
       if (this.hasQuorumFor(this.recvSet, voteOf(n)) && this.checkLeader(n.leader, n.electionEpoch)) {
@@ -287,17 +290,21 @@ export class Election {
 
   /**
    * maybeScheduleFinalize starts the wait for a better vote once a quorum agrees with ours, or
-   * cancels it. When every voter of our configurations agrees but those the host reports
-   * unreachable, no better vote can come until a connection is up again: we decide at once, as
-   * ZooKeeper's election stops waiting once it has heard from every voter. Waiting is only ever for
-   * liveness: deciding on a quorum is what FastLeaderElection does (the elected history is the best
-   * of a quorum, which holds every committed entry), and a voter that shows up later with a better
-   * history joins the leader and is truncated to it. After a leader is killed the survivors see its
-   * connection close, so they skip the whole finalize wait (issue 17, F1).
+   * cancels it. When our vote is for ourselves and every voter of our configurations agrees but
+   * those the host reports unreachable, no better vote can come until a connection is up again: we
+   * lead at once, as ZooKeeper's election stops waiting once it has heard from every voter. Waiting
+   * is only ever for liveness: deciding on a quorum is what FastLeaderElection does (the elected
+   * history is the best of a quorum, which holds every committed entry), and a voter that shows up
+   * later with a better history joins the leader and is truncated to it. The others follow when
+   * our LEADING reaches them (step). Only the candidate decides this way: a member that followed at
+   * once a candidate still looking, and looked again when it said so (after a change any LOOKING
+   * from the chosen leader does that), restarted everyone's round each time and never let the
+   * election finish (sim seed 235 with membership changes). After a leader is killed the survivors
+   * see its connection close, so they skip the finalize wait (issue 17, F1).
    */
   private maybeScheduleFinalize(decideNow = true): void {
     if (this.hasQuorumFor(this.recvSet, this.proposal)) {
-      if (this.votes() && this.allReachableAgree()) {
+      if (this.votes() && this.proposal.leader === this.context.settings.id && this.allReachableAgree()) {
         // From start() (a round begun inside another transition) the decision waits for the next tick.
         if (decideNow) this.decide(this.proposal, this.logicalClock);
         else this.finalizeAtTick = this.context.clock.ticks;

@@ -234,7 +234,15 @@ export class Leader {
           // This voter promised a later epoch (to a leader that never established it) and would
           // refuse ours: it could not rejoin until the next leader change, leaving the ensemble one
           // failure from an outage. Bring that change now: the election's discovery picks an epoch
-          // above its promise (found by the simulator, seed 276 on the real storage).
+          // above its promise (found by the simulator, seed 276 on the real storage). We take up
+          // the promise ourselves (a promise only restricts, so it is always safe to make): our
+          // FOLLOWERINFO or our own discovery then puts the next epoch above it even when the next
+          // leader's quorum is chosen before that voter is heard, instead of climbing one election
+          // at a time up to an epoch equal to its promise.
+          if (message.acceptedEpoch > this.context.epochs.acceptedEpoch) {
+            this.context.epochs.acceptedEpoch = message.acceptedEpoch;
+            this.context.saveEpochs();
+          }
           this.context.becomeLooking();
         } else {
           this.send(from, { type: 'leaderInfo', epoch: this.epoch });
