@@ -205,7 +205,11 @@ export class Election {
     if (n.state === 'OBSERVING' && fromVoter && n.leader >= 1) {
       // A member that observes though our configurations make it a voter (we missed the change that
       // demoted it) still names its leader: count it towards joining that leader. In a static
-      // ensemble an observer is never a voter, so this never happens there.
+      // ensemble an observer is never a voter, so this never happens there. Its leader may be one
+      // our configurations lack: ask it, as for a voter that follows one (sim seed 3681: a member
+      // back from a long pause after a change that turned its two fellow voters into observers of a
+      // leader it did not know kept waiting for that leader to speak).
+      this.askUnknownLeader(n.leader);
       this.outOfElection.set(from, { ...n, from });
       this.maybeJoin(n.leader);
       return;
@@ -248,12 +252,7 @@ export class Election {
         return;
       }
     }
-    const { id: self } = this.context.settings;
-    if (n.leader >= 1 && n.leader !== self && !this.context.isMember(n.leader) && !this.outOfElection.has(n.leader)) {
-      // Our voters follow a leader our configurations do not name (we missed a change): ask it
-      // too, so it answers that it leads (stepOutsider).
-      this.context.outbox.send(n.leader, this.notification());
-    }
+    this.askUnknownLeader(n.leader);
     this.outOfElection.set(from, { ...n, from });
     // Out of the election, a quorum of decided voters naming one leader that says it is LEADING is
     // enough, whatever zxid and epochs their votes carry: a learner that decided on an older vote
@@ -262,6 +261,17 @@ export class Election {
     // (ZooKeeper's Vote.equals also ignores the zxid for servers out of election). We take the
     // leader's own vote and round.
     this.maybeJoin(n.leader);
+  }
+
+  /**
+   * askUnknownLeader: our voters follow (or observe) a leader our configurations do not name (we
+   * missed a change): send it our vote too, so it answers that it leads (stepOutsider).
+   */
+  private askUnknownLeader(leader: number): void {
+    const { id } = this.context.settings;
+    if (leader >= 1 && leader !== id && !this.context.isMember(leader) && !this.outOfElection.has(leader)) {
+      this.context.outbox.send(leader, this.notification());
+    }
   }
 
   /**
