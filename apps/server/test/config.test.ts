@@ -50,7 +50,11 @@ describe('zabkit-server start: bad configuration exits 2 with one message naming
       /member 1 has a secureClientPort but no clientTls/,
     ],
     ['a wrong type', { ...good, tickMs: 'fast' }, /tickMs/],
-    ['a joinVersion that is not hex', { ...good, joining: true, joinVersion: '3g' }, /joinVersion: a configuration version in hex/],
+    [
+      'a joinVersion that is not hex',
+      { ...good, joining: true, joinVersion: '3g' },
+      /joinVersion: a configuration version in hex/,
+    ],
     ['not JSON', '{ id: 1', /not valid JSON/],
     [
       'a client frame that cannot carry the largest legal write',
