@@ -83,8 +83,8 @@ export class Election {
   }
 
   /**
-   * disconnected: the host's connection to `peer` broke. A looking member that already has a
-   * quorum for its vote may now have heard every voter it can hear from, and decides at once.
+   * disconnected: the host's connection to `peer` broke. A looking candidate that already has a
+   * quorum for its own vote may now have heard every voter it can hear from, and leads at once.
    */
   disconnected(peer: number): void {
     this.unreachable.add(peer);
