@@ -352,8 +352,7 @@ export abstract class SimEventLoop extends SimFaults {
         if (!server.peer || server.incarnation !== event.incarnation) return;
         // Broken again, or cut off, since it was announced: that break's notice comes instead.
         if ((this.generations.get(linkKey(event.server, event.peer)) ?? 0) !== event.generation) return;
-        if (this.blocked.has(`${event.server}>${event.peer}`) || this.blocked.has(`${event.peer}>${event.server}`))
-          return;
+        if (this.linkBlocked(event.server, event.peer)) return;
         if (!this.server(event.peer).peer) return;
         if (this.hold(server, event)) return;
         server.peer.connected(event.peer);
@@ -450,7 +449,7 @@ export abstract class SimEventLoop extends SimFaults {
       if (!server.peer) continue;
       for (const other of this.servers) {
         if (other === server || !other.peer) continue;
-        if (this.blocked.has(`${server.id}>${other.id}`) || this.blocked.has(`${other.id}>${server.id}`)) continue;
+        if (this.linkBlocked(server.id, other.id)) continue;
         const directed = `${other.id}>${server.id}`;
         const generation = this.generations.get(linkKey(server.id, other.id)) ?? 0;
         // Its break notice comes first (a socket reports its close before a new connection is up).

@@ -86,6 +86,11 @@ export abstract class SimNetwork extends SimWorld {
     this.breakConnection(a, b);
   }
 
+  /** linkBlocked: a partition blocks the link between a and b in either direction (no connection can come up). */
+  protected linkBlocked(a: number, b: number): boolean {
+    return this.blocked.has(`${a}>${b}`) || this.blocked.has(`${b}>${a}`);
+  }
+
   /** isolate cuts a server off from every other (both directions). */
   isolate(id: number): void {
     this.faultToken++;
