@@ -206,8 +206,9 @@ function encodeChunk(items: FileRecord[], payloadBytes: number): Uint8Array {
 }
 
 /**
- * decodeChunk decodes `count` records from `payload`. Each znode's data is a view into one copy of
- * the chunk, so a loaded tree pins chunks (about 256 KiB) rather than the whole file.
+ * decodeChunk decodes `count` records from `payload`. Each znode's data is a view into the file's
+ * bytes, not a copy: the tree copies values into its own store (core's tree/value-store.ts), so the
+ * file's buffer goes with the records once they are restored.
  */
 function decodeChunk(
   payload: Buffer,
@@ -216,7 +217,7 @@ function decodeChunk(
   acls: Map<number, readonly ACL[]>,
   chunkOffset: number,
 ): void {
-  const chunk = Buffer.from(payload);
+  const chunk = payload;
   const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
   let offset = 0;
   for (let index = 0; index < count; index++) {

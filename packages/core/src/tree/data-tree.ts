@@ -30,7 +30,7 @@ import { formatZxid, type Zxid } from '../zxid.js';
 import { checkAcl, NO_AUTH_IDS, SUPER_SCHEME } from './acl.js';
 import { AclCache, OPEN_ACL_REF } from './acl-cache.js';
 import { NodeIndexes } from './node-indexes.js';
-import { ownData, restoreStat, type SessionState, snapshotRecordsOf, statOf } from './node-records.js';
+import { restoreStat, type SessionState, snapshotRecordsOf, statOf } from './node-records.js';
 import { EMPTY_DATA, NodeTable, ROW, TTL_MS, VERSION } from './node-table.js';
 import { parentPath, SYSTEM_PATH, validatePath } from './path-utils.js';
 import { setWatchesOn } from './set-watches.js';
@@ -137,11 +137,11 @@ export class DataTree {
     if (validatePath(path) !== null || name.includes('/')) throw new Error(`setSystemNode: bad name ${name}`);
     const slot = this.nodes.slotOf(path);
     if (slot >= 0) {
-      this.nodes.data[slot] = ownData(data);
+      this.nodes.values.set(slot, data);
       return;
     }
     this.nodes.insert(path, this.nodes.slotOf(SYSTEM_PATH), {
-      data: ownData(data),
+      data,
       zxid: 0,
       timeMs: 0,
       ephemeralOwner: 0,
@@ -229,7 +229,7 @@ export class DataTree {
     if (watchSessionId !== undefined && !this.watchManager.add(WatchKind.DATA, path, watchSessionId)) {
       return errorResult('QUOTA_EXCEEDED');
     }
-    return { op: 'getData', data: this.nodes.data[slot]!, stat: this.statOf(slot) };
+    return { op: 'getData', data: this.nodes.values.get(slot), stat: this.statOf(slot) };
   }
 
   /** exists returns the Stat or null; with `watchSessionId`, leaves a one-shot watch either way (NodeCreated fires it if missing). */
@@ -491,11 +491,19 @@ export class DataTree {
    * fromSnapshot builds a tree from a snapshot's header and records (as {@link snapshotRecords}
    * yields them: a node's parent before it). lastProcessedZxid is the header's zxid; replay the log
    * entries above it to catch up. Throws on a record whose parent is missing or a duplicate path.
+   * `recordsHint`, when the caller knows about how many records follow (an array's length, a
+   * snapshot file's count), sizes the node table once instead of growing it as records come.
    */
-  static fromSnapshot(header: SnapshotHeader, records: Iterable<SnapshotRecord>): DataTree {
+  static fromSnapshot(header: SnapshotHeader, records: Iterable<SnapshotRecord>, recordsHint = 0): DataTree {
     const tree = new DataTree();
     const nodes = tree.nodes;
-    const seen = new Set<string>();
+    nodes.reserve((Array.isArray(records) ? records.length : recordsHint) + 2);
+    // / and /zookeeper exist in a fresh tree; the records set them (once each) rather than insert them.
+    let rootSeen = false;
+    let systemSeen = false;
+    // Siblings come together after their parent: the last parent found is nearly always the next one's.
+    let lastParent = '';
+    let lastParentSlot = -1;
     for (const record of records) {
       if (record.kind === 'session') {
         tree.sessionRecords.set(record.sessionId, { timeoutMs: record.timeoutMs, password: record.password.slice() });
@@ -506,16 +514,31 @@ export class DataTree {
       const path = record.path;
       const reason = validatePath(path);
       if (reason !== null) throw new Error(`snapshot record with invalid path ${JSON.stringify(path)}: ${reason}`);
-      if (seen.has(path)) throw new Error(`snapshot holds ${path} twice`);
-      seen.add(path);
-      let slot = nodes.slotOf(path);
-      if (slot < 0) {
-        const parentSlot = nodes.slotOf(parentPath(path));
-        if (parentSlot < 0 || !seen.has(parentPath(path))) {
-          throw new Error(`snapshot record ${path} comes before its parent`);
+      let slot: number;
+      if (path === '/' || path === SYSTEM_PATH) {
+        if (path === '/' ? rootSeen : systemSeen) throw new Error(`snapshot holds ${path} twice`);
+        if (path === '/') rootSeen = true;
+        else if (!rootSeen) throw new Error(`snapshot record ${path} comes before its parent`);
+        else systemSeen = true;
+        slot = nodes.slotOf(path);
+        nodes.values.set(slot, record.data);
+        const previous = nodes.aclRefs[slot]!;
+        nodes.aclRefs[slot] = tree.acls.acquire(record.acl);
+        tree.acls.release(previous);
+      } else {
+        if (!rootSeen) throw new Error(`snapshot record ${path} comes before its parent`);
+        const parent = parentPath(path);
+        if (parent !== lastParent) {
+          lastParentSlot = nodes.slotOf(parent);
+          lastParent = parent;
+          // /zookeeper is in a fresh tree: it is a parent only once its own record came.
+          if (lastParentSlot < 0 || (parent === SYSTEM_PATH && !systemSeen)) {
+            throw new Error(`snapshot record ${path} comes before its parent`);
+          }
         }
-        slot = nodes.insert(path, parentSlot, {
-          data: ownData(record.data),
+        if (nodes.slotOf(path) >= 0) throw new Error(`snapshot holds ${path} twice`);
+        slot = nodes.insert(path, lastParentSlot, {
+          data: record.data,
           zxid: record.czxid,
           timeMs: record.ctime,
           ephemeralOwner: record.ephemeralOwner,
@@ -523,18 +546,11 @@ export class DataTree {
           ttlMs: record.ttlMs,
           aclRef: tree.acls.acquire(record.acl),
         });
-      } else if (path !== '/' && path !== SYSTEM_PATH) {
-        throw new Error(`snapshot holds ${path} twice`);
-      } else {
-        nodes.data[slot] = ownData(record.data);
-        const previous = nodes.aclRefs[slot]!;
-        nodes.aclRefs[slot] = tree.acls.acquire(record.acl);
-        tree.acls.release(previous);
       }
       restoreStat(nodes, slot, record);
       tree.indexes.add(path, record.ephemeralOwner, record.container, record.ttlMs);
     }
-    if (!seen.has('/')) throw new Error('snapshot has no root record');
+    if (!rootSeen) throw new Error('snapshot has no root record');
     tree.lastZxid = header.zxid;
     return tree;
   }

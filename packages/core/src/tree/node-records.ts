@@ -5,7 +5,6 @@ import {
   CTIME,
   CVERSION,
   CZXID,
-  EMPTY_DATA,
   MTIME,
   MZXID,
   type NodeTable,
@@ -34,7 +33,7 @@ export function statOf(nodes: NodeTable, slot: number): Stat {
     cversion: nodes.i[slot * ROW + CVERSION]!,
     aversion: nodes.i[slot * ROW + AVERSION]!,
     ephemeralOwner: nodes.f[slot * ROW + OWNER]!,
-    dataLength: nodes.data[slot]!.length,
+    dataLength: nodes.values.length(slot),
     numChildren: nodes.i[slot * ROW + NUM_CHILDREN]!,
     pzxid: nodes.f[slot * ROW + PZXID]!,
   };
@@ -45,7 +44,7 @@ export function nodeRecord(nodes: NodeTable, slot: number, acls: AclCache): Snap
   return {
     kind: 'node',
     path: nodes.paths[slot]!,
-    data: nodes.data[slot]!,
+    data: nodes.values.get(slot),
     czxid: nodes.f[slot * ROW + CZXID]!,
     mzxid: nodes.f[slot * ROW + MZXID]!,
     pzxid: nodes.f[slot * ROW + PZXID]!,
@@ -71,18 +70,6 @@ export function restoreStat(nodes: NodeTable, slot: number, record: SnapshotNode
   nodes.i[slot * ROW + VERSION] = record.version;
   nodes.i[slot * ROW + CVERSION] = record.cversion;
   nodes.i[slot * ROW + AVERSION] = record.aversion;
-}
-
-/**
- * ownData returns bytes the tree may keep: a view into a larger buffer (a decoded frame, a slab
- * of Node's buffer pool) is copied so the znode does not pin the whole buffer. Arrays handed to the
- * tree must not be mutated afterwards: the tree, its snapshots and its read results share them.
- */
-export function ownData(data: Uint8Array): Uint8Array {
-  if (!(data instanceof Uint8Array)) throw new TypeError('znode data must be a Uint8Array');
-  if (data.length === 0) return EMPTY_DATA;
-  if (data.byteOffset !== 0 || data.byteLength !== data.buffer.byteLength) return data.slice();
-  return data;
 }
 
 /** SessionState is what the tree holds of a live session: its negotiated timeout and its password. */

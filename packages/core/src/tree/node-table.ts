@@ -1,3 +1,5 @@
+import { ValueStore } from './value-store.js';
+
 /**
  * NodeTable stores znodes in two typed arrays of fixed-size rows indexed by a slot number: a row
  * of eight float64 (czxid, mzxid, pzxid, ctime, mtime, ephemeralOwner, ttlMs, flags) and a row of
@@ -5,7 +7,8 @@
  * prevSibling): children are an intrusive doubly linked list. A znode's Stat then sits in two
  * cache lines, and costs 96 bytes plus its entry in the path index, instead of a JS object with
  * boxed doubles and a Set of children (measured in bench/tree.bench.mjs; see README). A third
- * array holds each znode's access list as a reference into the tree's AclCache (4 bytes).
+ * array holds each znode's access list as a reference into the tree's AclCache (4 bytes), and a
+ * {@link ValueStore} its data, without an object per value.
  *
  * Slots of deleted znodes are reused. Nothing outside the tree package sees a slot number: the
  * tree's API speaks paths.
@@ -56,7 +59,8 @@ export class NodeTable {
   /** byPath maps a path to its slot. */
   readonly byPath = new Map<string, number>();
   paths: (string | undefined)[] = [];
-  data: Uint8Array[] = [];
+  /** values holds each slot's data. */
+  readonly values: ValueStore;
   /** f holds the float64 row of each slot. */
   f: Float64Array;
   /** i holds the int32 row of each slot. */
@@ -71,6 +75,7 @@ export class NodeTable {
     this.f = new Float64Array(this.capacity * ROW);
     this.i = new Int32Array(this.capacity * ROW);
     this.aclRefs = new Int32Array(this.capacity);
+    this.values = new ValueStore(this.capacity);
   }
 
   /** size is the number of znodes. */
@@ -93,7 +98,7 @@ export class NodeTable {
     if (this.byPath.has(path)) throw new Error(`NodeTable.insert: ${path} exists`);
     const slot = this.allocate();
     this.paths[slot] = path;
-    this.data[slot] = fields.data;
+    this.values.set(slot, fields.data);
     const f = this.f;
     const i = this.i;
     const at = slot * ROW;
@@ -142,7 +147,7 @@ export class NodeTable {
     }
     this.byPath.delete(this.paths[slot]!);
     this.paths[slot] = undefined;
-    this.data[slot] = EMPTY_DATA;
+    this.values.clear(slot);
     this.f[at + FLAGS] = 0;
     this.freeSlots.push(slot);
   }
@@ -164,8 +169,21 @@ export class NodeTable {
     return this.highWater++;
   }
 
+  /**
+   * reserve makes room for `count` znodes in all, at once (a restore knows how many it loads), so
+   * the table is sized to need rather than to the next power of two.
+   */
+  reserve(count: number): void {
+    if (count > this.capacity) this.resize(count);
+  }
+
+  /** grow adds half again: a table of a million znodes wastes at most a third, not half, of its rows. */
   private grow(): void {
-    this.capacity *= 2;
+    this.resize(Math.ceil(this.capacity * 1.5));
+  }
+
+  private resize(capacity: number): void {
+    this.capacity = capacity;
     const f = new Float64Array(this.capacity * ROW);
     f.set(this.f);
     this.f = f;
@@ -175,5 +193,6 @@ export class NodeTable {
     const aclRefs = new Int32Array(this.capacity);
     aclRefs.set(this.aclRefs);
     this.aclRefs = aclRefs;
+    this.values.resize(this.capacity);
   }
 }

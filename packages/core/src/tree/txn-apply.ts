@@ -18,7 +18,7 @@ import type {
 import type { Zxid } from '../zxid.js';
 import type { AclCache } from './acl-cache.js';
 import type { NodeIndexes } from './node-indexes.js';
-import { ownData, type SessionState, statOf } from './node-records.js';
+import { type SessionState, statOf } from './node-records.js';
 import {
   AVERSION,
   CVERSION,
@@ -125,7 +125,7 @@ export class TxnApplier {
       return { error: 'NODE_EXISTS', result: null };
     }
     const slot = nodes.insert(path, parentSlot, {
-      data: ownData(txn.data),
+      data: txn.data,
       zxid,
       timeMs,
       ephemeralOwner: txn.ephemeralOwner,
@@ -147,7 +147,7 @@ export class TxnApplier {
     const nodes = this.nodes;
     const slot = nodes.slotOf(txn.path);
     if (slot < 0) return { error: 'NO_NODE', result: null };
-    nodes.data[slot] = ownData(txn.data);
+    nodes.values.set(slot, txn.data);
     nodes.i[slot * ROW + VERSION] = txn.version;
     nodes.f[slot * ROW + MZXID] = zxid;
     nodes.f[slot * ROW + MTIME] = timeMs;

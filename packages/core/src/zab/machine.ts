@@ -60,8 +60,8 @@ export interface ReplicatedMachine {
   dropSessionWatches(sessionId: SessionId): void;
   /** snapshotRecords yields the applied state as records (fuzzy if the machine changes meanwhile). */
   snapshotRecords(): Iterable<SnapshotRecord>;
-  /** restore replaces the whole state with a snapshot's records. */
-  restore(zxid: Zxid, records: Iterable<SnapshotRecord>): void;
+  /** restore replaces the whole state with a snapshot's records; `recordsHint` is about how many there are (0: unknown). */
+  restore(zxid: Zxid, records: Iterable<SnapshotRecord>, recordsHint?: number): void;
   /** stats counts what the machine holds, for status pages and metrics. */
   stats(): { znodes: number; sessions: number; watches: number };
   /** sessionTimeoutMs is a live session's negotiated timeout, or undefined. */

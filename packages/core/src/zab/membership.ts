@@ -222,7 +222,7 @@ export function restoreMachine(
       yield record;
     }
   }
-  machine.restore(zxid, tap());
+  machine.restore(zxid, tap(), Array.isArray(records) ? records.length : 0);
   return found ?? fallback;
 }
 

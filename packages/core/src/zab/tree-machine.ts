@@ -176,7 +176,7 @@ class TreeMachine implements ReplicatedMachine {
     return this.tree.snapshotRecords();
   }
 
-  restore(zxid: Zxid, records: Iterable<SnapshotRecord>): void {
+  restore(zxid: Zxid, records: Iterable<SnapshotRecord>, recordsHint = 0): void {
     this.replicatedConfig = null;
     const self = this;
     function* tap(): Generator<SnapshotRecord> {
@@ -185,7 +185,7 @@ class TreeMachine implements ReplicatedMachine {
         yield record;
       }
     }
-    this.tree = DataTree.fromSnapshot({ zxid, timeMs: 0 }, tap());
+    this.tree = DataTree.fromSnapshot({ zxid, timeMs: 0 }, tap(), recordsHint);
     this.tree.watchManager.watchesPerSessionMax = this.limits.watchesPerSessionMax;
     this.installSystemNodes();
     this.sessionTracker = this.newTracker();

@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { createPrng } from '../prng.js';
+import { LARGE_VALUE_BYTES, SLAB_BYTES_MAX, ValueStore } from './value-store.js';
+
+function bytes(length: number, fill: number): Uint8Array {
+  return new Uint8Array(length).fill(fill & 0xff);
+}
+
+describe('ValueStore', () => {
+  it('returns what was set, through replacements, clears, compactions and resizes (against a model)', () => {
+    const prng = createPrng(17);
+    let capacity = 64;
+    const store = new ValueStore(capacity);
+    const model = new Map<number, Uint8Array>();
+    // Views handed out earlier must keep their bytes whatever happens to the slot later.
+    const views: { view: Uint8Array; copy: Uint8Array }[] = [];
+    for (let step = 0; step < 40_000; step++) {
+      const slot = prng.int(capacity);
+      const roll = prng.int(100);
+      if (roll < 60) {
+        const length = roll < 2 ? LARGE_VALUE_BYTES + prng.int(1000) : prng.int(300);
+        const value = bytes(length, step);
+        store.set(slot, value);
+        model.set(slot, value);
+      } else if (roll < 90) {
+        store.clear(slot);
+        model.delete(slot);
+      } else if (roll < 91 && capacity < 4096) {
+        capacity *= 2;
+        store.resize(capacity);
+      } else {
+        const view = store.get(slot);
+        views.push({ view, copy: view.slice() });
+      }
+    }
+    for (let slot = 0; slot < capacity; slot++) {
+      const expected = model.get(slot) ?? new Uint8Array(0);
+      expect(store.length(slot)).toBe(expected.length);
+      expect(Buffer.from(store.get(slot)).equals(Buffer.from(expected))).toBe(true);
+    }
+    for (const { view, copy } of views) expect(Buffer.from(view).equals(Buffer.from(copy))).toBe(true);
+  });
+
+  it('keeps the slabs within about twice the live bytes when values are replaced at random', () => {
+    const prng = createPrng(5);
+    const slots = 20_000;
+    const store = new ValueStore(slots);
+    for (let slot = 0; slot < slots; slot++) store.set(slot, bytes(100, slot));
+    for (let step = 0; step < 200_000; step++) store.set(prng.int(slots), bytes(100, step));
+    const live = slots * 106;
+    expect(store.heldBytes()).toBeLessThan(2 * live + 2 * SLAB_BYTES_MAX);
+    expect(store.heldBytes()).toBeGreaterThanOrEqual(live);
+  });
+
+  it('copies what it is given: the caller may reuse its array', () => {
+    const store = new ValueStore(4);
+    const value = bytes(10, 1);
+    store.set(0, value);
+    value.fill(9);
+    expect([...store.get(0)]).toEqual(Array(10).fill(1));
+    expect(() => store.set(1, 'text' as unknown as Uint8Array)).toThrow(TypeError);
+  });
+});
