@@ -52,6 +52,17 @@ describe('ValueStore', () => {
     expect(store.heldBytes()).toBeGreaterThanOrEqual(live);
   });
 
+  // pnpm sim --seed 25 (3 voters): a value near LARGE_VALUE_BYTES got a new slab with little room
+  // to spare, the full slab's compaction into it used that room, and the copy ran past its end.
+  it('sim seed 25: a value that needs a new slab still fits after the full slab is compacted into it', () => {
+    const store = new ValueStore(64);
+    for (let slot = 0; slot < 10; slot++) store.set(slot, bytes(400, slot)); // fills the first 4 KiB slab
+    for (let slot = 0; slot < 6; slot++) store.clear(slot); // under half of it live
+    store.set(20, bytes(8_000, 20));
+    expect([...store.get(20)]).toEqual(Array(8_000).fill(20));
+    for (let slot = 6; slot < 10; slot++) expect([...store.get(slot)]).toEqual(Array(400).fill(slot));
+  });
+
   it('copies what it is given: the caller may reuse its array', () => {
     const store = new ValueStore(4);
     const value = bytes(10, 1);

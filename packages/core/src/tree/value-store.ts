@@ -124,7 +124,8 @@ export class ValueStore {
   private append(slot: number, data: Uint8Array): void {
     const need = HEADER_BYTES + data.length;
     let slab = this.current < 0 ? null : this.slabs[this.current]!;
-    if (slab === null || slab.used + need > slab.bytes.length) slab = this.newSlab(need);
+    // Again after each new slab: the full one's compaction into it may have used the room.
+    while (slab === null || slab.used + need > slab.bytes.length) slab = this.newSlab(need);
     const bytes = slab.bytes;
     const at = slab.used;
     bytes[at] = slot >>> 24;
