@@ -10,7 +10,7 @@ export {
 } from './limits.js';
 export type { Random } from './prng.js';
 export { createPrng } from './prng.js';
-export type { Epochs, RecoveredState, Snapshot, Storage } from './storage.js';
+export type { Epochs, RecoveredState, Snapshot, SnapshotRecords, Storage } from './storage.js';
 export { MemoryStorage } from './storage.js';
 export * from './tree/index.js';
 export type {

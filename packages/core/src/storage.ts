@@ -9,10 +9,17 @@ export interface Epochs {
   currentEpoch: number;
 }
 
+/**
+ * SnapshotRecords are a snapshot's records in order: an array, or (from a snapshot file) a view
+ * that decodes them again each time it is iterated, so a million records are never all objects at
+ * once. `length` is how many an iteration yields.
+ */
+export type SnapshotRecords = Iterable<SnapshotRecord> & { readonly length: number };
+
 /** Snapshot is a header and every record of one snapshot. */
 export interface Snapshot {
   header: SnapshotHeader;
-  records: SnapshotRecord[];
+  records: SnapshotRecords;
 }
 
 /** RecoveredState is everything that was durable when the process last stopped. */

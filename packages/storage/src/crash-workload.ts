@@ -219,7 +219,7 @@ export async function runCrashRounds(options: CrashRoundsOptions): Promise<Crash
     if (base < ackedSnapshot) fail(`snapshot ${ackedSnapshot} acknowledged, ${base} recovered`);
     if (
       state.snapshot !== null &&
-      !isDeepStrictEqual(state.snapshot.records, crashSnapshotRecords(state.snapshot.header.zxid))
+      !isDeepStrictEqual([...state.snapshot.records], crashSnapshotRecords(state.snapshot.header.zxid))
     ) {
       fail(`snapshot ${base} records differ`);
     }

@@ -175,7 +175,7 @@ describe('FileStorage recovery', () => {
     disk.corrupt(newest, 100);
     const state = await (await open()).load();
     expect(state.snapshot?.header.zxid).toBe(makeZxid(1, 8));
-    expect(state.snapshot?.records).toEqual(snapshotRecords(30, 8));
+    expect([...(state.snapshot?.records ?? [])]).toEqual(snapshotRecords(30, 8));
     expect(state.entries).toEqual(entries(1, 9, 30));
     expect(warnings[0]).toMatchObject({
       message: 'skipping a snapshot that fails validation',
@@ -380,20 +380,29 @@ describe('files of a newer format (a downgrade across a format change)', () => {
     return context;
   }
 
-  const cases: { what: string; path: (disk: SimulatedDisk) => string; versionByte: number }[] = [
-    { what: 'epochs file', path: () => `${DIR}/epochs`, versionByte: 7 },
-    { what: 'log segment', path: (disk) => segments(disk)[0] as string, versionByte: 5 },
-    { what: 'snapshot', path: () => `${DIR}/${snapshotName(makeZxid(1, 8))}`, versionByte: 5 },
+  // `xor` turns the version written (1; 2 for snapshots since issue 17) into the next one.
+  const cases: {
+    what: string;
+    path: (disk: SimulatedDisk) => string;
+    versionByte: number;
+    xor: number;
+    known: number;
+  }[] = [
+    { what: 'epochs file', path: () => `${DIR}/epochs`, versionByte: 7, xor: 0x03, known: 1 },
+    { what: 'log segment', path: (disk) => segments(disk)[0] as string, versionByte: 5, xor: 0x03, known: 1 },
+    { what: 'snapshot', path: () => `${DIR}/${snapshotName(makeZxid(1, 8))}`, versionByte: 5, xor: 0x01, known: 2 },
   ];
-  for (const { what, path, versionByte } of cases) {
-    it(`refuses a ${what} of format version 2 and changes nothing`, async () => {
+  for (const { what, path, versionByte, xor, known } of cases) {
+    it(`refuses a ${what} of format version ${known + 1} and changes nothing`, async () => {
       const { disk, warnings, open } = await written();
       const file = path(disk);
-      disk.corrupt(file, versionByte, 0x03); // version 1 → 2
+      disk.corrupt(file, versionByte, xor);
       const before = new Map(disk.files().map((name) => [name, disk.durableFile(name)]));
       const error = await refusal((await open()).load());
       expect(error).toMatchObject({ code: 'NEWER_FORMAT', file });
-      expect(error.message).toMatch(/format version 2 is newer than this release reads \(1\)/);
+      expect(error.message).toMatch(
+        new RegExp(`format version ${known + 1} is newer than this release reads \\(${known}\\)`),
+      );
       expect(new Map(disk.files().map((name) => [name, disk.durableFile(name)]))).toEqual(before);
       expect(warnings).toEqual([]);
     });

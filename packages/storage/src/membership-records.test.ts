@@ -76,7 +76,7 @@ describe('membership on disk', () => {
   it('a snapshot with a membership record round-trips, and a member restarting from it uses that configuration', async () => {
     const config: SnapshotRecord = { kind: 'config', version: 0x2_0000_0003, members };
     const snapshot = await roundTrip([config, root], 0x2_0000_0005);
-    expect(snapshot.records[0]).toEqual(config);
+    expect([...snapshot.records][0]).toEqual(config);
     const peer = peerFrom(snapshot);
     expect(peer.status().config).toEqual({ version: 0x2_0000_0003, members });
     // Its own snapshot carries it on.
@@ -89,7 +89,7 @@ describe('membership on disk', () => {
 
   it('a snapshot and a log from before reconfig read as they did: the static configuration, version 0', async () => {
     const snapshot = await roundTrip([root], 0x1_0000_0002);
-    expect(snapshot.records.every((record) => record.kind !== 'config')).toBe(true);
+    expect([...snapshot.records].every((record) => record.kind !== 'config')).toBe(true);
     const old: LogEntry = {
       zxid: 0x1_0000_0003,
       sessionId: 0,

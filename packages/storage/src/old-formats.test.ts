@@ -2,7 +2,7 @@ import { crc32 } from 'node:zlib';
 import { DataTree, type LogEntry, OPEN_ACL_UNSAFE, type Txn } from '@zabkit/core';
 import { describe, expect, it } from 'vitest';
 import { decodeRecordEntry, encodeRecord, readRecordAt, writeZxid } from './log-record.js';
-import { decodeSnapshot, SNAPSHOT_END_MAGIC, SNAPSHOT_MAGIC, SNAPSHOT_VERSION } from './snapshot-file.js';
+import { decodeSnapshot, SNAPSHOT_END_MAGIC, SNAPSHOT_MAGIC } from './snapshot-file.js';
 
 /**
  * Data directories written before session passwords were replicated (issue 14) hold createSession
@@ -86,7 +86,7 @@ describe('data written before session passwords', () => {
     const file = Buffer.alloc(28 + 8 + record.length + 20);
     const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
     view.setUint32(0, SNAPSHOT_MAGIC);
-    view.setUint16(4, SNAPSHOT_VERSION);
+    view.setUint16(4, 1);
     writeZxid(view, 8, 0x2_0000_0005);
     view.setFloat64(16, 1_700_000_000_000);
     view.setUint32(24, crc32(file.subarray(0, 24)));
@@ -98,7 +98,7 @@ describe('data written before session passwords', () => {
     view.setUint32(trailer + 4, SNAPSHOT_END_MAGIC);
     writeZxid(view, trailer + 8, 1);
     view.setUint32(trailer + 16, crc32(file.subarray(0, trailer + 16)));
-    expect(decodeSnapshot(file).records).toEqual([
+    expect([...decodeSnapshot(file).records]).toEqual([
       { kind: 'session', sessionId: 0x2_0000_0005, timeoutMs: 6000, password: new Uint8Array(0) },
     ]);
   });

@@ -79,7 +79,7 @@ class Model {
     expect(state.epochs.acceptedEpoch, `${label}: epochs`).toBeLessThanOrEqual(this.issuedEpoch);
     const base = state.snapshot?.header.zxid ?? 0;
     if (state.snapshot !== null) {
-      expect(state.snapshot.records, `${label}: snapshot records`).toEqual(recordsFor(base));
+      expect([...state.snapshot.records], `${label}: snapshot records`).toEqual(recordsFor(base));
     }
     if (this.ackedSnapshotZxid !== null) {
       expect(base, `${label}: acknowledged snapshot`).toBeGreaterThanOrEqual(this.ackedSnapshotZxid);

@@ -1,3 +1,4 @@
+import { PathIndex } from './path-index.js';
 import { ValueStore } from './value-store.js';
 
 /**
@@ -56,9 +57,9 @@ export interface NodeFields {
 
 export class NodeTable {
   private capacity: number;
-  /** byPath maps a path to its slot. */
-  readonly byPath = new Map<string, number>();
-  paths: (string | undefined)[] = [];
+  readonly paths: (string | undefined)[] = [];
+  /** byPath finds a path's slot. */
+  private readonly byPath: PathIndex;
   /** values holds each slot's data. */
   readonly values: ValueStore;
   /** f holds the float64 row of each slot. */
@@ -76,6 +77,7 @@ export class NodeTable {
     this.i = new Int32Array(this.capacity * ROW);
     this.aclRefs = new Int32Array(this.capacity);
     this.values = new ValueStore(this.capacity);
+    this.byPath = new PathIndex(this.paths, this.capacity);
   }
 
   /** size is the number of znodes. */
@@ -85,8 +87,7 @@ export class NodeTable {
 
   /** slotOf is the slot of a path, or -1. */
   slotOf(path: string): number {
-    const slot = this.byPath.get(path);
-    return slot === undefined ? NONE : slot;
+    return this.byPath.get(path);
   }
 
   isContainer(slot: number): boolean {
@@ -95,9 +96,13 @@ export class NodeTable {
 
   /** insert adds a znode under `parentSlot` (-1 only for the root); the caller has checked it is absent. */
   insert(path: string, parentSlot: number, fields: NodeFields): number {
-    if (this.byPath.has(path)) throw new Error(`NodeTable.insert: ${path} exists`);
     const slot = this.allocate();
     this.paths[slot] = path;
+    if (!this.byPath.add(path, slot)) {
+      this.paths[slot] = undefined;
+      this.freeSlots.push(slot);
+      throw new Error(`NodeTable.insert: ${path} exists`);
+    }
     this.values.set(slot, fields.data);
     const f = this.f;
     const i = this.i;
@@ -127,7 +132,6 @@ export class NodeTable {
       i[parentSlot * ROW + FIRST_CHILD] = slot;
       i[parentSlot * ROW + NUM_CHILDREN]! += 1;
     }
-    this.byPath.set(path, slot);
     return slot;
   }
 
@@ -145,7 +149,7 @@ export class NodeTable {
       if (next !== NONE) i[next * ROW + PREV_SIBLING] = prev;
       i[parentSlot * ROW + NUM_CHILDREN]! -= 1;
     }
-    this.byPath.delete(this.paths[slot]!);
+    this.byPath.remove(this.paths[slot]!, slot);
     this.paths[slot] = undefined;
     this.values.clear(slot);
     this.f[at + FLAGS] = 0;
@@ -175,6 +179,7 @@ export class NodeTable {
    */
   reserve(count: number): void {
     if (count > this.capacity) this.resize(count);
+    this.byPath.reserve(count);
   }
 
   /** grow adds half again: a table of a million znodes wastes at most a third, not half, of its rows. */
@@ -194,5 +199,6 @@ export class NodeTable {
     aclRefs.set(this.aclRefs);
     this.aclRefs = aclRefs;
     this.values.resize(this.capacity);
+    this.byPath.resizeSlots(this.capacity);
   }
 }

@@ -212,7 +212,7 @@ export function membersJson(config: ClusterConfig): string {
 export function restoreMachine(
   machine: ReplicatedMachine,
   zxid: Zxid,
-  records: Iterable<SnapshotRecord>,
+  records: Iterable<SnapshotRecord> & { readonly length?: number },
   fallback: ClusterConfig,
 ): ClusterConfig {
   let found: ClusterConfig | null = null;
@@ -222,7 +222,7 @@ export function restoreMachine(
       yield record;
     }
   }
-  machine.restore(zxid, tap(), Array.isArray(records) ? records.length : 0);
+  machine.restore(zxid, tap(), records.length ?? 0);
   return found ?? fallback;
 }
 
