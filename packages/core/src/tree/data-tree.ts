@@ -31,7 +31,7 @@ import { checkAcl, NO_AUTH_IDS, SUPER_SCHEME } from './acl.js';
 import { AclCache, OPEN_ACL_REF } from './acl-cache.js';
 import { NodeIndexes } from './node-indexes.js';
 import { restoreStat, type SessionState, snapshotRecordsOf, statOf } from './node-records.js';
-import { EMPTY_DATA, NodeTable, ROW, TTL_MS, VERSION } from './node-table.js';
+import { EMPTY_DATA, NodeTable, ROW, VERSION } from './node-table.js';
 import { parentPath, SYSTEM_PATH, validatePath } from './path-utils.js';
 import { setWatchesOn } from './set-watches.js';
 import { TxnApplier } from './txn-apply.js';
@@ -201,7 +201,7 @@ export class DataTree {
     return {
       stat: this.statOf(slot),
       container: this.nodes.isContainer(slot),
-      ttlMs: this.nodes.f[slot * ROW + TTL_MS]!,
+      ttlMs: this.nodes.ttlOf(slot),
       acl: this.acls.get(this.nodes.aclRefs[slot]!),
     };
   }

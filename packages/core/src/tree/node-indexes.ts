@@ -1,5 +1,5 @@
 import type { SessionId } from '../types.js';
-import { CVERSION, MTIME, type NodeTable, NUM_CHILDREN, ROW, TTL_MS } from './node-table.js';
+import { CVERSION, F_ROW, MTIME, type NodeTable, NUM_CHILDREN, ROW } from './node-table.js';
 import { isPathWithin } from './path-utils.js';
 
 /**
@@ -65,10 +65,7 @@ export class NodeIndexes {
     const out: string[] = [];
     for (const path of this.ttlNodes) {
       const slot = nodes.slotOf(path);
-      if (
-        nodes.i[slot * ROW + NUM_CHILDREN] === 0 &&
-        nowMs - nodes.f[slot * ROW + MTIME]! > nodes.f[slot * ROW + TTL_MS]!
-      ) {
+      if (nodes.i[slot * ROW + NUM_CHILDREN] === 0 && nowMs - nodes.f[slot * F_ROW + MTIME]! > nodes.ttlOf(slot)) {
         out.push(path);
       }
     }

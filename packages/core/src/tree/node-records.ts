@@ -5,6 +5,7 @@ import {
   CTIME,
   CVERSION,
   CZXID,
+  F_ROW,
   MTIME,
   MZXID,
   type NodeTable,
@@ -12,7 +13,6 @@ import {
   OWNER,
   PZXID,
   ROW,
-  TTL_MS,
   VERSION,
 } from './node-table.js';
 import { SYSTEM_PATH } from './path-utils.js';
@@ -25,17 +25,17 @@ import { SYSTEM_PATH } from './path-utils.js';
 /** statOf is the Stat of the znode in `slot`. */
 export function statOf(nodes: NodeTable, slot: number): Stat {
   return {
-    czxid: nodes.f[slot * ROW + CZXID]!,
-    mzxid: nodes.f[slot * ROW + MZXID]!,
-    ctime: nodes.f[slot * ROW + CTIME]!,
-    mtime: nodes.f[slot * ROW + MTIME]!,
+    czxid: nodes.f[slot * F_ROW + CZXID]!,
+    mzxid: nodes.f[slot * F_ROW + MZXID]!,
+    ctime: nodes.f[slot * F_ROW + CTIME]!,
+    mtime: nodes.f[slot * F_ROW + MTIME]!,
     version: nodes.i[slot * ROW + VERSION]!,
     cversion: nodes.i[slot * ROW + CVERSION]!,
     aversion: nodes.i[slot * ROW + AVERSION]!,
-    ephemeralOwner: nodes.f[slot * ROW + OWNER]!,
+    ephemeralOwner: nodes.f[slot * F_ROW + OWNER]!,
     dataLength: nodes.values.length(slot),
     numChildren: nodes.i[slot * ROW + NUM_CHILDREN]!,
-    pzxid: nodes.f[slot * ROW + PZXID]!,
+    pzxid: nodes.f[slot * F_ROW + PZXID]!,
   };
 }
 
@@ -45,28 +45,28 @@ export function nodeRecord(nodes: NodeTable, slot: number, acls: AclCache): Snap
     kind: 'node',
     path: nodes.paths[slot]!,
     data: nodes.values.get(slot),
-    czxid: nodes.f[slot * ROW + CZXID]!,
-    mzxid: nodes.f[slot * ROW + MZXID]!,
-    pzxid: nodes.f[slot * ROW + PZXID]!,
-    ctime: nodes.f[slot * ROW + CTIME]!,
-    mtime: nodes.f[slot * ROW + MTIME]!,
+    czxid: nodes.f[slot * F_ROW + CZXID]!,
+    mzxid: nodes.f[slot * F_ROW + MZXID]!,
+    pzxid: nodes.f[slot * F_ROW + PZXID]!,
+    ctime: nodes.f[slot * F_ROW + CTIME]!,
+    mtime: nodes.f[slot * F_ROW + MTIME]!,
     version: nodes.i[slot * ROW + VERSION]!,
     cversion: nodes.i[slot * ROW + CVERSION]!,
     aversion: nodes.i[slot * ROW + AVERSION]!,
-    ephemeralOwner: nodes.f[slot * ROW + OWNER]!,
+    ephemeralOwner: nodes.f[slot * F_ROW + OWNER]!,
     container: nodes.isContainer(slot),
-    ttlMs: nodes.f[slot * ROW + TTL_MS]!,
+    ttlMs: nodes.ttlOf(slot),
     acl: acls.get(nodes.aclRefs[slot]!),
   };
 }
 
 /** restoreStat sets the znode in `slot` to the Stat fields of a snapshot record (its data and flags are set on insert). */
 export function restoreStat(nodes: NodeTable, slot: number, record: SnapshotNodeRecord): void {
-  nodes.f[slot * ROW + CZXID] = record.czxid;
-  nodes.f[slot * ROW + MZXID] = record.mzxid;
-  nodes.f[slot * ROW + PZXID] = record.pzxid;
-  nodes.f[slot * ROW + CTIME] = record.ctime;
-  nodes.f[slot * ROW + MTIME] = record.mtime;
+  nodes.f[slot * F_ROW + CZXID] = record.czxid;
+  nodes.f[slot * F_ROW + MZXID] = record.mzxid;
+  nodes.f[slot * F_ROW + PZXID] = record.pzxid;
+  nodes.f[slot * F_ROW + CTIME] = record.ctime;
+  nodes.f[slot * F_ROW + MTIME] = record.mtime;
   nodes.i[slot * ROW + VERSION] = record.version;
   nodes.i[slot * ROW + CVERSION] = record.cversion;
   nodes.i[slot * ROW + AVERSION] = record.aversion;

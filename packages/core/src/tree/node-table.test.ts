@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CVERSION, EMPTY_DATA, NodeTable, NUM_CHILDREN, PZXID, ROW } from './node-table.js';
+import { CVERSION, EMPTY_DATA, F_ROW, NodeTable, NUM_CHILDREN, PZXID, ROW } from './node-table.js';
 
 const fields = { data: EMPTY_DATA, zxid: 5, timeMs: 9, ephemeralOwner: 0, container: false, ttlMs: 0, aclRef: 0 };
 
@@ -15,7 +15,7 @@ describe('NodeTable', () => {
     expect(names.sort()).toEqual(Array.from({ length: 50 }, (_, i) => `/n${2 * i + 1}`).sort());
     const reused = table.insert('/again', root, fields);
     expect(slots).toContain(reused);
-    expect(table.f[reused * ROW + PZXID]).toBe(5);
+    expect(table.f[reused * F_ROW + PZXID]).toBe(5);
     expect(table.i[reused * ROW + CVERSION]).toBe(0);
     expect(table.slotOf('/n0')).toBe(-1);
     expect(table.slotOf('/again')).toBe(reused);

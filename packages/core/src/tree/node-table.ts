@@ -3,19 +3,21 @@ import { ValueStore } from './value-store.js';
 
 /**
  * NodeTable stores znodes in two typed arrays of fixed-size rows indexed by a slot number: a row
- * of eight float64 (czxid, mzxid, pzxid, ctime, mtime, ephemeralOwner, ttlMs, flags) and a row of
- * eight int32 (version, cversion, aversion, numChildren, parent, firstChild, nextSibling,
- * prevSibling): children are an intrusive doubly linked list. A znode's Stat then sits in two
- * cache lines, and costs 96 bytes plus its entry in the path index, instead of a JS object with
- * boxed doubles and a Set of children (measured in bench/tree.bench.mjs; see README). A third
- * array holds each znode's access list as a reference into the tree's AclCache (4 bytes), and a
- * {@link ValueStore} its data, without an object per value.
+ * of six float64 (czxid, mzxid, pzxid, ctime, mtime, ephemeralOwner) and a row of eight int32
+ * (version, cversion, aversion, numChildren, parent, firstChild, nextSibling, prevSibling):
+ * children are an intrusive doubly linked list. A znode's Stat then sits in two cache lines, and
+ * costs 80 bytes plus its entry in the path index, instead of a JS object with boxed doubles and a
+ * Set of children (measured in bench/tree.bench.mjs; see README). Beside them: each znode's flags
+ * (1 byte), its access list as a reference into the tree's AclCache (4 bytes), its data in a
+ * {@link ValueStore} (no object per value), and the TTL of the rare TTL znode in a map.
  *
  * Slots of deleted znodes are reused. Nothing outside the tree package sees a slot number: the
  * tree's API speaks paths.
  */
 
-/** ROW is the number of fields per slot in each of the two arrays. */
+/** F_ROW is the number of fields per slot in the float64 array. */
+export const F_ROW = 6;
+/** ROW is the number of fields per slot in the int32 array. */
 export const ROW = 8;
 // Offsets in the float64 row.
 export const CZXID = 0;
@@ -24,8 +26,6 @@ export const PZXID = 2;
 export const CTIME = 3;
 export const MTIME = 4;
 export const OWNER = 5;
-export const TTL_MS = 6;
-export const FLAGS = 7;
 // Offsets in the int32 row (Int32: version counters wrap like ZooKeeper's Java ints).
 export const VERSION = 0;
 export const CVERSION = 1;
@@ -68,14 +68,19 @@ export class NodeTable {
   i: Int32Array;
   /** aclRefs holds each slot's AclCache reference (the caller acquires and releases it). */
   aclRefs: Int32Array;
+  /** flags holds each slot's FLAG_USED and FLAG_CONTAINER. */
+  private flags: Uint8Array;
+  /** ttls holds the TTL of the few znodes that have one (ZooKeeper's TTL nodes), by slot. */
+  private readonly ttls = new Map<number, number>();
   private readonly freeSlots: number[] = [];
   private highWater = 0;
 
   constructor(initialCapacity = 64) {
     this.capacity = Math.max(8, initialCapacity);
-    this.f = new Float64Array(this.capacity * ROW);
+    this.f = new Float64Array(this.capacity * F_ROW);
     this.i = new Int32Array(this.capacity * ROW);
     this.aclRefs = new Int32Array(this.capacity);
+    this.flags = new Uint8Array(this.capacity);
     this.values = new ValueStore(this.capacity);
     this.byPath = new PathIndex(this.paths, this.capacity);
   }
@@ -91,7 +96,12 @@ export class NodeTable {
   }
 
   isContainer(slot: number): boolean {
-    return (this.f[slot * ROW + FLAGS]! & FLAG_CONTAINER) !== 0;
+    return (this.flags[slot]! & FLAG_CONTAINER) !== 0;
+  }
+
+  /** ttlOf is the znode's TTL in milliseconds, 0 for none. */
+  ttlOf(slot: number): number {
+    return this.ttls.get(slot) ?? 0;
   }
 
   /** insert adds a znode under `parentSlot` (-1 only for the root); the caller has checked it is absent. */
@@ -106,15 +116,16 @@ export class NodeTable {
     this.values.set(slot, fields.data);
     const f = this.f;
     const i = this.i;
+    const fAt = slot * F_ROW;
+    f[fAt + CZXID] = fields.zxid;
+    f[fAt + MZXID] = fields.zxid;
+    f[fAt + PZXID] = fields.zxid;
+    f[fAt + CTIME] = fields.timeMs;
+    f[fAt + MTIME] = fields.timeMs;
+    f[fAt + OWNER] = fields.ephemeralOwner;
+    if (fields.ttlMs !== 0) this.ttls.set(slot, fields.ttlMs);
+    this.flags[slot] = FLAG_USED | (fields.container ? FLAG_CONTAINER : 0);
     const at = slot * ROW;
-    f[at + CZXID] = fields.zxid;
-    f[at + MZXID] = fields.zxid;
-    f[at + PZXID] = fields.zxid;
-    f[at + CTIME] = fields.timeMs;
-    f[at + MTIME] = fields.timeMs;
-    f[at + OWNER] = fields.ephemeralOwner;
-    f[at + TTL_MS] = fields.ttlMs;
-    f[at + FLAGS] = FLAG_USED | (fields.container ? FLAG_CONTAINER : 0);
     this.aclRefs[slot] = fields.aclRef;
     i[at + VERSION] = 0;
     i[at + CVERSION] = 0;
@@ -152,7 +163,8 @@ export class NodeTable {
     this.byPath.remove(this.paths[slot]!, slot);
     this.paths[slot] = undefined;
     this.values.clear(slot);
-    this.f[at + FLAGS] = 0;
+    this.flags[slot] = 0;
+    this.ttls.delete(slot);
     this.freeSlots.push(slot);
   }
 
@@ -189,7 +201,7 @@ export class NodeTable {
 
   private resize(capacity: number): void {
     this.capacity = capacity;
-    const f = new Float64Array(this.capacity * ROW);
+    const f = new Float64Array(this.capacity * F_ROW);
     f.set(this.f);
     this.f = f;
     const i = new Int32Array(this.capacity * ROW);
@@ -198,6 +210,9 @@ export class NodeTable {
     const aclRefs = new Int32Array(this.capacity);
     aclRefs.set(this.aclRefs);
     this.aclRefs = aclRefs;
+    const flags = new Uint8Array(this.capacity);
+    flags.set(this.flags);
+    this.flags = flags;
     this.values.resize(this.capacity);
     this.byPath.resizeSlots(this.capacity);
   }

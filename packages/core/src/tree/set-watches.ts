@@ -1,7 +1,7 @@
 import type { SessionId, SetWatchesRequest, WatchEvent } from '../types.js';
 import { WatchEventType } from '../types.js';
 import type { Zxid } from '../zxid.js';
-import { CZXID, MZXID, type NodeTable, PZXID, ROW } from './node-table.js';
+import { CZXID, F_ROW, MZXID, type NodeTable, PZXID } from './node-table.js';
 import { validatePath } from './path-utils.js';
 import { WatchKind, type WatchTrigger } from './watch-manager.js';
 
@@ -31,22 +31,22 @@ export function setWatchesOn(
     if (validatePath(path) !== null) continue;
     const slot = nodes.slotOf(path);
     if (slot < 0) fire(WatchEventType.NODE_DELETED, path, lastZxid);
-    else if (nodes.f[slot * ROW + MZXID]! > relativeZxid)
-      fire(WatchEventType.NODE_DATA_CHANGED, path, nodes.f[slot * ROW + MZXID]!);
+    else if (nodes.f[slot * F_ROW + MZXID]! > relativeZxid)
+      fire(WatchEventType.NODE_DATA_CHANGED, path, nodes.f[slot * F_ROW + MZXID]!);
     else register(WatchKind.DATA, path);
   }
   for (const path of request.existWatches) {
     if (validatePath(path) !== null) continue;
     const slot = nodes.slotOf(path);
-    if (slot >= 0) fire(WatchEventType.NODE_CREATED, path, nodes.f[slot * ROW + CZXID]!);
+    if (slot >= 0) fire(WatchEventType.NODE_CREATED, path, nodes.f[slot * F_ROW + CZXID]!);
     else register(WatchKind.DATA, path);
   }
   for (const path of request.childWatches) {
     if (validatePath(path) !== null) continue;
     const slot = nodes.slotOf(path);
     if (slot < 0) fire(WatchEventType.NODE_DELETED, path, lastZxid);
-    else if (nodes.f[slot * ROW + PZXID]! > relativeZxid) {
-      fire(WatchEventType.NODE_CHILDREN_CHANGED, path, nodes.f[slot * ROW + PZXID]!);
+    else if (nodes.f[slot * F_ROW + PZXID]! > relativeZxid) {
+      fire(WatchEventType.NODE_CHILDREN_CHANGED, path, nodes.f[slot * F_ROW + PZXID]!);
     } else register(WatchKind.CHILD, path);
   }
   // Persistent watches stay registered, and what they missed since relativeZxid is replayed from
@@ -63,7 +63,7 @@ export function setWatchesOn(
     const slot = nodes.slotOf(path);
     if (slot < 0) continue;
     replayNode(nodes, slot, relativeZxid, replay);
-    const pzxid = nodes.f[slot * ROW + PZXID]!;
+    const pzxid = nodes.f[slot * F_ROW + PZXID]!;
     if (pzxid > relativeZxid) replay(WatchEventType.NODE_CHILDREN_CHANGED, path, pzxid);
   }
   for (const path of request.persistentRecursiveWatches) {
@@ -92,8 +92,8 @@ function replayNode(
   fire: (type: WatchEventType, path: string, zxid: Zxid) => void,
 ): void {
   const path = nodes.paths[slot]!;
-  const czxid = nodes.f[slot * ROW + CZXID]!;
-  const mzxid = nodes.f[slot * ROW + MZXID]!;
+  const czxid = nodes.f[slot * F_ROW + CZXID]!;
+  const mzxid = nodes.f[slot * F_ROW + MZXID]!;
   if (czxid > relativeZxid) fire(WatchEventType.NODE_CREATED, path, czxid);
   else if (mzxid > relativeZxid) fire(WatchEventType.NODE_DATA_CHANGED, path, mzxid);
 }

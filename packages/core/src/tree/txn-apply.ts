@@ -22,6 +22,7 @@ import { type SessionState, statOf } from './node-records.js';
 import {
   AVERSION,
   CVERSION,
+  F_ROW,
   MTIME,
   MZXID,
   type NodeTable,
@@ -30,7 +31,6 @@ import {
   PARENT,
   PZXID,
   ROW,
-  TTL_MS,
   VERSION,
 } from './node-table.js';
 import { parentPath, SYSTEM_PATH } from './path-utils.js';
@@ -120,7 +120,7 @@ export class TxnApplier {
       // Replay over a fuzzy snapshot (ZooKeeper's processTxn NODEEXISTS fix-up).
       if (raisesCversion) {
         nodes.i[parentSlot * ROW + CVERSION] = txn.parentCversion;
-        nodes.f[parentSlot * ROW + PZXID] = zxid;
+        nodes.f[parentSlot * F_ROW + PZXID] = zxid;
       }
       return { error: 'NODE_EXISTS', result: null };
     }
@@ -135,7 +135,7 @@ export class TxnApplier {
     });
     if (raisesCversion) {
       nodes.i[parentSlot * ROW + CVERSION] = txn.parentCversion;
-      nodes.f[parentSlot * ROW + PZXID] = zxid;
+      nodes.f[parentSlot * F_ROW + PZXID] = zxid;
     }
     this.indexes.add(path, txn.ephemeralOwner, txn.container, txn.ttlMs);
     this.watchManager.triggerCreated(path, zxid, out);
@@ -149,8 +149,8 @@ export class TxnApplier {
     if (slot < 0) return { error: 'NO_NODE', result: null };
     nodes.values.set(slot, txn.data);
     nodes.i[slot * ROW + VERSION] = txn.version;
-    nodes.f[slot * ROW + MZXID] = zxid;
-    nodes.f[slot * ROW + MTIME] = timeMs;
+    nodes.f[slot * F_ROW + MZXID] = zxid;
+    nodes.f[slot * F_ROW + MTIME] = timeMs;
     this.watchManager.triggerDataChanged(txn.path, zxid, out);
     const result: SetDataResult = { op: 'setData', stat: this.statOf(slot) };
     return { error: null, result };
@@ -197,8 +197,8 @@ export class TxnApplier {
   private raisePzxidOfParent(path: string, zxid: Zxid): void {
     if (path === '/') return;
     const parentSlot = this.nodes.slotOf(parentPath(path));
-    if (parentSlot >= 0 && zxid > this.nodes.f[parentSlot * ROW + PZXID]!)
-      this.nodes.f[parentSlot * ROW + PZXID] = zxid;
+    if (parentSlot >= 0 && zxid > this.nodes.f[parentSlot * F_ROW + PZXID]!)
+      this.nodes.f[parentSlot * F_ROW + PZXID] = zxid;
   }
 
   private removeNode(slot: number, zxid: Zxid, out: WatchTrigger[]): void {
@@ -206,8 +206,8 @@ export class TxnApplier {
     const path = nodes.paths[slot]!;
     const parentSlot = nodes.i[slot * ROW + PARENT]!;
     // Only raise pzxid: a replayed delete must not lower a pzxid set by a later create (ZooKeeper's deleteNode).
-    if (zxid > nodes.f[parentSlot * ROW + PZXID]!) nodes.f[parentSlot * ROW + PZXID] = zxid;
-    this.indexes.remove(path, nodes.f[slot * ROW + OWNER]!, nodes.isContainer(slot), nodes.f[slot * ROW + TTL_MS]!);
+    if (zxid > nodes.f[parentSlot * F_ROW + PZXID]!) nodes.f[parentSlot * F_ROW + PZXID] = zxid;
+    this.indexes.remove(path, nodes.f[slot * F_ROW + OWNER]!, nodes.isContainer(slot), nodes.ttlOf(slot));
     this.acls.release(nodes.aclRefs[slot]!);
     nodes.remove(slot);
     this.watchManager.triggerDeleted(path, zxid, out);
@@ -263,7 +263,7 @@ export class TxnApplier {
       // The owner check keeps a replayed close from deleting a later, unrelated znode at that path.
       if (
         slot >= 0 &&
-        this.nodes.f[slot * ROW + OWNER] === txn.sessionId &&
+        this.nodes.f[slot * F_ROW + OWNER] === txn.sessionId &&
         this.nodes.i[slot * ROW + NUM_CHILDREN] === 0
       ) {
         this.removeNode(slot, zxid, out);
