@@ -208,12 +208,14 @@ export function membersJson(config: ClusterConfig): string {
  * restoreMachine restores `machine` from a snapshot's records and returns the configuration the
  * snapshot carries (its `config` record), or `fallback` for a snapshot without one (written before
  * reconfig existed: the static configuration was in force). The records are read once.
+ * `entriesToReplay` is how many log entries will be applied on top (a size hint).
  */
 export function restoreMachine(
   machine: ReplicatedMachine,
   zxid: Zxid,
   records: Iterable<SnapshotRecord> & { readonly length?: number },
   fallback: ClusterConfig,
+  entriesToReplay = 0,
 ): ClusterConfig {
   let found: ClusterConfig | null = null;
   function* tap(): Generator<SnapshotRecord> {
@@ -222,7 +224,8 @@ export function restoreMachine(
       yield record;
     }
   }
-  machine.restore(zxid, tap(), records.length ?? 0);
+  // Sized for the records and the log entries replayed next (creates, at most), so neither grows the tree.
+  machine.restore(zxid, tap(), (records.length ?? 0) + entriesToReplay);
   return found ?? fallback;
 }
 

@@ -194,7 +194,7 @@ export class ZabPeer {
     const base = recovered.snapshot?.header.zxid ?? 0;
     let baseConfig = staticConfig(voters, observers);
     if (recovered.snapshot) {
-      baseConfig = restoreMachine(this.machine, base, recovered.snapshot.records, baseConfig);
+      baseConfig = restoreMachine(this.machine, base, recovered.snapshot.records, baseConfig, recovered.entries.length);
     }
     this.log = new History(
       base,
