@@ -491,13 +491,17 @@ export class DataTree {
    * fromSnapshot builds a tree from a snapshot's header and records (as {@link snapshotRecords}
    * yields them: a node's parent before it). lastProcessedZxid is the header's zxid; replay the log
    * entries above it to catch up. Throws on a record whose parent is missing or a duplicate path.
-   * `recordsHint`, when the caller knows about how many records follow (an array's length, a
-   * snapshot file's count), sizes the node table once instead of growing it as records come.
+   * `recordsHint` (by default the records' `length`, when they have one: an array, a snapshot
+   * file's records) sizes the node table once instead of growing it as records come.
    */
-  static fromSnapshot(header: SnapshotHeader, records: Iterable<SnapshotRecord>, recordsHint = 0): DataTree {
+  static fromSnapshot(
+    header: SnapshotHeader,
+    records: Iterable<SnapshotRecord> & { readonly length?: number },
+    recordsHint = records.length ?? 0,
+  ): DataTree {
     const tree = new DataTree();
     const nodes = tree.nodes;
-    nodes.reserve((Array.isArray(records) ? records.length : recordsHint) + 2);
+    nodes.reserve(recordsHint + 2);
     // / and /zookeeper exist in a fresh tree; the records set them (once each) rather than insert them.
     let rootSeen = false;
     let systemSeen = false;
