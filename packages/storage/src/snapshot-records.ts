@@ -158,6 +158,20 @@ export function decodeSession(
   return passwordStart + passwordBytes;
 }
 
+/** readShortString reads a u16-length-prefixed UTF-8 string at `offset` (writeShortString's) and where it ends. */
+function readShortString(
+  chunk: Buffer,
+  view: DataView,
+  offset: number,
+  torn: string,
+  chunkOffset: number,
+): { text: string; end: number } {
+  if (offset + 2 > chunk.length) throwFormat(torn, chunkOffset);
+  const end = offset + 2 + view.getUint16(offset);
+  if (end > chunk.length) throwFormat(torn, chunkOffset);
+  return { text: chunk.toString('utf8', offset + 2, end), end };
+}
+
 /** decodeConfig reads a membership record (kind 5) at `offset`; returns the offset after it. */
 export function decodeConfig(
   chunk: Buffer,
@@ -171,11 +185,8 @@ export function decodeConfig(
   const count = view.getUint16(start + 9);
   let offset = start + 11;
   const readString = (): string => {
-    if (offset + 2 > chunk.length) throwFormat('torn membership record', chunkOffset);
-    const length = view.getUint16(offset);
-    if (offset + 2 + length > chunk.length) throwFormat('torn membership record', chunkOffset);
-    const text = chunk.toString('utf8', offset + 2, offset + 2 + length);
-    offset += 2 + length;
+    const { text, end } = readShortString(chunk, view, offset, 'torn membership record', chunkOffset);
+    offset = end;
     return text;
   };
   const members: ClusterMember[] = [];
@@ -211,11 +222,8 @@ export function decodeAcl(
   const count = view.getUint16(start + 5);
   let offset = start + 7;
   const readString = (): string => {
-    if (offset + 2 > chunk.length) throwFormat('torn access list record', chunkOffset);
-    const length = view.getUint16(offset);
-    if (offset + 2 + length > chunk.length) throwFormat('torn access list record', chunkOffset);
-    const text = chunk.toString('utf8', offset + 2, offset + 2 + length);
-    offset += 2 + length;
+    const { text, end } = readShortString(chunk, view, offset, 'torn access list record', chunkOffset);
+    offset = end;
     return text;
   };
   const acl: ACL[] = [];
