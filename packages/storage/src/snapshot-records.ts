@@ -158,18 +158,32 @@ export function decodeSession(
   return passwordStart + passwordBytes;
 }
 
-/** readShortString reads a u16-length-prefixed UTF-8 string at `offset` (writeShortString's) and where it ends. */
-function readShortString(
-  chunk: Buffer,
-  view: DataView,
-  offset: number,
-  torn: string,
-  chunkOffset: number,
-): { text: string; end: number } {
-  if (offset + 2 > chunk.length) throwFormat(torn, chunkOffset);
-  const end = offset + 2 + view.getUint16(offset);
-  if (end > chunk.length) throwFormat(torn, chunkOffset);
-  return { text: chunk.toString('utf8', offset + 2, end), end };
+/**
+ * RecordReader walks one access list or membership record: bounds-checked reads that throw the
+ * record's "torn" error, and the u16-length-prefixed strings writeShortString writes.
+ */
+class RecordReader {
+  constructor(
+    private readonly chunk: Buffer,
+    private readonly view: DataView,
+    public offset: number,
+    private readonly torn: string,
+    private readonly chunkOffset: number,
+  ) {}
+
+  /** need checks that `bytes` more bytes are in the chunk. */
+  need(bytes: number): void {
+    if (this.offset + bytes > this.chunk.length) throwFormat(this.torn, this.chunkOffset);
+  }
+
+  string(): string {
+    this.need(2);
+    const start = this.offset + 2;
+    const end = start + this.view.getUint16(this.offset);
+    if (end > this.chunk.length) throwFormat(this.torn, this.chunkOffset);
+    this.offset = end;
+    return this.chunk.toString('utf8', start, end);
+  }
 }
 
 /** decodeConfig reads a membership record (kind 5) at `offset`; returns the offset after it. */
@@ -180,28 +194,24 @@ export function decodeConfig(
   out: SnapshotRecord[] | null,
   chunkOffset: number,
 ): number {
-  if (start + 11 > chunk.length) throwFormat('torn membership record', chunkOffset);
+  const reader = new RecordReader(chunk, view, start, 'torn membership record', chunkOffset);
+  reader.need(11);
   const version = view.getFloat64(start + 1);
   const count = view.getUint16(start + 9);
-  let offset = start + 11;
-  const readString = (): string => {
-    const { text, end } = readShortString(chunk, view, offset, 'torn membership record', chunkOffset);
-    offset = end;
-    return text;
-  };
+  reader.offset += 11;
   const members: ClusterMember[] = [];
   for (let i = 0; i < count; i++) {
-    if (offset + 5 > chunk.length) throwFormat('torn membership record', chunkOffset);
-    const id = view.getUint32(offset);
-    const role = chunk[offset + 4] === 1 ? 'observer' : 'participant';
-    offset += 5;
-    const address = readString();
-    const clientAddress = readString();
-    const endpoints = readString();
+    reader.need(5);
+    const id = view.getUint32(reader.offset);
+    const role = chunk[reader.offset + 4] === 1 ? 'observer' : 'participant';
+    reader.offset += 5;
+    const address = reader.string();
+    const clientAddress = reader.string();
+    const endpoints = reader.string();
     members.push({ id, role, address, clientAddress, endpoints });
   }
   out?.push({ kind: 'config', version, members });
-  return offset;
+  return reader.offset;
 }
 
 /**
@@ -217,24 +227,21 @@ export function decodeAcl(
   chunkOffset: number,
   redefine: boolean,
 ): number {
-  if (start + 7 > chunk.length) throwFormat('torn access list record', chunkOffset);
+  const reader = new RecordReader(chunk, view, start, 'torn access list record', chunkOffset);
+  reader.need(7);
   const ref = view.getUint32(start + 1);
   const count = view.getUint16(start + 5);
-  let offset = start + 7;
-  const readString = (): string => {
-    const { text, end } = readShortString(chunk, view, offset, 'torn access list record', chunkOffset);
-    offset = end;
-    return text;
-  };
+  reader.offset += 7;
   const acl: ACL[] = [];
   for (let i = 0; i < count; i++) {
-    if (offset + 4 > chunk.length) throwFormat('torn access list record', chunkOffset);
-    const perms = view.getInt32(offset);
-    offset += 4;
-    const scheme = readString();
-    const id = readString();
+    reader.need(4);
+    const perms = view.getInt32(reader.offset);
+    reader.offset += 4;
+    const scheme = reader.string();
+    const id = reader.string();
     acl.push({ perms, id: { scheme, id } });
   }
+  const offset = reader.offset;
   if (redefine) return offset;
   if (acls.has(ref)) throwFormat(`access list ${ref} defined twice`, chunkOffset);
   acls.set(ref, acl);
