@@ -6,10 +6,11 @@ import { join } from 'node:path';
 import { formatZxid, type LogEntry, type SnapshotRecord, type Zxid } from '@zabkit/core';
 import { encodeBackupTail, nodeFileSystem, writeFuzzySnapshot } from '@zabkit/storage';
 
-/** BackupSource is what a backup reads from a member (its ZabPeer). */
+/** BackupSource is what a backup reads from a member (its ZabPeer, and its log on disk). */
 export interface BackupSource {
   snapshot(): { zxid: Zxid; records: Iterable<SnapshotRecord> };
-  appliedEntriesAfter(zxid: Zxid): LogEntry[] | null;
+  /** appliedEntriesAfter: the entries applied above `zxid`, from memory or the log on disk; null if neither holds them all. */
+  appliedEntriesAfter(zxid: Zxid): Promise<LogEntry[] | null>;
 }
 
 /** BackupParts: a fuzzy snapshot written to `snapshotPath` and the tail that makes it consistent at `zxid`. */
@@ -42,10 +43,10 @@ export async function takeBackup(source: BackupSource): Promise<BackupParts> {
     const { zxid: fuzzyZxid, records } = source.snapshot();
     const snapshotPath = join(dir, 'snapshot');
     await writeFuzzySnapshot(nodeFileSystem, snapshotPath, { zxid: fuzzyZxid, timeMs: Date.now() }, records);
-    const entries = source.appliedEntriesAfter(fuzzyZxid);
+    const entries = await source.appliedEntriesAfter(fuzzyZxid);
     if (entries === null) {
       throw new BackupUnavailable(
-        'the member applied more transactions while the snapshot was written than it keeps in memory (historyEntriesMax): try again, or from a less busy member',
+        'the transactions the member applied while the snapshot was written are no longer in memory or in its log (a snapshot of its own compacted the log meanwhile, or it installed a SNAP): try again',
       );
     }
     const tail = encodeBackupTail(fuzzyZxid, entries);

@@ -159,8 +159,17 @@ const baseConfigSchema = z.strictObject({
     .min(1)
     .default(256 * 1024 * 1024),
   snapshotRetainCount: z.number().int().min(1).default(3),
-  /** historyEntriesMax: applied entries kept in memory for DIFF; a learner further behind gets a SNAP. */
-  historyEntriesMax: z.number().int().min(1).default(100_000),
+  /**
+   * historyEntriesMax: applied entries kept in memory for DIFF; a learner further behind gets a DIFF
+   * read from the log on disk (diskDiffFactor) or a SNAP. ZooKeeper keeps 500 (commitLogCount).
+   */
+  historyEntriesMax: z.number().int().min(1).default(10_000),
+  /**
+   * diskDiffFactor: a leader syncs a learner behind its in-memory history by a DIFF read from its
+   * log on disk when the entries it lacks number at most this many times the znodes in the tree,
+   * else by SNAP (ZooKeeper's snapshotSizeFactor, 0.33, which weighs bytes); 0 turns it off.
+   */
+  diskDiffFactor: z.number().min(0).default(0.33),
   /** historyBytesMax: the same in bytes; whichever binds first. */
   historyBytesMax: z
     .number()

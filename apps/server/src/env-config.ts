@@ -11,7 +11,7 @@ import { ConfigError } from './config-error.js';
  */
 
 /** EnvKind: how a variable's text becomes a config value. */
-type EnvKind = 'string' | 'integer' | 'boolean' | 'list' | 'peerTls' | 'tls';
+type EnvKind = 'string' | 'integer' | 'number' | 'boolean' | 'list' | 'peerTls' | 'tls';
 
 /**
  * ENV_KEYS: every config key but `id` and `members`, with the kind of its variable. config's tests
@@ -45,6 +45,7 @@ export const ENV_KEYS = {
   snapshotRetainCount: 'integer',
   historyEntriesMax: 'integer',
   historyBytesMax: 'integer',
+  diskDiffFactor: 'number',
   dataBytesMax: 'integer',
   pathBytesMax: 'integer',
   frameBytesMax: 'integer',
@@ -172,14 +173,16 @@ export function configFromEnv(env: Readonly<Record<string, string | undefined>>,
     config[key] =
       kind === 'integer'
         ? parseInteger(name, text)
-        : kind === 'boolean'
-          ? parseBoolean(name, text)
-          : kind === 'list'
-            ? text
-                .split(',')
-                .map((item) => item.trim())
-                .filter((item) => item !== '')
-            : text;
+        : kind === 'number'
+          ? parseNumber(name, text)
+          : kind === 'boolean'
+            ? parseBoolean(name, text)
+            : kind === 'list'
+              ? text
+                  .split(',')
+                  .map((item) => item.trim())
+                  .filter((item) => item !== '')
+              : text;
     origins.set(key, name);
   }
 
@@ -213,6 +216,12 @@ function parseInteger(name: string, text: string): number {
   const number = Number(text);
   if (!Number.isSafeInteger(number)) throw new ConfigError(`${name}: ${text} is too large`);
   return number;
+}
+
+function parseNumber(name: string, text: string): number {
+  if (!/^-?(\d+\.?\d*|\.\d+)$/.test(text))
+    throw new ConfigError(`${name}: expected a number, got ${JSON.stringify(text)}`);
+  return Number(text);
 }
 
 function parseBoolean(name: string, text: string): boolean {

@@ -11,6 +11,8 @@ import {
   createTreeMachine,
   formatZxid,
   type Limits,
+  type LogEntry,
+  type LogRead,
   logEntryBytes,
   membersJson,
   membersOf,
@@ -20,6 +22,7 @@ import {
   peerSendQueueBytesMax,
   type Ready,
   ReadyDriver,
+  readLogEntries,
   ZabInvariantError,
   ZabPeer,
 } from '@zabkit/core';
@@ -157,6 +160,9 @@ export class Member {
           this.mesh.disconnect(id, 'its synchronization stalled past initLimit');
         }
       },
+      readLog: (reads) => {
+        for (const read of reads) this.readLog(read);
+      },
     });
   }
 
@@ -224,6 +230,7 @@ export class Member {
         initLimitTicks: config.initLimitTicks,
         syncLimitTicks: config.syncLimitTicks,
         historyEntriesMax: config.historyEntriesMax,
+        diskDiffFactor: config.diskDiffFactor,
         limits,
         reconfigRefusal: () => (member === undefined ? 'the member is starting' : member.reconfigRefusal()),
       },
@@ -392,6 +399,27 @@ export class Member {
       this.logger.error({ err: error }, `${what} failed; the member carries on`);
       onError(error);
     }
+  }
+
+  /**
+   * readLog reads entries of the log on disk for a DIFF the leader streams to a learner behind its
+   * in-memory history (core's LogRead), beside the host loop: they were durable long before. A
+   * read that fails (the log was compacted by a snapshot since, or a record fails its crc) is
+   * answered with null: the leader drops that learner, which resyncs by SNAP.
+   */
+  private readLog(read: LogRead): void {
+    const answer = (entries: LogEntry[] | null) => {
+      if (this.stopping) return;
+      this.contained('peer message', 'a log read for a DIFF', () => this.peer.logRead(read, entries));
+      this.schedule();
+    };
+    readLogEntries(this.storage, read).then(answer, (error: unknown) => {
+      this.logger.warn(
+        { err: error, learner: read.learnerId, afterZxid: formatZxid(read.afterZxid) },
+        'reading the log for a DIFF failed: the learner will get a SNAP',
+      );
+      answer(null);
+    });
   }
 
   private onPeerMessage(from: number, message: PeerMessage): void {
@@ -799,10 +827,29 @@ export class Member {
     return this.budget.stats();
   }
 
-  /** backupSource is what GET /api/snapshot reads: the live tree's snapshot and the entries applied after it (backup.ts). */
+  /**
+   * backupSource is what GET /api/snapshot reads: the live tree's snapshot and the entries applied
+   * after it (backup.ts), from memory, or from the log on disk once memory no longer holds them all.
+   */
   get backupSource(): BackupSource {
-    return this.peer;
+    if (this.backup !== null) return this.backup;
+    const { peer, storage } = this;
+    this.backup = {
+      snapshot: () => peer.snapshot(),
+      async appliedEntriesAfter(zxid) {
+        const held = peer.appliedEntriesAfter(zxid);
+        if (held !== null || !peer.diskLogHolds(zxid)) return held;
+        const toZxid = peer.status().lastAppliedZxid;
+        return readLogEntries(storage, { afterZxid: zxid, toZxid, bytesMax: Number.POSITIVE_INFINITY }).catch(
+          () => null,
+        );
+      },
+    };
+    return this.backup;
   }
+
+  /** backup: the one BackupSource of this member (serveBackup runs one backup of a source at a time). */
+  private backup: BackupSource | null = null;
 
   /** readTree lists a znode's data and children, for the dashboard's read-only browser. */
   readTree(path: string) {

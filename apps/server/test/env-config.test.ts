@@ -58,7 +58,7 @@ describe('configuration from ZABKIT_ environment variables', () => {
     expect(config).toEqual(json);
   });
 
-  it('reads every kind of variable: integers, booleans, lists, TLS fields, strings', () => {
+  it('reads every kind of variable: integers, numbers, booleans, lists, TLS fields, strings', () => {
     const config = resolve({
       ...env,
       ZABKIT_TICK_MS: '50',
@@ -76,6 +76,7 @@ describe('configuration from ZABKIT_ environment variables', () => {
       ZABKIT_ADMIN_TLS_CLIENT_CERTIFICATES: 'none',
       ZABKIT_LOG_LEVEL: 'warn',
       ZABKIT_SESSION_TIMEOUT_MS_MAX: '30000',
+      ZABKIT_DISK_DIFF_FACTOR: '0.5',
     });
     expect(config).toMatchObject({
       tickMs: 50,
@@ -89,6 +90,7 @@ describe('configuration from ZABKIT_ environment variables', () => {
       adminTls: { certFile: '/tls/admin.pem', keyFile: '/tls/admin.key', clientCertificates: 'none' },
       logLevel: 'warn',
       sessionTimeoutMsMax: 30_000,
+      diskDiffFactor: 0.5,
     });
   });
 
@@ -180,6 +182,8 @@ describe('bad values: a ConfigError naming the variable', () => {
     ['ZABKIT_TICK_MS', 'fast', 'ZABKIT_TICK_MS: expected an integer, got "fast"'],
     ['ZABKIT_TICK_MS', '1.5', 'ZABKIT_TICK_MS: expected an integer, got "1.5"'],
     ['ZABKIT_TICK_MS', '0', 'ZABKIT_TICK_MS: Too small: expected number to be >=1'],
+    ['ZABKIT_DISK_DIFF_FACTOR', 'a third', 'ZABKIT_DISK_DIFF_FACTOR: expected a number, got "a third"'],
+    ['ZABKIT_DISK_DIFF_FACTOR', '-1', 'ZABKIT_DISK_DIFF_FACTOR: Too small: expected number to be >=0'],
     [
       'ZABKIT_SNAPSHOT_EVERY_BYTES',
       '99999999999999999999',

@@ -110,6 +110,33 @@ describe('issue 12: peer frames', () => {
     await expectHealthy(harness, `after member ${behind} came back 600 × 5 KB behind`);
   }, 120_000);
 
+  it('with 50 entries kept in memory, a follower 600 writes of 5 KB behind catches up by a DIFF read from the leader log on disk', async () => {
+    // Without the DIFF from disk, a learner past the 50 entries in memory could only get a SNAP.
+    const harness = await startHarness({ historyEntriesMax: 50, diskDiffFactor: 10 });
+    const { leader, followers } = await roles(harness);
+    const [behind, other] = followers as [number, number];
+    await startBystanders(harness, [leader, other]);
+    const client = await connect(harness, leader);
+    await client.create('/disk', '');
+    await harness.ensemble.stop(behind);
+    const writes = 600;
+    const values = Array.from({ length: writes }, (_, i) => payload(5 * 1000, 3_000 + i));
+    const replies = await pipelined(writes, 32, (i) =>
+      client.createBytes(`/disk/n-${i}`, values[i] as Uint8Array, 0, 30_000),
+    );
+    expect(replies.filter((reply) => reply.error !== null).map((reply) => reply.error)).toEqual([]);
+    for (let i = 0; i < writes; i++) harness.ledger.ack(`/disk/n-${i}`, values[i] as Uint8Array);
+    const syncsBefore = syncLines(harness).length;
+    await harness.ensemble.restart(behind);
+    await catchUp(harness, behind, leader, `member ${behind} catches up with leader ${leader}`);
+    const syncs = syncLines(harness).slice(syncsBefore);
+    console.log(`learner sync: ${syncs.join(' | ')}`);
+    expect(syncs.length).toBeGreaterThan(0);
+    expect(syncs.every((line) => line.includes('DIFF'))).toBe(true);
+    expect(harness.logs.some((line) => line.includes('reading the log for a DIFF failed'))).toBe(false);
+    await expectHealthy(harness, `after member ${behind} came back 600 × 5 KB behind a 50-entry history`);
+  }, 120_000);
+
   it('a follower wiped and restarted into a tree of 1,200 znodes of 4 KiB catches up by SNAP', async () => {
     // A short history, so the leader cannot DIFF from zero: the wiped learner must take a SNAP.
     const harness = await startHarness({ historyEntriesMax: 100 });

@@ -11,7 +11,7 @@ export {
 export type { Random } from './prng.js';
 export { createPrng } from './prng.js';
 export type { Epochs, RecoveredState, Snapshot, SnapshotRecords, Storage } from './storage.js';
-export { MemoryStorage } from './storage.js';
+export { MemoryStorage, readLogEntries } from './storage.js';
 export * from './tree/index.js';
 export type {
   ACL,

@@ -1,4 +1,5 @@
 import type { LogEntry, SnapshotHeader, SnapshotRecord } from './types.js';
+import { logEntryBytes } from './wire-size.js';
 import type { Zxid } from './zxid.js';
 
 /** Epochs are the two numbers Zab persists besides the log (ZooKeeper's acceptedEpoch and currentEpoch files). */
@@ -40,8 +41,9 @@ export interface RecoveredState {
  *
  * `truncateAfter(z)` also removes snapshots above z. After a SNAP at zxid S, log entries at or
  * below S may remain from an older history: recovery never replays them (it starts after the
- * newest snapshot), and zabkit's Zab never reads them back (DIFF comes from the leader's in-memory
- * history, so `readFrom` is for tools; FileStorage reports a jump across a snapshot as LOG_GAP).
+ * newest snapshot), and zabkit's Zab never reads them back: a leader's DIFF from disk (`readFrom`,
+ * through {@link readLogEntries}) starts at or above the snapshot its history was rooted at
+ * (FileStorage reports a jump across a snapshot as LOG_GAP).
  *
  * Ordering rules the host follows (they are what ZooKeeper's data-loss bugs broke):
  * - `truncateAfter` before `append` of the entries that replace the truncated ones;
@@ -66,6 +68,27 @@ export interface Storage {
   ): Promise<void>;
   /** close releases files; pending work is finished first. */
   close(): Promise<void>;
+}
+
+/**
+ * readLogEntries carries out a core LogRead (Ready.logReads) over any Storage: the entries above
+ * `afterZxid` up to `toZxid`, stopping once `bytesMax` encoded bytes are gathered (always at least
+ * one entry). Rejects with the storage's error when the log no longer holds them; the host then
+ * answers the peer with null.
+ */
+export async function readLogEntries(
+  storage: Pick<Storage, 'readFrom'>,
+  read: { afterZxid: Zxid; toZxid: Zxid; bytesMax: number },
+): Promise<LogEntry[]> {
+  const entries: LogEntry[] = [];
+  let bytes = 0;
+  for await (const entry of storage.readFrom(read.afterZxid)) {
+    if (entry.zxid > read.toZxid) break;
+    entries.push(entry);
+    bytes += logEntryBytes(entry);
+    if (bytes >= read.bytesMax) break;
+  }
+  return entries;
 }
 
 /**

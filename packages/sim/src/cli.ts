@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // pnpm sim --seeds N [--seed S] [--nodes 1|3|5|7] [--observers K] [--safety-ms MS] [--membership [--spares K]]
+//   [--history N] (entries each member keeps in memory: small values send learners to DIFF from disk or SNAP)
 import { parseArgs } from 'node:util';
 import { runSeeds } from './run-seeds.js';
 
@@ -14,6 +15,7 @@ const { values } = parseArgs({
     spares: { type: 'string' },
     unsafe: { type: 'string' },
     'skip-commit-quorum-check': { type: 'boolean', default: false },
+    history: { type: 'string' },
   },
 });
 const number = (name: string, text: string | undefined, fallback: number): number => {
@@ -45,7 +47,8 @@ if (unsafe !== undefined && unsafe !== 'new-config-only') {
 }
 // --skip-commit-quorum-check: commit-on-member-quorum off, to see what else a wrong rule breaks.
 const skipCommitQuorumCheck = values['skip-commit-quorum-check'] === true;
-const flags = `--nodes ${nodes} --observers ${observers}${membership ? ' --membership' : ''}${spares !== undefined ? ` --spares ${spares}` : ''}${unsafe !== undefined ? ` --unsafe ${unsafe}` : ''}${skipCommitQuorumCheck ? ' --skip-commit-quorum-check' : ''}`;
+const history = values.history === undefined ? undefined : number('history', values.history, 200);
+const flags = `--nodes ${nodes} --observers ${observers}${history !== undefined ? ` --history ${history}` : ''}${membership ? ' --membership' : ''}${spares !== undefined ? ` --spares ${spares}` : ''}${unsafe !== undefined ? ` --unsafe ${unsafe}` : ''}${skipCommitQuorumCheck ? ' --skip-commit-quorum-check' : ''}`;
 
 process.stdout.write(`first seed: ${firstSeed} (replay one with: pnpm sim --seed ${firstSeed} ${flags})\n`);
 const started = Date.now();
@@ -61,6 +64,7 @@ const { results, violation } = await runSeeds({
   ...(spares !== undefined && { spares }),
   ...(unsafe !== undefined && { unsafeMembershipRule: unsafe }),
   ...(skipCommitQuorumCheck && { commitQuorumCheck: false }),
+  ...(history !== undefined && { historyEntriesMax: Math.max(1, history) }),
   onProgress: (done, total) => {
     const now = Date.now();
     if (done !== total && now - lastPrinted < 250) return;
@@ -81,6 +85,11 @@ if (violation) {
 const committed = results.reduce((n, r) => n + r.committed, 0);
 process.stdout.write(
   `committed transactions: ${committed}, client operations: ${results.reduce((n, r) => n + r.operations, 0)}\n`,
+);
+const syncs = { DIFF: 0, TRUNC: 0, SNAP: 0, diskReads: 0 };
+for (const r of results) for (const key of Object.keys(syncs) as (keyof typeof syncs)[]) syncs[key] += r.syncs[key];
+process.stdout.write(
+  `syncs: DIFF ${syncs.DIFF} (disk reads ${syncs.diskReads}), TRUNC ${syncs.TRUNC}, SNAP ${syncs.SNAP}\n`,
 );
 if (membership) {
   const proposed = results.reduce((n, r) => n + r.reconfigs.proposed, 0);

@@ -101,6 +101,7 @@ export abstract class SimEventLoop extends SimFaults {
       sendQueueBreaks: this.sendQueueBreaks,
       marshallingErrors: this.marshallingErrors,
       leaderFollowsNotices: this.leaderFollowsNotices,
+      syncs: { ...this.syncs },
       leaderPartitions: this.episodes.stats.leaderPartitions,
       longDowns: this.episodes.stats.longDowns,
       aclRefusals: this.aclChecker.refusals,
@@ -331,6 +332,16 @@ export abstract class SimEventLoop extends SimFaults {
         // A SNAP install moves the replica to the snapshot's zxid without applying entries one by one.
         if (ready.snapshot) server.lastApplied = ready.snapshot.header.zxid;
         this.observeApplied(server, ready.applied);
+        this.observeStatus(server);
+        this.pump(server);
+        return;
+      }
+      case 'logRead': {
+        const server = this.server(event.server);
+        if (!server.peer || server.incarnation !== event.incarnation) return;
+        if (this.hold(server, event)) return;
+        if (event.entries !== null) this.syncs.diskReads++;
+        server.peer.logRead(event.read, event.entries);
         this.observeStatus(server);
         this.pump(server);
         return;

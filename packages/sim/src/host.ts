@@ -1,4 +1,12 @@
-import { type ClientOutput, formatZxid, ReadyDriver, type RecoveredState, ZabPeer } from '@zabkit/core';
+import {
+  type ClientOutput,
+  formatZxid,
+  type LogEntry,
+  type LogRead,
+  ReadyDriver,
+  type RecoveredState,
+  ZabPeer,
+} from '@zabkit/core';
 import { SIM_TIMEOUTS } from './liveness.js';
 import { MemberStorage } from './member-storage.js';
 import { SimNetwork } from './network.js';
@@ -100,6 +108,7 @@ export abstract class SimHost extends SimNetwork {
         machine,
         ...SIM_TIMEOUTS,
         historyEntriesMax: this.options.historyEntriesMax ?? 200,
+        diskDiffFactor: this.diskDiffFactor,
         syncBatchEntriesMax: 50,
         snapChunkRecordsMax: 50,
         limits: this.limits,
@@ -115,6 +124,7 @@ export abstract class SimHost extends SimNetwork {
           // Checked as it leaves, as core's test ensemble does: what it acknowledges is durable by now.
           const wrong = checkVouch(server.id, to, message, this.durableState(server));
           if (wrong !== null) this.violation(VOUCH_INVARIANT, wrong);
+          if (message.type === 'sync') this.syncs[message.mode]++;
           this.sendMessage(server.id, to, message);
         }
       },
@@ -128,6 +138,9 @@ export abstract class SimHost extends SimNetwork {
       // The simulated network connects every pair; the change of peers is traced (a server's
       // transport would dial the new members and close the others).
       peers: (peers) => this.log(`${server.id} peers now ${peers.join(',')}`),
+      readLog: (reads) => {
+        for (const read of reads) this.readLog(server, read);
+      },
     });
     server.lastApplied = server.peer.status().lastAppliedZxid;
     this.log(`start ${server.id}#${server.incarnation} last=${formatZxid(server.peer.status().lastLoggedZxid)}`);
@@ -137,6 +150,37 @@ export abstract class SimHost extends SimNetwork {
       incarnation: server.incarnation,
     });
     this.pump(server);
+  }
+
+  /**
+   * diskDiffFactor is every member's PeerConfig.diskDiffFactor: 0 (always SNAP behind the in-memory
+   * history), ZooKeeper's 0.33, or 1000 (DIFF from disk whenever the log holds it), by seed, so every seed runs one
+   * and the three are spread evenly.
+   */
+  protected get diskDiffFactor(): number {
+    return this.options.diskDiffFactor ?? ([0, 0.33, 1000][this.options.seed % 3] as number);
+  }
+
+  /**
+   * readLog carries out a LogRead over the member's FileStorage, as zabkit-server does; the answer
+   * reaches the peer as a 'logRead' event up to fsyncMsMax later (a disk read takes time too).
+   */
+  private readLog(server: SimServer, read: LogRead): void {
+    const incarnation = server.incarnation;
+    this.running++;
+    this.pendingDrain = true;
+    const answer = (entries: LogEntry[] | null) => {
+      this.running--;
+      this.completions.push(() => {
+        if (server.incarnation !== incarnation) return;
+        const delayMs = this.prng.int(this.faults.fsyncMsMax + 1);
+        this.queue.push(this.now + delayMs, { kind: 'logRead', server: server.id, incarnation, read, entries });
+      });
+    };
+    server.storage.readLog(read).then(answer, (error: unknown) => {
+      this.log(`${server.id}: log read after ${formatZxid(read.afterZxid)} failed: ${describeError(error)}`);
+      answer(null);
+    });
   }
 
   protected crash(server: SimServer, autoRestart = true): void {

@@ -1,4 +1,13 @@
-import type { Epochs, LogEntry, Random, Ready, RecoveredState, Zxid } from '@zabkit/core';
+import {
+  type Epochs,
+  type LogEntry,
+  type LogRead,
+  type Random,
+  type Ready,
+  type RecoveredState,
+  readLogEntries,
+  type Zxid,
+} from '@zabkit/core';
 import { FileStorage, type FileSystem, SimulatedDisk } from '@zabkit/storage';
 import type { DurableState } from './vouch-checker.js';
 
@@ -96,6 +105,16 @@ export class MemberStorage {
       snapshotZxid,
     };
     this.truncating = null;
+  }
+
+  /**
+   * readLog reads entries of the durable log for a leader's DIFF from disk, as zabkit-server does
+   * (core's readLogEntries over FileStorage.readFrom). Reads take no fsync, so no virtual time here.
+   */
+  readLog(read: LogRead): Promise<LogEntry[]> {
+    const storage = this.storage;
+    if (storage === null) return Promise.reject(new Error('MemberStorage: read before load'));
+    return readLogEntries(storage, read);
   }
 
   /**

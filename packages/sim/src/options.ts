@@ -75,8 +75,10 @@ export interface SimOptions {
   commitQuorumCheck?: boolean;
   /** traceSize: how many recent events a violation report shows. */
   traceSize?: number;
-  /** historyEntriesMax: applied entries each member keeps in memory for DIFF (small values force SNAP). */
+  /** historyEntriesMax: applied entries each member keeps in memory for DIFF (small values force a DIFF from disk or a SNAP). */
   historyEntriesMax?: number;
+  /** diskDiffFactor: every member's PeerConfig.diskDiffFactor; default by seed, one of 0, 0.33 and 1000 (host.ts). */
+  diskDiffFactor?: number;
   /**
    * beforePersist lets a scenario crash a server at an exact point: called when a Ready is handed to
    * the storage; returning a number k lets k of the persist's fsyncs complete, then crashes the
@@ -126,6 +128,8 @@ export interface SimResult {
   marshallingErrors: number;
   /** leaderFollowsNotices: times a learner heard the member it follows say it follows another server. */
   leaderFollowsNotices: number;
+  /** syncs: the SYNCs leaders sent, by mode; diskReads: LogReads answered with entries (a DIFF from disk). */
+  syncs: { DIFF: number; TRUNC: number; SNAP: number; diskReads: number };
   leaderPartitions: number;
   longDowns: number;
   /** aclRefusals: committed writes refused NO_AUTH; invalidAcls: refused INVALID_ACL; aclChanges: setACLs that took effect. */

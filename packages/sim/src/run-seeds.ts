@@ -15,6 +15,8 @@ export interface SeedRunOptions {
   /** unsafeMembershipRule: a deliberately wrong rule, for the test that it is caught. */
   unsafeMembershipRule?: SimOptions['unsafeMembershipRule'];
   commitQuorumCheck?: boolean;
+  /** historyEntriesMax: entries each member keeps in memory (SimOptions; default 200). */
+  historyEntriesMax?: number;
   onProgress?: (done: number, total: number, result: SimResult) => void;
 }
 
@@ -55,6 +57,7 @@ export async function runSeeds(
         ...(options.spares !== undefined && { spares: options.spares }),
         ...(options.unsafeMembershipRule !== undefined && { unsafeMembershipRule: options.unsafeMembershipRule }),
         ...(options.commitQuorumCheck === false && { commitQuorumCheck: false }),
+        ...(options.historyEntriesMax !== undefined && { historyEntriesMax: options.historyEntriesMax }),
       }).run();
       results.push(result);
       options.onProgress?.(i + 1, options.seeds, result);

@@ -6,6 +6,7 @@ import {
   formatZxid,
   type Limits,
   type LogEntry,
+  type LogRead,
   type PeerMessage,
   quorumSize,
   type ReadyDriver,
@@ -42,6 +43,7 @@ export type SimEvent =
       bytes: number;
     }
   | { kind: 'persisted'; server: number; incarnation: number }
+  | { kind: 'logRead'; server: number; incarnation: number; read: LogRead; entries: LogEntry[] | null }
   | { kind: 'fsync'; server: number; incarnation: number; release: () => void }
   | { kind: 'notifyBreak'; server: number; incarnation: number; peer: number }
   | { kind: 'notifyConnect'; server: number; incarnation: number; peer: number; generation: number }
@@ -251,6 +253,8 @@ export abstract class SimWorld {
   protected nextBulkLoad = 1;
 
   protected leaderFollowsNotices = 0;
+  /** syncs: the SYNCs sent by mode, and the LogReads answered with entries (SimResult.syncs). */
+  protected readonly syncs = { DIFF: 0, TRUNC: 0, SNAP: 0, diskReads: 0 };
 
   /** partitionEra: a pending heal of an older era does not end the partitions of a newer one. */
   protected partitionEra = 0;

@@ -40,6 +40,7 @@ export interface PeerSettings {
   initLimitTicks: number;
   syncLimitTicks: number;
   historyEntriesMax: number;
+  diskDiffFactor: number;
   syncBatchEntriesMax: number;
   snapChunkRecordsMax: number;
   expiryCheckTicks: number;

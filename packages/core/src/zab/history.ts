@@ -3,6 +3,7 @@ import { logEntryBytes } from '../wire-size.js';
 import { formatZxid, type Zxid } from '../zxid.js';
 import { assert } from './invariant.js';
 import type { Outbox } from './outbox.js';
+import { TrimmedZxids } from './trimmed-zxids.js';
 
 /**
  * History is a member's accepted log as the protocol sees it (etcd raft's log.go and
@@ -14,7 +15,8 @@ import type { Outbox } from './outbox.js';
  *  - committedZxid: the last entry known committed (a quorum logged it).
  * An entry is applied once it is both committed and persisted here. The applied prefix is trimmed
  * to historyEntriesMax entries and historyBytesMax bytes, except what a leader's sync stream still
- * has to send (the pin); a learner further behind than `base` gets a SNAP.
+ * has to send (the pin). What was trimmed stays on disk: `trimmed` knows which zxids, so a learner
+ * further behind than `base` can get a DIFF read from the disk log (sync-stream.ts), or a SNAP.
  *
  * It also keeps the membership its entries carry (membership.ts): `baseConfig` (in force at `base`,
  * from the snapshot or the static configuration) and the reconfig entries held, from which
@@ -34,6 +36,8 @@ export class History {
   baseConfig: ClusterConfig;
   /** reconfigs: the configurations made by reconfig entries held above `base`, in zxid order. */
   private reconfigs: ClusterConfig[] = [];
+  /** trimmed: the zxids trimmed from memory since the history was rooted; the disk log holds them. */
+  readonly trimmed: TrimmedZxids;
 
   constructor(
     base: Zxid,
@@ -44,6 +48,7 @@ export class History {
     private readonly bytesMax: number,
   ) {
     this.base = base;
+    this.trimmed = new TrimmedZxids(base);
     this.baseConfig = baseConfig;
     this.log = recovered.filter((entry) => entry.zxid > base);
     for (const entry of this.log) this.noteReconfig(entry);
@@ -222,6 +227,7 @@ export class History {
     this.logBytes = 0;
     this.outbox.ready.entries = [];
     this.base = zxid;
+    this.trimmed.reset(zxid);
     this.committedZxid = zxid;
     this.outbox.ready.truncateAfter = zxid;
   }
@@ -258,6 +264,7 @@ export class History {
       drop++;
     }
     if (drop === 0) return;
+    for (let index = 0; index < drop; index++) this.trimmed.add((this.log[index] as LogEntry).zxid);
     this.base = (this.log[drop - 1] as LogEntry).zxid;
     // Trimmed reconfigs are applied, so committed: the last of them is the base's configuration.
     while (this.reconfigs.length > 0 && (this.reconfigs[0] as ClusterConfig).version <= this.base) {

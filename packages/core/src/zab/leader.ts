@@ -17,8 +17,9 @@ import type { PeerContext, Phase } from './context.js';
 import { assert, NO_ZXID } from './invariant.js';
 import { checkMembers, isJointQuorum, jointQuorumAckedZxid, type ReconfigChange, ReconfigError } from './membership.js';
 import type { CreateSessionRequest, PeerMessage, ZabMessage } from './messages.js';
+import type { LogRead } from './outbox.js';
 import { SessionExpiry } from './sessions.js';
-import { planSync, SyncStream } from './sync-stream.js';
+import { planSync, SyncStream, syncStartHeld } from './sync-stream.js';
 
 /**
  * LearnerHandle is the leader's record of one learner (ZooKeeper's LearnerHandler): where it is in
@@ -91,6 +92,8 @@ export class Leader {
   private readonly newLeaderAcks: Set<number>;
   /** nextCounter is the counter of the next zxid this leader proposes. */
   private nextCounter = 1;
+  /** streamsStarted numbers the sync streams, so a disk read answered late finds the stream that asked. */
+  private streamsStarted = 0;
   private readonly startedTick: number;
   /** lastProgressTick: the last tick a learner moved its synchronization on (synchronization times out without progress). */
   private lastProgressTick: number;
@@ -130,13 +133,37 @@ export class Leader {
     return log.lastLoggedZxid() - Math.max(log.committedZxid, makeZxid(this.epoch, 0));
   }
 
-  /** historyPin lowers `pin` to the last entry a sync stream sent: the history is kept above it. */
+  /**
+   * historyPin lowers `pin` to the last entry a sync stream sent from memory: the history is kept
+   * above it. A stream already behind the history's base reads from disk and pins nothing.
+   */
   historyPin(pin: Zxid): Zxid {
+    const base = this.context.log.base;
     let lowest = pin;
     for (const learner of this.learners.values()) {
-      if (learner.stream !== null && learner.stream.sentZxid < lowest) lowest = learner.stream.sentZxid;
+      const sent = learner.stream?.sentZxid;
+      if (sent !== undefined && sent >= base && sent < lowest) lowest = sent;
     }
     return lowest;
+  }
+
+  /**
+   * logRead takes the host's answer to a stream's LogRead. A failed or wrong read means the disk
+   * log no longer holds what was trimmed: the leader stops offering DIFF from disk below its
+   * current base (those learners get a SNAP) and drops this learner, which resyncs.
+   */
+  logRead(read: LogRead, entries: readonly LogEntry[] | null): void {
+    const learner = this.learners.get(read.learnerId);
+    const stream = learner?.stream;
+    if (!learner || !stream || read.epoch !== this.epoch || stream.id !== read.streamId) return;
+    if (stream.readDone(read, entries)) {
+      this.pumpStream(learner);
+      return;
+    }
+    const log = this.context.log;
+    log.trimmed.reset(log.base);
+    this.forgetLearner(learner.id);
+    this.context.outbox.ready.disconnect.push(learner.id);
   }
 
   /** forgetLearner drops the record of a learner (its connection broke, or it stalled); it must sync again. */
@@ -565,7 +592,11 @@ export class Leader {
 
   private sendSync(learner: LearnerHandle): void {
     const log = this.context.log;
-    const plan = planSync(log, this.context.machine.lastAppliedZxid, learner.lastZxid);
+    const { machine, settings } = this.context;
+    const plan = planSync(log, machine.lastAppliedZxid, learner.lastZxid, {
+      factor: settings.diskDiffFactor,
+      znodes: machine.stats().znodes,
+    });
     this.send(learner.id, {
       type: 'sync',
       epoch: this.epoch,
@@ -573,15 +604,12 @@ export class Leader {
       truncZxid: plan.mode === 'TRUNC' ? plan.truncZxid : 0,
       snapshotZxid: plan.mode === 'SNAP' ? plan.from : 0,
     });
-    assert(
-      plan.from === log.base || log.findIndex(plan.from) !== -1,
-      () => `sync start ${formatZxid(plan.from)} not in history`,
-    );
+    assert(syncStartHeld(log, plan.from), () => `sync start ${formatZxid(plan.from)} not in history`);
     learner.phase = 'synchronization';
     // From here on the learner is in the forwarding set: after NEWLEADER ends the stream it gets
     // every new proposal; until then the stream carries them, read from the log.
     learner.ackedZxid = NO_ZXID;
-    learner.stream = new SyncStream(this.context, learner.id, this.epoch, plan);
+    learner.stream = new SyncStream(this.context, learner.id, this.epoch, ++this.streamsStarted, plan);
     this.pumpStream(learner);
   }
 

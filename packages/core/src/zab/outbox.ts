@@ -18,6 +18,23 @@ export type ClientOutput =
   | { type: 'sessionClosed'; sessionId: SessionId };
 
 /**
+ * LogRead asks the host for entries of this member's durable log, for a DIFF a leader streams from
+ * disk (sync-stream.ts): the entries above `afterZxid`, in order, up to `toZxid`, stopping once
+ * `bytesMax` encoded bytes are gathered (at least one entry). The host answers with
+ * `ZabPeer.logRead(read, entries)`, or `null` when the log no longer holds them; `readLogEntries`
+ * (storage.ts) does it over any Storage.
+ */
+export interface LogRead {
+  /** learnerId, epoch and streamId name the stream that asked: an answer for an older one is ignored. */
+  learnerId: number;
+  epoch: number;
+  streamId: number;
+  afterZxid: Zxid;
+  toZxid: Zxid;
+  bytesMax: number;
+}
+
+/**
  * Ready is one batch of work for the host, which must carry it out in this order:
  *  1. persist: `truncateAfter` (if not null), then `snapshot` (if not null), then append `entries`,
  *     then save `epochs` (if not null) — each durably (fsync) before the next step;
@@ -26,6 +43,8 @@ export type ClientOutput =
  *  4. drop the connections to the peers in `disconnect` (they reconnect as after any break);
  *  5. call `advance()`.
  * `applied` lists the entries applied to the tree in this batch, for metrics and checks.
+ * `logReads` are reads of the durable log the host makes whenever it likes (they depend on nothing in
+ * this batch: only entries durable long since are asked for), answering each with `logRead`.
  */
 export interface Ready {
   truncateAfter: Zxid | null;
@@ -47,6 +66,7 @@ export interface Ready {
    * truncated. The host connects to the ones it lacks and drops the others, after step 2.
    */
   peers: number[] | null;
+  logReads: LogRead[];
 }
 
 /**
@@ -134,7 +154,8 @@ export class Outbox {
       out.messages.length > 0 ||
       out.toClients.length > 0 ||
       out.applied.length > 0 ||
-      out.disconnect.length > 0
+      out.disconnect.length > 0 ||
+      out.logReads.length > 0
     );
   }
 
@@ -159,5 +180,6 @@ function emptyReady(): Ready {
     applied: [],
     disconnect: [],
     peers: null,
+    logReads: [],
   };
 }

@@ -32,12 +32,12 @@ import {
   withConfigRecord,
 } from './membership.js';
 import type { CreateSessionRequest, PeerMessage } from './messages.js';
-import { type ClientOutput, type Outbound, Outbox, type Ready } from './outbox.js';
+import { type ClientOutput, type LogRead, type Outbound, Outbox, type Ready } from './outbox.js';
 import { samePassword } from './sessions.js';
 
 const NO_PASSWORD = new Uint8Array(0);
 
-export type { ClientOutput, Outbound, Ready };
+export type { ClientOutput, LogRead, Outbound, Ready };
 export { totalOrder, ZabInvariantError };
 
 /** DIRECT_AUTH: readDirect reads as the super user. */
@@ -86,8 +86,15 @@ export interface PeerConfig {
   initLimitTicks?: number;
   /** syncLimitTicks: a follower that hears nothing from its leader, or a leader that hears from no quorum, for this long goes back to LOOKING. */
   syncLimitTicks?: number;
-  /** historyEntriesMax is how many applied entries stay in memory for DIFF; older learners get a SNAP. */
+  /** historyEntriesMax is how many applied entries stay in memory for DIFF; older learners get a DIFF from disk, or a SNAP. */
   historyEntriesMax?: number;
+  /**
+   * diskDiffFactor: a leader streams a learner behind its in-memory history a DIFF read from the disk
+   * log (through Ready.logReads, which the host must answer) when the entries it lacks number at most
+   * this many times the znodes in the tree; past that, or at 0 (the default: a host that does not
+   * answer LogReads), a SNAP. ZooKeeper's snapshotSizeFactor (0.33) weighs bytes the same way.
+   */
+  diskDiffFactor?: number;
   /** syncBatchEntriesMax bounds the entries in one sync or proposal message. */
   syncBatchEntriesMax?: number;
   /** snapChunkRecordsMax bounds the records in one snapChunk message. */
@@ -182,6 +189,7 @@ export class ZabPeer {
       initLimitTicks: config.initLimitTicks ?? 10,
       syncLimitTicks: config.syncLimitTicks ?? 5,
       historyEntriesMax: config.historyEntriesMax ?? 10_000,
+      diskDiffFactor: config.diskDiffFactor ?? 0,
       syncBatchEntriesMax: config.syncBatchEntriesMax ?? 500,
       snapChunkRecordsMax: config.snapChunkRecordsMax ?? 1_000,
       expiryCheckTicks: config.expiryCheckTicks ?? 1,
@@ -380,6 +388,16 @@ export class ZabPeer {
   }
 
   /**
+   * logRead answers a LogRead of a Ready: the entries the host read from the durable log (storage.ts
+   * `readLogEntries`), or null when it could not read them (the log was compacted since, or a
+   * record failed its crc). An answer for a stream that is gone is ignored.
+   */
+  logRead(read: LogRead, entries: readonly LogEntry[] | null): void {
+    const state = this.state;
+    if (state.role === 'leading') state.leader.logRead(read, entries);
+  }
+
+  /**
    * connected tells the peer its connection to `peerId` is up (again): a LOOKING member sends it
    * its vote at once, and the election waits for that server's vote again.
    */
@@ -485,6 +503,15 @@ export class ZabPeer {
     if (this.log.base > zxid) return null;
     const applied = this.machine.lastAppliedZxid;
     return this.log.entries().filter((entry) => entry.zxid > zxid && entry.zxid <= applied);
+  }
+
+  /**
+   * diskLogHolds tells whether the log on disk continues this member's history right after `zxid`
+   * (zxid is the base the history was rooted at, or an entry trimmed from memory since, or held):
+   * the entries after it up to the last applied one can be read back with Storage.readFrom.
+   */
+  diskLogHolds(zxid: Zxid): boolean {
+    return zxid >= this.log.base ? this.log.hasLogged(zxid) : this.log.trimmed.holds(zxid);
   }
 
   /** history returns the accepted entries held in memory (above the base), for checks and DIFF. */

@@ -1,5 +1,5 @@
 import { splitEarlyMessages } from './early-messages.js';
-import type { ClientOutput, Outbound, Ready, ZabPeer } from './peer.js';
+import type { ClientOutput, LogRead, Outbound, Ready, ZabPeer } from './peer.js';
 
 /**
  * ReadyIo is what a host does with a Ready besides persisting it: the network and the clients.
@@ -17,6 +17,13 @@ export interface ReadyIo {
    * (Ready.peers): connect to the new ones, drop the others. A host without it keeps its static mesh.
    */
   peers?(peers: readonly number[]): void;
+  /**
+   * readLog (optional) starts reading the durable log for a leader's DIFF from disk (Ready.logReads;
+   * storage.ts `readLogEntries` does it) and answers each read with `peer.logRead` once done, then
+   * runs the loop again. A host without it answers every read with null at once: give such a host's
+   * peer no diskDiffFactor.
+   */
+  readLog?(reads: readonly LogRead[]): void;
 }
 
 /** ReadyDriverOptions choose the one allowed variation of the host loop. */
@@ -72,6 +79,11 @@ export class ReadyDriver {
       this.current = { ready, afterPersist };
     } else {
       this.current = { ready, afterPersist: ready.messages };
+    }
+    // Reads ask only for entries durable long since: they need not wait for this persist.
+    if (ready.logReads.length > 0) {
+      if (this.io.readLog) this.io.readLog(ready.logReads);
+      else for (const read of ready.logReads) this.peer.logRead(read, null);
     }
     return ready;
   }

@@ -4,9 +4,9 @@ import { deriveLimits, type Limits } from '../../limits.js';
 import { createPrng } from '../../prng.js';
 import type { RecoveredState } from '../../storage.js';
 import type { LogEntry } from '../../types.js';
-import { peerMessageBytes, replyBytes } from '../../wire-size.js';
+import { logEntryBytes, peerMessageBytes, replyBytes } from '../../wire-size.js';
 import type { PeerMessage } from '../messages.js';
-import { type ClientOutput, type Ready, ZabPeer } from '../peer.js';
+import { type ClientOutput, type LogRead, type Ready, ZabPeer } from '../peer.js';
 import { ReadyDriver } from '../ready-driver.js';
 import { seededPassword } from '../sessions.js';
 import { createTreeMachine } from '../tree-machine.js';
@@ -19,6 +19,8 @@ export interface EnsembleOptions {
   historyEntriesMax?: number;
   /** reconfigRefusal: every member's veto on membership changes (PeerConfig.reconfigRefusal). */
   reconfigRefusal?: () => string | null;
+  /** diskDiffFactor: every member's PeerConfig.diskDiffFactor (the harness answers LogReads from its disk). */
+  diskDiffFactor?: number;
 }
 
 /**
@@ -39,6 +41,12 @@ export class Ensemble {
   private readonly prng = createPrng(7);
   private readonly passwords = createPrng(8);
   private readonly drivers = new WeakMap<ZabPeer, ReadyDriver>();
+  /** logReads: LogReads handed out and not answered yet, answered one per turn of settle. */
+  private readonly logReads: { peer: ZabPeer; id: number; read: LogRead }[] = [];
+  /** logReadsFail: answer every LogRead with null, as a host whose log was compacted meanwhile. */
+  logReadsFail = false;
+  /** logReadsAnswered counts the LogReads answered with entries. */
+  logReadsAnswered = 0;
   /** snapshotZxid: the zxid of the last snapshot each member installed (its log starts after it). */
   private readonly snapshotZxid = new Map<number, number>();
 
@@ -73,6 +81,7 @@ export class Ensemble {
           limits: this.limits,
           ...(this.options.historyEntriesMax !== undefined && { historyEntriesMax: this.options.historyEntriesMax }),
           ...(this.options.reconfigRefusal !== undefined && { reconfigRefusal: this.options.reconfigRefusal }),
+          ...(this.options.diskDiffFactor !== undefined && { diskDiffFactor: this.options.diskDiffFactor }),
         },
         state,
       ),
@@ -133,6 +142,11 @@ export class Ensemble {
             driver.finish();
           }
         }
+        const read = this.logReads.shift();
+        if (read && !this.down.has(read.id) && this.peers.get(read.id) === read.peer) {
+          progressed = true;
+          read.peer.logRead(read.read, this.readDisk(read.id, read.read));
+        }
         const next = this.inbox.shift();
         if (next) {
           progressed = true;
@@ -155,10 +169,29 @@ export class Ensemble {
         send: (messages) => this.send(id, messages),
         deliver: (outputs) => this.outputs.get(id)?.push(...outputs),
         disconnect: (peers) => this.disconnect(id, peers),
+        readLog: (reads) => {
+          for (const read of reads) this.logReads.push({ peer, id, read });
+        },
       });
       this.drivers.set(peer, driver);
     }
     return driver;
+  }
+
+  /** readDisk answers a LogRead from the member's disk (storage.ts readLogEntries' rules), or null when told to fail. */
+  private readDisk(id: number, read: LogRead): LogEntry[] | null {
+    if (this.logReadsFail) return null;
+    const disk = this.durable.get(id) as { entries: LogEntry[] };
+    const entries: LogEntry[] = [];
+    let bytes = 0;
+    for (const entry of disk.entries) {
+      if (entry.zxid <= read.afterZxid) continue;
+      if (entry.zxid > read.toZxid || bytes >= read.bytesMax) break;
+      entries.push(entry);
+      bytes += logEntryBytes(entry);
+    }
+    this.logReadsAnswered++;
+    return entries;
   }
 
   /** persist carries out the durable part of a Ready, in the documented order. */
@@ -192,7 +225,8 @@ export class Ensemble {
     for (const { to, message } of messages) {
       if (message.type === 'ack' || message.type === 'ackNewLeader') {
         const acked = message.type === 'ack' ? message.zxid : message.lastZxid;
-        const last = disk.entries.at(-1)?.zxid ?? this.snapshotZxid.get(id) ?? 0;
+        // Entries below an installed snapshot may stay on the disk: the snapshot is durable too.
+        const last = Math.max(disk.entries.at(-1)?.zxid ?? 0, this.snapshotZxid.get(id) ?? 0);
         expect(
           last,
           `server ${id} acks ${acked.toString(16)} with only ${last.toString(16)} durable`,
