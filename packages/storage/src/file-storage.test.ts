@@ -8,7 +8,8 @@ import {
   segmentName,
   snapshotName,
 } from './file-storage.js';
-import { RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES, scanSegment } from './log-record.js';
+import type { FileSystem } from './file-system.js';
+import { RECORD_HEADER_BYTES, type RecordLocation, SEGMENT_HEADER_BYTES, scanSegment } from './log-record.js';
 import { SimulatedDisk } from './simulated-disk.js';
 import { entries, entry, snapshotRecords } from './storage-contract.test-suite.js';
 import { StorageError } from './storage-error.js';
@@ -180,6 +181,99 @@ describe('FileStorage recovery', () => {
     expect(warnings[0]).toMatchObject({
       message: 'skipping a snapshot that fails validation',
       fields: { file: newest },
+    });
+  });
+
+  it('reads each segment once: the entries above the snapshot come from the bytes the validation read', async () => {
+    const { disk, open } = setup({ snapshotRetainCount: 3 });
+    const storage = await open();
+    await storage.load();
+    for (let counter = 1; counter <= 40; counter += 4) await storage.append(entries(1, counter, counter + 3));
+    await storage.saveSnapshot({ zxid: makeZxid(1, 10), timeMs: 1 }, snapshotRecords(10, 10));
+    await storage.close();
+    const reads: string[] = [];
+    const counting: FileSystem = {
+      open: (path, flags) => {
+        if (flags === 'r') reads.push(path);
+        return disk.open(path, flags);
+      },
+      readFile: (path) => {
+        reads.push(path);
+        return disk.readFile(path);
+      },
+      readdir: (path) => disk.readdir(path),
+      rename: (from, to) => disk.rename(from, to),
+      unlink: (path) => disk.unlink(path),
+      mkdir: (path) => disk.mkdir(path),
+      syncDirectory: (path) => disk.syncDirectory(path),
+    };
+    const state = await (await openFileStorage({ dir: DIR, fileSystem: counting, segmentBytesMax: 600 })).load();
+    expect(state.entries).toEqual(entries(1, 11, 40));
+    const files = segments(disk);
+    expect(files.length).toBeGreaterThan(2);
+    for (const file of files) expect(reads.filter((path) => path === file)).toEqual([file]);
+  });
+
+  it('checks the crcs of segments wholly below the newest snapshot only when something relies on them', async () => {
+    const { disk, open } = setup({ snapshotRetainCount: 3 });
+    const storage = await open();
+    await storage.load();
+    for (let counter = 1; counter <= 40; counter += 4) await storage.append(entries(1, counter, counter + 3));
+    await storage.saveSnapshot({ zxid: makeZxid(1, 4), timeMs: 1 }, snapshotRecords(10, 4));
+    await storage.saveSnapshot({ zxid: makeZxid(1, 32), timeMs: 2 }, snapshotRecords(10, 32));
+    await storage.close();
+    // A segment whose entries all lie between the two snapshots: the newest does not need them, the older does.
+    const files = segments(disk);
+    const firstOf = (file: string): number => Number.parseInt(file.split('.')[1] as string, 16);
+    const index = files.findIndex(
+      (file, position) => firstOf(file) > makeZxid(1, 4) && firstOf(files[position + 1] ?? '') <= makeZxid(1, 33),
+    );
+    expect(index).toBeGreaterThan(0);
+    const target = files[index] as string;
+    const [before, victim] = scanSegment(disk.durableFile(target) as Uint8Array).records as [
+      RecordLocation,
+      RecordLocation,
+    ];
+    disk.corrupt(target, victim.offset + RECORD_HEADER_BYTES + 1);
+
+    const reopened = await open();
+    const state = await reopened.load();
+    expect(state.snapshot?.header.zxid).toBe(makeZxid(1, 32));
+    expect(state.entries).toEqual(entries(1, 33, 40));
+    expect(await collect(reopened.readFrom(makeZxid(1, 32)))).toEqual(entries(1, 33, 40));
+    // Read back, or cut below the snapshot, the bad record refuses as it would have at start.
+    const expected = { code: 'CORRUPT_LOG', file: target, offset: victim.offset };
+    expect(await refusal(collect(reopened.readFrom(makeZxid(1, 4))))).toMatchObject(expected);
+    expect(await refusal(reopened.truncateAfter(before.zxid))).toMatchObject(expected);
+    await reopened.close();
+    expect(disk.files()).toContain(`${DIR}/${snapshotName(makeZxid(1, 32))}`);
+
+    // Recovery from the older snapshot needs them: refused, naming the record.
+    disk.corrupt(`${DIR}/${snapshotName(makeZxid(1, 32))}`, 100);
+    expect(await refusal((await open()).load())).toMatchObject(expected);
+  });
+
+  it('checks the segment below a removed newest one whole, even when it lies below the snapshot', async () => {
+    const { disk, open } = setup();
+    const storage = await open();
+    await storage.load();
+    for (let counter = 1; counter <= 24; counter += 4) await storage.append(entries(1, counter, counter + 3));
+    // An older snapshot keeps the segments below the newer one from retention.
+    await storage.saveSnapshot({ zxid: makeZxid(1, 1), timeMs: 1 }, snapshotRecords(10, 1));
+    const files = segments(disk);
+    const newest = files.at(-1) as string;
+    const previous = files.at(-2) as string;
+    // The snapshot lies just below the newest segment: every record of the one before is below it.
+    const snapshotZxid = Number.parseInt(newest.split('.')[1] as string, 16) - 1;
+    await storage.saveSnapshot({ zxid: snapshotZxid, timeMs: 1 }, snapshotRecords(10, 20));
+    await storage.close();
+    disk.setLength(newest, 10);
+    const victim = scanSegment(disk.durableFile(previous) as Uint8Array).records[0] as { offset: number };
+    disk.corrupt(previous, victim.offset + RECORD_HEADER_BYTES + 1);
+    expect(await refusal((await open()).load())).toMatchObject({
+      code: 'CORRUPT_LOG',
+      file: previous,
+      offset: victim.offset,
     });
   });
 

@@ -84,6 +84,22 @@ interface Segment {
   offsets: number[];
   /** sizeBytes is the end of the last durable record. */
   sizeBytes: number;
+  /**
+   * crcDeferredBelow is set when load() framed this segment's records without checking their crcs:
+   * every record lies below this zxid (the next segment's first), so at or below the snapshot
+   * recovery expected to use. They are crc-checked before anything relies on them (verifyDeferred)
+   * and, as every record, when read (readEntries). Null once checked, and for segments written since.
+   */
+  crcDeferredBelow: Zxid | null;
+}
+
+/**
+ * lastZxidBound is a zxid no record of the segment is above: its last zxid, or for a segment whose
+ * crcs load() deferred, the one below the next segment's first (a record's zxid is not trusted
+ * before its crc is checked: retention must not delete entries on the word of a rotten one).
+ */
+function lastZxidBound(segment: Segment): Zxid {
+  return segment.crcDeferredBelow !== null ? segment.crcDeferredBelow - 1 : (segment.zxids.at(-1) as Zxid);
 }
 
 interface AppendOp {
@@ -180,17 +196,17 @@ export class FileStorage implements Storage {
       const names = await this.fileSystem.readdir(this.dir);
       await this.removeTempFiles(names);
       const epochs = await this.loadEpochs(names);
-      await this.loadSegments(names);
       this.snapshotZxids = names
         .map((name) => SNAPSHOT_NAME.exec(name))
         .filter((match) => match !== null)
         .map((match) => Number.parseInt(match[1] as string, 16))
         .sort((a, b) => a - b);
-      const snapshot = await this.chooseSnapshot();
+      // The bytes of the segments checked whole, kept until their entries are decoded below.
+      const loaded = await this.loadSegments(names, this.snapshotZxids.at(-1) ?? 0);
+      const snapshot = await this.chooseSnapshot(loaded);
       const last = this.segments.at(-1);
       if (last !== undefined) this.active = await this.fileSystem.open(join(this.dir, last.name), 'r+');
-      const entries: LogEntry[] = [];
-      for await (const entry of this.readEntries(snapshot?.header.zxid ?? 0)) entries.push(entry);
+      const entries = this.loadedEntries(snapshot?.header.zxid ?? 0, loaded);
       this.state = 'open';
       return { epochs, snapshot, entries };
     } catch (error) {
@@ -224,8 +240,15 @@ export class FileStorage implements Storage {
    * loadSegments validates every segment and builds the index. A bad record in the newest segment
    * with no valid batch start after it is a torn last batch: truncated, with a warning. Any other bad
    * record, a bad header before the newest segment, or zxids out of order refuse to start.
+   *
+   * A segment that is not the newest and whose records all lie at or below `snapshotZxid` (the
+   * newest snapshot's: the next segment's name, its first zxid, is at most one above it) is only
+   * framed: header crc, every record's magic and length, zxid order; its record crcs wait for
+   * verifyDeferred, which runs before recovery uses any of its entries. Returns the bytes of the
+   * segments read whole, for loadedEntries.
    */
-  private async loadSegments(names: string[]): Promise<void> {
+  private async loadSegments(names: string[], snapshotZxid: Zxid): Promise<Map<string, Uint8Array>> {
+    const loaded = new Map<string, Uint8Array>();
     const found = names
       .map((name) => ({ name, match: SEGMENT_NAME.exec(name) }))
       .filter((item) => item.match !== null)
@@ -235,10 +258,13 @@ export class FileStorage implements Storage {
     for (const [index, { name, firstZxid }] of found.entries()) {
       const path = join(this.dir, name);
       const newest = index === found.length - 1;
+      const nextFirstZxid = found[index + 1]?.firstZxid;
+      // Every record of this segment is below the next one's first zxid.
+      const crcDeferredBelow = nextFirstZxid !== undefined && nextFirstZxid <= snapshotZxid + 1 ? nextFirstZxid : null;
       const bytes = await this.fileSystem.readFile(path);
       const newer = newerFormatVersion(bytes, SEGMENT_MAGIC, 2, SEGMENT_VERSION);
       if (newer !== null) throw newerFormat('log segment', newer, SEGMENT_VERSION, path);
-      const scan = scanSegment(bytes);
+      const scan = scanSegment(bytes, crcDeferredBelow === null);
       if (scan.header === null) {
         if (!newest || findRecordsAfter(bytes, -1).length > 0) {
           throw new StorageError('CORRUPT_LOG', 'segment header fails validation', { file: path, offset: 0 });
@@ -314,9 +340,72 @@ export class FileStorage implements Storage {
         zxids: records.map((record) => record.zxid),
         offsets: records.map((record) => record.offset),
         sizeBytes,
+        crcDeferredBelow,
       });
+      if (crcDeferredBelow === null) loaded.set(name, bytes.subarray(0, sizeBytes));
     }
     this.logStartZxid = this.segments[0]?.header.previousZxid ?? 0;
+    // The newest segment is the one appends continue: its records are checked whole even when a
+    // newer one was removed above (cut short, or empty).
+    const last = this.segments.at(-1);
+    if (last !== undefined && last.crcDeferredBelow !== null) await this.verifySegment(last, loaded);
+    return loaded;
+  }
+
+  /**
+   * verifyDeferred checks the record crcs that load() deferred in every segment that may hold
+   * entries above `afterZxid`, before anything relies on them: recovery from an older snapshot, a
+   * truncation below the snapshot loaded. A bad record is CORRUPT_LOG, as at load.
+   */
+  private async verifyDeferred(afterZxid: Zxid, loaded?: Map<string, Uint8Array>): Promise<void> {
+    for (const segment of this.segments) {
+      if (segment.crcDeferredBelow !== null && segment.crcDeferredBelow > afterZxid + 1) {
+        await this.verifySegment(segment, loaded);
+      }
+    }
+  }
+
+  /** verifySegment reads a segment whose record crcs load() deferred and checks every record against the index. */
+  private async verifySegment(segment: Segment, loaded?: Map<string, Uint8Array>): Promise<void> {
+    const path = join(this.dir, segment.name);
+    const bytes = (await this.fileSystem.readFile(path)).subarray(0, segment.sizeBytes);
+    const scan = scanSegment(bytes);
+    const mismatch = segment.zxids.findIndex(
+      (zxid, position) =>
+        scan.records[position]?.zxid !== zxid || scan.records[position]?.offset !== segment.offsets[position],
+    );
+    if (scan.header === null || mismatch >= 0 || scan.badOffset !== null) {
+      throw new StorageError('CORRUPT_LOG', 'bad record in a segment that is not the newest', {
+        file: path,
+        offset: scan.header === null ? 0 : (scan.badOffset ?? segment.offsets[mismatch]),
+      });
+    }
+    segment.crcDeferredBelow = null;
+    loaded?.set(segment.name, bytes);
+  }
+
+  /**
+   * loadedEntries decodes the entries above `afterZxid` from the segment bytes loadSegments and
+   * verifyDeferred read and checked whole, rather than reading them from disk a second time.
+   */
+  private loadedEntries(afterZxid: Zxid, loaded: Map<string, Uint8Array>): LogEntry[] {
+    const entries: LogEntry[] = [];
+    for (const segment of this.segments) {
+      if ((segment.zxids.at(-1) as Zxid) <= afterZxid) continue;
+      const bytes = loaded.get(segment.name);
+      if (bytes === undefined || segment.crcDeferredBelow !== null) {
+        throw new Error(`FileStorage: segment ${segment.name} holds entries to recover but was not checked whole`);
+      }
+      const { zxids, offsets } = segment;
+      for (let position = 0; position < zxids.length; position++) {
+        const zxid = zxids[position] as Zxid;
+        if (zxid <= afterZxid) continue;
+        const offset = offsets[position] as number;
+        const end = offsets[position + 1] ?? segment.sizeBytes;
+        entries.push(decodeRecordEntry(bytes, { zxid, offset, bytes: end - offset, batchStart: false }));
+      }
+    }
+    return entries;
   }
 
   /**
@@ -324,7 +413,7 @@ export class FileStorage implements Storage {
    * gap; older ones stand in for a corrupt newer one (with a warning). With none, the log alone is
    * used when it starts at the beginning. Otherwise recovery refuses with the newest snapshot's error.
    */
-  private async chooseSnapshot(): Promise<Snapshot | null> {
+  private async chooseSnapshot(loaded: Map<string, Uint8Array>): Promise<Snapshot | null> {
     let firstError: StorageError | null = null;
     for (const zxid of [...this.snapshotZxids].reverse()) {
       const path = join(this.dir, snapshotName(zxid));
@@ -352,6 +441,8 @@ export class FileStorage implements Storage {
         firstError ??= failure;
         continue;
       }
+      // The entries above this snapshot must be checked whole before the gap check reads their zxids.
+      await this.verifyDeferred(zxid, loaded);
       const gap = this.findGap(zxid);
       if (gap !== null) {
         this.logger.warn('skipping a snapshot the log does not continue', { snapshot: path, ...gap });
@@ -360,6 +451,7 @@ export class FileStorage implements Storage {
       }
       return snapshot;
     }
+    await this.verifyDeferred(0, loaded);
     if (this.findGap(0) === null && (this.segments.length > 0 || this.snapshotZxids.length === 0)) {
       if (firstError !== null) this.logger.warn('no valid snapshot: replaying the whole log', {});
       return null;
@@ -425,6 +517,8 @@ export class FileStorage implements Storage {
    * hole), then the tail of the segment that keeps entries.
    */
   private async truncateNow(zxid: Zxid): Promise<void> {
+    // Below the snapshot loaded (Zab never truncates there): the index must be checked before it is cut.
+    await this.verifyDeferred(zxid);
     const doomedSnapshots = this.snapshotZxids.filter((snapshotZxid) => snapshotZxid > zxid);
     if (doomedSnapshots.length > 0) {
       // Zab never truncates below an applied zxid; a snapshot above the truncation point would
@@ -622,7 +716,7 @@ export class FileStorage implements Storage {
     }
     const oldestKept = this.snapshotZxids[0];
     if (oldestKept !== undefined) {
-      while (this.segments.length > 1 && ((this.segments[0] as Segment).zxids.at(-1) as Zxid) <= oldestKept) {
+      while (this.segments.length > 1 && lastZxidBound(this.segments[0] as Segment) <= oldestKept) {
         const segment = this.segments.shift() as Segment;
         await this.fileSystem.unlink(join(this.dir, segment.name));
         changed = true;
@@ -804,7 +898,14 @@ export class FileStorage implements Storage {
     }
     await this.active?.close();
     this.active = file;
-    const segment: Segment = { name, header, zxids: [], offsets: [], sizeBytes: SEGMENT_HEADER_BYTES };
+    const segment: Segment = {
+      name,
+      header,
+      zxids: [],
+      offsets: [],
+      sizeBytes: SEGMENT_HEADER_BYTES,
+      crcDeferredBelow: null,
+    };
     this.segments.push(segment);
     this.rollPreviousZxid = null;
     return segment;

@@ -96,8 +96,12 @@ export function markBatchStart(bytes: Uint8Array, offset: number): void {
   view.setUint32(offset + 4, crc32(bytes.subarray(offset + 8, end)));
 }
 
-/** readRecordAt returns the record at `offset` when it is whole and its crc matches, else null. */
-export function readRecordAt(bytes: Uint8Array, offset: number): RecordLocation | null {
+/**
+ * readRecordAt returns the record at `offset` when it is whole and its crc matches, else null. With
+ * `checkCrc` false it only frames the record (magic, length, within the bytes): recovery's pass over
+ * a segment whose crcs are checked later (README "Recovery rules").
+ */
+export function readRecordAt(bytes: Uint8Array, offset: number, checkCrc = true): RecordLocation | null {
   if (offset + RECORD_HEADER_BYTES > bytes.length) return null;
   const view = viewOf(bytes);
   if (view.getUint32(offset) !== RECORD_MAGIC) return null;
@@ -105,7 +109,7 @@ export function readRecordAt(bytes: Uint8Array, offset: number): RecordLocation 
   if (bodyLength > RECORD_BODY_BYTES_MAX) return null;
   const end = offset + RECORD_HEADER_BYTES + bodyLength;
   if (end > bytes.length) return null;
-  if (view.getUint32(offset + 4) !== crc32(bytes.subarray(offset + 8, end))) return null;
+  if (checkCrc && view.getUint32(offset + 4) !== crc32(bytes.subarray(offset + 8, end))) return null;
   return {
     zxid: readZxid(view, offset + 13),
     offset,
@@ -172,14 +176,17 @@ export interface SegmentScan {
   badOffset: number | null;
 }
 
-/** scanSegment reads records until the end or the first record that is torn or fails its crc. */
-export function scanSegment(bytes: Uint8Array): SegmentScan {
+/**
+ * scanSegment reads records until the end or the first record that is torn or fails its crc (with
+ * `checkCrc` false: that cannot be framed; the header's crc is always checked).
+ */
+export function scanSegment(bytes: Uint8Array, checkCrc = true): SegmentScan {
   const header = decodeSegmentHeader(bytes);
   if (header === null) return { header, records: [], badOffset: bytes.length === 0 ? null : 0 };
   const records: RecordLocation[] = [];
   let offset = SEGMENT_HEADER_BYTES;
   while (offset < bytes.length) {
-    const record = readRecordAt(bytes, offset);
+    const record = readRecordAt(bytes, offset, checkCrc);
     if (record === null) return { header, records, badOffset: offset };
     records.push(record);
     offset += record.bytes;

@@ -170,12 +170,15 @@ export class NodeV2Reader {
     const suffixStart = this.at;
     if (suffixStart + suffix > chunk.length) this.torn();
     const pathBytes = prefix + suffix;
-    if (this.path.length < pathBytes) {
-      const grown = Buffer.allocUnsafe(pathBytes * 2);
-      this.path.copy(grown, 0, 0, prefix);
-      this.path = grown;
+    // The pass that only checks needs the path's length, not its bytes.
+    if (out !== null) {
+      if (this.path.length < pathBytes) {
+        const grown = Buffer.allocUnsafe(pathBytes * 2);
+        this.path.copy(grown, 0, 0, prefix);
+        this.path = grown;
+      }
+      chunk.copy(this.path, prefix, suffixStart, suffixStart + suffix);
     }
-    chunk.copy(this.path, prefix, suffixStart, suffixStart + suffix);
     this.pathBytes = pathBytes;
     this.at = suffixStart + suffix;
     const dataBytes = this.varint();

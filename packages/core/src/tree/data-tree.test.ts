@@ -235,6 +235,9 @@ describe('DataTree snapshots', () => {
     const child: SnapshotRecord = { ...(recs[1] as SnapshotRecord & { kind: 'node' }), path: '/x/y' };
     expect(() => DataTree.fromSnapshot({ zxid: 0, timeMs: 0 }, [recs[0]!, child])).toThrow(/before its parent/);
     expect(() => DataTree.fromSnapshot({ zxid: 0, timeMs: 0 }, [])).toThrow(/no root/);
+    const twice: SnapshotRecord = { ...(recs[1] as SnapshotRecord & { kind: 'node' }), path: '/x' };
+    expect(() => DataTree.fromSnapshot({ zxid: 0, timeMs: 0 }, [recs[0]!, twice, twice])).toThrow(/holds \/x twice/);
+    expect(() => DataTree.fromSnapshot({ zxid: 0, timeMs: 0 }, [recs[0]!, recs[0]!])).toThrow(/holds \/ twice/);
   });
 
   it('a fuzzy snapshot (records read while txns apply) plus replay converges to the live tree', () => {

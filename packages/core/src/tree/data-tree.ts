@@ -540,8 +540,7 @@ export class DataTree {
             throw new Error(`snapshot record ${path} comes before its parent`);
           }
         }
-        if (nodes.slotOf(path) >= 0) throw new Error(`snapshot holds ${path} twice`);
-        slot = nodes.insert(path, lastParentSlot, {
+        slot = nodes.insertIfAbsent(path, lastParentSlot, {
           data: record.data,
           zxid: record.czxid,
           timeMs: record.ctime,
@@ -550,6 +549,8 @@ export class DataTree {
           ttlMs: record.ttlMs,
           aclRef: tree.acls.acquire(record.acl),
         });
+        // The tree is thrown away with the error: the reference just acquired need not be released.
+        if (slot < 0) throw new Error(`snapshot holds ${path} twice`);
       }
       restoreStat(nodes, slot, record);
       tree.indexes.add(path, record.ephemeralOwner, record.container, record.ttlMs);
