@@ -17,6 +17,8 @@ export interface SeedRunOptions {
   commitQuorumCheck?: boolean;
   /** historyEntriesMax: entries each member keeps in memory (SimOptions; default 200). */
   historyEntriesMax?: number;
+  /** diskDiffFactor: every member's (SimOptions; default by seed). */
+  diskDiffFactor?: number;
   onProgress?: (done: number, total: number, result: SimResult) => void;
 }
 
@@ -58,6 +60,7 @@ export async function runSeeds(
         ...(options.unsafeMembershipRule !== undefined && { unsafeMembershipRule: options.unsafeMembershipRule }),
         ...(options.commitQuorumCheck === false && { commitQuorumCheck: false }),
         ...(options.historyEntriesMax !== undefined && { historyEntriesMax: options.historyEntriesMax }),
+        ...(options.diskDiffFactor !== undefined && { diskDiffFactor: options.diskDiffFactor }),
       }).run();
       results.push(result);
       options.onProgress?.(i + 1, options.seeds, result);

@@ -23,9 +23,9 @@ function historyOf(base: number, zxids: number[], keep: number): History {
 
 describe('TrimmedZxids', () => {
   it('keeps consecutive zxids as runs and answers holds, countAfter and next across them', () => {
-    const trimmed = new TrimmedZxids(makeZxid(1, 3));
-    for (let counter = 4; counter <= 9; counter++) trimmed.add(makeZxid(1, counter));
-    for (let counter = 1; counter <= 5; counter++) trimmed.add(makeZxid(2, counter));
+    const trimmed = new TrimmedZxids(makeZxid(1, 3), 1 << 20);
+    for (let counter = 4; counter <= 9; counter++) trimmed.add(makeZxid(1, counter), 10);
+    for (let counter = 1; counter <= 5; counter++) trimmed.add(makeZxid(2, counter), 10);
     expect(trimmed.holds(makeZxid(1, 3))).toBe(true);
     expect(trimmed.holds(makeZxid(1, 2))).toBe(false);
     expect(trimmed.holds(makeZxid(1, 9))).toBe(true);
@@ -38,11 +38,30 @@ describe('TrimmedZxids', () => {
     expect(trimmed.next(makeZxid(1, 5))).toBe(makeZxid(1, 6));
     expect(trimmed.next(makeZxid(2, 5))).toBeNull();
     expect(trimmed.last()).toBe(makeZxid(2, 5));
-    expect(() => trimmed.add(makeZxid(2, 5))).toThrow(/not above/);
+    expect(trimmed.bytesAfter(makeZxid(1, 9))).toBe(50);
+    expect(() => trimmed.add(makeZxid(2, 5), 10)).toThrow(/not above/);
     trimmed.reset(makeZxid(2, 5));
     expect(trimmed.holds(makeZxid(1, 5))).toBe(false);
     expect(trimmed.holds(makeZxid(2, 5))).toBe(true);
     expect(trimmed.countAfter(0)).toBe(0);
+  });
+});
+
+describe('TrimmedZxids keeps only the last bytesMax bytes', () => {
+  it('cuts pieces at bytesMax/64, bounds bytesAfter from above by one piece, and raises the floor past what is too old', () => {
+    // 6,400 bytes at most: pieces of 100 bytes, ten entries of 10 bytes each.
+    const trimmed = new TrimmedZxids(0, 6_400);
+    for (let counter = 1; counter <= 1_000; counter++) trimmed.add(makeZxid(1, counter), 10);
+    // 10,000 bytes were trimmed; the oldest pieces went, so that what is left above the oldest piece is under 6,400.
+    expect(trimmed.floor).toBe(makeZxid(1, 360));
+    expect(trimmed.holds(makeZxid(1, 359))).toBe(false);
+    expect(trimmed.holds(makeZxid(1, 360))).toBe(true);
+    expect(trimmed.holds(makeZxid(1, 361))).toBe(true);
+    expect(trimmed.countAfter(makeZxid(1, 360))).toBe(640);
+    expect(trimmed.bytesAfter(makeZxid(1, 360))).toBe(6_400);
+    // Inside a piece: the whole piece counts (at most 100 bytes over the truth, 50 here).
+    expect(trimmed.bytesAfter(makeZxid(1, 995))).toBe(100);
+    expect(trimmed.bytesAfter(makeZxid(1, 1_000))).toBe(0);
   });
 });
 
@@ -52,26 +71,45 @@ describe('planSync offers a DIFF from disk', () => {
   it('to a learner whose last zxid was trimmed, while what it lacks is within the factor', () => {
     const log = historyOf(0, zxids, 2);
     expect(log.base).toBe(makeZxid(1, 6));
-    expect(planSync(log, makeZxid(1, 8), makeZxid(1, 2), { factor: 1, znodes: 6 })).toEqual({
+    expect(planSync(log, makeZxid(1, 8), makeZxid(1, 2), { factor: 1, znodes: 6, bytesMax: 1 << 30 })).toEqual({
       mode: 'DIFF',
       truncZxid: 0,
       from: makeZxid(1, 2),
     });
     // It lacks 6 entries: more than 0.5 × 6 znodes.
-    expect(planSync(log, makeZxid(1, 8), makeZxid(1, 2), { factor: 0.5, znodes: 6 }).mode).toBe('SNAP');
+    expect(planSync(log, makeZxid(1, 8), makeZxid(1, 2), { factor: 0.5, znodes: 6, bytesMax: 1 << 30 }).mode).toBe(
+      'SNAP',
+    );
     // Off by default.
     expect(planSync(log, makeZxid(1, 8), makeZxid(1, 2)).mode).toBe('SNAP');
+  });
+
+  it('not past historyBytesMax bytes: the learner would hold them all in memory until NEWLEADER', () => {
+    const log = historyOf(0, zxids, 2);
+    const lacking = log.trimmed.bytesAfter(makeZxid(1, 2)) + log.bytes;
+    const plan = (bytesMax: number) =>
+      planSync(log, makeZxid(1, 8), makeZxid(1, 2), { factor: 100, znodes: 100, bytesMax }).mode;
+    expect(plan(lacking)).toBe('DIFF');
+    expect(plan(lacking - 1)).toBe('SNAP');
   });
 
   it('never below the floor the history was rooted at, nor for a zxid the history does not hold', () => {
     const log = historyOf(makeZxid(1, 2), zxids.slice(2), 2);
     // (1,1) is below the floor: the log on disk there may be an older history.
-    expect(planSync(log, makeZxid(1, 8), makeZxid(1, 1), { factor: 100, znodes: 100 }).mode).toBe('SNAP');
-    expect(planSync(log, makeZxid(1, 8), makeZxid(1, 2), { factor: 100, znodes: 100 }).mode).toBe('DIFF');
+    expect(planSync(log, makeZxid(1, 8), makeZxid(1, 1), { factor: 100, znodes: 100, bytesMax: 1 << 30 }).mode).toBe(
+      'SNAP',
+    );
+    expect(planSync(log, makeZxid(1, 8), makeZxid(1, 2), { factor: 100, znodes: 100, bytesMax: 1 << 30 }).mode).toBe(
+      'DIFF',
+    );
     // (0,7) is no entry of ours (a learner's own uncommitted one from an old epoch).
     const gap = historyOf(0, [makeZxid(1, 1), makeZxid(1, 2), makeZxid(3, 1), makeZxid(3, 2), makeZxid(3, 3)], 1);
-    expect(planSync(gap, makeZxid(3, 3), makeZxid(2, 7), { factor: 100, znodes: 100 }).mode).toBe('SNAP');
-    expect(planSync(gap, makeZxid(3, 3), makeZxid(1, 2), { factor: 100, znodes: 100 }).mode).toBe('DIFF');
+    expect(planSync(gap, makeZxid(3, 3), makeZxid(2, 7), { factor: 100, znodes: 100, bytesMax: 1 << 30 }).mode).toBe(
+      'SNAP',
+    );
+    expect(planSync(gap, makeZxid(3, 3), makeZxid(1, 2), { factor: 100, znodes: 100, bytesMax: 1 << 30 }).mode).toBe(
+      'DIFF',
+    );
   });
 });
 

@@ -48,7 +48,7 @@ export class History {
     private readonly bytesMax: number,
   ) {
     this.base = base;
-    this.trimmed = new TrimmedZxids(base);
+    this.trimmed = new TrimmedZxids(base, bytesMax);
     this.baseConfig = baseConfig;
     this.log = recovered.filter((entry) => entry.zxid > base);
     for (const entry of this.log) this.noteReconfig(entry);
@@ -134,6 +134,11 @@ export class History {
 
   get length(): number {
     return this.log.length;
+  }
+
+  /** bytes is the encoded size of the entries held in memory. */
+  get bytes(): number {
+    return this.logBytes;
   }
 
   at(index: number): LogEntry {
@@ -260,11 +265,12 @@ export class History {
     while (drop < this.log.length && (drop < excessEntries || bytes > this.bytesMax)) {
       const entry = this.log[drop] as LogEntry;
       if (entry.zxid > limit) break;
-      bytes -= logEntryBytes(entry);
+      const size = logEntryBytes(entry);
+      bytes -= size;
       drop++;
+      this.trimmed.add(entry.zxid, size);
     }
     if (drop === 0) return;
-    for (let index = 0; index < drop; index++) this.trimmed.add((this.log[index] as LogEntry).zxid);
     this.base = (this.log[drop - 1] as LogEntry).zxid;
     // Trimmed reconfigs are applied, so committed: the last of them is the base's configuration.
     while (this.reconfigs.length > 0 && (this.reconfigs[0] as ClusterConfig).version <= this.base) {

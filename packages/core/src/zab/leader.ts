@@ -596,6 +596,7 @@ export class Leader {
     const plan = planSync(log, machine.lastAppliedZxid, learner.lastZxid, {
       factor: settings.diskDiffFactor,
       znodes: machine.stats().znodes,
+      bytesMax: settings.limits.historyBytesMax,
     });
     this.send(learner.id, {
       type: 'sync',

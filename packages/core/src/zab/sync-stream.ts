@@ -21,15 +21,17 @@ export interface SyncPlan {
  * planSync chooses, from the learner's last zxid: DIFF when its history is a prefix of ours that
  * we still hold in memory; TRUNC to the last zxid we share when it has entries we do not; DIFF
  * read from the disk log when it is behind our in-memory history but its last zxid is one we
- * trimmed (so its history is a prefix of ours: a zxid names one proposal), and what it lacks is at
- * most `diskDiffFactor` times the znodes we hold (ZooKeeper's snapshotSizeFactor, which weighs
- * bytes: past that a snapshot is cheaper); otherwise SNAP.
+ * trimmed (so its history is a prefix of ours: a zxid names one proposal), what it lacks is at
+ * most `diskDiffFactor` times the znodes we hold (past that a snapshot is cheaper; ZooKeeper's
+ * snapshotSizeFactor compares bytes instead) and at most historyBytesMax bytes (a learner holds a
+ * whole DIFF in memory until NEWLEADER, as it did when only the in-memory history was sent);
+ * otherwise SNAP.
  */
 export function planSync(
   log: History,
   appliedZxid: Zxid,
   peerLast: Zxid,
-  disk: { factor: number; znodes: number } = { factor: 0, znodes: 0 },
+  disk: { factor: number; znodes: number; bytesMax: number } = { factor: 0, znodes: 0, bytesMax: 0 },
 ): SyncPlan {
   const last = log.lastLoggedZxid();
   const base = log.base;
@@ -46,8 +48,12 @@ export function planSync(
       return { mode: 'TRUNC', truncZxid, from: truncZxid };
     }
   } else if (disk.factor > 0 && log.trimmed.holds(peerLast)) {
+    // The learner holds a whole DIFF in memory until NEWLEADER: no more than the history may hold.
     const lacking = log.trimmed.countAfter(peerLast) + log.length;
-    if (lacking <= disk.factor * disk.znodes) return { mode: 'DIFF', truncZxid: 0, from: peerLast };
+    const lackingBytes = log.trimmed.bytesAfter(peerLast) + log.bytes;
+    if (lacking <= disk.factor * disk.znodes && lackingBytes <= disk.bytesMax) {
+      return { mode: 'DIFF', truncZxid: 0, from: peerLast };
+    }
   }
   return { mode: 'SNAP', truncZxid: 0, from: appliedZxid };
 }
