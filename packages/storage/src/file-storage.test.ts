@@ -432,6 +432,26 @@ describe('FileStorage snapshots and retention', () => {
     expect(state.entries).toEqual(entries(2, 51, 55));
   });
 
+  it('the gap of a SNAP is still marked when the process restarts between the snapshot and the next append', async () => {
+    const { disk, open } = setup({ segmentBytesMax: 1 << 20 });
+    const storage = await open();
+    await storage.load();
+    await storage.append(entries(1, 1, 5));
+    await storage.saveSnapshot({ zxid: makeZxid(1, 5), timeMs: 1 }, snapshotRecords(4, 5));
+    await storage.saveSnapshot({ zxid: makeZxid(2, 50), timeMs: 2 }, snapshotRecords(4, 50));
+    await storage.close();
+    const restarted = await open();
+    expect((await restarted.load()).snapshot?.header.zxid).toBe(makeZxid(2, 50));
+    await restarted.append(entries(2, 51, 55));
+    expect(await refusal(collect(restarted.readFrom(makeZxid(1, 2))))).toMatchObject({ code: 'LOG_GAP' });
+    expect(await collect(restarted.readFrom(makeZxid(2, 50)))).toEqual(entries(2, 51, 55));
+    await restarted.close();
+    // And recovery does not fall back to the older snapshot across it (its log is not this history).
+    const newest = `${DIR}/${snapshotName(makeZxid(2, 50))}`;
+    disk.corrupt(newest, 40);
+    expect(await refusal((await open()).load())).toMatchObject({ code: 'CORRUPT_SNAPSHOT', file: newest });
+  });
+
   it('refuses to fall back to an older snapshot across a gap in the log', async () => {
     const { disk, open } = setup({ segmentBytesMax: 1 << 20 });
     const storage = await open();

@@ -204,6 +204,10 @@ export class FileStorage implements Storage {
       // The bytes of the segments checked whole, kept until their entries are decoded below.
       const loaded = await this.loadSegments(names, this.snapshotZxids.at(-1) ?? 0);
       const snapshot = await this.chooseSnapshot(loaded);
+      // A SNAP installed past the end of the log, and no append since: the next batch must still
+      // start a segment that marks the jump (the mark was only in memory before the restart).
+      const logEnd = this.segments.length > 0 ? this.lastZxid : this.logStartZxid;
+      if (snapshot !== null && snapshot.header.zxid > logEnd) this.rollPreviousZxid = snapshot.header.zxid;
       const last = this.segments.at(-1);
       if (last !== undefined) this.active = await this.fileSystem.open(join(this.dir, last.name), 'r+');
       const entries = this.loadedEntries(snapshot?.header.zxid ?? 0, loaded);
