@@ -3,7 +3,15 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatZxid, type LogEntry, type SnapshotRecord, type Zxid } from '@zabkit/core';
+import {
+  formatZxid,
+  type LogEntry,
+  readLogEntries,
+  type SnapshotRecord,
+  type Storage,
+  type ZabPeer,
+  type Zxid,
+} from '@zabkit/core';
 import { encodeBackupTail, nodeFileSystem, writeFuzzySnapshot } from '@zabkit/storage';
 
 /** BackupSource is what a backup reads from a member (its ZabPeer, and its log on disk). */
@@ -11,6 +19,23 @@ export interface BackupSource {
   snapshot(): { zxid: Zxid; records: Iterable<SnapshotRecord> };
   /** appliedEntriesAfter: the entries applied above `zxid`, from memory or the log on disk; null if neither holds them all. */
   appliedEntriesAfter(zxid: Zxid): Promise<LogEntry[] | null>;
+}
+
+/**
+ * memberBackupSource is a member's BackupSource: its peer's snapshot, and the entries applied after
+ * it from memory or, once memory no longer holds them all (past historyEntriesMax), from its log on
+ * disk, where the peer says the log continues its history (never below a SNAP it installed).
+ */
+export function memberBackupSource(peer: ZabPeer, storage: Pick<Storage, 'readFrom'>): BackupSource {
+  return {
+    snapshot: () => peer.snapshot(),
+    async appliedEntriesAfter(zxid) {
+      const held = peer.appliedEntriesAfter(zxid);
+      if (held !== null || !peer.diskLogHolds(zxid)) return held;
+      const toZxid = peer.status().lastAppliedZxid;
+      return readLogEntries(storage, { afterZxid: zxid, toZxid, bytesMax: Number.POSITIVE_INFINITY }).catch(() => null);
+    },
+  };
 }
 
 /** BackupParts: a fuzzy snapshot written to `snapshotPath` and the tail that makes it consistent at `zxid`. */

@@ -29,7 +29,7 @@ import {
 import { type FileStorage, openFileStorage } from '@zabkit/storage';
 import { ClientListener, type ClientListenerStats, PeerMesh, type ServerConnection } from '@zabkit/transport-tcp';
 import type { Logger } from 'pino';
-import type { BackupSource } from './backup.js';
+import { type BackupSource, memberBackupSource } from './backup.js';
 import { ClientSessions } from './client-sessions.js';
 import { readClientTls, watchClientTls } from './client-tls.js';
 import { isLoopbackHost, limitsOf, readPeerSecret, type ServerConfig } from './config.js';
@@ -827,28 +827,12 @@ export class Member {
     return this.budget.stats();
   }
 
-  /**
-   * backupSource is what GET /api/snapshot reads: the live tree's snapshot and the entries applied
-   * after it (backup.ts), from memory, or from the log on disk once memory no longer holds them all.
-   */
+  /** backupSource is what GET /api/snapshot reads (backup.ts): one per member, so one backup of it runs at a time. */
   get backupSource(): BackupSource {
-    if (this.backup !== null) return this.backup;
-    const { peer, storage } = this;
-    this.backup = {
-      snapshot: () => peer.snapshot(),
-      async appliedEntriesAfter(zxid) {
-        const held = peer.appliedEntriesAfter(zxid);
-        if (held !== null || !peer.diskLogHolds(zxid)) return held;
-        const toZxid = peer.status().lastAppliedZxid;
-        return readLogEntries(storage, { afterZxid: zxid, toZxid, bytesMax: Number.POSITIVE_INFINITY }).catch(
-          () => null,
-        );
-      },
-    };
+    this.backup ??= memberBackupSource(this.peer, this.storage);
     return this.backup;
   }
 
-  /** backup: the one BackupSource of this member (serveBackup runs one backup of a source at a time). */
   private backup: BackupSource | null = null;
 
   /** readTree lists a znode's data and children, for the dashboard's read-only browser. */
