@@ -114,8 +114,10 @@ describe('planSync offers a DIFF from disk', () => {
 });
 
 describe('a follower behind the in-memory history catches up from the leader disk', () => {
-  function behind(options: { diskDiffFactor: number }) {
+  /** behind: a follower stopped while 300 creates commit, then restarted; `failReads` answers every LogRead with null. */
+  function behind(options: { diskDiffFactor: number }, failReads = false) {
     const ensemble = new Ensemble([1, 2, 3], [], new Map(), { historyEntriesMax: 20, ...options });
+    ensemble.logReadsFail = failReads;
     ensemble.settle();
     const leader = ensemble.leader() as number;
     const follower = [1, 2, 3].find((id) => id !== leader) as number;
@@ -131,12 +133,12 @@ describe('a follower behind the in-memory history catches up from the leader dis
     expect(ensemble.peer(leader).history().length).toBeLessThanOrEqual(21);
     const from = ensemble.readies.length;
     ensemble.restart(follower);
-    ensemble.settle(40);
-    const sent = ensemble.readies
-      .slice(from)
-      .flatMap(({ id, ready }) => ready.messages.map((m) => ({ from: id, ...m })));
-    const modes = sent.flatMap(({ message }) => (message.type === 'sync' ? [message.mode] : []));
-    return { ensemble, leader, follower, modes };
+    ensemble.settle(60);
+    const readies = ensemble.readies.slice(from);
+    const modes = readies.flatMap(({ ready }) =>
+      ready.messages.flatMap(({ message }) => (message.type === 'sync' ? [message.mode] : [])),
+    );
+    return { ensemble, leader, follower, modes, readies };
   }
 
   it('by DIFF: the leader reads what it trimmed from its log and streams it', () => {
@@ -155,26 +157,7 @@ describe('a follower behind the in-memory history catches up from the leader dis
   });
 
   it('by SNAP after a read fails: the leader drops the learner and stops offering its disk below its base', () => {
-    const ensemble = new Ensemble([1, 2, 3], [], new Map(), { historyEntriesMax: 20, diskDiffFactor: 10 });
-    ensemble.logReadsFail = true;
-    ensemble.settle();
-    const leader = ensemble.leader() as number;
-    const follower = [1, 2, 3].find((id) => id !== leader) as number;
-    const session = ensemble.createSession(leader);
-    ensemble.stop(follower);
-    for (let xid = 1; xid <= 100; xid++) {
-      ensemble
-        .peer(leader)
-        .submit(session, xid, { op: 'create', path: `/n${xid}`, data: text('x'), mode: 0, ttlMs: 0 });
-    }
-    ensemble.settle(3);
-    const from = ensemble.readies.length;
-    ensemble.restart(follower);
-    ensemble.settle(60);
-    const readies = ensemble.readies.slice(from);
-    const modes = readies.flatMap(({ ready }) =>
-      ready.messages.flatMap(({ message }) => (message.type === 'sync' ? [message.mode] : [])),
-    );
+    const { ensemble, leader, follower, modes, readies } = behind({ diskDiffFactor: 10 }, true);
     expect(modes).toEqual(['DIFF', 'SNAP']);
     expect(readies.some(({ id, ready }) => id === leader && ready.disconnect.includes(follower))).toBe(true);
     expect(ensemble.peer(follower).stateDigest()).toBe(ensemble.peer(leader).stateDigest());
