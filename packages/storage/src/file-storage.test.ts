@@ -41,6 +41,14 @@ async function refusal(promise: Promise<unknown>): Promise<StorageError> {
   throw new Error('expected a StorageError');
 }
 
+/** openWithForty opens and loads a storage, then appends entries 1/1–1/40 in ten batches of four (several segments). */
+async function openWithForty(open: () => Promise<FileStorage>): Promise<FileStorage> {
+  const storage = await open();
+  await storage.load();
+  for (let counter = 1; counter <= 40; counter += 4) await storage.append(entries(1, counter, counter + 3));
+  return storage;
+}
+
 function segments(disk: SimulatedDisk): string[] {
   return disk
     .files()
@@ -92,9 +100,7 @@ describe('FileStorage recovery', () => {
 
   it('refuses to start on a corrupt record in a segment that is not the newest, naming file and offset', async () => {
     const { disk, open } = setup();
-    const storage = await open();
-    await storage.load();
-    for (let counter = 1; counter <= 40; counter += 4) await storage.append(entries(1, counter, counter + 3));
+    const storage = await openWithForty(open);
     await storage.close();
     const files = segments(disk);
     expect(files.length).toBeGreaterThan(2);
@@ -186,9 +192,7 @@ describe('FileStorage recovery', () => {
 
   it('reads each segment once: the entries above the snapshot come from the bytes the validation read', async () => {
     const { disk, open } = setup({ snapshotRetainCount: 3 });
-    const storage = await open();
-    await storage.load();
-    for (let counter = 1; counter <= 40; counter += 4) await storage.append(entries(1, counter, counter + 3));
+    const storage = await openWithForty(open);
     await storage.saveSnapshot({ zxid: makeZxid(1, 10), timeMs: 1 }, snapshotRecords(10, 10));
     await storage.close();
     const reads: string[] = [];
@@ -216,9 +220,7 @@ describe('FileStorage recovery', () => {
 
   it('checks the crcs of segments wholly below the newest snapshot only when something relies on them', async () => {
     const { disk, open } = setup({ snapshotRetainCount: 3 });
-    const storage = await open();
-    await storage.load();
-    for (let counter = 1; counter <= 40; counter += 4) await storage.append(entries(1, counter, counter + 3));
+    const storage = await openWithForty(open);
     await storage.saveSnapshot({ zxid: makeZxid(1, 4), timeMs: 1 }, snapshotRecords(10, 4));
     await storage.saveSnapshot({ zxid: makeZxid(1, 32), timeMs: 2 }, snapshotRecords(10, 32));
     await storage.close();
@@ -279,9 +281,7 @@ describe('FileStorage recovery', () => {
 
   it('refuses to start when every snapshot is corrupt and the log no longer reaches back to the start', async () => {
     const { disk, open } = setup({ snapshotRetainCount: 1 });
-    const storage = await open();
-    await storage.load();
-    for (let counter = 1; counter <= 40; counter += 4) await storage.append(entries(1, counter, counter + 3));
+    const storage = await openWithForty(open);
     await storage.saveSnapshot({ zxid: makeZxid(1, 30), timeMs: 1 }, snapshotRecords(10, 1));
     await storage.close();
     const path = `${DIR}/${snapshotName(makeZxid(1, 30))}`;
