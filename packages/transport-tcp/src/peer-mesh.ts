@@ -20,6 +20,7 @@ import {
 import type { PeerMessage } from '@zabkit/core';
 import { BACKOFF_DEFAULTS, backoffDelayMs } from './backoff.js';
 import { startDeadline } from './deadline.js';
+import { EntryFrameCache } from './entry-frame-cache.js';
 import { TransportError } from './errors.js';
 import { FRAME_TIMEOUT_MS_DEFAULT, FramedSocket, SEND_QUEUE_BYTES_MAX_DEFAULT } from './framed-socket.js';
 import { SILENT_LOGGER, type TransportLogger } from './logger.js';
@@ -193,6 +194,8 @@ export class PeerMesh implements PeerTransport {
   /** handshaking: with tls, the raw sockets accepted, from accept until they close (their TLS handshake included). */
   private readonly handshaking = new Set<Socket>();
   private readonly server: Server;
+  /** entryFrames encodes a PROPOSAL or INFORM once for every learner it goes to. */
+  private readonly entryFrames: EntryFrameCache;
   private started = false;
   private closed = false;
   private messageHandler: (from: number, message: PeerMessage) => void = () => {};
@@ -202,6 +205,7 @@ export class PeerMesh implements PeerTransport {
   constructor(private readonly options: PeerMeshOptions) {
     this.serverId = options.serverId;
     this.frameBytesMax = options.frameBytesMax ?? FRAME_BYTES_MAX_DEFAULT;
+    this.entryFrames = new EntryFrameCache((message) => encodePeerMessage(message, this.frameBytesMax));
     this.sendQueueBytesMax = options.sendQueueBytesMax ?? SEND_QUEUE_BYTES_MAX_DEFAULT;
     this.random = options.random ?? Math.random;
     this.backoff = {
@@ -310,7 +314,7 @@ export class PeerMesh implements PeerTransport {
   send(to: number, message: PeerMessage): boolean {
     const connection = this.peers.get(to)?.connection;
     if (connection === undefined) return false;
-    return connection.send(encodePeerMessage(message, this.frameBytesMax));
+    return connection.send(this.entryFrames.frameOf(message));
   }
 
   /**
