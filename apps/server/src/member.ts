@@ -580,13 +580,18 @@ export class Member {
     return sum;
   }
 
-  /** schedule runs the host loop soon, once, however many events asked for it. */
+  /**
+   * schedule runs the host loop soon, once, however many events asked for it. While a persist
+   * runs, the client outputs that came meanwhile (a read's reply, say) go out at once: they do not
+   * wait for that fsync (core's ReadyDriver.deliverClients).
+   */
   private schedule(): void {
     if (this.pumpScheduled || this.stopping) return;
     this.pumpScheduled = true;
     setImmediate(() => {
       this.pumpScheduled = false;
-      void this.pump();
+      if (this.driver.busy) this.driver.deliverClients();
+      else void this.pump();
     });
   }
 

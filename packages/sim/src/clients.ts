@@ -28,14 +28,19 @@ export abstract class SimClients extends SimHost {
     if (client.sessionId === null) return;
     if (client.bulk.length > 0) {
       // A bulk load goes first, pipelined as a loading tool would.
-      while (client.bulk.length > 0 && client.pending.size < BULK_PIPELINE) {
+      while (client.bulk.length > 0 && client.pending.size < BULK_PIPELINE && client.server !== null) {
         this.issue(client, client.bulk.shift() as Request);
       }
       return;
     }
     if (client.pending.size >= this.workload.mix.pipelineMax) return;
     const requests: ClientRequest[] = this.workload.next(client.id, client.nextXid);
-    for (const { request, linearizable } of requests) this.issue(client, request, linearizable);
+    for (const { request, linearizable } of requests) {
+      // A reply delivered while issuing (a server answers what it can at once) may end the
+      // session or the connection: a client sends nothing more on a connection it lost.
+      if (client.server === null || client.sessionId === null) break;
+      this.issue(client, request, linearizable);
+    }
   }
 
   /**

@@ -327,13 +327,19 @@ export abstract class SimEventLoop extends SimFaults {
         const server = this.server(event.server);
         if (!server.peer || server.incarnation !== event.incarnation) return;
         if (this.hold(server, event)) return;
-        // The rest of the messages (checked against the durable state as they leave), the clients, advance.
-        const ready = (server.driver as ReadyDriver).finish();
-        // A SNAP install moves the replica to the snapshot's zxid without applying entries one by one.
-        if (ready.snapshot) server.lastApplied = ready.snapshot.header.zxid;
-        this.observeApplied(server, ready.applied);
+        // The rest of the messages (checked against the durable state as they leave), advance.
+        (server.driver as ReadyDriver).finish();
         this.observeStatus(server);
         this.pump(server);
+        return;
+      }
+      case 'clients': {
+        const server = this.server(event.server);
+        if (server.incarnation !== event.incarnation) return;
+        if (this.hold(server, event)) return;
+        server.clientsScheduled = false;
+        if (server.driver?.busy) server.driver.deliverClients();
+        else if (server.peer) this.pump(server);
         return;
       }
       case 'logRead': {

@@ -128,6 +128,12 @@ export abstract class SimHost extends SimNetwork {
           this.sendMessage(server.id, to, message);
         }
       },
+      // What a Ready applied is the replica's state once begin takes it: its replies may leave then.
+      applied: (ready) => {
+        // A SNAP install moves the replica to the snapshot's zxid without applying entries one by one.
+        if (ready.snapshot) server.lastApplied = ready.snapshot.header.zxid;
+        this.observeApplied(server, ready.applied);
+      },
       deliver: (outputs) => this.deliverToClients(server, outputs as ClientOutput[]),
       disconnect: (peers) => {
         for (const id of peers) {
@@ -193,6 +199,7 @@ export abstract class SimHost extends SimNetwork {
     server.peer = null;
     server.driver = null;
     server.incarnation++;
+    server.clientsScheduled = false;
     for (const other of this.servers) if (other !== server) this.breakConnection(server.id, other.id, true);
     for (const client of this.clients) if (client.server === server.id) this.disconnectClient(client);
     if (autoRestart && this.faultsOn) {
@@ -245,7 +252,16 @@ export abstract class SimHost extends SimNetwork {
    */
   protected pump(server: SimServer): void {
     const driver = server.driver;
-    if (!driver || driver.busy || this.now < server.pausedUntil || server.held.length > 0) return;
+    if (!driver || this.now < server.pausedUntil || server.held.length > 0) return;
+    if (driver.busy) {
+      // What came while the persist runs: its client outputs go out on the next turn, as
+      // zabkit-server's do (never inside the call that queued them).
+      if (!server.clientsScheduled) {
+        server.clientsScheduled = true;
+        this.queue.push(this.now, { kind: 'clients', server: server.id, incarnation: server.incarnation });
+      }
+      return;
+    }
     const ready = driver.begin();
     if (ready === null) return;
     const incarnation = server.incarnation;

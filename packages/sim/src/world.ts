@@ -43,6 +43,7 @@ export type SimEvent =
       bytes: number;
     }
   | { kind: 'persisted'; server: number; incarnation: number }
+  | { kind: 'clients'; server: number; incarnation: number }
   | { kind: 'logRead'; server: number; incarnation: number; read: LogRead; entries: LogEntry[] | null }
   | { kind: 'fsync'; server: number; incarnation: number; release: () => void }
   | { kind: 'notifyBreak'; server: number; incarnation: number; peer: number }
@@ -73,6 +74,8 @@ export interface SimServer {
   /** crashAtSync: a scenario's crash point in the current persist (fsyncs still to let through). */
   crashAtSync: number | null;
   incarnation: number;
+  /** clientsScheduled: a 'clients' event is queued (client outputs that came while a persist runs). */
+  clientsScheduled: boolean;
   pausedUntil: number;
   lastApplied: Zxid;
   wasEstablished: boolean;
@@ -361,6 +364,7 @@ export abstract class SimWorld {
         fsyncBudgetMs: 0,
         crashAtSync: null,
         incarnation: 0,
+        clientsScheduled: false,
         pausedUntil: 0,
         lastApplied: 0,
         wasEstablished: false,

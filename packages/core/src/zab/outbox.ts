@@ -39,7 +39,8 @@ export interface LogRead {
  *  1. persist: `truncateAfter` (if not null), then `snapshot` (if not null), then append `entries`,
  *     then save `epochs` (if not null) — each durably (fsync) before the next step;
  *  2. send `messages` (only now: they acknowledge what step 1 persisted);
- *  3. deliver `toClients` in order (replies, watch events, session notices);
+ *  3. deliver `toClients` in order (replies, watch events, session notices) — these may go before
+ *     step 1 too: they show only entries applied here, which are committed and durable here;
  *  4. drop the connections to the peers in `disconnect` (they reconnect as after any break);
  *  5. call `advance()`.
  * `applied` lists the entries applied to the tree in this batch, for metrics and checks.
@@ -157,6 +158,13 @@ export class Outbox {
       out.disconnect.length > 0 ||
       out.logReads.length > 0
     );
+  }
+
+  /** takeClientOutputs hands out the client outputs queued so far, leaving the rest of the batch. */
+  takeClientOutputs(): ClientOutput[] {
+    const outputs = this.ready.toClients;
+    this.ready.toClients = [];
+    return outputs;
   }
 
   /** take hands out the batch filled so far and starts an empty one. */

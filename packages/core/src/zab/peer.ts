@@ -423,6 +423,16 @@ export class ZabPeer {
     return this.inflight;
   }
 
+  /**
+   * takeClientOutputs hands out the client outputs (replies, watch events, session notices) queued
+   * since the last Ready, in order, so a host may deliver them while that Ready's persist runs: a
+   * read need not wait for an fsync it does not depend on. None of them waits for a persist: they
+   * show only entries applied here, and an entry is applied only once committed and durable here.
+   */
+  takeClientOutputs(): ClientOutput[] {
+    return this.outbox.takeClientOutputs();
+  }
+
   /** advance tells the peer the last Ready is carried out: what it persisted is durable. */
   advance(): void {
     assert(this.inflight !== null, 'advance() without ready()');

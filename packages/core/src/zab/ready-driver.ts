@@ -24,6 +24,12 @@ export interface ReadyIo {
    * peer no diskDiffFactor.
    */
   readLog?(reads: readonly LogRead[]): void;
+  /**
+   * applied (optional) sees each Ready as begin takes it, before anything of it leaves: its
+   * `applied` entries (and an installed `snapshot`) are what clients may see from now on. For a
+   * host's metrics and checks (the simulator observes committed entries here).
+   */
+  applied?(ready: Ready): void;
 }
 
 /** ReadyDriverOptions choose the one allowed variation of the host loop. */
@@ -40,14 +46,20 @@ export interface ReadyDriverOptions {
  * ReadyDriver is core's host loop, the one every host runs (zabkit-server, the simulator, core's
  * tests), with the I/O injected. It carries out one Ready at a time, in the contract's order:
  *
- * 1. {@link begin} takes the next Ready and sends the messages that may leave before the persist;
- *    it returns the Ready, whose `truncateAfter`, `snapshot`, `entries` and `epochs` the host now
- *    persists, each durably (fsync) before the next — awaited, or over virtual time;
- * 2. {@link finish}, once that is durable, sends the other messages (they acknowledge it), delivers
- *    the client outputs, drops the connections in `disconnect`, and advances the peer.
+ * 1. {@link begin} takes the next Ready, sends the messages that may leave before the persist and
+ *    delivers its client outputs; it returns the Ready, whose `truncateAfter`, `snapshot`,
+ *    `entries` and `epochs` the host now persists, each durably (fsync) before the next — awaited,
+ *    or over virtual time;
+ * 2. {@link finish}, once that is durable, sends the other messages (they acknowledge it), drops
+ *    the connections in `disconnect`, and advances the peer.
  *
- * Nothing that vouches for what is not yet durable can leave before `finish`: that is the rule
- * every ZooKeeper sync-path data-loss bug broke, and the simulator checks it on every seed.
+ * While the persist runs, {@link deliverClients} hands over the client outputs queued since begin.
+ * Client outputs never wait for a persist: a reply or watch event shows only entries applied here,
+ * and core applies an entry only once it is committed and durable here; so a read answered while
+ * an fsync runs, or the replies to writes applied in this batch, do not wait for the fsync of the
+ * entries this batch appends. Nothing that vouches for what is not yet durable can leave before
+ * `finish`: that is the rule every ZooKeeper sync-path data-loss bug broke, and the simulator
+ * checks it on every seed.
  */
 export class ReadyDriver {
   private current: { ready: Ready; afterPersist: Outbound[] } | null = null;
@@ -73,6 +85,7 @@ export class ReadyDriver {
   begin(): Ready | null {
     if (this.current !== null || !this.peer.hasReady()) return null;
     const ready = this.peer.ready();
+    this.io.applied?.(ready);
     if (this.early) {
       const { early, afterPersist } = splitEarlyMessages(ready);
       if (early.length > 0) this.io.send(early);
@@ -80,6 +93,7 @@ export class ReadyDriver {
     } else {
       this.current = { ready, afterPersist: ready.messages };
     }
+    if (ready.toClients.length > 0) this.io.deliver(ready.toClients);
     // Reads ask only for entries durable long since: they need not wait for this persist.
     if (ready.logReads.length > 0) {
       if (this.io.readLog) this.io.readLog(ready.logReads);
@@ -88,14 +102,23 @@ export class ReadyDriver {
     return ready;
   }
 
-  /** finish completes the Ready begun last, now durable: the rest of its messages, clients, advance. */
+  /**
+   * deliverClients delivers the client outputs queued since the last begin (replies to reads that
+   * arrived meanwhile, and the like), in order after that Ready's. A host calls it when something
+   * arrives while a persist runs; at other times the next {@link begin} delivers them anyway.
+   */
+  deliverClients(): void {
+    const outputs = this.peer.takeClientOutputs();
+    if (outputs.length > 0) this.io.deliver(outputs);
+  }
+
+  /** finish completes the Ready begun last, now durable: the rest of its messages, disconnects, advance. */
   finish(): Ready {
     const current = this.current;
     if (current === null) throw new Error('ReadyDriver.finish() without a Ready begun');
     this.current = null;
     const { ready, afterPersist } = current;
     if (afterPersist.length > 0) this.io.send(afterPersist);
-    if (ready.toClients.length > 0) this.io.deliver(ready.toClients);
     if (ready.disconnect.length > 0) this.io.disconnect(ready.disconnect);
     if (ready.peers !== null) this.io.peers?.(ready.peers);
     this.peer.advance();
