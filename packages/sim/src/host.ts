@@ -128,11 +128,11 @@ export abstract class SimHost extends SimNetwork {
           this.sendMessage(server.id, to, message);
         }
       },
-      // What a Ready applied is the replica's state once begin takes it: its replies may leave then.
-      applied: (ready) => {
+      // What is applied is the replica's state before any reply showing it leaves (ReadyIo.applied).
+      applied: (entries, snapshot) => {
         // A SNAP install moves the replica to the snapshot's zxid without applying entries one by one.
-        if (ready.snapshot) server.lastApplied = ready.snapshot.header.zxid;
-        this.observeApplied(server, ready.applied);
+        if (snapshot) server.lastApplied = snapshot.header.zxid;
+        this.observeApplied(server, entries as LogEntry[]);
       },
       deliver: (outputs) => this.deliverToClients(server, outputs as ClientOutput[]),
       disconnect: (peers) => {

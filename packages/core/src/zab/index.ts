@@ -45,7 +45,16 @@ export type {
   ZabMessage,
 } from './messages.js';
 export { PEER_MESSAGE_TYPES } from './messages.js';
-export type { ClientOutput, LogRead, Outbound, PeerConfig, PeerStatus, Ready, Role } from './peer.js';
+export type {
+  ClientOutput,
+  EarlyClientOutputs,
+  LogRead,
+  Outbound,
+  PeerConfig,
+  PeerStatus,
+  Ready,
+  Role,
+} from './peer.js';
 export { totalOrder, ZabInvariantError, ZabPeer } from './peer.js';
 export { isQuorum, quorumAckedZxid, quorumSize } from './quorum.js';
 export type { ReadyDriverOptions, ReadyIo } from './ready-driver.js';

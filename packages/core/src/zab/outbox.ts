@@ -71,6 +71,15 @@ export interface Ready {
 }
 
 /**
+ * EarlyClientOutputs are the client outputs queued since the last Ready was taken, and the entries
+ * applied meanwhile that they may show (for a host's checks: they are the replica's state now).
+ */
+export interface EarlyClientOutputs {
+  outputs: ClientOutput[];
+  applied: LogEntry[];
+}
+
+/**
  * Outbox fills the next {@link Ready}. A PROPOSAL or INFORM that follows one of its own kind to the
  * same peer joins it, and a cumulative ACK, COMMIT or SYNCACK moves the one already queued forward,
  * so a Ready carries one of each per peer however many requests it holds; order per peer is kept.
@@ -82,6 +91,8 @@ export class Outbox {
   private readonly lastSent = new Map<number, PeerMessage>();
   /** lastSentBytes: the size of `lastSent`'s entries, so merging stops at batchBytesTarget. */
   private readonly lastSentBytes = new Map<number, number>();
+  /** appliedTaken: how many of `ready.applied` {@link takeClientOutputs} has handed out already. */
+  private appliedTaken = 0;
 
   constructor(
     private readonly batchEntriesMax: number,
@@ -160,17 +171,23 @@ export class Outbox {
     );
   }
 
-  /** takeClientOutputs hands out the client outputs queued so far, leaving the rest of the batch. */
-  takeClientOutputs(): ClientOutput[] {
+  /**
+   * takeClientOutputs hands out the client outputs queued so far and the entries applied since the
+   * last take (they stay in the batch's `applied` too), leaving the rest of the batch.
+   */
+  takeClientOutputs(): EarlyClientOutputs {
     const outputs = this.ready.toClients;
     this.ready.toClients = [];
-    return outputs;
+    const applied = this.ready.applied.slice(this.appliedTaken);
+    this.appliedTaken = this.ready.applied.length;
+    return { outputs, applied };
   }
 
   /** take hands out the batch filled so far and starts an empty one. */
   take(): Ready {
     const batch = this.ready;
     this.ready = emptyReady();
+    this.appliedTaken = 0;
     this.lastSent.clear();
     this.lastSentBytes.clear();
     return batch;

@@ -32,12 +32,19 @@ import {
   withConfigRecord,
 } from './membership.js';
 import type { CreateSessionRequest, PeerMessage } from './messages.js';
-import { type ClientOutput, type LogRead, type Outbound, Outbox, type Ready } from './outbox.js';
+import {
+  type ClientOutput,
+  type EarlyClientOutputs,
+  type LogRead,
+  type Outbound,
+  Outbox,
+  type Ready,
+} from './outbox.js';
 import { samePassword } from './sessions.js';
 
 const NO_PASSWORD = new Uint8Array(0);
 
-export type { ClientOutput, LogRead, Outbound, Ready };
+export type { ClientOutput, EarlyClientOutputs, LogRead, Outbound, Ready };
 export { totalOrder, ZabInvariantError };
 
 /** DIRECT_AUTH: readDirect reads as the super user. */
@@ -428,8 +435,9 @@ export class ZabPeer {
    * since the last Ready, in order, so a host may deliver them while that Ready's persist runs: a
    * read need not wait for an fsync it does not depend on. None of them waits for a persist: they
    * show only entries applied here, and an entry is applied only once committed and durable here.
+   * `applied` are the entries applied since the last take (the next Ready lists them again).
    */
-  takeClientOutputs(): ClientOutput[] {
+  takeClientOutputs(): EarlyClientOutputs {
     return this.outbox.takeClientOutputs();
   }
 

@@ -20,7 +20,14 @@ const create = (path: string): Request => ({
 const read = (path: string): Request => ({ op: 'getData', path, watch: false });
 
 /** standalone is a serving one-voter ensemble with two sessions, and a driver of our own over it. */
-function standalone(): { peer: ZabPeer; driver: ReadyDriver; delivered: ClientOutput[]; a: number; b: number } {
+function standalone(): {
+  peer: ZabPeer;
+  driver: ReadyDriver;
+  delivered: ClientOutput[];
+  seen: string[];
+  a: number;
+  b: number;
+} {
   const ensemble = new Ensemble([1]);
   ensemble.settle();
   const a = ensemble.createSession(1);
@@ -30,12 +37,20 @@ function standalone(): { peer: ZabPeer; driver: ReadyDriver; delivered: ClientOu
   ensemble.settle(2);
   expect(ensemble.reply(1, a, 1)?.error).toBeNull();
   const delivered: ClientOutput[] = [];
+  // seen: what the host saw, in order: applied entries (by path) and replies (by xid).
+  const seen: string[] = [];
   const driver = new ReadyDriver(peer, {
     send: () => {},
-    deliver: (outputs) => delivered.push(...outputs),
+    deliver: (outputs) => {
+      delivered.push(...outputs);
+      for (const output of outputs) if (output.type === 'reply') seen.push(`reply ${output.reply.xid}`);
+    },
     disconnect: () => {},
+    applied: (entries) => {
+      for (const entry of entries) if (entry.txn.type === 'create') seen.push(`applied ${entry.txn.path}`);
+    },
   });
-  return { peer, driver, delivered, a, b };
+  return { peer, driver, delivered, seen, a, b };
 }
 
 const replyTo = (delivered: ClientOutput[], sessionId: number, xid: number) =>
@@ -85,5 +100,23 @@ describe('ReadyDriver and client outputs', () => {
     expect(order).toEqual([2, 3]);
     expect(replyTo(delivered, a, 3)).toMatchObject({ reply: { error: null, result: { op: 'getData' } } });
     driver.finish();
+  });
+
+  it('shows the host each applied entry once, before any reply that may show it, early or at begin', () => {
+    const { peer, driver, seen, a } = standalone();
+    peer.submit(a, 2, create('/b'));
+    driver.begin();
+    driver.finish();
+    // /b is applied and its reply queued: handed over early, the entry first.
+    driver.deliverClients();
+    expect(seen).toEqual(['applied /b', 'reply 2']);
+    peer.submit(a, 3, create('/c'));
+    // The next Ready lists /b among its applied entries again; the host is not shown it twice.
+    const next = driver.begin();
+    expect(next?.applied.map((entry) => entry.txn.type === 'create' && entry.txn.path)).toEqual(['/b']);
+    driver.finish();
+    driver.begin();
+    driver.finish();
+    expect(seen).toEqual(['applied /b', 'reply 2', 'applied /c', 'reply 3']);
   });
 });

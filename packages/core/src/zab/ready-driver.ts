@@ -1,3 +1,5 @@
+import type { Snapshot } from '../storage.js';
+import type { LogEntry } from '../types.js';
 import { splitEarlyMessages } from './early-messages.js';
 import type { ClientOutput, LogRead, Outbound, Ready, ZabPeer } from './peer.js';
 
@@ -25,11 +27,12 @@ export interface ReadyIo {
    */
   readLog?(reads: readonly LogRead[]): void;
   /**
-   * applied (optional) sees each Ready as begin takes it, before anything of it leaves: its
-   * `applied` entries (and an installed `snapshot`) are what clients may see from now on. For a
-   * host's metrics and checks (the simulator observes committed entries here).
+   * applied (optional) sees each entry as it becomes visible to clients, once, in zxid order,
+   * before any client output that may show it: at begin, a Ready's `snapshot` (if installed) and
+   * its `applied` entries not seen yet; at deliverClients, those applied since. For a host's
+   * checks (the simulator observes committed entries here).
    */
-  applied?(ready: Ready): void;
+  applied?(entries: readonly LogEntry[], snapshot: Snapshot | null): void;
 }
 
 /** ReadyDriverOptions choose the one allowed variation of the host loop. */
@@ -63,6 +66,8 @@ export interface ReadyDriverOptions {
  */
 export class ReadyDriver {
   private current: { ready: Ready; afterPersist: Outbound[] } | null = null;
+  /** appliedEarly: how many of the next Ready's applied entries deliverClients has shown already. */
+  private appliedEarly = 0;
   private readonly early: boolean;
 
   constructor(
@@ -85,7 +90,11 @@ export class ReadyDriver {
   begin(): Ready | null {
     if (this.current !== null || !this.peer.hasReady()) return null;
     const ready = this.peer.ready();
-    this.io.applied?.(ready);
+    if (this.io.applied) {
+      const fresh = this.appliedEarly > 0 ? ready.applied.slice(this.appliedEarly) : ready.applied;
+      if (fresh.length > 0 || ready.snapshot !== null) this.io.applied(fresh, ready.snapshot);
+    }
+    this.appliedEarly = 0;
     if (this.early) {
       const { early, afterPersist } = splitEarlyMessages(ready);
       if (early.length > 0) this.io.send(early);
@@ -108,7 +117,9 @@ export class ReadyDriver {
    * arrives while a persist runs; at other times the next {@link begin} delivers them anyway.
    */
   deliverClients(): void {
-    const outputs = this.peer.takeClientOutputs();
+    const { outputs, applied } = this.peer.takeClientOutputs();
+    this.appliedEarly += applied.length;
+    if (applied.length > 0) this.io.applied?.(applied, null);
     if (outputs.length > 0) this.io.deliver(outputs);
   }
 
