@@ -28,13 +28,8 @@ import {
   type SegmentHeader,
   scanSegment,
 } from './log-record.js';
-import {
-  decodeSnapshot,
-  SNAPSHOT_MAGIC,
-  SNAPSHOT_VERSION,
-  SnapshotFormatError,
-  writeSnapshotFile,
-} from './snapshot-file.js';
+import { SnapshotFormatError, writeSnapshotFile } from './snapshot-file.js';
+import { readSnapshotFile } from './snapshot-read.js';
 import { StorageError } from './storage-error.js';
 
 /** StorageLogger receives what recovery repaired (a torn tail truncated, a corrupt snapshot skipped). */
@@ -423,10 +418,9 @@ export class FileStorage implements Storage {
       const path = join(this.dir, snapshotName(zxid));
       let snapshot: Snapshot;
       try {
-        const bytes = await this.fileSystem.readFile(path);
-        const newer = newerFormatVersion(bytes, SNAPSHOT_MAGIC, 2, SNAPSHOT_VERSION);
-        if (newer !== null) throw newerFormat('snapshot', newer, SNAPSHOT_VERSION, path);
-        snapshot = decodeSnapshot(bytes);
+        // Read once, checked whole while it is decoded straight into the form the tree keeps; a
+        // failure anywhere drops what was decoded and the next older snapshot is tried.
+        snapshot = await readSnapshotFile(this.fileSystem, path, this.entriesAbove(zxid));
         if (snapshot.header.zxid !== zxid) throw new SnapshotFormatError('header zxid differs from the file name', 8);
       } catch (error) {
         // Not skipped as corrupt: an older snapshot and the log may not hold what a later release wrote.
@@ -461,6 +455,19 @@ export class FileStorage implements Storage {
       return null;
     }
     throw firstError ?? new StorageError('LOG_GAP', 'the log does not start at the beginning and there is no snapshot');
+  }
+
+  /** entriesAbove is how many log entries the index holds above `zxid` (what a replay from a snapshot there applies). */
+  private entriesAbove(zxid: Zxid): number {
+    let count = 0;
+    for (const segment of this.segments) {
+      const { zxids } = segment;
+      if ((zxids.at(-1) as Zxid) <= zxid) continue;
+      let first = 0;
+      while (first < zxids.length && (zxids[first] as Zxid) <= zxid) first++;
+      count += zxids.length - first;
+    }
+    return count;
   }
 
   /**
