@@ -574,8 +574,9 @@ export class DataTree {
     tree.applier = new TxnApplier(nodes, acls, tree.indexes, tree.watchManager, tree.sessionRecords);
     let rootSlot = -1;
     let systemSeen = false;
-    // Siblings come together after their parent: the last parent found is nearly always the next one's.
-    let lastParent = '';
+    // Siblings come together after their parent: the last parent found is nearly always the next
+    // one's, and a child of it is told without cutting its parent's path out (a string per znode).
+    let lastParentPrefix = '\0';
     let lastParentSlot = -1;
     for (let slot = 0; slot < nodeCount; slot++) {
       const path = nodes.paths[slot]!;
@@ -589,10 +590,11 @@ export class DataTree {
         nodes.clearSpecial(slot);
       } else {
         if (rootSlot < 0) throw new Error(`snapshot record ${path} comes before its parent`);
-        const parent = parentPath(path);
-        if (parent !== lastParent) {
+        const sameParent = path.startsWith(lastParentPrefix) && path.indexOf('/', lastParentPrefix.length) < 0;
+        if (!sameParent) {
+          const parent = parentPath(path);
           lastParentSlot = nodes.slotOf(parent);
-          lastParent = parent;
+          lastParentPrefix = parent === '/' ? '/' : `${parent}/`;
           if (lastParentSlot < 0) throw new Error(`snapshot record ${path} comes before its parent`);
         }
         parentSlot = lastParentSlot;
