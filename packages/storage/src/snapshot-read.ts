@@ -1,6 +1,7 @@
 import { crc32 } from 'node:zlib';
 import { type ACL, type SnapshotHeader, SnapshotImage } from '@zabkit/core';
 import type { FileHandle, FileSystem } from './file-system.js';
+import { FILE_WINDOW_BYTES, FileWindow } from './file-window.js';
 import { newerFormat, newerFormatVersion } from './format-version.js';
 import {
   checkSnapshotHeader,
@@ -15,7 +16,7 @@ import {
 import { SnapshotFormatError } from './snapshot-format-error.js';
 
 /** SNAPSHOT_READ_BYTES: a snapshot file is read this much at a time into one buffer (grown only for a larger chunk). */
-export const SNAPSHOT_READ_BYTES = 1024 * 1024;
+export const SNAPSHOT_READ_BYTES = FILE_WINDOW_BYTES;
 
 /** RECORD_BYTES_MIN: no record of any kind or format version is shorter (an access list is 7 bytes). */
 const RECORD_BYTES_MIN = 7;
@@ -24,67 +25,6 @@ const RECORD_BYTES_MIN = 7;
 export interface RecoveredSnapshot {
   header: SnapshotHeader;
   records: SnapshotImage;
-}
-
-/**
- * FileWindow holds the bytes of a file from `start` to `end` in one reused buffer, reading on
- * front to back, and keeps the crc of every byte it has read.
- */
-class FileWindow {
-  private buffer: Buffer;
-  /** start is the file offset of buffer[0]; end the offset after the last byte held. */
-  private start: number;
-  private end: number;
-  crc: number;
-
-  constructor(
-    private readonly file: FileHandle,
-    from: number,
-    /** limit: bytes from here on are not read (the trailer, read on its own). */
-    private readonly limit: number,
-    crc: number,
-  ) {
-    this.buffer = Buffer.allocUnsafe(Math.min(SNAPSHOT_READ_BYTES, Math.max(limit - from, 1)));
-    this.start = from;
-    this.end = from;
-    this.crc = crc;
-  }
-
-  /** bytes returns the file's bytes `from` to `to` (at most `limit`), reading what is missing; `from` never goes back. */
-  async bytes(from: number, to: number): Promise<Buffer> {
-    if (to > this.end) await this.fill(from, to);
-    return this.buffer.subarray(from - this.start, to - this.start);
-  }
-
-  /** drain reads (and checksums) whatever is left up to `limit`, without keeping it. */
-  async drain(): Promise<void> {
-    while (this.end < this.limit) await this.fill(this.end, Math.min(this.limit, this.end + this.buffer.length));
-  }
-
-  private async fill(from: number, to: number): Promise<void> {
-    // Keep the bytes still wanted at the front (never skip bytes not read yet: each is checksummed
-    // once, in order); grow only for a chunk larger than the buffer.
-    const keepFrom = Math.min(from, this.end);
-    const kept = this.end - keepFrom;
-    if (to - keepFrom > this.buffer.length) {
-      const grown = Buffer.allocUnsafe(to - keepFrom);
-      this.buffer.copy(grown, 0, keepFrom - this.start, this.end - this.start);
-      this.buffer = grown;
-    } else if (kept > 0 && keepFrom !== this.start) {
-      this.buffer.copyWithin(0, keepFrom - this.start, this.end - this.start);
-    }
-    this.start = keepFrom;
-    let filled = kept;
-    const want = Math.min(this.buffer.length, this.limit - this.start);
-    while (filled < want) {
-      const count = await this.file.read(this.buffer, filled, want - filled, this.start + filled);
-      if (count === 0) break;
-      this.crc = crc32(this.buffer.subarray(filled, filled + count), this.crc);
-      filled += count;
-    }
-    this.end = this.start + filled;
-    if (this.end < to) throw new SnapshotFormatError('file ends early', this.end);
-  }
 }
 
 async function readExactly(file: FileHandle, length: number, position: number): Promise<Buffer> {
@@ -130,7 +70,9 @@ export async function readSnapshotFile(
 
     // The count is not checked before the crc at the end: bound what it may make us allocate.
     const image = new SnapshotImage(Math.min(recordCount, Math.floor(fileBytes / RECORD_BYTES_MIN)) + slotsSpare + 2);
-    const window = new FileWindow(file, SNAPSHOT_HEADER_BYTES, trailerOffset, crc32(headerBytes));
+    const window = new FileWindow(file, SNAPSHOT_HEADER_BYTES, trailerOffset, crc32(headerBytes), (offset) => {
+      throw new SnapshotFormatError('file ends early', offset);
+    });
     const acls = new Map<number, readonly ACL[]>();
     let failure: unknown = null;
     let fileRecords = 0;
@@ -150,7 +92,7 @@ export async function readSnapshotFile(
       failure = error;
       await window.drain();
     }
-    if (crc !== crc32(trailer.subarray(0, SNAPSHOT_TRAILER_BYTES - 4), window.crc)) {
+    if (crc !== crc32(trailer.subarray(0, SNAPSHOT_TRAILER_BYTES - 4), window.crc as number)) {
       throw new SnapshotFormatError('file crc mismatch', SNAPSHOT_HEADER_BYTES);
     }
     if (failure !== null) throw failure;
