@@ -11,7 +11,6 @@ import type {
 } from '@zabkit/core';
 import { isZxid } from '@zabkit/core';
 import { writeFileAtomic } from './atomic-file.js';
-import { ByteSlab } from './byte-slab.js';
 import { decodeEpochs, EPOCHS_MAGIC, EPOCHS_VERSION, encodeEpochs } from './epochs-file.js';
 import { type FileHandle, type FileSystem, nodeFileSystem, writeFully } from './file-system.js';
 import { newerFormat, newerFormatVersion } from './format-version.js';
@@ -260,7 +259,6 @@ export class FileStorage implements Storage {
    */
   private async loadSegments(names: string[], snapshotZxid: Zxid): Promise<Map<string, LoadedSegment>> {
     const loaded = new Map<string, LoadedSegment>();
-    const slab = new ByteSlab();
     const found = names
       .map((name) => ({ name, match: SEGMENT_NAME.exec(name) }))
       .filter((item) => item.match !== null)
@@ -274,7 +272,7 @@ export class FileStorage implements Storage {
       // Every record of this segment is below the next one's first zxid.
       const crcDeferredBelow = nextFirstZxid !== undefined && nextFirstZxid <= snapshotZxid + 1 ? nextFirstZxid : null;
       // The usual case: read once through a small buffer, decoding the entries recovery will use.
-      const streamed = await readSegmentOnce(this.fileSystem, path, crcDeferredBelow === null, snapshotZxid, slab);
+      const streamed = await readSegmentOnce(this.fileSystem, path, crcDeferredBelow === null, snapshotZxid);
       let bytes: Uint8Array = NO_BYTES;
       let scan: SegmentScan;
       if (streamed !== null) {
@@ -416,12 +414,10 @@ export class FileStorage implements Storage {
    * loadedEntries returns the entries above `afterZxid`: those loadSegments decoded as it read each
    * segment (the entries above the newest snapshot), or decoded from the segment bytes
    * verifyDeferred or loadSegments read and checked whole. A segment read for a newer snapshot than
-   * the one recovery fell back to is read and checked whole again (verifySegment). Byte arrays are
-   * copied into shared buffers (byte-slab.ts), not into an ArrayBuffer each.
+   * the one recovery fell back to is read and checked whole again (verifySegment).
    */
   private async loadedEntries(afterZxid: Zxid, loaded: Map<string, LoadedSegment>): Promise<LogEntry[]> {
     const entries: LogEntry[] = [];
-    const slab = new ByteSlab();
     for (const segment of this.segments) {
       if ((segment.zxids.at(-1) as Zxid) <= afterZxid) continue;
       let held = loaded.get(segment.name);
@@ -443,7 +439,7 @@ export class FileStorage implements Storage {
         if (zxid <= afterZxid) continue;
         const offset = offsets[position] as number;
         const end = offsets[position + 1] ?? segment.sizeBytes;
-        entries.push(decodeRecordEntry(bytes, { zxid, offset, bytes: end - offset, batchStart: false }, slab));
+        entries.push(decodeRecordEntry(bytes, { zxid, offset, bytes: end - offset, batchStart: false }));
       }
     }
     return entries;

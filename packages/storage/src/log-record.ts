@@ -1,7 +1,6 @@
 import { crc32 } from 'node:zlib';
 import { type LogEntry, OPEN_ACL_UNSAFE, type Txn, type Zxid } from '@zabkit/core';
 import { Packr } from 'msgpackr';
-import type { ByteSlab } from './byte-slab.js';
 
 /**
  * The log's on-disk layout (all integers big-endian; README "On-disk format" is the reference):
@@ -33,8 +32,6 @@ const TWO_32 = 0x1_0000_0000;
  * float64 by msgpackr, which is exact for the safe integers core uses.
  */
 const packr = new Packr({ useRecords: false, copyBuffers: true });
-/** viewPackr decodes byte arrays as views into the record, for a caller that copies them at once (a ByteSlab). */
-const viewPackr = new Packr({ useRecords: false, copyBuffers: false });
 
 /** SegmentHeader is what the first bytes of a segment file say about it. */
 export interface SegmentHeader {
@@ -123,31 +120,12 @@ export function readRecordAt(bytes: Uint8Array, offset: number, checkCrc = true)
 
 /**
  * decodeRecordEntry decodes the entry of a record that readRecordAt accepted. Its byte arrays are
- * plain Uint8Arrays of their own, or with `slab` copies in the slab's shared buffers: what
- * recovery uses for the many entries it decodes at once. Neither refers to `bytes`.
+ * copies of their own (plain Uint8Arrays): nothing refers to `bytes` afterwards.
  */
-export function decodeRecordEntry(bytes: Uint8Array, location: RecordLocation, slab?: ByteSlab): LogEntry {
+export function decodeRecordEntry(bytes: Uint8Array, location: RecordLocation): LogEntry {
   const body = bytes.subarray(location.offset + RECORD_HEADER_BYTES, location.offset + location.bytes);
-  if (slab !== undefined) {
-    const [sessionId, cxid, timeMs, txn] = viewPackr.unpack(body) as [number, number, number, Txn];
-    return { zxid: location.zxid, sessionId, cxid, timeMs, txn: upgradeTxn(copiedBytes(txn, slab)) };
-  }
   const [sessionId, cxid, timeMs, txn] = packr.unpack(body) as [number, number, number, Txn];
   return { zxid: location.zxid, sessionId, cxid, timeMs, txn: upgradeTxn(plainBytes(txn)) };
-}
-
-/** copiedBytes replaces every byte array in `value` (views into a record) by its copy in `slab`. */
-function copiedBytes<T>(value: T, slab: ByteSlab): T {
-  if (value instanceof Uint8Array) return slab.copy(value) as T;
-  if (Array.isArray(value)) {
-    for (let index = 0; index < value.length; index++) value[index] = copiedBytes(value[index], slab);
-    return value;
-  }
-  if (typeof value === 'object' && value !== null) {
-    const record = value as Record<string, unknown>;
-    for (const key of Object.keys(record)) record[key] = copiedBytes(record[key], slab);
-  }
-  return value;
 }
 
 const NO_PASSWORD = new Uint8Array(0);

@@ -1,5 +1,4 @@
 import type { LogEntry, Zxid } from '@zabkit/core';
-import type { ByteSlab } from './byte-slab.js';
 import type { FileSystem } from './file-system.js';
 import { FileWindow } from './file-window.js';
 import {
@@ -29,7 +28,7 @@ class NotWhole extends Error {}
  * readSegmentOnce reads the segment at `path` front to back through one reused buffer
  * (file-window.ts), framing every record and checking its crc (`checkCrc`: false for a segment
  * whose crcs recovery defers), and decodes the entries above `decodeAbove` as it goes (only from
- * records whose crc it checked), their byte arrays into `slab`. So recovery reads the log without
+ * records whose crc it checked). So recovery reads the log without
  * holding it whole in fresh memory, and each segment once. Returns null when the segment is not
  * simply intact (a header that fails, a newer format, a bad or torn record, a file that ends early):
  * the caller then reads it whole and applies the recovery rules to it, as before.
@@ -39,7 +38,6 @@ export async function readSegmentOnce(
   path: string,
   checkCrc: boolean,
   decodeAbove: Zxid,
-  slab: ByteSlab,
 ): Promise<StreamedSegment | null> {
   const file = await fileSystem.open(path, 'r');
   try {
@@ -62,7 +60,7 @@ export async function readSegmentOnce(
       const record = readRecordAt(bytes, 0, checkCrc);
       if (record === null) return null;
       records.push({ ...record, offset });
-      if (checkCrc && record.zxid > decodeAbove) entries.push(decodeRecordEntry(bytes, record, slab));
+      if (checkCrc && record.zxid > decodeAbove) entries.push(decodeRecordEntry(bytes, record));
       offset += record.bytes;
     }
     return { header, records, sizeBytes, entries };
