@@ -19,9 +19,10 @@ export interface Epochs {
 
 /**
  * SnapshotRecords are a snapshot's records in order: an array, or (from a snapshot file) a
- * {@link SnapshotImage} that the file was decoded into once, whose iteration builds each record
- * from it as it goes, so a million records are never all objects at once. `length` is how many an
- * iteration yields.
+ * SnapshotImage (tree/snapshot-image.ts) that the file was decoded into once, whose iteration
+ * builds each record from it as it goes, so a million records are never all objects at once.
+ * `length` is how many an iteration yields. A tree restored from an image (DataTree.fromSnapshot,
+ * so a ZabPeer built from a RecoveredState) adopts it: iterate it before that, never after.
  */
 export type SnapshotRecords = Iterable<SnapshotRecord> & { readonly length: number };
 
