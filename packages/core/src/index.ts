@@ -10,7 +10,15 @@ export {
 } from './limits.js';
 export type { Random } from './prng.js';
 export { createPrng } from './prng.js';
-export type { Epochs, RecoveredState, Snapshot, SnapshotRecords, Storage } from './storage.js';
+export type {
+  Epochs,
+  RecoveredState,
+  Snapshot,
+  SnapshotNodeFields,
+  SnapshotRecords,
+  SnapshotSink,
+  Storage,
+} from './storage.js';
 export { MemoryStorage, readLogEntries } from './storage.js';
 export * from './tree/index.js';
 export type {

@@ -1,4 +1,11 @@
-import type { LogEntry, SnapshotHeader, SnapshotRecord } from './types.js';
+import type {
+  LogEntry,
+  SnapshotConfigRecord,
+  SnapshotHeader,
+  SnapshotNodeRecord,
+  SnapshotRecord,
+  SnapshotSessionRecord,
+} from './types.js';
 import { logEntryBytes } from './wire-size.js';
 import type { Zxid } from './zxid.js';
 
@@ -11,11 +18,36 @@ export interface Epochs {
 }
 
 /**
- * SnapshotRecords are a snapshot's records in order: an array, or (from a snapshot file) a view
- * that decodes them again each time it is iterated, so a million records are never all objects at
- * once. `length` is how many an iteration yields.
+ * SnapshotRecords are a snapshot's records in order: an array, or (from a snapshot file) a
+ * SnapshotImage (tree/snapshot-image.ts) that the file was decoded into once, whose iteration
+ * builds each record from it as it goes, so a million records are never all objects at once.
+ * `length` is how many an iteration yields. A tree restored from an image (DataTree.fromSnapshot,
+ * so a ZabPeer built from a RecoveredState) adopts it: iterate it before that, never after.
  */
 export type SnapshotRecords = Iterable<SnapshotRecord> & { readonly length: number };
+
+/**
+ * SnapshotNodeFields is a znode as a snapshot decoder hands it to a {@link SnapshotSink}: a node
+ * record whose data is `dataLength` bytes of `source` from `dataStart` rather than an array of its
+ * own. The decoder fills one such object again for every znode: a sink copies what it keeps.
+ */
+export interface SnapshotNodeFields extends Omit<SnapshotNodeRecord, 'kind' | 'data'> {
+  source: Uint8Array;
+  dataStart: number;
+  dataLength: number;
+}
+
+/**
+ * SnapshotSink receives a snapshot's records from a decoder, in order, without a record object
+ * per znode (issue 17: a restore of a million znodes built and collected a million of them).
+ * `node` must not keep `fields` nor `fields.source` past the call. A decoder that finds the
+ * snapshot bad after it started feeding a sink throws, and the sink's contents must then be
+ * thrown away.
+ */
+export interface SnapshotSink {
+  node(fields: Readonly<SnapshotNodeFields>): void;
+  record(record: SnapshotSessionRecord | SnapshotConfigRecord): void;
+}
 
 /** Snapshot is a header and every record of one snapshot. */
 export interface Snapshot {

@@ -26,15 +26,12 @@ import {
   SEGMENT_MAGIC,
   SEGMENT_VERSION,
   type SegmentHeader,
+  type SegmentScan,
   scanSegment,
 } from './log-record.js';
-import {
-  decodeSnapshot,
-  SNAPSHOT_MAGIC,
-  SNAPSHOT_VERSION,
-  SnapshotFormatError,
-  writeSnapshotFile,
-} from './snapshot-file.js';
+import { readSegmentOnce } from './segment-read.js';
+import { SnapshotFormatError, writeSnapshotFile } from './snapshot-file.js';
+import { readSnapshotFile } from './snapshot-read.js';
 import { StorageError } from './storage-error.js';
 
 /** StorageLogger receives what recovery repaired (a torn tail truncated, a corrupt snapshot skipped). */
@@ -92,6 +89,15 @@ interface Segment {
    */
   crcDeferredBelow: Zxid | null;
 }
+
+/**
+ * LoadedSegment is what load() keeps of a segment it read until the entries to recover are known:
+ * the entries above the newest snapshot, decoded as the segment was read (`above` is that
+ * snapshot's zxid), or the segment's bytes, read and checked whole.
+ */
+type LoadedSegment = { entries: LogEntry[]; above: Zxid } | { bytes: Uint8Array };
+
+const NO_BYTES = new Uint8Array(0);
 
 /**
  * lastZxidBound is a zxid no record of the segment is above: its last zxid, or for a segment whose
@@ -210,7 +216,7 @@ export class FileStorage implements Storage {
       if (snapshot !== null && snapshot.header.zxid > logEnd) this.rollPreviousZxid = snapshot.header.zxid;
       const last = this.segments.at(-1);
       if (last !== undefined) this.active = await this.fileSystem.open(join(this.dir, last.name), 'r+');
-      const entries = this.loadedEntries(snapshot?.header.zxid ?? 0, loaded);
+      const entries = await this.loadedEntries(snapshot?.header.zxid ?? 0, loaded);
       this.state = 'open';
       return { epochs, snapshot, entries };
     } catch (error) {
@@ -251,8 +257,8 @@ export class FileStorage implements Storage {
    * verifyDeferred, which runs before recovery uses any of its entries. Returns the bytes of the
    * segments read whole, for loadedEntries.
    */
-  private async loadSegments(names: string[], snapshotZxid: Zxid): Promise<Map<string, Uint8Array>> {
-    const loaded = new Map<string, Uint8Array>();
+  private async loadSegments(names: string[], snapshotZxid: Zxid): Promise<Map<string, LoadedSegment>> {
+    const loaded = new Map<string, LoadedSegment>();
     const found = names
       .map((name) => ({ name, match: SEGMENT_NAME.exec(name) }))
       .filter((item) => item.match !== null)
@@ -265,10 +271,19 @@ export class FileStorage implements Storage {
       const nextFirstZxid = found[index + 1]?.firstZxid;
       // Every record of this segment is below the next one's first zxid.
       const crcDeferredBelow = nextFirstZxid !== undefined && nextFirstZxid <= snapshotZxid + 1 ? nextFirstZxid : null;
-      const bytes = await this.fileSystem.readFile(path);
-      const newer = newerFormatVersion(bytes, SEGMENT_MAGIC, 2, SEGMENT_VERSION);
-      if (newer !== null) throw newerFormat('log segment', newer, SEGMENT_VERSION, path);
-      const scan = scanSegment(bytes, crcDeferredBelow === null);
+      // The usual case: read once through a small buffer, decoding the entries recovery will use.
+      const streamed = await readSegmentOnce(this.fileSystem, path, crcDeferredBelow === null, snapshotZxid);
+      let bytes: Uint8Array = NO_BYTES;
+      let scan: SegmentScan;
+      if (streamed !== null) {
+        scan = { header: streamed.header, records: streamed.records, badOffset: null };
+      } else {
+        // Not simply intact: read whole, for the rules below (a torn tail, a newer format, a bad header).
+        bytes = await this.fileSystem.readFile(path);
+        const newer = newerFormatVersion(bytes, SEGMENT_MAGIC, 2, SEGMENT_VERSION);
+        if (newer !== null) throw newerFormat('log segment', newer, SEGMENT_VERSION, path);
+        scan = scanSegment(bytes, crcDeferredBelow === null);
+      }
       if (scan.header === null) {
         if (!newest || findRecordsAfter(bytes, -1).length > 0) {
           throw new StorageError('CORRUPT_LOG', 'segment header fails validation', { file: path, offset: 0 });
@@ -297,7 +312,7 @@ export class FileStorage implements Storage {
         }
         last = record.zxid;
       }
-      let sizeBytes = bytes.length;
+      let sizeBytes = streamed?.sizeBytes ?? bytes.length;
       if (scan.badOffset !== null) {
         const later = newest ? findRecordsAfter(bytes, scan.badOffset) : [];
         const batchStartAfter = later.find((record) => record.batchStart);
@@ -346,7 +361,14 @@ export class FileStorage implements Storage {
         sizeBytes,
         crcDeferredBelow,
       });
-      if (crcDeferredBelow === null) loaded.set(name, bytes.subarray(0, sizeBytes));
+      if (crcDeferredBelow === null) {
+        loaded.set(
+          name,
+          streamed !== null
+            ? { entries: streamed.entries, above: snapshotZxid }
+            : { bytes: bytes.subarray(0, sizeBytes) },
+        );
+      }
     }
     this.logStartZxid = this.segments[0]?.header.previousZxid ?? 0;
     // The newest segment is the one appends continue: its records are checked whole even when a
@@ -361,7 +383,7 @@ export class FileStorage implements Storage {
    * entries above `afterZxid`, before anything relies on them: recovery from an older snapshot, a
    * truncation below the snapshot loaded. A bad record is CORRUPT_LOG, as at load.
    */
-  private async verifyDeferred(afterZxid: Zxid, loaded?: Map<string, Uint8Array>): Promise<void> {
+  private async verifyDeferred(afterZxid: Zxid, loaded?: Map<string, LoadedSegment>): Promise<void> {
     for (const segment of this.segments) {
       if (segment.crcDeferredBelow !== null && segment.crcDeferredBelow > afterZxid + 1) {
         await this.verifySegment(segment, loaded);
@@ -370,7 +392,7 @@ export class FileStorage implements Storage {
   }
 
   /** verifySegment reads a segment whose record crcs load() deferred and checks every record against the index. */
-  private async verifySegment(segment: Segment, loaded?: Map<string, Uint8Array>): Promise<void> {
+  private async verifySegment(segment: Segment, loaded?: Map<string, LoadedSegment>): Promise<void> {
     const path = join(this.dir, segment.name);
     const bytes = (await this.fileSystem.readFile(path)).subarray(0, segment.sizeBytes);
     const scan = scanSegment(bytes);
@@ -385,21 +407,32 @@ export class FileStorage implements Storage {
       });
     }
     segment.crcDeferredBelow = null;
-    loaded?.set(segment.name, bytes);
+    loaded?.set(segment.name, { bytes });
   }
 
   /**
-   * loadedEntries decodes the entries above `afterZxid` from the segment bytes loadSegments and
-   * verifyDeferred read and checked whole, rather than reading them from disk a second time.
+   * loadedEntries returns the entries above `afterZxid`: those loadSegments decoded as it read each
+   * segment (the entries above the newest snapshot), or decoded from the segment bytes
+   * verifyDeferred or loadSegments read and checked whole. A segment read for a newer snapshot than
+   * the one recovery fell back to is read and checked whole again (verifySegment).
    */
-  private loadedEntries(afterZxid: Zxid, loaded: Map<string, Uint8Array>): LogEntry[] {
+  private async loadedEntries(afterZxid: Zxid, loaded: Map<string, LoadedSegment>): Promise<LogEntry[]> {
     const entries: LogEntry[] = [];
     for (const segment of this.segments) {
       if ((segment.zxids.at(-1) as Zxid) <= afterZxid) continue;
-      const bytes = loaded.get(segment.name);
-      if (bytes === undefined || segment.crcDeferredBelow !== null) {
+      let held = loaded.get(segment.name);
+      if (held !== undefined && 'entries' in held) {
+        if (held.above <= afterZxid) {
+          for (const entry of held.entries) if (entry.zxid > afterZxid) entries.push(entry);
+          continue;
+        }
+        await this.verifySegment(segment, loaded);
+        held = loaded.get(segment.name);
+      }
+      if (held === undefined || !('bytes' in held) || segment.crcDeferredBelow !== null) {
         throw new Error(`FileStorage: segment ${segment.name} holds entries to recover but was not checked whole`);
       }
+      const { bytes } = held;
       const { zxids, offsets } = segment;
       for (let position = 0; position < zxids.length; position++) {
         const zxid = zxids[position] as Zxid;
@@ -417,16 +450,15 @@ export class FileStorage implements Storage {
    * gap; older ones stand in for a corrupt newer one (with a warning). With none, the log alone is
    * used when it starts at the beginning. Otherwise recovery refuses with the newest snapshot's error.
    */
-  private async chooseSnapshot(loaded: Map<string, Uint8Array>): Promise<Snapshot | null> {
+  private async chooseSnapshot(loaded: Map<string, LoadedSegment>): Promise<Snapshot | null> {
     let firstError: StorageError | null = null;
     for (const zxid of [...this.snapshotZxids].reverse()) {
       const path = join(this.dir, snapshotName(zxid));
       let snapshot: Snapshot;
       try {
-        const bytes = await this.fileSystem.readFile(path);
-        const newer = newerFormatVersion(bytes, SNAPSHOT_MAGIC, 2, SNAPSHOT_VERSION);
-        if (newer !== null) throw newerFormat('snapshot', newer, SNAPSHOT_VERSION, path);
-        snapshot = decodeSnapshot(bytes);
+        // Read once, checked whole while it is decoded straight into the form the tree keeps; a
+        // failure anywhere drops what was decoded and the next older snapshot is tried.
+        snapshot = await readSnapshotFile(this.fileSystem, path, this.entriesAbove(zxid));
         if (snapshot.header.zxid !== zxid) throw new SnapshotFormatError('header zxid differs from the file name', 8);
       } catch (error) {
         // Not skipped as corrupt: an older snapshot and the log may not hold what a later release wrote.
@@ -461,6 +493,19 @@ export class FileStorage implements Storage {
       return null;
     }
     throw firstError ?? new StorageError('LOG_GAP', 'the log does not start at the beginning and there is no snapshot');
+  }
+
+  /** entriesAbove is how many log entries the index holds above `zxid` (what a replay from a snapshot there applies). */
+  private entriesAbove(zxid: Zxid): number {
+    let count = 0;
+    for (const segment of this.segments) {
+      const { zxids } = segment;
+      if ((zxids.at(-1) as Zxid) <= zxid) continue;
+      let first = 0;
+      while (first < zxids.length && (zxids[first] as Zxid) <= zxid) first++;
+      count += zxids.length - first;
+    }
+    return count;
   }
 
   /**

@@ -118,7 +118,10 @@ export function readRecordAt(bytes: Uint8Array, offset: number, checkCrc = true)
   };
 }
 
-/** decodeRecordEntry decodes the entry of a record that readRecordAt accepted. */
+/**
+ * decodeRecordEntry decodes the entry of a record that readRecordAt accepted. Its byte arrays are
+ * copies of their own (plain Uint8Arrays): nothing refers to `bytes` afterwards.
+ */
 export function decodeRecordEntry(bytes: Uint8Array, location: RecordLocation): LogEntry {
   const body = bytes.subarray(location.offset + RECORD_HEADER_BYTES, location.offset + location.bytes);
   const [sessionId, cxid, timeMs, txn] = packr.unpack(body) as [number, number, number, Txn];

@@ -1,11 +1,26 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { crc32 } from 'node:zlib';
-import { type ACL, isOpenAcl, type Snapshot, type SnapshotHeader, type SnapshotRecord } from '@zabkit/core';
+import {
+  type ACL,
+  isOpenAcl,
+  type Snapshot,
+  type SnapshotHeader,
+  type SnapshotNodeFields,
+  type SnapshotRecord,
+  type SnapshotSink,
+} from '@zabkit/core';
 import { type FileSystem, writeFully } from './file-system.js';
 import { readZxid, writeZxid } from './log-record.js';
 import { SnapshotFormatError } from './snapshot-format-error.js';
 import { decodeNodeV1, KIND_NODE_ACL_V1, KIND_NODE_V1 } from './snapshot-nodes-v1.js';
-import { KIND_NODE_ACL_V2, KIND_NODE_V2, NodeV2Reader, NodeV2Writer, nodeV2BytesMax } from './snapshot-nodes-v2.js';
+import {
+  emptyNodeFields,
+  KIND_NODE_ACL_V2,
+  KIND_NODE_V2,
+  NodeV2Reader,
+  NodeV2Writer,
+  nodeV2BytesMax,
+} from './snapshot-nodes-v2.js';
 import {
   AclTable,
   decodeAcl,
@@ -72,41 +87,43 @@ function encodeChunk(items: FileRecord[], payloadBytesMax: number): Uint8Array {
 }
 
 /**
- * decodeChunk decodes `count` records of format `version` from `payload` into `out`, or with `out`
- * null only checks them. Each znode's data is a view into the file's bytes, not a copy: the tree
- * copies values into its own store (core's tree/value-store.ts). `acls` collects the access list
- * definitions on the first pass over a file (`aclsKnown` false) and is read on later ones.
+ * decodeChunk decodes the `count` records of one chunk's `payload` (format `version`) into `sink`,
+ * or with `sink` null only checks them, and returns how many snapshot records it held (access list
+ * definitions are not records). Node data reaches the sink as a range of `payload`: a sink copies
+ * what it keeps. `acls` collects the access list definitions on the first pass over a file
+ * (`aclsKnown` false) and is read on later ones.
  */
-function decodeChunk(
+export function decodeChunk(
   version: number,
   payload: Buffer,
   count: number,
   acls: Map<number, readonly ACL[]>,
   aclsKnown: boolean,
-  out: SnapshotRecord[] | null,
+  sink: SnapshotSink | null,
   chunkOffset: number,
 ): number {
   const chunk = payload;
   const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
   const nodes = version >= 2 ? new NodeV2Reader(chunk, chunkOffset) : null;
+  const fieldsV1 = version >= 2 || sink === null ? null : emptyNodeFields(chunk);
   let records = 0;
   let offset = 0;
   for (let index = 0; index < count; index++) {
     if (offset >= chunk.length) throw new SnapshotFormatError('chunk ends before its records', chunkOffset);
     const kind = chunk[offset];
     if (nodes !== null && (kind === KIND_NODE_V2 || kind === KIND_NODE_ACL_V2)) {
-      offset = nodes.read(offset, acls, out);
+      offset = nodes.read(offset, acls, sink);
       records++;
     } else if (nodes === null && (kind === KIND_NODE_V1 || kind === KIND_NODE_ACL_V1)) {
-      offset = decodeNodeV1(chunk, view, offset, acls, out, chunkOffset);
+      offset = decodeNodeV1(chunk, view, offset, acls, sink, fieldsV1 as SnapshotNodeFields, chunkOffset);
       records++;
     } else if (kind === KIND_SESSION_V1 || kind === KIND_SESSION) {
-      offset = decodeSession(chunk, view, offset, out, chunkOffset);
+      offset = decodeSession(chunk, view, offset, sink, chunkOffset);
       records++;
     } else if (kind === KIND_ACL) {
       offset = decodeAcl(chunk, view, offset, acls, chunkOffset, aclsKnown);
     } else if (kind === KIND_CONFIG) {
-      offset = decodeConfig(chunk, view, offset, out, chunkOffset);
+      offset = decodeConfig(chunk, view, offset, sink, chunkOffset);
       records++;
     } else {
       throw new SnapshotFormatError(`unknown record kind ${kind} in format version ${version}`, chunkOffset);
@@ -114,6 +131,85 @@ function decodeChunk(
   }
   if (offset !== chunk.length) throw new SnapshotFormatError('chunk has bytes after its records', chunkOffset);
   return records;
+}
+
+/** recordCollector is a SnapshotSink that appends record objects to `out`, each node's data a view into the chunk. */
+export function recordCollector(out: SnapshotRecord[]): SnapshotSink {
+  return {
+    node(fields) {
+      const { source, dataStart, dataLength } = fields;
+      out.push({
+        kind: 'node',
+        path: fields.path,
+        data: new Uint8Array(source.buffer, source.byteOffset + dataStart, dataLength),
+        czxid: fields.czxid,
+        mzxid: fields.mzxid,
+        pzxid: fields.pzxid,
+        ctime: fields.ctime,
+        mtime: fields.mtime,
+        version: fields.version,
+        cversion: fields.cversion,
+        aversion: fields.aversion,
+        ephemeralOwner: fields.ephemeralOwner,
+        container: fields.container,
+        ttlMs: fields.ttlMs,
+        acl: fields.acl,
+      });
+    },
+    record(record) {
+      out.push(record);
+    },
+  };
+}
+
+/**
+ * checkSnapshotHeader checks a snapshot's first SNAPSHOT_HEADER_BYTES bytes (magic, a version this
+ * release reads, crc) given the file's size, and returns the version and header.
+ */
+export function checkSnapshotHeader(bytes: Uint8Array, fileBytes: number): { version: number; header: SnapshotHeader } {
+  if (fileBytes < SNAPSHOT_HEADER_BYTES + SNAPSHOT_TRAILER_BYTES) throw new SnapshotFormatError('too short', 0);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (view.getUint32(0) !== SNAPSHOT_MAGIC) throw new SnapshotFormatError('bad magic', 0);
+  const version = view.getUint16(4);
+  if (version < 1 || version > SNAPSHOT_VERSION) {
+    throw new SnapshotFormatError(
+      `format version ${version} is not one this release reads (1 to ${SNAPSHOT_VERSION})`,
+      4,
+    );
+  }
+  if (view.getUint32(24) !== crc32(bytes.subarray(0, 24))) throw new SnapshotFormatError('header crc mismatch', 0);
+  return { version, header: { zxid: readZxid(view, 8), timeMs: view.getFloat64(16) } };
+}
+
+/**
+ * checkSnapshotTrailer checks that a snapshot's last SNAPSHOT_TRAILER_BYTES bytes, at
+ * `trailerOffset`, are a trailer (a torn or truncated file has none) and returns the record count
+ * and file crc it holds.
+ */
+export function checkSnapshotTrailer(trailer: Uint8Array, trailerOffset: number): { recordCount: number; crc: number } {
+  const view = new DataView(trailer.buffer, trailer.byteOffset, trailer.byteLength);
+  if (view.getUint32(0) !== 0 || view.getUint32(4) !== SNAPSHOT_END_MAGIC) {
+    throw new SnapshotFormatError('no trailer (torn or truncated)', trailerOffset);
+  }
+  return { recordCount: readZxid(view, 8), crc: view.getUint32(16) };
+}
+
+/**
+ * chunkFrame reads the chunk frame at `offset` (payloadBytes, recordCount) from the 8 bytes of
+ * `frameHeader`, checking that its payload is not empty and ends by `trailerOffset`.
+ */
+export function chunkFrame(
+  frameHeader: DataView,
+  at: number,
+  offset: number,
+  trailerOffset: number,
+): { payloadBytes: number; count: number; end: number } {
+  if (offset + 8 > trailerOffset) throw new SnapshotFormatError('chunk header past the trailer', offset);
+  const payloadBytes = frameHeader.getUint32(at);
+  const count = frameHeader.getUint32(at + 4);
+  const end = offset + 8 + payloadBytes;
+  if (payloadBytes === 0 || end > trailerOffset) throw new SnapshotFormatError('bad chunk length', offset);
+  return { payloadBytes, count, end };
 }
 
 function encodeHeader(header: SnapshotHeader): Uint8Array {
@@ -217,59 +313,42 @@ export async function writeSnapshotFile(
 }
 
 /**
- * decodeSnapshot validates a whole snapshot file (header crc, file crc, chunk framing, every record,
- * record count) and returns its header and its records. The records are decoded again, chunk by
- * chunk, each time they are iterated: a restore never holds a million record objects at once (on
- * this machine touching fresh memory costs about 3.5 ms per MiB, so that peak was most of a
- * restart). A format error is thrown here, never later from the iteration. Throws an Error saying
- * what is wrong (the caller wraps it with the file).
+ * decodeSnapshot validates a whole snapshot file held in memory (header crc, file crc, chunk
+ * framing, every record, record count) and returns its header and its records, which decode again,
+ * chunk by chunk, each time they are iterated; a format error is thrown here, never later from the
+ * iteration. For backups, inspection and tests: FileStorage recovers through snapshot-read.ts,
+ * which reads a file once into a SnapshotImage. Throws a SnapshotFormatError saying what is wrong
+ * (the caller wraps it with the file).
  */
 export function decodeSnapshot(bytes: Uint8Array): Snapshot {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (bytes.length < SNAPSHOT_HEADER_BYTES + SNAPSHOT_TRAILER_BYTES) throw new SnapshotFormatError('too short', 0);
-  if (view.getUint32(0) !== SNAPSHOT_MAGIC) throw new SnapshotFormatError('bad magic', 0);
-  const version = view.getUint16(4);
-  if (version < 1 || version > SNAPSHOT_VERSION) {
-    throw new SnapshotFormatError(
-      `format version ${version} is not one this release reads (1 to ${SNAPSHOT_VERSION})`,
-      4,
-    );
-  }
-  if (view.getUint32(24) !== crc32(bytes.subarray(0, 24))) throw new SnapshotFormatError('header crc mismatch', 0);
+  const { version, header } = checkSnapshotHeader(bytes.subarray(0, SNAPSHOT_HEADER_BYTES), bytes.length);
   const trailerOffset = bytes.length - SNAPSHOT_TRAILER_BYTES;
-  if (view.getUint32(trailerOffset) !== 0 || view.getUint32(trailerOffset + 4) !== SNAPSHOT_END_MAGIC) {
-    throw new SnapshotFormatError('no trailer (torn or truncated)', trailerOffset);
-  }
-  if (view.getUint32(bytes.length - 4) !== crc32(bytes.subarray(0, bytes.length - 4))) {
+  const { recordCount, crc } = checkSnapshotTrailer(bytes.subarray(trailerOffset), trailerOffset);
+  if (crc !== crc32(bytes.subarray(0, bytes.length - 4))) {
     throw new SnapshotFormatError('file crc mismatch', SNAPSHOT_HEADER_BYTES);
   }
-  const recordCount = readZxid(view, trailerOffset + 8);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const header: SnapshotHeader = { zxid: readZxid(view, 8), timeMs: view.getFloat64(16) };
   const chunks: { start: number; end: number; count: number }[] = [];
   const acls = new Map<number, readonly ACL[]>();
   let fileRecords = 0;
   let snapshotRecords = 0;
   let offset = SNAPSHOT_HEADER_BYTES;
   while (offset < trailerOffset) {
-    if (offset + 8 > trailerOffset) throw new SnapshotFormatError('chunk header past the trailer', offset);
-    const payloadBytes = view.getUint32(offset);
-    const chunkCount = view.getUint32(offset + 4);
-    const end = offset + 8 + payloadBytes;
-    if (payloadBytes === 0 || end > trailerOffset) throw new SnapshotFormatError('bad chunk length', offset);
-    snapshotRecords += decodeChunk(version, buffer.subarray(offset + 8, end), chunkCount, acls, false, null, offset);
-    chunks.push({ start: offset + 8, end, count: chunkCount });
-    fileRecords += chunkCount;
+    const { count, end } = chunkFrame(view, offset, offset, trailerOffset);
+    snapshotRecords += decodeChunk(version, buffer.subarray(offset + 8, end), count, acls, false, null, offset);
+    chunks.push({ start: offset + 8, end, count });
+    fileRecords += count;
     offset = end;
   }
-  if (offset !== trailerOffset) throw new SnapshotFormatError('chunks overrun the trailer', offset);
   if (fileRecords !== recordCount) throw new SnapshotFormatError('record count mismatch', trailerOffset);
   const records = {
     length: snapshotRecords,
     *[Symbol.iterator](): Generator<SnapshotRecord> {
       for (const chunk of chunks) {
         const out: SnapshotRecord[] = [];
-        decodeChunk(version, buffer.subarray(chunk.start, chunk.end), chunk.count, acls, true, out, chunk.start - 8);
+        const payload = buffer.subarray(chunk.start, chunk.end);
+        decodeChunk(version, payload, chunk.count, acls, true, recordCollector(out), chunk.start - 8);
         yield* out;
       }
     },

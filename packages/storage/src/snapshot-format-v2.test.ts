@@ -8,15 +8,8 @@ import { crc32 } from 'node:zlib';
 import { type ACL, OPEN_ACL_UNSAFE, type SnapshotRecord } from '@zabkit/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { nodeFileSystem } from './file-system.js';
-import { writeZxid } from './log-record.js';
-import {
-  decodeSnapshot,
-  SNAPSHOT_END_MAGIC,
-  SNAPSHOT_HEADER_BYTES,
-  SNAPSHOT_MAGIC,
-  SnapshotFormatError,
-  writeSnapshotFile,
-} from './snapshot-file.js';
+import { decodeSnapshot, SNAPSHOT_HEADER_BYTES, SnapshotFormatError, writeSnapshotFile } from './snapshot-file.js';
+import { VERSION_ONE_RECORDS, versionOneFile } from './snapshot-v1.test-support.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -132,80 +125,8 @@ describe('snapshot format version 2', () => {
 
 describe('snapshot format version 1 (read, no longer written)', () => {
   it('reads a version 1 file with a node of OPEN_ACL_UNSAFE, an access list and a node that refers to it', () => {
-    const path = (text: string) => Buffer.from(text, 'utf8');
-    const nodeV1 = (kind: number, name: string, data: number[], aclRef: number | null): Buffer => {
-      const p = path(name);
-      const record = Buffer.alloc(1 + 4 + p.length + 4 + data.length + 69 + (aclRef === null ? 0 : 4));
-      let at = 0;
-      record[at++] = kind;
-      record.writeUInt32BE(p.length, at);
-      p.copy(record, at + 4);
-      at += 4 + p.length;
-      record.writeUInt32BE(data.length, at);
-      record.set(data, at + 4);
-      at += 4 + data.length;
-      [7, 8, 9, 100, 200, 0, 0].forEach((value, i) => {
-        record.writeDoubleBE(value, at + 8 * i);
-      });
-      record.writeInt32BE(1, at + 56);
-      record.writeInt32BE(2, at + 60);
-      record.writeInt32BE(3, at + 64);
-      record[at + 68] = 0;
-      if (aclRef !== null) record.writeUInt32BE(aclRef, at + 69);
-      return record;
-    };
-    const scheme = path('world');
-    const id = path('anyone');
-    const acl = Buffer.alloc(1 + 4 + 2 + 4 + 2 + scheme.length + 2 + id.length);
-    acl[0] = 4;
-    acl.writeUInt32BE(0, 1);
-    acl.writeUInt16BE(1, 5);
-    acl.writeInt32BE(1, 7);
-    acl.writeUInt16BE(scheme.length, 11);
-    scheme.copy(acl, 13);
-    acl.writeUInt16BE(id.length, 13 + scheme.length);
-    id.copy(acl, 15 + scheme.length);
-    const payload = Buffer.concat([nodeV1(0, '/', [], null), acl, nodeV1(3, '/ä', [5, 6], 0)]);
-    const file = Buffer.alloc(28 + 8 + payload.length + 20);
-    file.writeUInt32BE(SNAPSHOT_MAGIC, 0);
-    file.writeUInt16BE(1, 4);
-    const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
-    writeZxid(view, 8, 9);
-    file.writeDoubleBE(1, 16);
-    file.writeUInt32BE(crc32(file.subarray(0, 24)), 24);
-    file.writeUInt32BE(payload.length, 28);
-    file.writeUInt32BE(3, 32);
-    payload.copy(file, 36);
-    const trailer = 36 + payload.length;
-    file.writeUInt32BE(SNAPSHOT_END_MAGIC, trailer + 4);
-    writeZxid(view, trailer + 8, 3);
-    file.writeUInt32BE(crc32(file.subarray(0, trailer + 16)), trailer + 16);
-    const stat = { czxid: 7, mzxid: 8, pzxid: 9, ctime: 100, mtime: 200, ephemeralOwner: 0, ttlMs: 0 };
-    const snapshot = decodeSnapshot(file);
+    const snapshot = decodeSnapshot(versionOneFile());
     expect(snapshot.records.length).toBe(2);
-    expect([...snapshot.records]).toEqual([
-      {
-        kind: 'node',
-        path: '/',
-        data: new Uint8Array(0),
-        ...stat,
-        version: 1,
-        cversion: 2,
-        aversion: 3,
-        container: false,
-        acl: OPEN_ACL_UNSAFE,
-      },
-      {
-        kind: 'node',
-        path: '/ä',
-        data: new Uint8Array([5, 6]),
-        ...stat,
-        version: 1,
-        cversion: 2,
-        aversion: 3,
-        container: false,
-        acl: [{ perms: 1, id: { scheme: 'world', id: 'anyone' } }],
-      },
-    ]);
+    expect([...snapshot.records]).toEqual(VERSION_ONE_RECORDS);
   });
 });

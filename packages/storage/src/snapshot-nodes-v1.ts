@@ -1,4 +1,4 @@
-import { type ACL, OPEN_ACL_UNSAFE, type SnapshotRecord } from '@zabkit/core';
+import { type ACL, OPEN_ACL_UNSAFE, type SnapshotNodeFields, type SnapshotSink } from '@zabkit/core';
 import { throwFormat } from './snapshot-format-error.js';
 
 /**
@@ -15,15 +15,16 @@ export const KIND_NODE_ACL_V1 = 3;
 const FIXED_BYTES = 7 * 8 + 3 * 4 + 1;
 
 /**
- * decodeNodeV1 reads a node record at `offset` and returns the offset after it. Its data is a view
- * into `chunk`, not a copy.
+ * decodeNodeV1 reads a node record at `offset` into `sink` (null: only checks it), filling
+ * `fields` (a SnapshotNodeFields over `chunk`), and returns the offset after it.
  */
 export function decodeNodeV1(
   chunk: Buffer,
   view: DataView,
   offset: number,
   acls: ReadonlyMap<number, readonly ACL[]>,
-  out: SnapshotRecord[] | null,
+  sink: SnapshotSink | null,
+  fields: SnapshotNodeFields,
   chunkOffset: number,
 ): number {
   const kind = chunk[offset];
@@ -42,22 +43,22 @@ export function decodeNodeV1(
     const ref = view.getUint32(fixed + FIXED_BYTES);
     acl = acls.get(ref) ?? throwFormat(`node refers to access list ${ref}, not defined before it`, chunkOffset);
   }
-  out?.push({
-    kind: 'node',
-    path: chunk.toString('utf8', pathStart, dataLengthAt),
-    data: new Uint8Array(chunk.buffer, chunk.byteOffset + dataStart, dataBytes),
-    czxid: view.getFloat64(fixed),
-    mzxid: view.getFloat64(fixed + 8),
-    pzxid: view.getFloat64(fixed + 16),
-    ctime: view.getFloat64(fixed + 24),
-    mtime: view.getFloat64(fixed + 32),
-    version: view.getInt32(fixed + 56),
-    cversion: view.getInt32(fixed + 60),
-    aversion: view.getInt32(fixed + 64),
-    ephemeralOwner: view.getFloat64(fixed + 40),
-    container: chunk[fixed + 68] === 1,
-    ttlMs: view.getFloat64(fixed + 48),
-    acl,
-  });
+  if (sink === null) return end;
+  fields.path = chunk.toString('utf8', pathStart, dataLengthAt);
+  fields.dataStart = dataStart;
+  fields.dataLength = dataBytes;
+  fields.czxid = view.getFloat64(fixed);
+  fields.mzxid = view.getFloat64(fixed + 8);
+  fields.pzxid = view.getFloat64(fixed + 16);
+  fields.ctime = view.getFloat64(fixed + 24);
+  fields.mtime = view.getFloat64(fixed + 32);
+  fields.version = view.getInt32(fixed + 56);
+  fields.cversion = view.getInt32(fixed + 60);
+  fields.aversion = view.getInt32(fixed + 64);
+  fields.ephemeralOwner = view.getFloat64(fixed + 40);
+  fields.container = chunk[fixed + 68] === 1;
+  fields.ttlMs = view.getFloat64(fixed + 48);
+  fields.acl = acl;
+  sink.node(fields);
   return end;
 }

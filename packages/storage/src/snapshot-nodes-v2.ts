@@ -1,4 +1,10 @@
-import { type ACL, OPEN_ACL_UNSAFE, type SnapshotRecord } from '@zabkit/core';
+import {
+  type ACL,
+  OPEN_ACL_UNSAFE,
+  type SnapshotNodeFields,
+  type SnapshotRecord,
+  type SnapshotSink,
+} from '@zabkit/core';
 import { throwFormat } from './snapshot-format-error.js';
 
 /**
@@ -48,6 +54,28 @@ function writeVarint(frame: Uint8Array, start: number, value: number): number {
   }
   frame[at++] = rest;
   return at;
+}
+
+/** emptyNodeFields is a SnapshotNodeFields over `source` for a decoder to fill again for each node. */
+export function emptyNodeFields(source: Uint8Array): SnapshotNodeFields {
+  return {
+    path: '',
+    source,
+    dataStart: 0,
+    dataLength: 0,
+    czxid: 0,
+    mzxid: 0,
+    pzxid: 0,
+    ctime: 0,
+    mtime: 0,
+    version: 0,
+    cversion: 0,
+    aversion: 0,
+    ephemeralOwner: 0,
+    container: false,
+    ttlMs: 0,
+    acl: OPEN_ACL_UNSAFE,
+  };
 }
 
 function zigzag(value: number): number {
@@ -143,22 +171,26 @@ export class NodeV2Writer {
 }
 
 /**
- * NodeV2Reader decodes the node records of one chunk (use one per chunk). With `out` null it only
- * checks them (bounds, varints, prefixes, access list references) without building records: the
- * pass that validates a file before anything is restored from it.
+ * NodeV2Reader decodes the node records of one chunk (use one per chunk) into a sink. With the sink
+ * null it only checks them (bounds, varints, prefixes, access list references) without building
+ * anything: a pass that validates a file before anything is restored from it.
  */
 export class NodeV2Reader {
   private path = Buffer.allocUnsafe(256);
   private pathBytes = 0;
   private at = 0;
+  /** fields is handed to the sink for every node (SnapshotSink: the sink copies what it keeps). */
+  private readonly fields: SnapshotNodeFields;
 
   constructor(
     private readonly chunk: Buffer,
     private readonly chunkOffset: number,
-  ) {}
+  ) {
+    this.fields = emptyNodeFields(chunk);
+  }
 
-  /** read decodes the node record at `start` and returns the offset after it. */
-  read(start: number, acls: ReadonlyMap<number, readonly ACL[]>, out: SnapshotRecord[] | null): number {
+  /** read decodes the node record at `start` into `sink` and returns the offset after it. */
+  read(start: number, acls: ReadonlyMap<number, readonly ACL[]>, sink: SnapshotSink | null): number {
     const chunk = this.chunk;
     if (start + 2 > chunk.length) this.torn();
     const kind = chunk[start]!;
@@ -171,7 +203,7 @@ export class NodeV2Reader {
     if (suffixStart + suffix > chunk.length) this.torn();
     const pathBytes = prefix + suffix;
     // The pass that only checks needs the path's length, not its bytes.
-    if (out !== null) {
+    if (sink !== null) {
       if (this.path.length < pathBytes) {
         const grown = Buffer.allocUnsafe(pathBytes * 2);
         this.path.copy(grown, 0, 0, prefix);
@@ -185,43 +217,40 @@ export class NodeV2Reader {
     const dataStart = this.at;
     if (dataStart + dataBytes > chunk.length) this.torn();
     this.at = dataStart + dataBytes;
-    let czxid: number;
-    let mzxid: number;
-    let pzxid: number;
-    let ctime: number;
-    let mtime: number;
-    let ephemeralOwner: number;
-    let ttlMs: number;
-    let version: number;
-    let cversion: number;
-    let aversion: number;
+    const fields = this.fields;
     if ((flags & FLAG_RAW) === 0) {
-      czxid = this.varint();
-      mzxid = czxid + this.varint();
-      pzxid = czxid + this.varint();
-      ctime = this.varint();
-      mtime = ctime + this.varint();
-      ephemeralOwner = this.varint();
-      ttlMs = this.varint();
-      version = this.zigzag();
-      cversion = this.zigzag();
-      aversion = this.zigzag();
-      if (mzxid > Number.MAX_SAFE_INTEGER || pzxid > Number.MAX_SAFE_INTEGER || mtime > Number.MAX_SAFE_INTEGER) {
+      const czxid = this.varint();
+      fields.czxid = czxid;
+      fields.mzxid = czxid + this.varint();
+      fields.pzxid = czxid + this.varint();
+      const ctime = this.varint();
+      fields.ctime = ctime;
+      fields.mtime = ctime + this.varint();
+      fields.ephemeralOwner = this.varint();
+      fields.ttlMs = this.varint();
+      fields.version = this.zigzag();
+      fields.cversion = this.zigzag();
+      fields.aversion = this.zigzag();
+      if (
+        fields.mzxid > Number.MAX_SAFE_INTEGER ||
+        fields.pzxid > Number.MAX_SAFE_INTEGER ||
+        fields.mtime > Number.MAX_SAFE_INTEGER
+      ) {
         throwFormat('node stat past 2^53', this.chunkOffset);
       }
     } else {
       const fixed = this.at;
       if (fixed + 68 > chunk.length) this.torn();
-      czxid = chunk.readDoubleBE(fixed);
-      mzxid = chunk.readDoubleBE(fixed + 8);
-      pzxid = chunk.readDoubleBE(fixed + 16);
-      ctime = chunk.readDoubleBE(fixed + 24);
-      mtime = chunk.readDoubleBE(fixed + 32);
-      ephemeralOwner = chunk.readDoubleBE(fixed + 40);
-      ttlMs = chunk.readDoubleBE(fixed + 48);
-      version = chunk.readInt32BE(fixed + 56);
-      cversion = chunk.readInt32BE(fixed + 60);
-      aversion = chunk.readInt32BE(fixed + 64);
+      fields.czxid = chunk.readDoubleBE(fixed);
+      fields.mzxid = chunk.readDoubleBE(fixed + 8);
+      fields.pzxid = chunk.readDoubleBE(fixed + 16);
+      fields.ctime = chunk.readDoubleBE(fixed + 24);
+      fields.mtime = chunk.readDoubleBE(fixed + 32);
+      fields.ephemeralOwner = chunk.readDoubleBE(fixed + 40);
+      fields.ttlMs = chunk.readDoubleBE(fixed + 48);
+      fields.version = chunk.readInt32BE(fixed + 56);
+      fields.cversion = chunk.readInt32BE(fixed + 60);
+      fields.aversion = chunk.readInt32BE(fixed + 64);
       this.at = fixed + 68;
     }
     let acl: readonly ACL[] = OPEN_ACL_UNSAFE;
@@ -229,23 +258,14 @@ export class NodeV2Reader {
       const ref = this.varint();
       acl = acls.get(ref) ?? throwFormat(`node refers to access list ${ref}, not defined before it`, this.chunkOffset);
     }
-    out?.push({
-      kind: 'node',
-      path: this.path.toString('utf8', 0, pathBytes),
-      data: new Uint8Array(chunk.buffer, chunk.byteOffset + dataStart, dataBytes),
-      czxid,
-      mzxid,
-      pzxid,
-      ctime,
-      mtime,
-      version,
-      cversion,
-      aversion,
-      ephemeralOwner,
-      container: (flags & FLAG_CONTAINER) !== 0,
-      ttlMs,
-      acl,
-    });
+    if (sink !== null) {
+      fields.path = this.path.toString('utf8', 0, pathBytes);
+      fields.dataStart = dataStart;
+      fields.dataLength = dataBytes;
+      fields.container = (flags & FLAG_CONTAINER) !== 0;
+      fields.acl = acl;
+      sink.node(fields);
+    }
     return this.at;
   }
 

@@ -1,4 +1,4 @@
-import { type ACL, aclKey, type ClusterMember, type SnapshotRecord } from '@zabkit/core';
+import { type ACL, aclKey, type ClusterMember, type SnapshotRecord, type SnapshotSink } from '@zabkit/core';
 import { throwFormat } from './snapshot-format-error.js';
 
 /**
@@ -133,12 +133,12 @@ export function encodeOtherRecord(frame: Buffer, item: Exclude<FileRecord, { kin
   return offset + SESSION_BYTES + 1 + record.password.length;
 }
 
-/** decodeSession reads a session record (kind 1 or 2) at `offset`; returns the offset after it. */
+/** decodeSession reads a session record (kind 1 or 2) at `offset` into `sink`; returns the offset after it. */
 export function decodeSession(
   chunk: Buffer,
   view: DataView,
   offset: number,
-  out: SnapshotRecord[] | null,
+  sink: SnapshotSink | null,
   chunkOffset: number,
 ): number {
   const kind = chunk[offset];
@@ -148,7 +148,7 @@ export function decodeSession(
   const passwordBytes = kind === KIND_SESSION ? (chunk[offset + SESSION_BYTES] as number) : 0;
   const passwordStart = offset + SESSION_BYTES + (kind === KIND_SESSION ? 1 : 0);
   if (passwordStart + passwordBytes > chunk.length) throwFormat('torn session record', chunkOffset);
-  out?.push({
+  sink?.record({
     kind: 'session',
     sessionId: view.getFloat64(offset + 1),
     timeoutMs: view.getFloat64(offset + 9),
@@ -186,12 +186,12 @@ class RecordReader {
   }
 }
 
-/** decodeConfig reads a membership record (kind 5) at `offset`; returns the offset after it. */
+/** decodeConfig reads a membership record (kind 5) at `offset` into `sink`; returns the offset after it. */
 export function decodeConfig(
   chunk: Buffer,
   view: DataView,
   start: number,
-  out: SnapshotRecord[] | null,
+  sink: SnapshotSink | null,
   chunkOffset: number,
 ): number {
   const reader = new RecordReader(chunk, view, start, 'torn membership record', chunkOffset);
@@ -210,7 +210,7 @@ export function decodeConfig(
     const endpoints = reader.string();
     members.push({ id, role, address, clientAddress, endpoints });
   }
-  out?.push({ kind: 'config', version, members });
+  sink?.record({ kind: 'config', version, members });
   return reader.offset;
 }
 

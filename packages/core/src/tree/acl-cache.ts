@@ -38,6 +38,13 @@ export class AclCache {
     return ref;
   }
 
+  /** retain counts one more user of `ref`, a reference {@link acquire} returned (no lookup by content). */
+  retain(ref: number): void {
+    if (ref === OPEN_ACL_REF) return;
+    if (this.lists[ref] === undefined) throw new Error(`AclCache.retain of unknown reference ${ref}`);
+    this.counts[ref]!++;
+  }
+
   /** release counts one user less of `ref` and drops the list when none is left. */
   release(ref: number): void {
     if (ref === OPEN_ACL_REF) return;

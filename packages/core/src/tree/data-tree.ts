@@ -34,6 +34,7 @@ import { restoreStat, type SessionState, snapshotRecordsOf, statOf } from './nod
 import { EMPTY_DATA, NodeTable, ROW, VERSION } from './node-table.js';
 import { parentPath, SYSTEM_PATH, validatePath } from './path-utils.js';
 import { setWatchesOn } from './set-watches.js';
+import { SnapshotImage } from './snapshot-image.js';
 import { TxnApplier } from './txn-apply.js';
 import { WatchKind, WatchManager, type WatchTrigger, watchKindsOf } from './watch-manager.js';
 
@@ -84,9 +85,10 @@ function errorResult(code: ErrorCode): ErrorResult {
  * zeroed Stat, as ZooKeeper's.
  */
 export class DataTree {
-  private readonly nodes = new NodeTable();
+  // nodes, acls and applier are replaced only by fromSnapshot, when it adopts a SnapshotImage.
+  private nodes = new NodeTable();
   /** acls: each distinct access list once; a znode holds a reference (ZooKeeper's ACL cache). */
-  private readonly acls = new AclCache();
+  private acls = new AclCache();
   /** watchManager holds the watches of sessions connected to this server. */
   readonly watchManager = new WatchManager();
   /** sessionRecords: each live session's timeout and password, as its createSession carried them. */
@@ -94,13 +96,7 @@ export class DataTree {
   /** indexes: each session's ephemerals, the containers and the TTL znodes. */
   private readonly indexes = new NodeIndexes();
   /** applier applies committed transactions to the parts above. */
-  private readonly applier = new TxnApplier(
-    this.nodes,
-    this.acls,
-    this.indexes,
-    this.watchManager,
-    this.sessionRecords,
-  );
+  private applier = new TxnApplier(this.nodes, this.acls, this.indexes, this.watchManager, this.sessionRecords);
   private lastZxid: Zxid = 0;
   /** watchesRefused counts the watches the last setWatches could not register (the session's limit). */
   private watchesRefused = 0;
@@ -492,13 +488,16 @@ export class DataTree {
    * yields them: a node's parent before it). lastProcessedZxid is the header's zxid; replay the log
    * entries above it to catch up. Throws on a record whose parent is missing or a duplicate path.
    * `recordsHint` (by default the records' `length`, when they have one: an array, a snapshot
-   * file's records) sizes the node table once instead of growing it as records come.
+   * file's records) sizes the node table once instead of growing it as records come. Records that
+   * are a {@link SnapshotImage} (what FileStorage recovers) are adopted, not copied: the image is
+   * the tree's afterwards.
    */
   static fromSnapshot(
     header: SnapshotHeader,
     records: Iterable<SnapshotRecord> & { readonly length?: number },
     recordsHint = records.length ?? 0,
   ): DataTree {
+    if (SnapshotImage.isInstance(records)) return DataTree.fromImage(header, records, recordsHint);
     const tree = new DataTree();
     const nodes = tree.nodes;
     nodes.reserve(recordsHint + 2);
@@ -556,6 +555,75 @@ export class DataTree {
       tree.indexes.add(path, record.ephemeralOwner, record.container, record.ttlMs);
     }
     if (!rootSeen) throw new Error('snapshot has no root record');
+    tree.lastZxid = header.zxid;
+    return tree;
+  }
+
+  /**
+   * fromImage builds a tree around a SnapshotImage's node table: each znode is checked (its path,
+   * its parent before it, no path twice) and indexed and linked in its slot, as fromSnapshot does
+   * for records, with nothing copied. `/` and `/zookeeper` keep a plain znode's flags, as they do
+   * there; a snapshot without `/zookeeper` gets a fresh one.
+   */
+  private static fromImage(header: SnapshotHeader, image: SnapshotImage, slotsHint: number): DataTree {
+    const tree = new DataTree();
+    const { nodes, acls, nodeCount, others } = image.adopt();
+    nodes.reserve(Math.max(slotsHint, nodeCount) + 2);
+    tree.nodes = nodes;
+    tree.acls = acls;
+    tree.applier = new TxnApplier(nodes, acls, tree.indexes, tree.watchManager, tree.sessionRecords);
+    let rootSlot = -1;
+    let systemSeen = false;
+    // Siblings come together after their parent: the last parent found is nearly always the next
+    // one's, and a child of it is told without cutting its parent's path out (a string per znode).
+    let lastParentPrefix = '\0';
+    let lastParentSlot = -1;
+    for (let slot = 0; slot < nodeCount; slot++) {
+      const path = nodes.paths[slot]!;
+      const reason = validatePath(path);
+      if (reason !== null) throw new Error(`snapshot record with invalid path ${JSON.stringify(path)}: ${reason}`);
+      let parentSlot: number;
+      if (path === '/') {
+        if (rootSlot >= 0) throw new Error('snapshot holds / twice');
+        rootSlot = slot;
+        parentSlot = -1;
+        nodes.clearSpecial(slot);
+      } else {
+        if (rootSlot < 0) throw new Error(`snapshot record ${path} comes before its parent`);
+        const sameParent = path.startsWith(lastParentPrefix) && path.indexOf('/', lastParentPrefix.length) < 0;
+        if (!sameParent) {
+          const parent = parentPath(path);
+          lastParentSlot = nodes.slotOf(parent);
+          lastParentPrefix = parent === '/' ? '/' : `${parent}/`;
+          if (lastParentSlot < 0) throw new Error(`snapshot record ${path} comes before its parent`);
+        }
+        parentSlot = lastParentSlot;
+        if (path === SYSTEM_PATH) {
+          if (systemSeen) throw new Error(`snapshot holds ${path} twice`);
+          systemSeen = true;
+          nodes.clearSpecial(slot);
+        }
+      }
+      if (!nodes.link(slot, parentSlot)) throw new Error(`snapshot holds ${path} twice`);
+      tree.indexes.add(path, nodes.ownerOf(slot), nodes.isContainer(slot), nodes.ttlOf(slot));
+    }
+    if (rootSlot < 0) throw new Error('snapshot has no root record');
+    if (!systemSeen) {
+      nodes.insert(SYSTEM_PATH, rootSlot, {
+        data: EMPTY_DATA,
+        zxid: 0,
+        timeMs: 0,
+        ephemeralOwner: 0,
+        container: false,
+        ttlMs: 0,
+        aclRef: OPEN_ACL_REF,
+      });
+    }
+    for (const record of others) {
+      if (record.kind === 'session') {
+        tree.sessionRecords.set(record.sessionId, { timeoutMs: record.timeoutMs, password: record.password.slice() });
+      }
+    }
     tree.lastZxid = header.zxid;
     return tree;
   }

@@ -25,5 +25,6 @@ export {
 export type { RequestPipelineOptions } from './request-pipeline.js';
 export { DATA_BYTES_MAX_DEFAULT, RequestPipeline, TTL_MS_MAX } from './request-pipeline.js';
 export { SessionTracker } from './session-tracker.js';
+export { SnapshotImage } from './snapshot-image.js';
 export type { WatchTrigger } from './watch-manager.js';
 export { WatchKind, WatchManager } from './watch-manager.js';

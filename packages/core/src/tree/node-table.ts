@@ -1,3 +1,4 @@
+import type { SnapshotNodeFields } from '../storage.js';
 import { PathIndex } from './path-index.js';
 import { ValueStore } from './value-store.js';
 
@@ -99,6 +100,11 @@ export class NodeTable {
     return (this.flags[slot]! & FLAG_CONTAINER) !== 0;
   }
 
+  /** ownerOf is the znode's ephemeralOwner (0 for a persistent znode). */
+  ownerOf(slot: number): number {
+    return this.f[slot * F_ROW + OWNER]!;
+  }
+
   /** ttlOf is the znode's TTL in milliseconds, 0 for none. */
   ttlOf(slot: number): number {
     return this.ttls.get(slot) ?? 0;
@@ -125,7 +131,6 @@ export class NodeTable {
     }
     this.values.set(slot, fields.data);
     const f = this.f;
-    const i = this.i;
     const fAt = slot * F_ROW;
     f[fAt + CZXID] = fields.zxid;
     f[fAt + MZXID] = fields.zxid;
@@ -135,11 +140,75 @@ export class NodeTable {
     f[fAt + OWNER] = fields.ephemeralOwner;
     if (fields.ttlMs !== 0) this.ttls.set(slot, fields.ttlMs);
     this.flags[slot] = FLAG_USED | (fields.container ? FLAG_CONTAINER : 0);
-    const at = slot * ROW;
     this.aclRefs[slot] = fields.aclRef;
-    i[at + VERSION] = 0;
-    i[at + CVERSION] = 0;
-    i[at + AVERSION] = 0;
+    const at = slot * ROW;
+    this.i[at + VERSION] = 0;
+    this.i[at + CVERSION] = 0;
+    this.i[at + AVERSION] = 0;
+    this.linkUnder(slot, parentSlot);
+    return slot;
+  }
+
+  /**
+   * placeRestored writes a snapshot's znode into the next slot with its whole Stat, neither indexed
+   * by path nor linked under a parent: a snapshot image (snapshot-image.ts) fills a table this way
+   * while a file is decoded and checked, and {@link link} joins each slot in once a tree adopts it.
+   * `aclRef` is acquired by the caller.
+   */
+  placeRestored(fields: Readonly<SnapshotNodeFields>, aclRef: number): number {
+    const slot = this.allocate();
+    this.paths[slot] = fields.path;
+    this.values.setBytes(slot, fields.source, fields.dataStart, fields.dataLength);
+    const f = this.f;
+    const fAt = slot * F_ROW;
+    f[fAt + CZXID] = fields.czxid;
+    f[fAt + MZXID] = fields.mzxid;
+    f[fAt + PZXID] = fields.pzxid;
+    f[fAt + CTIME] = fields.ctime;
+    f[fAt + MTIME] = fields.mtime;
+    f[fAt + OWNER] = fields.ephemeralOwner;
+    if (fields.ttlMs !== 0) this.ttls.set(slot, fields.ttlMs);
+    this.flags[slot] = FLAG_USED | (fields.container ? FLAG_CONTAINER : 0);
+    this.aclRefs[slot] = aclRef;
+    const i = this.i;
+    const at = slot * ROW;
+    i[at + VERSION] = fields.version;
+    i[at + CVERSION] = fields.cversion;
+    i[at + AVERSION] = fields.aversion;
+    i[at + NUM_CHILDREN] = 0;
+    i[at + PARENT] = NONE;
+    i[at + FIRST_CHILD] = NONE;
+    i[at + NEXT_SIBLING] = NONE;
+    i[at + PREV_SIBLING] = NONE;
+    return slot;
+  }
+
+  /** placedCount is the number of slots handed out (placed or inserted), freed ones included. */
+  get placedCount(): number {
+    return this.highWater;
+  }
+
+  /**
+   * link indexes a slot filled by {@link placeRestored} under its path and links it under
+   * `parentSlot` (-1 only for the root); returns false, changing nothing, when the path is indexed
+   * already.
+   */
+  link(slot: number, parentSlot: number): boolean {
+    if (!this.byPath.add(this.paths[slot]!, slot)) return false;
+    this.linkUnder(slot, parentSlot);
+    return true;
+  }
+
+  /** clearSpecial makes a slot a plain znode: no ephemeral owner, not a container, no TTL (what `/` and `/zookeeper` always are). */
+  clearSpecial(slot: number): void {
+    this.f[slot * F_ROW + OWNER] = 0;
+    this.flags[slot] = FLAG_USED;
+    this.ttls.delete(slot);
+  }
+
+  private linkUnder(slot: number, parentSlot: number): void {
+    const i = this.i;
+    const at = slot * ROW;
     i[at + NUM_CHILDREN] = 0;
     i[at + PARENT] = parentSlot;
     i[at + FIRST_CHILD] = NONE;
@@ -153,7 +222,6 @@ export class NodeTable {
       i[parentSlot * ROW + FIRST_CHILD] = slot;
       i[parentSlot * ROW + NUM_CHILDREN]! += 1;
     }
-    return slot;
   }
 
   /** remove deletes a childless znode and frees its slot. */

@@ -71,4 +71,18 @@ describe('ValueStore', () => {
     expect([...store.get(0)]).toEqual(Array(10).fill(1));
     expect(() => store.set(1, 'text' as unknown as Uint8Array)).toThrow(TypeError);
   });
+
+  it('setBytes copies a range of a buffer the caller reuses, small or large, as set does with a view of it', () => {
+    const store = new ValueStore(4);
+    const source = Buffer.alloc(LARGE_VALUE_BYTES + 100, 7);
+    source.fill(9, 10, 20);
+    store.setBytes(0, source, 10, 10);
+    store.setBytes(1, source, 5, LARGE_VALUE_BYTES + 50);
+    store.setBytes(2, source, 0, 0);
+    source.fill(0);
+    expect(store.get(0)).toEqual(bytes(10, 9));
+    expect(store.get(1)).toEqual(new Uint8Array(LARGE_VALUE_BYTES + 50).fill(7).fill(9, 5, 15));
+    expect(Object.getPrototypeOf(store.get(1))).toBe(Uint8Array.prototype);
+    expect(store.length(2)).toBe(0);
+  });
 });

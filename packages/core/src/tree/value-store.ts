@@ -94,7 +94,26 @@ export class ValueStore {
       this.lengthOf[slot] = length;
       return;
     }
-    this.append(slot, data);
+    this.append(slot, data, 0, length);
+  }
+
+  /**
+   * setBytes copies `length` bytes of `source` from `start` in as the slot's value, as {@link set}
+   * does with a view of them, without making the view (a restore sets a million values).
+   */
+  setBytes(slot: number, source: Uint8Array, start: number, length: number): void {
+    this.clear(slot);
+    if (length === 0) return;
+    if (length > LARGE_VALUE_BYTES) {
+      // A copy of its own, a plain Uint8Array (slice of a Buffer would be a view into it).
+      const value = new Uint8Array(length);
+      value.set(source.subarray(start, start + length));
+      this.large.set(slot, value);
+      this.slabOf[slot] = LARGE;
+      this.lengthOf[slot] = length;
+      return;
+    }
+    this.append(slot, source, start, length);
   }
 
   /** clear empties the slot (its znode was deleted or its value is being replaced). */
@@ -121,8 +140,8 @@ export class ValueStore {
     return bytes;
   }
 
-  private append(slot: number, data: Uint8Array): void {
-    const need = HEADER_BYTES + data.length;
+  private append(slot: number, source: Uint8Array, start: number, length: number): void {
+    const need = HEADER_BYTES + length;
     let slab = this.current < 0 ? null : this.slabs[this.current]!;
     // Again after each new slab: the full one's compaction into it may have used the room.
     while (slab === null || slab.used + need > slab.bytes.length) slab = this.newSlab(need);
@@ -132,14 +151,22 @@ export class ValueStore {
     bytes[at + 1] = (slot >>> 16) & 0xff;
     bytes[at + 2] = (slot >>> 8) & 0xff;
     bytes[at + 3] = slot & 0xff;
-    bytes[at + 4] = data.length >>> 8;
-    bytes[at + 5] = data.length & 0xff;
-    bytes.set(data, at + HEADER_BYTES);
+    bytes[at + 4] = length >>> 8;
+    bytes[at + 5] = length & 0xff;
+    if (length <= 256) {
+      // A loop beats set() and its subarray for the small values most znodes hold.
+      for (let index = 0; index < length; index++) bytes[at + HEADER_BYTES + index] = source[start + index]!;
+    } else {
+      bytes.set(
+        start === 0 && length === source.length ? source : source.subarray(start, start + length),
+        at + HEADER_BYTES,
+      );
+    }
     slab.used += need;
     slab.live += need;
     this.slabOf[slot] = this.current;
     this.offsetOf[slot] = at + HEADER_BYTES;
-    this.lengthOf[slot] = data.length;
+    this.lengthOf[slot] = length;
   }
 
   private newSlab(need: number): Slab {
@@ -169,7 +196,7 @@ export class ValueStore {
       const length = (bytes[at + 4]! << 8) | bytes[at + 5]!;
       const offset = at + HEADER_BYTES;
       if (this.slabOf[slot] === slabIndex && this.offsetOf[slot] === offset) {
-        this.append(slot, bytes.subarray(offset, offset + length));
+        this.append(slot, bytes, offset, length);
       }
       at = offset + length;
     }

@@ -15,6 +15,8 @@
  *  - the new configuration alone is in force once its reconfig commits (never when it is only
  *    logged, or on the leader's own ack); a leader that is no longer a voter then steps down.
  */
+
+import { SnapshotImage } from '../tree/snapshot-image.js';
 import type { ClusterConfig, ClusterMember, SnapshotConfigRecord, SnapshotRecord } from '../types.js';
 import type { Zxid } from '../zxid.js';
 import type { ReplicatedMachine } from './machine.js';
@@ -217,6 +219,14 @@ export function restoreMachine(
   fallback: ClusterConfig,
   entriesToReplay = 0,
 ): ClusterConfig {
+  // Sized for the records and the log entries replayed next (creates, at most), so neither grows the tree.
+  const recordsHint = (records.length ?? 0) + entriesToReplay;
+  if (SnapshotImage.isInstance(records)) {
+    // Handed over whole, so the tree adopts it rather than copying it record by record.
+    const config = records.config();
+    machine.restore(zxid, records, recordsHint);
+    return config === null ? fallback : { version: config.version, members: config.members };
+  }
   let found: ClusterConfig | null = null;
   function* tap(): Generator<SnapshotRecord> {
     for (const record of records) {
@@ -224,8 +234,7 @@ export function restoreMachine(
       yield record;
     }
   }
-  // Sized for the records and the log entries replayed next (creates, at most), so neither grows the tree.
-  machine.restore(zxid, tap(), (records.length ?? 0) + entriesToReplay);
+  machine.restore(zxid, tap(), recordsHint);
   return found ?? fallback;
 }
 

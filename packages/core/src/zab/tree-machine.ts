@@ -2,6 +2,7 @@ import { deriveLimits, type Limits, multiResultBytesMax } from '../limits.js';
 import { DataTree, type LocalRequest } from '../tree/data-tree.js';
 import { RequestPipeline } from '../tree/request-pipeline.js';
 import { SessionTracker } from '../tree/session-tracker.js';
+import { SnapshotImage } from '../tree/snapshot-image.js';
 import type {
   AuthId,
   ClusterConfig,
@@ -178,6 +179,12 @@ class TreeMachine implements ReplicatedMachine {
 
   restore(zxid: Zxid, records: Iterable<SnapshotRecord>, recordsHint = 0): void {
     this.replicatedConfig = null;
+    if (SnapshotImage.isInstance(records)) {
+      const config = records.config();
+      if (config !== null) this.replicatedConfig = { version: config.version, members: config.members };
+      this.install(DataTree.fromSnapshot({ zxid, timeMs: 0 }, records, recordsHint));
+      return;
+    }
     const self = this;
     function* tap(): Generator<SnapshotRecord> {
       for (const record of records) {
@@ -185,7 +192,12 @@ class TreeMachine implements ReplicatedMachine {
         yield record;
       }
     }
-    this.tree = DataTree.fromSnapshot({ zxid, timeMs: 0 }, tap(), recordsHint);
+    this.install(DataTree.fromSnapshot({ zxid, timeMs: 0 }, tap(), recordsHint));
+  }
+
+  /** install makes a tree just restored from a snapshot the machine's state. */
+  private install(tree: DataTree): void {
+    this.tree = tree;
     this.tree.watchManager.watchesPerSessionMax = this.limits.watchesPerSessionMax;
     this.installSystemNodes();
     this.sessionTracker = this.newTracker();
