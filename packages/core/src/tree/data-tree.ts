@@ -31,7 +31,7 @@ import { checkAcl, NO_AUTH_IDS, SUPER_SCHEME } from './acl.js';
 import { AclCache, OPEN_ACL_REF } from './acl-cache.js';
 import { NodeIndexes } from './node-indexes.js';
 import { restoreStat, type SessionState, snapshotRecordsOf, statOf } from './node-records.js';
-import { EMPTY_DATA, NodeTable, ROW, VERSION } from './node-table.js';
+import { EMPTY_DATA, type NodeFields, NodeTable, ROW, VERSION } from './node-table.js';
 import { parentPath, SYSTEM_PATH, validatePath } from './path-utils.js';
 import { setWatchesOn } from './set-watches.js';
 import { SnapshotImage } from './snapshot-image.js';
@@ -68,6 +68,17 @@ export interface ZnodeInfo {
 }
 
 const NO_WATCHES: WatchTrigger[] = [];
+
+/** FRESH_NODE is how `/` and `/zookeeper` start in a new tree: empty, zxid 0, open to anyone. */
+const FRESH_NODE: Readonly<NodeFields> = {
+  data: EMPTY_DATA,
+  zxid: 0,
+  timeMs: 0,
+  ephemeralOwner: 0,
+  container: false,
+  ttlMs: 0,
+  aclRef: OPEN_ACL_REF,
+};
 Object.freeze(NO_WATCHES);
 
 function errorResult(code: ErrorCode): ErrorResult {
@@ -102,24 +113,8 @@ export class DataTree {
   private watchesRefused = 0;
 
   constructor() {
-    const root = this.nodes.insert('/', -1, {
-      data: EMPTY_DATA,
-      zxid: 0,
-      timeMs: 0,
-      ephemeralOwner: 0,
-      container: false,
-      ttlMs: 0,
-      aclRef: OPEN_ACL_REF,
-    });
-    this.nodes.insert(SYSTEM_PATH, root, {
-      data: EMPTY_DATA,
-      zxid: 0,
-      timeMs: 0,
-      ephemeralOwner: 0,
-      container: false,
-      ttlMs: 0,
-      aclRef: OPEN_ACL_REF,
-    });
+    const root = this.nodes.insert('/', -1, FRESH_NODE);
+    this.nodes.insert(SYSTEM_PATH, root, FRESH_NODE);
   }
 
   /**
@@ -609,15 +604,7 @@ export class DataTree {
     }
     if (rootSlot < 0) throw new Error('snapshot has no root record');
     if (!systemSeen) {
-      nodes.insert(SYSTEM_PATH, rootSlot, {
-        data: EMPTY_DATA,
-        zxid: 0,
-        timeMs: 0,
-        ephemeralOwner: 0,
-        container: false,
-        ttlMs: 0,
-        aclRef: OPEN_ACL_REF,
-      });
+      nodes.insert(SYSTEM_PATH, rootSlot, FRESH_NODE);
     }
     for (const record of others) {
       if (record.kind === 'session') {
