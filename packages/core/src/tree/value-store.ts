@@ -105,7 +105,7 @@ export class ValueStore {
     this.clear(slot);
     if (length === 0) return;
     if (length > LARGE_VALUE_BYTES) {
-      // A copy of its own, a plain Uint8Array (slice of a Buffer would be a view into it).
+      // A copy of its own: `source` may be a reused read window, and slicing some kinds of arrays only makes a view.
       const value = new Uint8Array(length);
       value.set(source.subarray(start, start + length));
       this.large.set(slot, value);
