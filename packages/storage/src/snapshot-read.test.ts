@@ -99,14 +99,7 @@ describe('readSnapshotFile', () => {
   });
 
   it('reports a damaged byte as the file crc mismatch, whatever it decoded to', async () => {
-    const disk = new SimulatedDisk();
-    const path = `${DIR}/snap`;
-    await writeTo(
-      disk,
-      path,
-      tree(50, () => 3),
-      512,
-    );
+    const { disk, path } = await written(50);
     const bytes = disk.durableFile(path) as Uint8Array;
     // The first record's kind byte: decoding stops at once on an unknown kind; the crc still decides.
     disk.corrupt(path, SNAPSHOT_HEADER_BYTES + 8, 0x40);
@@ -115,14 +108,7 @@ describe('readSnapshotFile', () => {
   });
 
   it('refuses a record that is wrong behind a good crc, found part way through the file', async () => {
-    const disk = new SimulatedDisk();
-    const path = `${DIR}/snap`;
-    await writeTo(
-      disk,
-      path,
-      tree(200, () => 3),
-      512,
-    );
+    const { disk, path } = await written(200);
     const bytes = new Uint8Array(disk.durableFile(path) as Uint8Array);
     // The last chunk's first record kind: every chunk before it decodes into the image first.
     const view = new DataView(bytes.buffer);
@@ -140,14 +126,7 @@ describe('readSnapshotFile', () => {
   });
 
   it('refuses a file cut short, with or without its trailer', async () => {
-    const disk = new SimulatedDisk();
-    const path = `${DIR}/snap`;
-    await writeTo(
-      disk,
-      path,
-      tree(50, () => 3),
-      512,
-    );
+    const { disk, path } = await written(50);
     const whole = disk.durableFile(path) as Uint8Array;
     disk.replaceFile(path, whole.subarray(0, whole.length - 100));
     await expect(readSnapshotFile(disk, path, 0)).rejects.toThrow(/no trailer/);
@@ -155,6 +134,19 @@ describe('readSnapshotFile', () => {
     await expect(readSnapshotFile(disk, path, 0)).rejects.toThrow(/too short/);
   });
 });
+
+/** written is a snapshot file of a tree of `count` znodes in 512-byte chunks on a fresh simulated disk. */
+async function written(count: number): Promise<{ disk: SimulatedDisk; path: string }> {
+  const disk = new SimulatedDisk();
+  const path = `${DIR}/snap`;
+  await writeTo(
+    disk,
+    path,
+    tree(count, () => 3),
+    512,
+  );
+  return { disk, path };
+}
 
 describe('FileStorage recovery reading each snapshot once', () => {
   it('drops a snapshot found wrong part way through decoding and falls back to the older one', async () => {
