@@ -29,18 +29,23 @@ export type SnapshotRecords = Iterable<SnapshotRecord> & { readonly length: numb
 /**
  * SnapshotNodeFields is a znode as a snapshot decoder hands it to a {@link SnapshotSink}: a node
  * record whose data is `dataLength` bytes of `source` from `dataStart` rather than an array of its
- * own. The decoder fills one such object again for every znode: a sink copies what it keeps.
+ * own, and whose path is `pathLength` UTF-8 bytes of `pathSource` from `pathStart` rather than a
+ * string (a restore of a million znodes made a million strings). The decoder fills one such object
+ * again for every znode: a sink copies what it keeps.
  */
-export interface SnapshotNodeFields extends Omit<SnapshotNodeRecord, 'kind' | 'data'> {
+export interface SnapshotNodeFields extends Omit<SnapshotNodeRecord, 'kind' | 'data' | 'path'> {
   source: Uint8Array;
   dataStart: number;
   dataLength: number;
+  pathSource: Uint8Array;
+  pathStart: number;
+  pathLength: number;
 }
 
 /**
  * SnapshotSink receives a snapshot's records from a decoder, in order, without a record object
  * per znode (issue 17: a restore of a million znodes built and collected a million of them).
- * `node` must not keep `fields` nor `fields.source` past the call. A decoder that finds the
+ * `node` must not keep `fields`, `fields.source` nor `fields.pathSource` past the call. A decoder that finds the
  * snapshot bad after it started feeding a sink throws, and the sink's contents must then be
  * thrown away.
  */

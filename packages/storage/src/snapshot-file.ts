@@ -137,10 +137,10 @@ export function decodeChunk(
 export function recordCollector(out: SnapshotRecord[]): SnapshotSink {
   return {
     node(fields) {
-      const { source, dataStart, dataLength } = fields;
+      const { source, dataStart, dataLength, pathSource, pathStart, pathLength } = fields;
       out.push({
         kind: 'node',
-        path: fields.path,
+        path: Buffer.from(pathSource.buffer, pathSource.byteOffset + pathStart, pathLength).toString('utf8'),
         data: new Uint8Array(source.buffer, source.byteOffset + dataStart, dataLength),
         czxid: fields.czxid,
         mzxid: fields.mzxid,

@@ -44,7 +44,9 @@ export function decodeNodeV1(
     acl = acls.get(ref) ?? throwFormat(`node refers to access list ${ref}, not defined before it`, chunkOffset);
   }
   if (sink === null) return end;
-  fields.path = chunk.toString('utf8', pathStart, dataLengthAt);
+  fields.pathSource = chunk;
+  fields.pathStart = pathStart;
+  fields.pathLength = pathBytes;
   fields.dataStart = dataStart;
   fields.dataLength = dataBytes;
   fields.czxid = view.getFloat64(fixed);

@@ -59,8 +59,10 @@ function writeVarint(frame: Uint8Array, start: number, value: number): number {
 /** emptyNodeFields is a SnapshotNodeFields over `source` for a decoder to fill again for each node. */
 export function emptyNodeFields(source: Uint8Array): SnapshotNodeFields {
   return {
-    path: '',
     source,
+    pathSource: source,
+    pathStart: 0,
+    pathLength: 0,
     dataStart: 0,
     dataLength: 0,
     czxid: 0,
@@ -259,7 +261,9 @@ export class NodeV2Reader {
       acl = acls.get(ref) ?? throwFormat(`node refers to access list ${ref}, not defined before it`, this.chunkOffset);
     }
     if (sink !== null) {
-      fields.path = this.path.toString('utf8', 0, pathBytes);
+      fields.pathSource = this.path;
+      fields.pathStart = 0;
+      fields.pathLength = pathBytes;
       fields.dataStart = dataStart;
       fields.dataLength = dataBytes;
       fields.container = (flags & FLAG_CONTAINER) !== 0;

@@ -32,6 +32,7 @@ import { AclCache, OPEN_ACL_REF } from './acl-cache.js';
 import { NodeIndexes } from './node-indexes.js';
 import { restoreStat, type SessionState, snapshotRecordsOf, statOf } from './node-records.js';
 import { EMPTY_DATA, type NodeFields, NodeTable, ROW, VERSION } from './node-table.js';
+import { validatePathBytes } from './path-bytes.js';
 import { parentPath, SYSTEM_PATH, validatePath } from './path-utils.js';
 import { setWatchesOn } from './set-watches.js';
 import { SnapshotImage } from './snapshot-image.js';
@@ -68,6 +69,15 @@ export interface ZnodeInfo {
 }
 
 const NO_WATCHES: WatchTrigger[] = [];
+
+/** SYSTEM_PATH_BYTES is /zookeeper as the node table keeps it (ASCII, so one byte per character). */
+const SYSTEM_PATH_BYTES: Uint8Array = Uint8Array.from(SYSTEM_PATH, (c) => c.charCodeAt(0));
+
+/** matchesBytes tells whether `bytes` from `start` begin with `expected`. */
+function matchesBytes(bytes: Uint8Array, start: number, expected: Uint8Array): boolean {
+  for (let i = 0; i < expected.length; i++) if (bytes[start + i] !== expected[i]) return false;
+  return true;
+}
 
 /** FRESH_NODE is how `/` and `/zookeeper` start in a new tree: empty, zxid 0, open to anyone. */
 const FRESH_NODE: Readonly<NodeFields> = {
@@ -245,8 +255,7 @@ export class DataTree {
     if (watchSessionId !== undefined && !this.watchManager.add(WatchKind.CHILD, path, watchSessionId)) {
       return errorResult('QUOTA_EXCEEDED');
     }
-    const skip = path === '/' ? 1 : path.length + 1;
-    const children = this.nodes.childSlots(slot).map((child) => this.nodes.paths[child]!.slice(skip));
+    const children = this.nodes.childSlots(slot).map((child) => this.nodes.nameOf(child));
     children.sort();
     return { op: 'getChildren', children, stat: this.statOf(slot) };
   }
@@ -567,40 +576,51 @@ export class DataTree {
     tree.nodes = nodes;
     tree.acls = acls;
     tree.applier = new TxnApplier(nodes, acls, tree.indexes, tree.watchManager, tree.sessionRecords);
+    const paths = nodes.paths;
     let rootSlot = -1;
     let systemSeen = false;
     // Siblings come together after their parent: the last parent found is nearly always the next
-    // one's, and a child of it is told without cutting its parent's path out (a string per znode).
-    let lastParentPrefix = '\0';
+    // one's. Paths are read as the bytes the table keeps: no string per znode (path-bytes.ts).
     let lastParentSlot = -1;
+    let lastParentLength = -1;
     for (let slot = 0; slot < nodeCount; slot++) {
-      const path = nodes.paths[slot]!;
-      const reason = validatePath(path);
-      if (reason !== null) throw new Error(`snapshot record with invalid path ${JSON.stringify(path)}: ${reason}`);
+      const bytes = paths.arrayOf(slot);
+      const start = paths.startOf(slot);
+      const length = paths.length(slot);
+      const reason = validatePathBytes(bytes, start, length);
+      if (reason !== null) {
+        throw new Error(`snapshot record with invalid path ${JSON.stringify(nodes.pathOf(slot))}: ${reason}`);
+      }
       let parentSlot: number;
-      if (path === '/') {
+      if (length === 1) {
+        // A valid path of one byte is /.
         if (rootSlot >= 0) throw new Error('snapshot holds / twice');
         rootSlot = slot;
         parentSlot = -1;
         nodes.clearSpecial(slot);
       } else {
-        if (rootSlot < 0) throw new Error(`snapshot record ${path} comes before its parent`);
-        const sameParent = path.startsWith(lastParentPrefix) && path.indexOf('/', lastParentPrefix.length) < 0;
-        if (!sameParent) {
-          const parent = parentPath(path);
-          lastParentSlot = nodes.slotOf(parent);
-          lastParentPrefix = parent === '/' ? '/' : `${parent}/`;
-          if (lastParentSlot < 0) throw new Error(`snapshot record ${path} comes before its parent`);
+        if (rootSlot < 0) throw new Error(`snapshot record ${nodes.pathOf(slot)} comes before its parent`);
+        let slash = start + length - 1;
+        while (bytes[slash] !== 0x2f) slash--;
+        const parentLength = slash === start ? 1 : slash - start;
+        if (parentLength !== lastParentLength || !paths.matches(lastParentSlot, bytes, start, parentLength)) {
+          lastParentSlot = nodes.slotOfBytes(bytes, start, parentLength);
+          lastParentLength = parentLength;
+          if (lastParentSlot < 0) throw new Error(`snapshot record ${nodes.pathOf(slot)} comes before its parent`);
         }
         parentSlot = lastParentSlot;
-        if (path === SYSTEM_PATH) {
-          if (systemSeen) throw new Error(`snapshot holds ${path} twice`);
+        if (length === SYSTEM_PATH_BYTES.length && matchesBytes(bytes, start, SYSTEM_PATH_BYTES)) {
+          if (systemSeen) throw new Error(`snapshot holds ${SYSTEM_PATH} twice`);
           systemSeen = true;
           nodes.clearSpecial(slot);
         }
       }
-      if (!nodes.link(slot, parentSlot)) throw new Error(`snapshot holds ${path} twice`);
-      tree.indexes.add(path, nodes.ownerOf(slot), nodes.isContainer(slot), nodes.ttlOf(slot));
+      if (!nodes.link(slot, parentSlot)) throw new Error(`snapshot holds ${nodes.pathOf(slot)} twice`);
+      const owner = nodes.ownerOf(slot);
+      const container = nodes.isContainer(slot);
+      const ttlMs = nodes.ttlOf(slot);
+      // The indexes hold only special znodes: the path string is made for those alone.
+      if (owner !== 0 || container || ttlMs > 0) tree.indexes.add(nodes.pathOf(slot), owner, container, ttlMs);
     }
     if (rootSlot < 0) throw new Error('snapshot has no root record');
     if (!systemSeen) {

@@ -39,11 +39,16 @@ export function statOf(nodes: NodeTable, slot: number): Stat {
   };
 }
 
-/** nodeRecord is the snapshot record of the znode in `slot`. */
-export function nodeRecord(nodes: NodeTable, slot: number, acls: AclCache): SnapshotNodeRecord {
+/** nodeRecord is the snapshot record of the znode in `slot` (`path` its path, when the caller has it). */
+export function nodeRecord(
+  nodes: NodeTable,
+  slot: number,
+  acls: AclCache,
+  path: string = nodes.pathOf(slot),
+): SnapshotNodeRecord {
   return {
     kind: 'node',
-    path: nodes.paths[slot]!,
+    path,
     data: nodes.values.get(slot),
     czxid: nodes.f[slot * F_ROW + CZXID]!,
     mzxid: nodes.f[slot * F_ROW + MZXID]!,
@@ -100,9 +105,9 @@ export function* snapshotRecordsOf(
     const path = top.paths[top.next++]!;
     const slot = nodes.slotOf(path);
     if (slot < 0) continue;
-    const record = nodeRecord(nodes, slot, acls);
+    const record = nodeRecord(nodes, slot, acls, path);
     // Sorted, so equal trees yield equal record sequences whatever history built them.
-    const childPaths = nodes.childSlots(slot).map((child) => nodes.paths[child]!);
+    const childPaths = nodes.childSlots(slot).map((child) => nodes.pathOf(child));
     childPaths.sort();
     // The children of /zookeeper are the host's (DataTree.setSystemNode), not replicated state.
     if (childPaths.length > 0 && path !== SYSTEM_PATH) stack.push({ paths: childPaths, next: 0 });

@@ -11,7 +11,7 @@ describe('NodeTable', () => {
     expect(table.i[root * ROW + NUM_CHILDREN]).toBe(100);
     for (const slot of slots.filter((_, i) => i % 2 === 0)) table.remove(slot);
     expect(table.size).toBe(51);
-    const names = table.childSlots(root).map((slot) => table.paths[slot]);
+    const names = table.childSlots(root).map((slot) => table.pathOf(slot));
     expect(names.sort()).toEqual(Array.from({ length: 50 }, (_, i) => `/n${2 * i + 1}`).sort());
     const reused = table.insert('/again', root, fields);
     expect(slots).toContain(reused);

@@ -1,4 +1,5 @@
 import type { SnapshotNodeFields } from '../storage.js';
+import { decodePath, encodePath } from './path-bytes.js';
 import { PathIndex } from './path-index.js';
 import { ValueStore } from './value-store.js';
 
@@ -11,6 +12,10 @@ import { ValueStore } from './value-store.js';
  * Set of children (measured in bench/tree.bench.mjs; see README). Beside them: each znode's flags
  * (1 byte), its access list as a reference into the tree's AclCache (4 bytes), its data in a
  * {@link ValueStore} (no object per value), and the TTL of the rare TTL znode in a map.
+ *
+ * Each path is kept as UTF-8 bytes in a ValueStore of its own ({@link NodeTable.paths}), not as a
+ * JS string: a restart of a million znodes made and promoted a million strings (issue 17), and the
+ * bytes cost less. Strings are made where a path is handed out ({@link NodeTable.pathOf}).
  *
  * Slots of deleted znodes are reused. Nothing outside the tree package sees a slot number: the
  * tree's API speaks paths.
@@ -58,7 +63,8 @@ export interface NodeFields {
 
 export class NodeTable {
   private capacity: number;
-  readonly paths: (string | undefined)[] = [];
+  /** paths holds each slot's path as UTF-8 bytes (path-bytes.ts). */
+  readonly paths: ValueStore;
   /** byPath finds a path's slot. */
   private readonly byPath: PathIndex;
   /** values holds each slot's data. */
@@ -83,6 +89,7 @@ export class NodeTable {
     this.aclRefs = new Int32Array(this.capacity);
     this.flags = new Uint8Array(this.capacity);
     this.values = new ValueStore(this.capacity);
+    this.paths = new ValueStore(this.capacity);
     this.byPath = new PathIndex(this.paths, this.capacity);
   }
 
@@ -93,7 +100,30 @@ export class NodeTable {
 
   /** slotOf is the slot of a path, or -1. */
   slotOf(path: string): number {
-    return this.byPath.get(path);
+    const { bytes, length } = encodePath(path);
+    return this.byPath.get(bytes, 0, length);
+  }
+
+  /** slotOfBytes is the slot of the path that is `length` bytes of `bytes` from `start`, or -1. */
+  slotOfBytes(bytes: Uint8Array, start: number, length: number): number {
+    return this.byPath.get(bytes, start, length);
+  }
+
+  /** pathOf is the path of the znode in `slot`. */
+  pathOf(slot: number): string {
+    const paths = this.paths;
+    return decodePath(paths.arrayOf(slot), paths.startOf(slot), paths.length(slot));
+  }
+
+  /** nameOf is the last segment of the path of the znode in `slot` ('' for the root). */
+  nameOf(slot: number): string {
+    const paths = this.paths;
+    const bytes = paths.arrayOf(slot);
+    const start = paths.startOf(slot);
+    const end = start + paths.length(slot);
+    let from = end;
+    while (from > start && bytes[from - 1] !== 0x2f) from--;
+    return decodePath(bytes, from, end - from);
   }
 
   isContainer(slot: number): boolean {
@@ -123,12 +153,12 @@ export class NodeTable {
    */
   insertIfAbsent(path: string, parentSlot: number, fields: NodeFields): number {
     const slot = this.allocate();
-    this.paths[slot] = path;
-    if (!this.byPath.add(path, slot)) {
-      this.paths[slot] = undefined;
+    const { bytes, length } = encodePath(path);
+    if (!this.byPath.add(slot, bytes, 0, length)) {
       this.freeSlots.push(slot);
       return -1;
     }
+    this.paths.setBytes(slot, bytes, 0, length);
     this.values.set(slot, fields.data);
     const f = this.f;
     const fAt = slot * F_ROW;
@@ -157,7 +187,7 @@ export class NodeTable {
    */
   placeRestored(fields: Readonly<SnapshotNodeFields>, aclRef: number): number {
     const slot = this.allocate();
-    this.paths[slot] = fields.path;
+    this.paths.setBytes(slot, fields.pathSource, fields.pathStart, fields.pathLength);
     this.values.setBytes(slot, fields.source, fields.dataStart, fields.dataLength);
     const f = this.f;
     const fAt = slot * F_ROW;
@@ -194,7 +224,8 @@ export class NodeTable {
    * already.
    */
   link(slot: number, parentSlot: number): boolean {
-    if (!this.byPath.add(this.paths[slot]!, slot)) return false;
+    const paths = this.paths;
+    if (!this.byPath.add(slot, paths.arrayOf(slot), paths.startOf(slot), paths.length(slot))) return false;
     this.linkUnder(slot, parentSlot);
     return true;
   }
@@ -228,7 +259,7 @@ export class NodeTable {
   remove(slot: number): void {
     const i = this.i;
     const at = slot * ROW;
-    if (i[at + NUM_CHILDREN] !== 0) throw new Error(`NodeTable.remove: ${this.paths[slot]} has children`);
+    if (i[at + NUM_CHILDREN] !== 0) throw new Error(`NodeTable.remove: ${this.pathOf(slot)} has children`);
     const parentSlot = i[at + PARENT]!;
     const prev = i[at + PREV_SIBLING]!;
     const next = i[at + NEXT_SIBLING]!;
@@ -238,8 +269,8 @@ export class NodeTable {
       if (next !== NONE) i[next * ROW + PREV_SIBLING] = prev;
       i[parentSlot * ROW + NUM_CHILDREN]! -= 1;
     }
-    this.byPath.remove(this.paths[slot]!, slot);
-    this.paths[slot] = undefined;
+    this.byPath.remove(slot);
+    this.paths.clear(slot);
     this.values.clear(slot);
     this.flags[slot] = 0;
     this.ttls.delete(slot);
@@ -292,6 +323,7 @@ export class NodeTable {
     flags.set(this.flags);
     this.flags = flags;
     this.values.resize(this.capacity);
+    this.paths.resize(this.capacity);
     this.byPath.resizeSlots(this.capacity);
   }
 }

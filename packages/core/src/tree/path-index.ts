@@ -1,20 +1,22 @@
+import { hashPathBytes } from './path-bytes.js';
+
 /**
  * PathIndex finds a znode's slot by its path: an open-addressing hash table (linear probing,
  * backward-shift deletion, at most half full) of slot numbers in one Int32Array, with each slot's
  * hash kept beside the node table's rows. A JS `Map<string, number>` cost about 40 bytes per entry
  * here and rehashed a million strings at each doubling; this costs 8 to 16 bytes per znode plus 4
- * for the hash, and a restore sizes it once ({@link PathIndex.reserve}). The paths themselves stay
- * in the node table's `paths` array, which the index reads to compare.
+ * for the hash, and a restore sizes it once ({@link PathIndex.reserve}). Paths are looked up as
+ * UTF-8 bytes (path-bytes.ts) and compared with the bytes the node table keeps for each slot
+ * ({@link StoredPaths}): no string per znode.
  */
 
 const EMPTY = -1;
 const CAPACITY_MIN = 16;
 
-/** hashPath is 32-bit FNV-1a over the path's UTF-16 code units. */
-export function hashPath(path: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < path.length; i++) hash = Math.imul(hash ^ path.charCodeAt(i), 0x01000193);
-  return hash | 0;
+/** StoredPaths is where the index reads a slot's path bytes to compare them. */
+export interface StoredPaths {
+  /** matches tells whether the slot's path is the `length` bytes of `bytes` from `start`. */
+  matches(slot: number, bytes: Uint8Array, start: number, length: number): boolean;
 }
 
 export class PathIndex {
@@ -25,7 +27,7 @@ export class PathIndex {
   private hashes: Int32Array;
 
   constructor(
-    private readonly paths: readonly (string | undefined)[],
+    private readonly paths: StoredPaths,
     slotCapacity: number,
   ) {
     this.buckets = new Int32Array(CAPACITY_MIN).fill(EMPTY);
@@ -51,29 +53,32 @@ export class PathIndex {
     if (capacity !== this.buckets.length) this.rehash(capacity);
   }
 
-  /** get is the slot of `path`, or -1. */
-  get(path: string): number {
-    const hash = hashPath(path);
+  /** get is the slot of the path that is `length` bytes of `bytes` from `start`, or -1. */
+  get(bytes: Uint8Array, start: number, length: number): number {
+    const hash = hashPathBytes(bytes, start, length);
     const buckets = this.buckets;
     const mask = this.mask;
     for (let at = hash & mask; ; at = (at + 1) & mask) {
       const slot = buckets[at]!;
       if (slot === EMPTY) return EMPTY;
-      if (this.hashes[slot] === hash && this.paths[slot] === path) return slot;
+      if (this.hashes[slot] === hash && this.paths.matches(slot, bytes, start, length)) return slot;
     }
   }
 
-  /** add indexes `slot` under `path` (its entry in `paths` already set); false if the path is indexed already. */
-  add(path: string, slot: number): boolean {
+  /**
+   * add indexes `slot` under its path, `length` bytes of `bytes` from `start` (the bytes the node
+   * table keeps for it); false, changing nothing, if the path is indexed already.
+   */
+  add(slot: number, bytes: Uint8Array, start: number, length: number): boolean {
     if ((this.count + 1) * 2 > this.buckets.length) this.rehash(this.buckets.length * 2);
-    const hash = hashPath(path);
+    const hash = hashPathBytes(bytes, start, length);
     const buckets = this.buckets;
     const mask = this.mask;
     let at = hash & mask;
     for (; ; at = (at + 1) & mask) {
       const other = buckets[at]!;
       if (other === EMPTY) break;
-      if (this.hashes[other] === hash && this.paths[other] === path) return false;
+      if (this.hashes[other] === hash && this.paths.matches(other, bytes, start, length)) return false;
     }
     buckets[at] = slot;
     this.hashes[slot] = hash;
@@ -81,13 +86,13 @@ export class PathIndex {
     return true;
   }
 
-  /** remove drops `slot`, indexed under `path`. */
-  remove(path: string, slot: number): void {
+  /** remove drops `slot` from the index. */
+  remove(slot: number): void {
     const buckets = this.buckets;
     const mask = this.mask;
     let hole = this.hashes[slot]! & mask;
     while (buckets[hole] !== slot) {
-      if (buckets[hole] === EMPTY) throw new Error(`PathIndex.remove: ${path} is not indexed`);
+      if (buckets[hole] === EMPTY) throw new Error(`PathIndex.remove: slot ${slot} is not indexed`);
       hole = (hole + 1) & mask;
     }
     // Backward shift: move later entries of the run into the hole when their home allows it.

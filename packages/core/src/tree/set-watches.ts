@@ -91,7 +91,7 @@ function replayNode(
   relativeZxid: Zxid,
   fire: (type: WatchEventType, path: string, zxid: Zxid) => void,
 ): void {
-  const path = nodes.paths[slot]!;
+  const path = nodes.pathOf(slot);
   const czxid = nodes.f[slot * F_ROW + CZXID]!;
   const mzxid = nodes.f[slot * F_ROW + MZXID]!;
   if (czxid > relativeZxid) fire(WatchEventType.NODE_CREATED, path, czxid);

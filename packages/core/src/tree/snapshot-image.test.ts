@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type ACL, CreateMode, OPEN_ACL_UNSAFE, Perms, type SnapshotRecord } from '../types.js';
 import { DataTree } from './data-tree.js';
+import { encodePath } from './path-bytes.js';
 import { SnapshotImage } from './snapshot-image.js';
 import { bytes, create, Leader, setData } from './test/harness.js';
 
@@ -14,8 +15,20 @@ function imageOf(records: readonly SnapshotRecord[], slotsHint = records.length)
     }
     const source = new Uint8Array(record.data.length + 3);
     source.set(record.data, 2);
-    const { kind: _kind, data: _data, ...fields } = record;
-    image.node({ ...fields, source, dataStart: 2, dataLength: record.data.length });
+    const { kind: _kind, data: _data, path, ...fields } = record;
+    // The path too as a range of a larger buffer, UTF-8 (a decoder's reused path buffer).
+    const { bytes: encoded, length } = encodePath(path);
+    const pathSource = new Uint8Array(length + 5);
+    pathSource.set(encoded.subarray(0, length), 4);
+    image.node({
+      ...fields,
+      source,
+      dataStart: 2,
+      dataLength: record.data.length,
+      pathSource,
+      pathStart: 4,
+      pathLength: length,
+    });
   }
   return image;
 }

@@ -203,7 +203,7 @@ export class TxnApplier {
 
   private removeNode(slot: number, zxid: Zxid, out: WatchTrigger[]): void {
     const nodes = this.nodes;
-    const path = nodes.paths[slot]!;
+    const path = nodes.pathOf(slot);
     const parentSlot = nodes.i[slot * ROW + PARENT]!;
     // Only raise pzxid: a replayed delete must not lower a pzxid set by a later create (ZooKeeper's deleteNode).
     if (zxid > nodes.f[parentSlot * F_ROW + PZXID]!) nodes.f[parentSlot * F_ROW + PZXID] = zxid;

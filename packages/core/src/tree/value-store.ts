@@ -82,6 +82,32 @@ export class ValueStore {
     return this.slabs[slabIndex]!.bytes.subarray(offset, offset + this.lengthOf[slot]!);
   }
 
+  /**
+   * arrayOf is the array that holds the slot's value, from {@link startOf} for {@link length}
+   * bytes: for reading it in place without making a view (the path index compares a million).
+   */
+  arrayOf(slot: number): Uint8Array {
+    const slabIndex = this.slabOf[slot]!;
+    if (slabIndex === NO_SLAB) return EMPTY;
+    if (slabIndex === LARGE) return this.large.get(slot)!;
+    return this.slabs[slabIndex]!.bytes;
+  }
+
+  /** startOf is where the slot's value starts in {@link arrayOf}. */
+  startOf(slot: number): number {
+    const slabIndex = this.slabOf[slot]!;
+    return slabIndex < 0 ? 0 : this.offsetOf[slot]!;
+  }
+
+  /** matches tells whether the slot's value is the `length` bytes of `bytes` from `start`. */
+  matches(slot: number, bytes: Uint8Array, start: number, length: number): boolean {
+    if (this.lengthOf[slot] !== length) return false;
+    const held = this.arrayOf(slot);
+    const offset = this.startOf(slot);
+    for (let index = 0; index < length; index++) if (held[offset + index] !== bytes[start + index]) return false;
+    return true;
+  }
+
   /** set copies `data` in as the slot's value, replacing what it held. */
   set(slot: number, data: Uint8Array): void {
     if (!(data instanceof Uint8Array)) throw new TypeError('znode data must be a Uint8Array');
