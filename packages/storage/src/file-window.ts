@@ -38,6 +38,30 @@ export class FileWindow {
     return this.buffer.subarray(from - this.start, to - this.start);
   }
 
+  /**
+   * holds tells whether the bytes up to `to` are already in the buffer: then {@link array} at
+   * offset minus {@link base} reads them with no wait and no view (a segment frames a record per
+   * hundred bytes or so; an await and a view each cost more than the record).
+   */
+  holds(to: number): boolean {
+    return to <= this.end;
+  }
+
+  /** load makes the buffer hold the file's bytes `from` to `to`, as {@link bytes} does, without a view. */
+  async load(from: number, to: number): Promise<void> {
+    if (to > this.end) await this.fill(from, to);
+  }
+
+  /** array is the buffer: the file's byte at offset `o` (held, see {@link holds}) is `array[o - base]`. */
+  get array(): Buffer {
+    return this.buffer;
+  }
+
+  /** base is the file offset of `array[0]`. */
+  get base(): number {
+    return this.start;
+  }
+
   /** drain reads (and checksums) whatever is left up to `limit`, without keeping it. */
   async drain(): Promise<void> {
     while (this.end < this.limit) await this.fill(this.end, Math.min(this.limit, this.end + this.buffer.length));

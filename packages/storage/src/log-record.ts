@@ -101,9 +101,14 @@ export function markBatchStart(bytes: Uint8Array, offset: number): void {
  * `checkCrc` false it only frames the record (magic, length, within the bytes): recovery's pass over
  * a segment whose crcs are checked later (README "Recovery rules").
  */
-export function readRecordAt(bytes: Uint8Array, offset: number, checkCrc = true): RecordLocation | null {
+export function readRecordAt(
+  bytes: Uint8Array,
+  offset: number,
+  checkCrc = true,
+  /** view: a DataView over all of `bytes`, when the caller reads many records from them. */
+  view: DataView = viewOf(bytes),
+): RecordLocation | null {
   if (offset + RECORD_HEADER_BYTES > bytes.length) return null;
-  const view = viewOf(bytes);
   if (view.getUint32(offset) !== RECORD_MAGIC) return null;
   const bodyLength = view.getUint32(offset + 8);
   if (bodyLength > RECORD_BODY_BYTES_MAX) return null;
@@ -212,7 +217,7 @@ export function findRecordsAfter(bytes: Uint8Array, offset: number): RecordLocat
   return found;
 }
 
-function viewOf(bytes: Uint8Array): DataView {
+export function viewOf(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 

@@ -10,6 +10,7 @@ import {
   readRecordAt,
   SEGMENT_HEADER_BYTES,
   type SegmentHeader,
+  viewOf,
 } from './log-record.js';
 
 /** StreamedSegment is a segment read whole and found intact: every record framed, and crc-checked unless deferred. */
@@ -51,16 +52,30 @@ export async function readSegmentOnce(
     const records: RecordLocation[] = [];
     const entries: LogEntry[] = [];
     let offset = SEGMENT_HEADER_BYTES;
+    let buffer = window.array;
+    let view = viewOf(buffer);
     while (offset < sizeBytes) {
       if (offset + RECORD_HEADER_BYTES > sizeBytes) return null;
-      const recordHeader = await window.bytes(offset, offset + RECORD_HEADER_BYTES);
-      const bodyBytes = new DataView(recordHeader.buffer, recordHeader.byteOffset + 8, 4).getUint32(0);
-      if (bodyBytes > RECORD_BODY_BYTES_MAX || offset + RECORD_HEADER_BYTES + bodyBytes > sizeBytes) return null;
-      const bytes = await window.bytes(offset, offset + RECORD_HEADER_BYTES + bodyBytes);
-      const record = readRecordAt(bytes, 0, checkCrc);
+      // The record is read in place in the window's buffer: no await, no view, unless a refill is due.
+      if (!window.holds(offset + RECORD_HEADER_BYTES)) await window.load(offset, offset + RECORD_HEADER_BYTES);
+      let at = offset - window.base;
+      const bodyBytes = window.array.readUInt32BE(at + 8);
+      const end = offset + RECORD_HEADER_BYTES + bodyBytes;
+      if (bodyBytes > RECORD_BODY_BYTES_MAX || end > sizeBytes) return null;
+      if (!window.holds(end)) {
+        await window.load(offset, end);
+        at = offset - window.base;
+      }
+      if (window.array !== buffer) {
+        buffer = window.array;
+        view = viewOf(buffer);
+      }
+      const record = readRecordAt(buffer, at, checkCrc, view);
       if (record === null) return null;
-      records.push({ ...record, offset });
-      if (checkCrc && record.zxid > decodeAbove) entries.push(decodeRecordEntry(bytes, record));
+      if (checkCrc && record.zxid > decodeAbove) entries.push(decodeRecordEntry(buffer, record));
+      // readRecordAt located it in the buffer; the index keeps its offset in the file.
+      record.offset = offset;
+      records.push(record);
       offset += record.bytes;
     }
     return { header, records, sizeBytes, entries };
