@@ -5,6 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { withoutEnvConfig } from './env-config.js';
 import { freePorts } from './free-ports.js';
+import { withHugePages } from './huge-pages.js';
 import type { MemberStatus } from './member.js';
 import { PORTS_DEFAULT } from './ports.js';
 
@@ -257,9 +258,9 @@ export async function startEnsemble(options: StartEnsembleOptions): Promise<Ense
     const child = spawn(process.execPath, [binPath(), 'start', '--config', member.configPath], {
       // The member's config file is the whole configuration: ZABKIT_ variables of the caller's
       // environment (a shell's ZABKIT_DATA_DIR, a test's seed) must not override it.
-      env: withoutEnvConfig(process.env),
+      // Huge pages for the member's memory unless the caller's GLIBC_TUNABLES says otherwise (huge-pages.ts).
+      env: withHugePages({ ...withoutEnvConfig(process.env), ...options.env?.(member.id) }),
       stdio: ['ignore', 'pipe', 'pipe'],
-      ...(options.env === undefined ? {} : { env: { ...withoutEnvConfig(process.env), ...options.env(member.id) } }),
     });
     running.add(child);
     processes.set(member.id, child);

@@ -34,6 +34,7 @@ import { ClientSessions } from './client-sessions.js';
 import { readClientTls, watchClientTls } from './client-tls.js';
 import { isLoopbackHost, limitsOf, readPeerSecret, type ServerConfig } from './config.js';
 import { answerFourLetterWord, type FourLetterWordFacts } from './four-letter-words.js';
+import { hugePagesOf } from './huge-pages.js';
 import {
   clusterMemberOf,
   initialMembers,
@@ -170,6 +171,7 @@ export class Member {
   static async start(config: ServerConfig, logger: Logger): Promise<Member> {
     const self = config.members.find((member) => member.id === config.id);
     if (!self) throw new Error(`member ${config.id} is not configured`);
+    const loadStarted = performance.now();
     const storage = await openFileStorage({
       dir: config.dataDir,
       snapshotRetainCount: config.snapshotRetainCount,
@@ -182,6 +184,9 @@ export class Member {
         entries: recovered.entries.length,
         acceptedEpoch: recovered.epochs.acceptedEpoch,
         currentEpoch: recovered.epochs.currentEpoch,
+        loadMs: Math.round(performance.now() - loadStarted),
+        // sinceStartMs: since the process started (module loading included), as with each phase below.
+        sinceStartMs: Math.round(performance.now()),
       },
       'recovered from disk',
     );
@@ -202,6 +207,7 @@ export class Member {
     const initial = initialMembers(config);
     const voters = initial.filter((member) => member.role === 'voter').map((member) => member.id);
     const observers = initial.filter((member) => member.role === 'observer').map((member) => member.id);
+    const treeStarted = performance.now();
     const peer = new ZabPeer(
       {
         id: config.id,
@@ -236,6 +242,8 @@ export class Member {
       },
       recovered,
     );
+    // The tree built from the snapshot and the log entries above it: the rest of a restart's cost.
+    const treeMs = Math.round(performance.now() - treeStarted);
     const metrics = new Metrics(config.id);
     let member: Member | undefined;
     // The rolling-upgrade test hooks (protocol-announce.ts); nothing in production sets them.
@@ -354,6 +362,9 @@ export class Member {
         secureClientPort: self.secureClientPort,
         peerPort: self.peerPort,
         role: self.role,
+        treeMs,
+        sinceStartMs: Math.round(performance.now()),
+        hugePages: hugePagesOf(),
       },
       'member started',
     );

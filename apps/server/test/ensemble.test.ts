@@ -58,9 +58,18 @@ async function zxidOf(ensemble: Ensemble, id: number): Promise<string | undefine
 
 describe('zabkit-server ensembles (real processes)', () => {
   it('3 members elect one leader, and a write through any member commits on all', async () => {
-    const { ensemble } = await start();
+    const { ensemble, logs } = await start();
     const statuses = await Promise.all([1, 2, 3].map((id) => ensemble.status(id)));
     expect(statuses.filter((s) => s?.role === 'leading')).toHaveLength(1);
+    // Each member logs its start in phases, and startEnsemble had glibc's malloc ask for huge pages.
+    for (const id of [1, 2, 3]) {
+      const started = logs.find((line) => line.startsWith(`${id} `) && line.includes('"member started"'));
+      const fields = JSON.parse((started ?? `${id} {}`).slice(2));
+      expect(fields).toMatchObject({ treeMs: expect.any(Number), sinceStartMs: expect.any(Number) });
+      expect(fields.hugePages.malloc).toBe(true);
+      const recovered = logs.find((line) => line.startsWith(`${id} `) && line.includes('"recovered from disk"'));
+      expect(JSON.parse((recovered ?? `${id} {}`).slice(2))).toMatchObject({ loadMs: expect.any(Number) });
+    }
     for (const id of [1, 2, 3]) {
       const client = await connect(ensemble, id);
       await client.create(`/via-${id}`, `written through ${id}`);
