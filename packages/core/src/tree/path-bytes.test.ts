@@ -40,6 +40,9 @@ describe('path bytes', () => {
     // A long path (past the scratch array's first size) and a range inside a larger array.
     const long = `/${'x'.repeat(5000)}€`;
     expect(encoded(long)).toEqual(utf8.encode(long));
+    expect(decodePath(encoded(long), 0, encoded(long).length)).toBe(long);
+    const longAscii = `/${'y'.repeat(10_000)}`;
+    expect(decodePath(encoded(longAscii), 0, longAscii.length)).toBe(longAscii);
     const inside = new Uint8Array([9, 9, ...utf8.encode('/a/é'), 9]);
     expect(decodePath(inside, 2, inside.length - 3)).toBe('/a/é');
   });

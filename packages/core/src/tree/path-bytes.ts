@@ -68,6 +68,9 @@ function isAscii(bytes: Uint8Array, start: number, length: number): boolean {
   return true;
 }
 
+/** CHUNK: code units passed to String.fromCharCode at once. */
+const CHUNK = 4096;
+
 /** units is a reused array of UTF-16 code units for decodePath's non-ASCII case. */
 const units: number[] = [];
 
@@ -75,7 +78,12 @@ const units: number[] = [];
 export function decodePath(bytes: Uint8Array, start: number, length: number): string {
   const end = start + length;
   if (isAscii(bytes, start, length)) {
-    return String.fromCharCode.apply(null, bytes.subarray(start, end) as unknown as number[]);
+    // In pieces: apply takes each byte as an argument, and arguments are bounded.
+    let text = '';
+    for (let at = start; at < end; at += CHUNK) {
+      text += String.fromCharCode.apply(null, bytes.subarray(at, Math.min(end, at + CHUNK)) as unknown as number[]);
+    }
+    return text;
   }
   units.length = 0;
   for (let i = start; i < end; ) {
@@ -115,9 +123,7 @@ export function decodePath(bytes: Uint8Array, start: number, length: number): st
     i += need + 1;
   }
   let text = '';
-  for (let at = 0; at < units.length; at += 4096) {
-    text += String.fromCharCode.apply(null, units.slice(at, at + 4096));
-  }
+  for (let at = 0; at < units.length; at += CHUNK) text += String.fromCharCode.apply(null, units.slice(at, at + CHUNK));
   return text;
 }
 
