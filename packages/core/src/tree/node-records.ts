@@ -95,22 +95,29 @@ export function* snapshotRecordsOf(
   sessions: ReadonlyMap<SessionId, SessionState>,
   acls: AclCache,
 ): Generator<SnapshotRecord> {
-  const stack: { paths: string[]; next: number }[] = [{ paths: ['/'], next: 0 }];
+  // Each znode's children are listed with their slots; a slot is looked up again by path only if
+  // it no longer holds that znode when its turn comes (deleted, or deleted and its slot reused).
+  const stack: { slots: number[]; paths: string[]; next: number }[] = [
+    { slots: [nodes.slotOf('/')], paths: ['/'], next: 0 },
+  ];
   while (stack.length > 0) {
     const top = stack[stack.length - 1]!;
     if (top.next === top.paths.length) {
       stack.pop();
       continue;
     }
-    const path = top.paths[top.next++]!;
-    const slot = nodes.slotOf(path);
+    const path = top.paths[top.next]!;
+    const listed = top.slots[top.next++]!;
+    const slot = nodes.holdsPath(listed, path) ? listed : nodes.slotOf(path);
     if (slot < 0) continue;
     const record = nodeRecord(nodes, slot, acls, path);
     // Sorted, so equal trees yield equal record sequences whatever history built them.
-    const childPaths = nodes.childSlots(slot).map((child) => nodes.pathOf(child));
-    childPaths.sort();
+    const children = nodes.childSlots(slot).map((child) => ({ slot: child, path: nodes.pathOf(child) }));
+    children.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     // The children of /zookeeper are the host's (DataTree.setSystemNode), not replicated state.
-    if (childPaths.length > 0 && path !== SYSTEM_PATH) stack.push({ paths: childPaths, next: 0 });
+    if (children.length > 0 && path !== SYSTEM_PATH) {
+      stack.push({ slots: children.map((child) => child.slot), paths: children.map((child) => child.path), next: 0 });
+    }
     yield record;
   }
   for (const sessionId of [...sessions.keys()].sort((a, b) => a - b)) {

@@ -21,6 +21,28 @@ describe('NodeTable', () => {
     expect(table.slotOf('/again')).toBe(reused);
   });
 
+  it('keeps paths as bytes: names, a slot that no longer holds a path, and non-ASCII paths', () => {
+    const table = new NodeTable(8);
+    const root = table.insert('/', -1, fields);
+    const a = table.insert('/a', root, fields);
+    const accented = table.insert('/a/é€\u{1F600}', a, fields);
+    expect(table.pathOf(accented)).toBe('/a/é€\u{1F600}');
+    expect(table.nameOf(accented)).toBe('é€\u{1F600}');
+    expect(table.nameOf(root)).toBe('');
+    expect(table.slotOf('/a/é€\u{1F600}')).toBe(accented);
+    expect(table.holdsPath(accented, '/a/é€\u{1F600}')).toBe(true);
+    expect(table.holdsPath(accented, '/a/e')).toBe(false);
+    expect(table.holdsPath(a, '/b')).toBe(false);
+    table.remove(accented);
+    expect(table.holdsPath(accented, '/a/é€\u{1F600}')).toBe(false);
+    // The slot is reused for another znode: it holds that one's path, not the old one's.
+    const reused = table.insert('/a/x', a, fields);
+    expect(reused).toBe(accented);
+    expect(table.holdsPath(reused, '/a/x')).toBe(true);
+    expect(table.slotOf('/a/é€\u{1F600}')).toBe(-1);
+    expect(table.holdsPath(10_000, '/a')).toBe(false);
+  });
+
   it('refuses to insert an existing path or remove a znode with children', () => {
     const table = new NodeTable();
     const root = table.insert('/', -1, fields);

@@ -109,6 +109,26 @@ export class NodeTable {
     return this.byPath.get(bytes, start, length);
   }
 
+  /**
+   * holdsPath tells whether `slot` holds a znode at `path`, comparing the string with the slot's
+   * bytes in place (a snapshot visits a million slots it listed earlier and must tell whether each
+   * still holds the znode it listed).
+   */
+  holdsPath(slot: number, path: string): boolean {
+    if (slot >= this.highWater || (this.flags[slot]! & FLAG_USED) === 0) return false;
+    const paths = this.paths;
+    const length = paths.length(slot);
+    if (length !== path.length) {
+      // Not ASCII, or not this path: compare the encoded bytes.
+      const { bytes, length: encoded } = encodePath(path);
+      return paths.matches(slot, bytes, 0, encoded);
+    }
+    const bytes = paths.arrayOf(slot);
+    const start = paths.startOf(slot);
+    for (let i = 0; i < length; i++) if (bytes[start + i] !== path.charCodeAt(i)) return false;
+    return true;
+  }
+
   /** pathOf is the path of the znode in `slot`. */
   pathOf(slot: number): string {
     const paths = this.paths;
