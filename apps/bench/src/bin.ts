@@ -1,6 +1,4 @@
 #!/usr/bin/env node
-// pnpm bench: throughput, latency and failover of a 3-member zabkit ensemble on loopback (fsync
-// on), optionally beside a 3-server ZooKeeper driven the same way in the same run (--vs zookeeper).
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { MEMORY_DEFAULTS, runMemory } from './memory.js';
@@ -20,6 +18,9 @@ import {
 } from './workloads.js';
 import { startZabkit } from './zabkit.js';
 import { startZookeeper, zookeeperMissing } from './zookeeper.js';
+// pnpm bench: throughput, latency and failover of a 3-member zabkit ensemble on loopback (fsync
+// on), optionally beside a 3-server ZooKeeper driven the same way in the same run (--vs zookeeper).
+import { unparsedReplies } from './zookeeper-client-guard.js';
 
 const USAGE = `usage: pnpm bench [--vs zookeeper] [--json] [--only W1,R1,C1,L1,F1] [--duration s] [--warmup s]
                   [--rounds n] [--trials n] [--connections n] [--profile dir] [--tls]
@@ -342,6 +343,11 @@ async function main(): Promise<number> {
     if (ours && theirs) report.ratios.F1 = { medianMs: ours.medianMs / theirs.medianMs };
   }
   process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatTable(report)}\n`);
+  if (unparsedReplies() > 0) {
+    process.stderr.write(
+      `note: node-zookeeper-client met ${unparsedReplies()} reply(ies) it could not parse; each dropped its connection (zookeeper-client-guard.ts)\n`,
+    );
+  }
   return 0;
 }
 

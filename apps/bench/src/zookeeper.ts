@@ -4,6 +4,7 @@ import { createServer, connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import zookeeper from 'node-zookeeper-client';
+import './zookeeper-client-guard.js';
 import type { Conn, Target } from './target.js';
 
 /** Debian's `zookeeper` package puts the server jar here (its manifest names the other jars). */
