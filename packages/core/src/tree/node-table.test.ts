@@ -41,6 +41,10 @@ describe('NodeTable', () => {
     expect(table.holdsPath(reused, '/a/x')).toBe(true);
     expect(table.slotOf('/a/é€\u{1F600}')).toBe(-1);
     expect(table.holdsPath(10_000, '/a')).toBe(false);
+    // Regression: '/é' is the bytes 2F C3 A9, which '/Ã©' matches character for byte.
+    const e = table.insert('/é', root, fields);
+    expect(table.holdsPath(e, '/Ã©')).toBe(false);
+    expect(table.holdsPath(e, '/é')).toBe(true);
   });
 
   it('refuses to insert an existing path or remove a znode with children', () => {

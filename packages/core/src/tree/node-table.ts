@@ -118,15 +118,21 @@ export class NodeTable {
     if (slot >= this.highWater || (this.flags[slot]! & FLAG_USED) === 0) return false;
     const paths = this.paths;
     const length = paths.length(slot);
-    if (length !== path.length) {
-      // Not ASCII, or not this path: compare the encoded bytes.
-      const { bytes, length: encoded } = encodePath(path);
-      return paths.matches(slot, bytes, 0, encoded);
+    if (length === path.length) {
+      // An ASCII path's characters are its bytes. Only ASCII ones are compared in place: a
+      // character from U+0080 to U+00FF equals a byte of some other path's UTF-8 form.
+      const bytes = paths.arrayOf(slot);
+      const start = paths.startOf(slot);
+      let i = 0;
+      for (; i < length; i++) {
+        const c = path.charCodeAt(i);
+        if (c >= 0x80 || bytes[start + i] !== c) break;
+      }
+      if (i === length) return true;
     }
-    const bytes = paths.arrayOf(slot);
-    const start = paths.startOf(slot);
-    for (let i = 0; i < length; i++) if (bytes[start + i] !== path.charCodeAt(i)) return false;
-    return true;
+    // Not ASCII, or not this path: compare the encoded bytes.
+    const { bytes, length: encoded } = encodePath(path);
+    return paths.matches(slot, bytes, 0, encoded);
   }
 
   /** pathOf is the path of the znode in `slot`. */
